@@ -1,0 +1,10 @@
+//! The portable core shared by the band firmware and the harbor host.
+//!
+//! Everything both sides must agree on lives here exactly once: the wire protocol, the
+//! model format reader and the int8 kernels. It is `no_std` and never allocates, so the
+//! firmware can run it from a fixed arena and the host runs the very same code.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "std")]
+extern crate std;

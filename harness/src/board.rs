@@ -1,0 +1,172 @@
+//! Board profiles: the band's hardware as harbor models it, read from `boards/<name>.yaml`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A board profile. Unknown keys are errors so a typo never silently falls back to a default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardProfile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub imu: ImuSpec,
+}
+
+/// The band's inertial sensor as the firmware sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImuSpec {
+    /// Output data rate in Hz.
+    pub odr_hz: f64,
+    /// Bits per reading (signed).
+    pub bits: u32,
+    pub accel_range_g: f64,
+    pub gyro_range_dps: f64,
+    /// Datasheet sensitivity; when absent it is derived as range / 2^(bits-1).
+    #[serde(default)]
+    pub accel_sensitivity_mg_per_lsb: Option<f64>,
+    #[serde(default)]
+    pub gyro_sensitivity_mdps_per_lsb: Option<f64>,
+}
+
+impl ImuSpec {
+    fn accel_mg_per_lsb(&self) -> f64 {
+        self.accel_sensitivity_mg_per_lsb
+            .unwrap_or(self.accel_range_g * 1000.0 / f64::from(1u32 << (self.bits - 1)))
+    }
+
+    fn gyro_mdps_per_lsb(&self) -> f64 {
+        self.gyro_sensitivity_mdps_per_lsb
+            .unwrap_or(self.gyro_range_dps * 1000.0 / f64::from(1u32 << (self.bits - 1)))
+    }
+
+    /// m/s² per LSB.
+    pub fn accel_scale(&self) -> f64 {
+        self.accel_mg_per_lsb() * 1e-3 * crate::datasets::STANDARD_GRAVITY
+    }
+
+    /// rad/s per LSB.
+    pub fn gyro_scale(&self) -> f64 {
+        (self.gyro_mdps_per_lsb() * 1e-3).to_radians()
+    }
+
+    /// Largest raw accel reading: the range in LSB, capped by the register width.
+    pub fn accel_max_lsb(&self) -> i32 {
+        self.max_lsb(self.accel_range_g * 1000.0 / self.accel_mg_per_lsb())
+    }
+
+    /// Largest raw gyro reading: the range in LSB, capped by the register width.
+    pub fn gyro_max_lsb(&self) -> i32 {
+        self.max_lsb(self.gyro_range_dps * 1000.0 / self.gyro_mdps_per_lsb())
+    }
+
+    fn max_lsb(&self, range_lsb: f64) -> i32 {
+        let register_max = (1i64 << (self.bits - 1)) - 1;
+        (range_lsb.round() as i64).min(register_max) as i32
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("no board profile `{name}` (looked for {path}); available: {available}")]
+    NotFound { name: String, path: PathBuf, available: String },
+}
+
+impl BoardProfile {
+    /// The profile harbor uses when none is named.
+    pub const DEFAULT: &'static str = "esp32c3-band";
+
+    pub fn from_file(path: &Path) -> Result<Self, BoardError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BoardError::Io { path: path.to_path_buf(), source })?;
+        Self::from_yaml(&text, path)
+    }
+
+    pub fn from_yaml(text: &str, path: &Path) -> Result<Self, BoardError> {
+        let profile: BoardProfile = serde_saphyr::from_str(text)
+            .map_err(|e| BoardError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        profile.check().map_err(|message| BoardError::Parse { path: path.to_path_buf(), message })?;
+        Ok(profile)
+    }
+
+    /// Resolves `name_or_path`: an existing file path, or the name of a profile in `boards/`.
+    pub fn load(name_or_path: &str) -> Result<Self, BoardError> {
+        let as_path = Path::new(name_or_path);
+        if as_path.is_file() {
+            return Self::from_file(as_path);
+        }
+        let path = boards_dir().join(format!("{name_or_path}.yaml"));
+        if path.is_file() {
+            return Self::from_file(&path);
+        }
+        Err(BoardError::NotFound { name: name_or_path.to_string(), path, available: available().join(", ") })
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let imu = &self.imu;
+        if !(imu.odr_hz.is_finite() && imu.odr_hz > 0.0) {
+            return Err(format!("imu.odr_hz must be a positive rate, got {}", imu.odr_hz));
+        }
+        if !(2..=32).contains(&imu.bits) {
+            return Err(format!("imu.bits must be between 2 and 32, got {}", imu.bits));
+        }
+        if !(imu.accel_range_g > 0.0 && imu.gyro_range_dps > 0.0) {
+            return Err("imu ranges must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// The folder holding the committed board profiles.
+pub fn boards_dir() -> PathBuf {
+    crate::datasets::workspace_root().join("boards")
+}
+
+/// Names of the committed board profiles, sorted.
+pub fn available() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(boards_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".yaml").map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_profile_loads_with_datasheet_scales() {
+        let b = BoardProfile::load(BoardProfile::DEFAULT).unwrap();
+        assert_eq!(b.imu.odr_hz, 25.0);
+        // 0.122 mg/LSB → 1.1964e-3 m/s² per LSB; ±4 g fits in 32787 LSB → clipped to the register.
+        assert!((b.imu.accel_scale() - 0.122e-3 * 9.80665).abs() < 1e-12);
+        assert_eq!(b.imu.accel_max_lsb(), 32767);
+        // 17.5 mdps/LSB at ±500 dps → 28571 LSB full scale.
+        assert_eq!(b.imu.gyro_max_lsb(), 28571);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_rates_are_errors() {
+        let text = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500, colour: red}\n";
+        let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        let text = "name: x\nimu: {odr_hz: 0, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\n";
+        let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(err.contains("odr_hz"), "{err}");
+    }
+
+    #[test]
+    fn missing_profile_lists_the_available_ones() {
+        let err = BoardProfile::load("no-such-board").unwrap_err().to_string();
+        assert!(err.contains("esp32c3-band"), "{err}");
+    }
+}

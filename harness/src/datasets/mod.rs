@@ -1,0 +1,183 @@
+//! Public HAR datasets in their original published formats, loaded into [`Recording`]s.
+//!
+//! Each loader reads one format, maps units, axes and labels to the canonical form and
+//! reports every line it skipped. See `docs/datasets.md` for per-dataset facts.
+
+mod activity;
+pub mod basicmotions;
+pub mod custom;
+mod error;
+pub mod hapt;
+pub mod motionsense;
+pub mod pamap2;
+mod recording;
+pub mod text;
+pub mod uci_har;
+pub mod wisdm2019;
+pub mod wisdm_v11;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use activity::Activity;
+pub use error::{DatasetError, Skipped};
+pub use recording::{BodyPosition, LabelTable, Recording};
+
+/// Standard gravity, for datasets that record acceleration in g.
+pub const STANDARD_GRAVITY: f64 = 9.80665;
+
+/// The dataset formats harbor reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DatasetKind {
+    Wisdm2019Watch,
+    Wisdm2019Phone,
+    Hapt,
+    MotionSense,
+    BasicMotions,
+    UciHar,
+    WisdmV11,
+    Pamap2,
+    /// A user-described CSV-like dataset; the root is the spec YAML file.
+    Custom,
+}
+
+impl DatasetKind {
+    pub const ALL: [DatasetKind; 9] = [
+        DatasetKind::Wisdm2019Watch,
+        DatasetKind::Wisdm2019Phone,
+        DatasetKind::Hapt,
+        DatasetKind::MotionSense,
+        DatasetKind::BasicMotions,
+        DatasetKind::UciHar,
+        DatasetKind::WisdmV11,
+        DatasetKind::Pamap2,
+        DatasetKind::Custom,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Wisdm2019Watch => "wisdm2019-watch",
+            DatasetKind::Wisdm2019Phone => "wisdm2019-phone",
+            DatasetKind::Hapt => "hapt",
+            DatasetKind::MotionSense => "motionsense",
+            DatasetKind::BasicMotions => "basicmotions",
+            DatasetKind::UciHar => "uci-har",
+            DatasetKind::WisdmV11 => "wisdm-v1.1",
+            DatasetKind::Pamap2 => "pamap2",
+            DatasetKind::Custom => "custom",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            DatasetKind::Wisdm2019Watch => {
+                "WISDM 2019 smartwatch accel+gyro (wrist, 20 Hz, timestamped); root: the folder holding wisdm-dataset/ or raw/"
+            }
+            DatasetKind::Wisdm2019Phone => "WISDM 2019 smartphone accel+gyro (pocket, 20 Hz, timestamped)",
+            DatasetKind::Hapt => "UCI HAPT RawData: continuous recordings of the UCI HAR volunteers (waist, 50 Hz)",
+            DatasetKind::MotionSense => "MotionSense DeviceMotion CSVs (trouser pocket, 50 Hz)",
+            DatasetKind::BasicMotions => "BasicMotions .ts (UEA archive; smartwatch, 10 Hz, 100-sample cases)",
+            DatasetKind::UciHar => "UCI HAR Inertial Signals (pre-windowed 128 samples at 50 Hz, stitched back into streams)",
+            DatasetKind::WisdmV11 => "WISDM v1.1 raw phone accelerometer file (20 Hz, accel only)",
+            DatasetKind::Pamap2 => "PAMAP2 Protocol/Optional .dat files (100 Hz, IMU chosen by body position)",
+            DatasetKind::Custom => "a CSV-like dataset described by a YAML spec (root: the spec file)",
+        }
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DatasetKind {
+    type Err = DatasetError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        DatasetKind::ALL
+            .into_iter()
+            .find(|k| k.name() == wanted)
+            .ok_or_else(|| DatasetError::UnknownKind(s.to_string()))
+    }
+}
+
+/// Which of PAMAP2's three IMUs to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pamap2Imu {
+    /// The wrist IMU on the dominant arm: what a band sees.
+    #[default]
+    Hand,
+    Chest,
+    Ankle,
+}
+
+/// Options that apply to some loaders only.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub pamap2_imu: Pamap2Imu,
+    /// Load only these subjects (dataset's own ids); empty means all.
+    pub subjects: Vec<String>,
+}
+
+impl LoadOptions {
+    pub fn wants_subject(&self, subject: &str) -> bool {
+        self.subjects.is_empty() || self.subjects.iter().any(|s| s == subject)
+    }
+}
+
+/// Reports loading progress in bytes of input read.
+pub trait Progress: Sync {
+    fn start(&self, _total_bytes: u64) {}
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Everything a loader produced: the recordings and the lines it skipped on purpose.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub recordings: Vec<Recording>,
+    pub skipped: Vec<Skipped>,
+    /// Bytes of input read, for throughput figures.
+    pub bytes_read: u64,
+}
+
+/// Loads a dataset of `kind` from `root`.
+pub fn load(kind: DatasetKind, root: &Path, opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, DatasetError> {
+    let loaded = match kind {
+        DatasetKind::Wisdm2019Watch => wisdm2019::load(root, wisdm2019::Device::Watch, opts, progress),
+        DatasetKind::Wisdm2019Phone => wisdm2019::load(root, wisdm2019::Device::Phone, opts, progress),
+        DatasetKind::Hapt => hapt::load(root, opts, progress),
+        DatasetKind::MotionSense => motionsense::load(root, opts, progress),
+        DatasetKind::BasicMotions => basicmotions::load(root, opts, progress),
+        DatasetKind::UciHar => uci_har::load(root, opts, progress),
+        DatasetKind::WisdmV11 => wisdm_v11::load(root, opts, progress),
+        DatasetKind::Pamap2 => pamap2::load(root, opts, progress),
+        DatasetKind::Custom => custom::load(root, opts, progress),
+    }?;
+    for rec in &loaded.recordings {
+        rec.validate().map_err(|reason| {
+            let path = rec.sources.first().cloned().unwrap_or_else(|| root.to_path_buf());
+            DatasetError::Invalid { path, reason: format!("loader produced an invalid recording: {reason}") }
+        })?;
+    }
+    Ok(loaded)
+}
+
+/// Where the unpacked public recordings live: `$HARBOR_DATA`, else `<workspace>/target/datasets`
+/// (the default destination of `../shared/datasets/unpack`).
+pub fn data_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HARBOR_DATA") {
+        return PathBuf::from(dir);
+    }
+    workspace_root().join("target").join("datasets")
+}
+
+/// The workspace root, found from this crate's manifest directory at build time.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ has a parent").to_path_buf()
+}

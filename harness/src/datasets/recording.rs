@@ -1,0 +1,124 @@
+//! The canonical form every dataset is loaded into.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::Activity;
+
+/// Where on the body the recording device was worn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyPosition {
+    Wrist,
+    Hand,
+    Waist,
+    Pocket,
+    Chest,
+    Ankle,
+    Unknown,
+}
+
+/// A continuous recording of one subject in one session, in the band's frame and units.
+///
+/// Invariants (checked by [`Recording::validate`]): timestamps are strictly increasing,
+/// every per-sample vector has the same length, and every label id indexes `activities`.
+/// Accel is in m/s² (gravity included), gyro in rad/s, both already mapped to the band's
+/// axis frame by the loader (see `docs/datasets.md` for each dataset's axis map).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recording {
+    /// Dataset identifier, e.g. `wisdm2019-watch`.
+    pub dataset: String,
+    pub subject: String,
+    /// Session within the subject (experiment, trial, activity block...).
+    pub session: String,
+    pub position: BodyPosition,
+    /// The files this recording was read from.
+    pub sources: Vec<PathBuf>,
+    /// The rate the dataset documents; the effective rate is derived from `t_ns`.
+    pub nominal_rate_hz: f64,
+    pub t_ns: Vec<i64>,
+    pub accel: Vec<[f32; 3]>,
+    /// `None` for datasets that have no gyroscope (e.g. WISDM v1.1).
+    pub gyro: Option<Vec<[f32; 3]>>,
+    /// Per-sample index into `activities`.
+    pub labels: Vec<u16>,
+    pub activities: Vec<Activity>,
+}
+
+impl Recording {
+    pub fn len(&self) -> usize {
+        self.t_ns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.t_ns.is_empty()
+    }
+
+    pub fn duration_s(&self) -> f64 {
+        match (self.t_ns.first(), self.t_ns.last()) {
+            (Some(a), Some(b)) => (b - a) as f64 * 1e-9,
+            _ => 0.0,
+        }
+    }
+
+    /// Samples per second measured from the timestamps (median spacing, robust to gaps).
+    pub fn effective_rate_hz(&self) -> Option<f64> {
+        if self.t_ns.len() < 2 {
+            return None;
+        }
+        let mut dt: Vec<i64> = self.t_ns.windows(2).map(|w| w[1] - w[0]).collect();
+        let mid = dt.len() / 2;
+        let (_, median, _) = dt.select_nth_unstable(mid);
+        (*median > 0).then(|| 1e9 / *median as f64)
+    }
+
+    pub fn label_at(&self, sample: usize) -> &Activity {
+        &self.activities[self.labels[sample] as usize]
+    }
+
+    /// Checks the invariants above; loaders call it before returning a recording.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = self.t_ns.len();
+        if self.accel.len() != n || self.labels.len() != n {
+            return Err(format!(
+                "length mismatch: {} timestamps, {} accel, {} labels",
+                n,
+                self.accel.len(),
+                self.labels.len()
+            ));
+        }
+        if let Some(g) = &self.gyro
+            && g.len() != n
+        {
+            return Err(format!("length mismatch: {} timestamps, {} gyro", n, g.len()));
+        }
+        if let Some(i) = self.t_ns.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(format!("timestamps not strictly increasing at sample {}", i + 1));
+        }
+        if let Some(&bad) = self.labels.iter().find(|&&l| l as usize >= self.activities.len()) {
+            return Err(format!("label id {bad} out of range ({} activities)", self.activities.len()));
+        }
+        Ok(())
+    }
+}
+
+/// Interns activities into a recording's label table.
+#[derive(Default, Debug, Clone)]
+pub struct LabelTable {
+    activities: Vec<Activity>,
+}
+
+impl LabelTable {
+    pub fn id(&mut self, activity: &Activity) -> u16 {
+        if let Some(i) = self.activities.iter().position(|a| a == activity) {
+            return i as u16;
+        }
+        self.activities.push(activity.clone());
+        (self.activities.len() - 1) as u16
+    }
+
+    pub fn into_activities(self) -> Vec<Activity> {
+        self.activities
+    }
+}

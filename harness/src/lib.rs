@@ -1,0 +1,11 @@
+//! harbor: hardware-in-the-loop simulation and testing for TinyML activity-recognition
+//! firmware on wrist bands.
+//!
+//! The chain: [`datasets`] read public recordings in their published formats, [`signal`]
+//! brings them to the band's IMU rate and int16 readings and cuts model windows, and the
+//! rest of harbor replays them into firmware and measures it.
+
+pub mod board;
+pub mod cli;
+pub mod datasets;
+pub mod signal;

@@ -1,7 +1,94 @@
-//! The `harbor` command line.
+//! The `harbor` command line: argument parsing, dispatch and exit codes.
+
+mod boards;
+mod datasets;
+mod progress;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in the README: CI gates on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything ran and every check passed.
+    Ok = 0,
+    /// Ran, but a check or threshold failed.
+    ChecksFailed = 1,
+    /// Bad usage or bad input (arguments, dataset files, profiles, scenarios).
+    Usage = 2,
+    /// Infrastructure failure: emulator missing, board unreachable, output not writable.
+    Infrastructure = 3,
+}
+
+/// A failure to report to the user, with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        CliError { exit: Exit::Usage, message: message.to_string() }
+    }
+
+    pub fn infrastructure(message: impl std::fmt::Display) -> Self {
+        CliError { exit: Exit::Infrastructure, message: message.to_string() }
+    }
+}
+
+impl From<crate::datasets::DatasetError> for CliError {
+    fn from(e: crate::datasets::DatasetError) -> Self {
+        CliError::usage(e)
+    }
+}
+
+impl From<crate::board::BoardError> for CliError {
+    fn from(e: crate::board::BoardError) -> Self {
+        CliError::usage(e)
+    }
+}
+
+pub type CliResult = Result<Exit, CliError>;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harbor",
+    version,
+    about = "Hardware-in-the-loop testing for TinyML activity-recognition firmware on wrist bands",
+    long_about = "harbor reads public HAR recordings in their published formats, brings them to the band's \
+                  IMU rate and readings, replays them into band firmware (emulated or real) and measures \
+                  accuracy, latency, memory and energy.\n\n\
+                  Exit codes: 0 ok, 1 a check failed, 2 usage or input error, 3 infrastructure failure."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the dataset formats harbor reads, or inspect a dataset on disk.
+    #[command(subcommand)]
+    Datasets(datasets::DatasetsCommand),
+    /// List or show board profiles (boards/*.yaml).
+    #[command(subcommand)]
+    Boards(boards::BoardsCommand),
+}
+
+/// Runs the CLI with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Datasets(cmd) => datasets::run(cmd),
+        Command::Boards(cmd) => boards::run(cmd),
+    };
+    match outcome {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(err) => {
+            eprintln!("error: {}", err.message);
+            ExitCode::from(err.exit as u8)
+        }
+    }
 }

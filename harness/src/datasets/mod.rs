@@ -11,6 +11,7 @@ pub mod hapt;
 pub mod motionsense;
 pub mod pamap2;
 mod recording;
+pub mod summary;
 pub mod text;
 pub mod uci_har;
 pub mod wisdm2019;

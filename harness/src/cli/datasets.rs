@@ -1,0 +1,97 @@
+//! `harbor datasets`: the formats harbor reads and what a dataset on disk holds.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::progress::BytesBar;
+use super::{CliResult, Exit};
+use crate::datasets::summary::Summary;
+use crate::datasets::{self, DatasetKind, LoadOptions, Pamap2Imu};
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// List the dataset formats harbor reads.
+    List,
+    /// Load a dataset and report subjects, recordings, samples, durations, rates and skipped lines.
+    Inspect {
+        #[command(flatten)]
+        source: DatasetSource,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which dataset to read, shared by the commands that load one.
+#[derive(Debug, Args)]
+pub struct DatasetSource {
+    /// Dataset format (see `harbor datasets list`).
+    pub kind: DatasetKind,
+    /// The dataset's folder as published (for `custom`: the spec YAML file).
+    pub root: PathBuf,
+    /// Only these subjects (the dataset's own ids), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub subjects: Vec<String>,
+    /// PAMAP2: which IMU to read.
+    #[arg(long, value_enum, default_value_t = ImuPosition::Hand)]
+    pub pamap2_imu: ImuPosition,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ImuPosition {
+    Hand,
+    Chest,
+    Ankle,
+}
+
+impl DatasetSource {
+    pub fn options(&self) -> LoadOptions {
+        let pamap2_imu = match self.pamap2_imu {
+            ImuPosition::Hand => Pamap2Imu::Hand,
+            ImuPosition::Chest => Pamap2Imu::Chest,
+            ImuPosition::Ankle => Pamap2Imu::Ankle,
+        };
+        LoadOptions { pamap2_imu, subjects: self.subjects.clone() }
+    }
+
+    /// Loads the dataset with a progress bar.
+    pub fn load(&self) -> Result<datasets::Loaded, datasets::DatasetError> {
+        let bar = BytesBar::new("loading");
+        let loaded = datasets::load(self.kind, &self.root, &self.options(), &bar);
+        bar.finish();
+        let loaded = loaded?;
+        if loaded.recordings.is_empty() {
+            return Err(datasets::DatasetError::Empty {
+                root: self.root.clone(),
+                what: "recordings".into(),
+                expected: if self.subjects.is_empty() {
+                    format!("a {} dataset", self.kind)
+                } else {
+                    format!("subjects {}", self.subjects.join(","))
+                },
+            });
+        }
+        Ok(loaded)
+    }
+}
+
+pub fn run(cmd: DatasetsCommand) -> CliResult {
+    match cmd {
+        DatasetsCommand::List => {
+            for kind in DatasetKind::ALL {
+                println!("{:<16} {}", kind.name(), kind.description());
+            }
+        }
+        DatasetsCommand::Inspect { source, json } => {
+            let loaded = source.load()?;
+            let summary = Summary::of(&loaded);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+            } else {
+                print!("{summary}");
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -8,3 +8,5 @@
 
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod rate;

@@ -36,8 +36,10 @@ pub const DEFAULT_TAPS_PER_PHASE: usize = 32;
 pub const IMU25_TO_MODEL20: PolyphaseFir<{ 4 * DEFAULT_TAPS_PER_PHASE }> =
     PolyphaseFir::design(4, 5, DEFAULT_TAPS_PER_PHASE);
 
-/// A polyphase FIR for the ratio `up/down` with `N = up · taps_per_phase` Q15 coefficients,
-/// stored phase by phase: phase `p` tap `k` multiplies the input `k` samples before the newest.
+/// A polyphase FIR for the ratio `up/down` with `up · taps_per_phase` Q15 coefficients in a
+/// table of capacity `N` (the host designs arbitrary ratios into a large `N`; the coefficients
+/// depend only on `up`, `down` and `taps_per_phase`), stored phase by phase: phase `p` tap `k`
+/// multiplies the input `k` samples before the newest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolyphaseFir<const N: usize> {
     coeffs: [i16; N],
@@ -47,18 +49,16 @@ pub struct PolyphaseFir<const N: usize> {
 }
 
 impl<const N: usize> PolyphaseFir<N> {
-    /// Designs the filter. Panics (at compile time when used in a `const`) if `N` is not
-    /// `up · taps_per_phase`, the ratio is not reduced, or a phase is too long.
+    /// Designs the filter. Panics (at compile time when used in a `const`) if `N` is less
+    /// than `up · taps_per_phase`, the ratio is not reduced, or a phase is too long.
     pub const fn design(up: u32, down: u32, taps_per_phase: usize) -> Self {
         assert!(up >= 1 && down >= 1, "rate ratio terms must be positive");
         assert!(
             gcd(up, down) == 1,
             "rate ratio must be reduced (e.g. 4/5, not 8/10)"
         );
-        assert!(
-            N == up as usize * taps_per_phase,
-            "N must equal up * taps_per_phase"
-        );
+        let len = up as usize * taps_per_phase;
+        assert!(N >= len, "N must be at least up * taps_per_phase");
         assert!(
             taps_per_phase >= 2 && taps_per_phase <= MAX_TAPS_PER_PHASE,
             "taps_per_phase out of range"
@@ -67,12 +67,12 @@ impl<const N: usize> PolyphaseFir<N> {
         // Normalised to the prototype rate up·f_in: the lower Nyquist is min(up, down)/(2·up·down).
         let stop = min_u32(up, down) as f64 / (2.0 * up as f64 * down as f64);
         let cutoff = stop * (1.0 + PASSBAND_FRACTION) / 2.0;
-        let centre = (N as f64 - 1.0) / 2.0;
+        let centre = (len as f64 - 1.0) / 2.0;
         let i0_beta = bessel_i0(KAISER_BETA);
 
         let mut proto = [0.0f64; N];
         let mut n = 0;
-        while n < N {
+        while n < len {
             let offset = n as f64 - centre;
             let r = offset / centre;
             let window = bessel_i0(KAISER_BETA * sqrt(1.0 - r * r)) / i0_beta;
@@ -156,7 +156,7 @@ impl<const N: usize> PolyphaseFir<N> {
     /// Group delay in prototype samples (`1/(up·f_in)` each): `(N − 1)/2`, returned doubled
     /// to stay an integer.
     pub const fn group_delay_half_proto_samples(&self) -> u32 {
-        (N - 1) as u32
+        self.up * self.taps_per_phase as u32 - 1
     }
 
     /// Outputs produced after `inputs` pushes: `ceil(inputs · up / down)`.
@@ -437,6 +437,10 @@ mod tests {
         let design: fn(u32, u32, usize) -> PolyphaseFir<128> = PolyphaseFir::design;
         let runtime = core::hint::black_box(design)(4, 5, 32);
         assert_eq!(runtime, IMU25_TO_MODEL20);
+        // A larger table holds the same coefficients (the host designs other ratios that way).
+        let wide: PolyphaseFir<512> = PolyphaseFir::design(4, 5, 32);
+        assert_eq!(wide.coeffs()[..128], IMU25_TO_MODEL20.coeffs()[..]);
+        assert!(wide.coeffs()[128..].iter().all(|&c| c == 0));
     }
 
     #[test]

@@ -1,0 +1,463 @@
+//! The binary message set: fixed little-endian layouts, one per [`MessageType`].
+//!
+//! Requests flow host → band, responses band → host; every request gets exactly one
+//! response. Layouts are documented byte by byte in docs/protocol.md.
+
+use super::frame::{EncodeError, FrameRef, HEADER_LEN, MAX_PAYLOAD, finish_frame};
+use super::wire::{Reader, Writer};
+
+/// Longest firmware name an [`Info`] carries.
+pub const MAX_NAME_LEN: usize = 32;
+/// Bytes per IMU sample in [`Request::StreamSamples`]: 6 axes × int16.
+pub const SAMPLE_BYTES: usize = 12;
+
+/// Frame type byte. Requests are below 0x80, responses above, so a dump reads easily.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum MessageType {
+    Hello = 0x01,
+    LoadModelChunk = 0x02,
+    LoadModelFinish = 0x03,
+    TensorInfer = 0x04,
+    StreamSamples = 0x05,
+    Info = 0x81,
+    Ack = 0x82,
+    Error = 0x83,
+    InferResult = 0x84,
+}
+
+impl MessageType {
+    pub const fn from_u8(b: u8) -> Option<Self> {
+        Some(match b {
+            0x01 => Self::Hello,
+            0x02 => Self::LoadModelChunk,
+            0x03 => Self::LoadModelFinish,
+            0x04 => Self::TensorInfer,
+            0x05 => Self::StreamSamples,
+            0x81 => Self::Info,
+            0x82 => Self::Ack,
+            0x83 => Self::Error,
+            0x84 => Self::InferResult,
+            _ => return None,
+        })
+    }
+
+    /// Whether a payload of `len` bytes is possible for this type. The decoder rejects
+    /// impossible lengths at once, so a false start in garbage rarely swallows input.
+    pub const fn payload_len_ok(self, len: usize) -> bool {
+        match self {
+            Self::Hello => len == 0,
+            Self::LoadModelChunk => len > 4,
+            Self::LoadModelFinish => len == 8,
+            Self::TensorInfer => len > 0,
+            Self::StreamSamples => len > 4 && (len - 4) % SAMPLE_BYTES == 0,
+            Self::Info => len >= INFO_FIXED_LEN && len <= INFO_FIXED_LEN + MAX_NAME_LEN,
+            Self::Ack => len == 5,
+            Self::Error => len == 6,
+            Self::InferResult => len >= INFER_FIXED_LEN,
+        }
+    }
+}
+
+/// Why the band refused a request; carried by [`Response::Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ErrorCause {
+    /// The frame type is not a request this firmware handles.
+    UnknownMessage = 1,
+    /// The payload does not fit the message's layout.
+    Malformed = 2,
+    /// A chunk would write past the end of the model slot.
+    ModelTooLarge = 3,
+    /// The CRC-32C of the loaded bytes differs from the one in LoadModelFinish.
+    ModelCrcMismatch = 4,
+    /// LoadModelFinish names more bytes than the chunks delivered contiguously.
+    ModelIncomplete = 5,
+    /// Inference was asked for before a model was loaded and checked.
+    NoModel = 6,
+    /// The input window is larger than the firmware accepts.
+    InputTooLarge = 7,
+}
+
+impl ErrorCause {
+    pub const fn from_u8(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::UnknownMessage,
+            2 => Self::Malformed,
+            3 => Self::ModelTooLarge,
+            4 => Self::ModelCrcMismatch,
+            5 => Self::ModelIncomplete,
+            6 => Self::NoModel,
+            7 => Self::InputTooLarge,
+            _ => return None,
+        })
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::UnknownMessage => "unknown-message",
+            Self::Malformed => "malformed",
+            Self::ModelTooLarge => "model-too-large",
+            Self::ModelCrcMismatch => "model-crc-mismatch",
+            Self::ModelIncomplete => "model-incomplete",
+            Self::NoModel => "no-model",
+            Self::InputTooLarge => "input-too-large",
+        }
+    }
+}
+
+impl core::fmt::Display for ErrorCause {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The band's answer to Hello: who it is and its memory budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Info<'a> {
+    pub name: &'a str,
+    pub version: [u8; 3],
+    /// Bytes reserved for the stack.
+    pub stack_size: u32,
+    /// Bytes of the tensor arena.
+    pub arena_size: u32,
+    /// Bytes of the model slot LoadModelChunk writes into.
+    pub model_slot_size: u32,
+    /// Largest payload the firmware's decoder accepts.
+    pub max_payload: u16,
+}
+
+const INFO_FIXED_LEN: usize = 3 + 1 + 4 + 4 + 4 + 2 + 1;
+
+/// Result of one TensorInfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InferResult<'a> {
+    /// Retired-instruction counter delta around the inference alone.
+    pub instructions: u64,
+    /// Deepest stack use since boot, in bytes (from the painted stack).
+    pub stack_high_water: u32,
+    /// Arena bytes the inference used.
+    pub arena_used: u32,
+    /// Index of the winning class.
+    pub predicted: u8,
+    /// One int8 logit per class, as two's-complement bytes.
+    pub logits: &'a [u8],
+}
+
+const INFER_FIXED_LEN: usize = 8 + 4 + 4 + 1 + 1;
+
+/// Host → band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    Hello,
+    /// Writes `data` into the model slot at `offset`.
+    LoadModelChunk {
+        offset: u32,
+        data: &'a [u8],
+    },
+    /// Declares the model complete: `total_len` bytes from offset 0 with this CRC-32C.
+    LoadModelFinish {
+        total_len: u32,
+        crc32c: u32,
+    },
+    /// One int8 input window (two's-complement bytes) → [`Response::InferResult`].
+    TensorInfer {
+        input: &'a [u8],
+    },
+    /// Raw 6-axis int16 IMU samples at the band's rate; `first_index` numbers the first one.
+    StreamSamples {
+        first_index: u32,
+        samples: &'a [u8],
+    },
+}
+
+/// Band → host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Response<'a> {
+    Info(Info<'a>),
+    /// The request of type `for_type` succeeded; `value` is type-specific (docs/protocol.md).
+    Ack {
+        for_type: u8,
+        value: u32,
+    },
+    Error {
+        for_type: u8,
+        cause: ErrorCause,
+        detail: u32,
+    },
+    InferResult(InferResult<'a>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A response type arrived where a request was expected, or the reverse.
+    WrongDirection(MessageType),
+    /// The payload does not match the type's layout.
+    Malformed {
+        ty: MessageType,
+        reason: &'static str,
+    },
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::WrongDirection(ty) => write!(f, "{ty:?} frame sent in the wrong direction"),
+            Self::Malformed { ty, reason } => write!(f, "malformed {ty:?} payload: {reason}"),
+        }
+    }
+}
+
+/// Iterates the samples of a StreamSamples payload as `[ax, ay, az, gx, gy, gz]`.
+pub fn samples(bytes: &[u8]) -> impl Iterator<Item = [i16; 6]> + '_ {
+    bytes.chunks_exact(SAMPLE_BYTES).map(|c| {
+        let mut s = [0i16; 6];
+        for (axis, pair) in s.iter_mut().zip(c.chunks_exact(2)) {
+            *axis = i16::from_le_bytes([pair[0], pair[1]]);
+        }
+        s
+    })
+}
+
+impl<'a> Request<'a> {
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            Self::Hello => MessageType::Hello,
+            Self::LoadModelChunk { .. } => MessageType::LoadModelChunk,
+            Self::LoadModelFinish { .. } => MessageType::LoadModelFinish,
+            Self::TensorInfer { .. } => MessageType::TensorInfer,
+            Self::StreamSamples { .. } => MessageType::StreamSamples,
+        }
+    }
+
+    /// Encodes the whole frame into `out`; returns its length.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let ty = self.message_type();
+        let len = write_payload(out, |w| match *self {
+            Self::Hello => Some(()),
+            Self::LoadModelChunk { offset, data } => {
+                w.u32(offset)?;
+                w.bytes(data)
+            }
+            Self::LoadModelFinish { total_len, crc32c } => {
+                w.u32(total_len)?;
+                w.u32(crc32c)
+            }
+            Self::TensorInfer { input } => w.bytes(input),
+            Self::StreamSamples {
+                first_index,
+                samples,
+            } => {
+                w.u32(first_index)?;
+                w.bytes(samples)
+            }
+        })?;
+        check_len(ty, len)?;
+        finish_frame(ty, len, out)
+    }
+
+    pub fn decode(frame: FrameRef<'a>) -> Result<Self, DecodeError> {
+        let ty = frame.ty;
+        let bad = |reason| DecodeError::Malformed { ty, reason };
+        let mut r = Reader::new(frame.payload);
+        let request = match ty {
+            MessageType::Hello => Self::Hello,
+            MessageType::LoadModelChunk => {
+                let offset = r.u32().ok_or(bad("no offset"))?;
+                Self::LoadModelChunk {
+                    offset,
+                    data: r.rest(),
+                }
+            }
+            MessageType::LoadModelFinish => Self::LoadModelFinish {
+                total_len: r.u32().ok_or(bad("no length"))?,
+                crc32c: r.u32().ok_or(bad("no CRC"))?,
+            },
+            MessageType::TensorInfer => Self::TensorInfer { input: r.rest() },
+            MessageType::StreamSamples => {
+                let first_index = r.u32().ok_or(bad("no first index"))?;
+                let samples = r.rest();
+                if samples.is_empty() || samples.len() % SAMPLE_BYTES != 0 {
+                    return Err(bad("samples are not whole 12-byte records"));
+                }
+                Self::StreamSamples {
+                    first_index,
+                    samples,
+                }
+            }
+            other => return Err(DecodeError::WrongDirection(other)),
+        };
+        if !r.is_empty() {
+            return Err(bad("trailing bytes"));
+        }
+        Ok(request)
+    }
+}
+
+impl<'a> Response<'a> {
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            Self::Info(_) => MessageType::Info,
+            Self::Ack { .. } => MessageType::Ack,
+            Self::Error { .. } => MessageType::Error,
+            Self::InferResult(_) => MessageType::InferResult,
+        }
+    }
+
+    /// Encodes the whole frame into `out`; returns its length.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let ty = self.message_type();
+        if let Self::Info(info) = self
+            && info.name.len() > MAX_NAME_LEN
+        {
+            return Err(EncodeError::PayloadTooLong {
+                len: INFO_FIXED_LEN + info.name.len(),
+            });
+        }
+        if let Self::InferResult(res) = self
+            && res.logits.len() > usize::from(u8::MAX)
+        {
+            return Err(EncodeError::PayloadTooLong {
+                len: INFER_FIXED_LEN + res.logits.len(),
+            });
+        }
+        let len = write_payload(out, |w| match *self {
+            Self::Info(info) => {
+                w.bytes(&info.version)?;
+                w.u8(0)?;
+                w.u32(info.stack_size)?;
+                w.u32(info.arena_size)?;
+                w.u32(info.model_slot_size)?;
+                w.u16(info.max_payload)?;
+                // Checked above: the name fits in a u8 length.
+                w.u8(info.name.len() as u8)?;
+                w.bytes(info.name.as_bytes())
+            }
+            Self::Ack { for_type, value } => {
+                w.u8(for_type)?;
+                w.u32(value)
+            }
+            Self::Error {
+                for_type,
+                cause,
+                detail,
+            } => {
+                w.u8(for_type)?;
+                w.u8(cause as u8)?;
+                w.u32(detail)
+            }
+            Self::InferResult(res) => {
+                w.u64(res.instructions)?;
+                w.u32(res.stack_high_water)?;
+                w.u32(res.arena_used)?;
+                w.u8(res.predicted)?;
+                w.u8(res.logits.len() as u8)?;
+                w.bytes(res.logits)
+            }
+        })?;
+        check_len(ty, len)?;
+        finish_frame(ty, len, out)
+    }
+
+    pub fn decode(frame: FrameRef<'a>) -> Result<Self, DecodeError> {
+        let ty = frame.ty;
+        let bad = |reason| DecodeError::Malformed { ty, reason };
+        let mut r = Reader::new(frame.payload);
+        let response = match ty {
+            MessageType::Info => {
+                let short = bad("shorter than its fixed fields");
+                let v = r.take(3).ok_or(short)?;
+                let version = [v[0], v[1], v[2]];
+                let _reserved = r.u8().ok_or(short)?;
+                let stack_size = r.u32().ok_or(short)?;
+                let arena_size = r.u32().ok_or(short)?;
+                let model_slot_size = r.u32().ok_or(short)?;
+                let max_payload = r.u16().ok_or(short)?;
+                let name_len = r.u8().ok_or(short)?;
+                let name = r
+                    .take(usize::from(name_len))
+                    .ok_or(bad("name shorter than its length"))?;
+                let name = core::str::from_utf8(name).map_err(|_| bad("name is not UTF-8"))?;
+                Self::Info(Info {
+                    name,
+                    version,
+                    stack_size,
+                    arena_size,
+                    model_slot_size,
+                    max_payload,
+                })
+            }
+            MessageType::Ack => Self::Ack {
+                for_type: r.u8().ok_or(bad("short"))?,
+                value: r.u32().ok_or(bad("short"))?,
+            },
+            MessageType::Error => {
+                let for_type = r.u8().ok_or(bad("short"))?;
+                let cause =
+                    ErrorCause::from_u8(r.u8().ok_or(bad("short"))?).ok_or(bad("unknown cause"))?;
+                Self::Error {
+                    for_type,
+                    cause,
+                    detail: r.u32().ok_or(bad("short"))?,
+                }
+            }
+            MessageType::InferResult => {
+                let short = bad("shorter than its fixed fields");
+                let instructions = r.u64().ok_or(short)?;
+                let stack_high_water = r.u32().ok_or(short)?;
+                let arena_used = r.u32().ok_or(short)?;
+                let predicted = r.u8().ok_or(short)?;
+                let n = r.u8().ok_or(short)?;
+                let logits = r
+                    .take(usize::from(n))
+                    .ok_or(bad("fewer logits than announced"))?;
+                Self::InferResult(InferResult {
+                    instructions,
+                    stack_high_water,
+                    arena_used,
+                    predicted,
+                    logits,
+                })
+            }
+            other => return Err(DecodeError::WrongDirection(other)),
+        };
+        if !r.is_empty() {
+            return Err(bad("trailing bytes"));
+        }
+        Ok(response)
+    }
+}
+
+/// Runs `fill` on a writer over the payload area of `out`; returns the payload length.
+fn write_payload(
+    out: &mut [u8],
+    fill: impl FnOnce(&mut Writer<'_>) -> Option<()>,
+) -> Result<usize, EncodeError> {
+    let out_len = out.len();
+    let area_end = out_len.min(HEADER_LEN + MAX_PAYLOAD);
+    let area = out
+        .get_mut(HEADER_LEN..area_end)
+        .ok_or(EncodeError::BufferTooSmall {
+            needed: HEADER_LEN + 4,
+        })?;
+    let area_len = area.len();
+    let mut w = Writer::new(area);
+    match fill(&mut w) {
+        Some(()) => Ok(w.len()),
+        // Could not tell exactly how long it would have been; report the limit that bit.
+        None if area_len == MAX_PAYLOAD => Err(EncodeError::PayloadTooLong {
+            len: MAX_PAYLOAD + 1,
+        }),
+        None => Err(EncodeError::BufferTooSmall {
+            needed: out_len + 1,
+        }),
+    }
+}
+
+fn check_len(ty: MessageType, len: usize) -> Result<(), EncodeError> {
+    if ty.payload_len_ok(len) {
+        Ok(())
+    } else {
+        Err(EncodeError::LengthNotAllowed { len })
+    }
+}

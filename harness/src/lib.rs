@@ -9,3 +9,4 @@ pub mod board;
 pub mod cli;
 pub mod datasets;
 pub mod signal;
+pub mod train;

@@ -11,3 +11,6 @@ extern crate std;
 
 pub mod rate;
 pub mod protocol;
+
+#[cfg(feature = "std")]
+pub mod writer;

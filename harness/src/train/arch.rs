@@ -1,0 +1,222 @@
+//! The band's reference 1D CNN: variants, layer shapes, parameter and MAC counts.
+//!
+//! Pure description, no framework: the trainer, the quantizer, the exporter and the model
+//! card all derive their shapes from [`Arch`], so the counts in a card are the model's.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The named model sizes a user can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    Tiny,
+    Small,
+    Base,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::Tiny, Variant::Small, Variant::Base];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Tiny => "tiny",
+            Variant::Small => "small",
+            Variant::Base => "base",
+        }
+    }
+
+    /// Conv blocks (output channels, kernel, max-pool after it).
+    fn blocks(self) -> Vec<ConvBlock> {
+        let b = |channels, kernel, pool| ConvBlock {
+            channels,
+            kernel,
+            pool,
+        };
+        match self {
+            Variant::Tiny => vec![b(8, 5, Some(2)), b(16, 5, None)],
+            Variant::Small => vec![b(16, 5, Some(2)), b(24, 5, Some(2)), b(32, 3, None)],
+            Variant::Base => vec![b(32, 5, Some(2)), b(48, 5, Some(2)), b(64, 3, None)],
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Variant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown model variant `{s}` (expected tiny, small or base)"))
+    }
+}
+
+/// Conv1D (valid padding, stride 1) + ReLU, optionally followed by max-pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvBlock {
+    pub channels: usize,
+    pub kernel: usize,
+    /// Pool size and stride (non-overlapping windows, remainder dropped as in TF's VALID).
+    pub pool: Option<usize>,
+}
+
+/// A concrete network: input window shape, conv blocks, global average pooling, dense head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arch {
+    pub variant: Variant,
+    /// Samples per window (T).
+    pub window: usize,
+    /// Input channels (accel xyz + gyro xyz = 6).
+    pub channels: usize,
+    pub blocks: Vec<ConvBlock>,
+    pub classes: usize,
+}
+
+/// Shape bookkeeping of one conv block, derived from its input length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockShape {
+    pub in_len: usize,
+    pub in_channels: usize,
+    pub conv_len: usize,
+    pub out_len: usize,
+    pub out_channels: usize,
+}
+
+impl Arch {
+    pub fn new(
+        variant: Variant,
+        window: usize,
+        channels: usize,
+        classes: usize,
+    ) -> Result<Self, String> {
+        let arch = Arch {
+            variant,
+            window,
+            channels,
+            blocks: variant.blocks(),
+            classes,
+        };
+        arch.check()?;
+        Ok(arch)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.classes < 2 {
+            return Err(format!(
+                "a classifier needs at least 2 classes, got {}",
+                self.classes
+            ));
+        }
+        let mut len = self.window;
+        for (i, b) in self.blocks.iter().enumerate() {
+            if len < b.kernel {
+                return Err(format!(
+                    "window of {} samples is too short for the {} variant: block {} sees {len} samples, kernel {}",
+                    self.window,
+                    self.variant,
+                    i + 1,
+                    b.kernel
+                ));
+            }
+            len = len - b.kernel + 1;
+            if let Some(p) = b.pool {
+                len /= p;
+            }
+            if len == 0 {
+                return Err(format!(
+                    "window of {} samples pools down to nothing in block {}",
+                    self.window,
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn block_shapes(&self) -> Vec<BlockShape> {
+        let mut len = self.window;
+        let mut ch = self.channels;
+        self.blocks
+            .iter()
+            .map(|b| {
+                let conv_len = len + 1 - b.kernel;
+                let out_len = b.pool.map_or(conv_len, |p| conv_len / p);
+                let shape = BlockShape {
+                    in_len: len,
+                    in_channels: ch,
+                    conv_len,
+                    out_len,
+                    out_channels: b.channels,
+                };
+                len = out_len;
+                ch = b.channels;
+                shape
+            })
+            .collect()
+    }
+
+    /// Channels entering the dense head (after global average pooling).
+    pub fn features(&self) -> usize {
+        self.blocks.last().map_or(self.channels, |b| b.channels)
+    }
+
+    /// Weights and biases of every layer.
+    pub fn params(&self) -> usize {
+        let conv: usize = self
+            .block_shapes()
+            .iter()
+            .zip(&self.blocks)
+            .map(|(s, b)| s.in_channels * b.channels * b.kernel + b.channels)
+            .sum();
+        conv + self.features() * self.classes + self.classes
+    }
+
+    /// Multiply-accumulates per window (convolutions and the dense head).
+    pub fn macs(&self) -> usize {
+        let conv: usize = self
+            .block_shapes()
+            .iter()
+            .zip(&self.blocks)
+            .map(|(s, b)| s.conv_len * b.channels * s.in_channels * b.kernel)
+            .sum();
+        conv + self.features() * self.classes
+    }
+
+    /// Bytes of constant data once quantized: int8 weights, int32 biases.
+    pub fn int8_weight_bytes(&self) -> usize {
+        let biases: usize = self.blocks.iter().map(|b| b.channels).sum::<usize>() + self.classes;
+        (self.params() - biases) + 4 * biases
+    }
+
+    /// One line per layer, for cards and `harbor models list`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "input {}x{} (time x channels)",
+            self.window, self.channels
+        )];
+        for (s, b) in self.block_shapes().iter().zip(&self.blocks) {
+            lines.push(format!(
+                "conv1d {}->{} k{} valid + relu -> {}x{}",
+                s.in_channels, b.channels, b.kernel, s.conv_len, b.channels
+            ));
+            if let Some(p) = b.pool {
+                lines.push(format!("maxpool {p} -> {}x{}", s.out_len, b.channels));
+            }
+        }
+        lines.push(format!("global average pool -> {}", self.features()));
+        lines.push(format!(
+            "dense {}->{} + softmax",
+            self.features(),
+            self.classes
+        ));
+        lines
+    }
+}

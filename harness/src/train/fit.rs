@@ -1,0 +1,256 @@
+//! Training loop: Adam on cross-entropy, seeded shuffling, early stopping on validation
+//! macro-F1 (the best epoch's weights are kept).
+
+use std::time::Instant;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::arch::Arch;
+use super::data::{SplitMix64, WindowSet};
+use super::float_net::FloatNet;
+use super::metrics::{Confusion, argmax};
+use super::model::{Cnn, batch_tensor, target_tensor};
+
+/// Hyper-parameters of a training run (all recorded in the model card).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub max_epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Epochs without a better validation macro-F1 before stopping.
+    pub patience: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            max_epochs: 40,
+            batch_size: 64,
+            learning_rate: 2e-3,
+            patience: 6,
+            seed: 2019,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_accuracy: f64,
+    pub val_macro_f1: f64,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub best_epoch: usize,
+    pub best_val_macro_f1: f64,
+    pub history: Vec<EpochLog>,
+}
+
+/// Hooks for a progress display; the default does nothing.
+pub trait TrainProgress {
+    fn epoch_start(&self, _epoch: usize, _batches: usize) {}
+    fn batch_done(&self) {}
+    fn epoch_done(&self, _log: &EpochLog) {}
+}
+
+pub struct Quiet;
+impl TrainProgress for Quiet {}
+
+/// The training device: burn's pure-Rust CPU backend with autodiff, seeded.
+pub fn device(seed: u64) -> Device {
+    let device = Device::flex();
+    device.seed(seed);
+    device.autodiff()
+}
+
+/// Trains a fresh network on normalized `train` windows, stopping early on `val`.
+pub fn train(
+    arch: &Arch,
+    train: &WindowSet,
+    val: &WindowSet,
+    cfg: &TrainConfig,
+    progress: &dyn TrainProgress,
+) -> (Cnn, TrainReport) {
+    let device = device(cfg.seed);
+    let model = Cnn::new(arch, &device);
+    fit(model, arch, train, Some(val), cfg, progress)
+}
+
+/// Runs the epoch loop on `model` (fresh or partly frozen). With `val`, it stops early and
+/// returns the best epoch's model; without, it runs every epoch and returns the last.
+pub fn fit(
+    mut model: Cnn,
+    arch: &Arch,
+    train: &WindowSet,
+    val: Option<&WindowSet>,
+    cfg: &TrainConfig,
+    progress: &dyn TrainProgress,
+) -> (Cnn, TrainReport) {
+    let device = model.head.weight.val().device();
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let mut optim = AdamConfig::new().init();
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut best: Option<(f64, usize, Cnn)> = None;
+    let mut history = Vec::new();
+    let batches = train.len().div_ceil(cfg.batch_size.max(1));
+    for epoch in 1..=cfg.max_epochs {
+        let started = Instant::now();
+        progress.epoch_start(epoch, batches);
+        rng.shuffle(&mut order);
+        let mut loss_sum = 0.0;
+        for chunk in order.chunks(cfg.batch_size.max(1)) {
+            let (x, y) = gather(train, chunk);
+            let logits = model.forward(batch_tensor(
+                &x,
+                chunk.len(),
+                train.window,
+                train.channels,
+                &device,
+            ));
+            let loss = loss_fn.forward(logits, target_tensor(&y, &device));
+            loss_sum += f64::from(loss.clone().into_scalar::<f32>()) * chunk.len() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+            progress.batch_done();
+        }
+        let Some(val) = val else {
+            let log = EpochLog {
+                epoch,
+                train_loss: loss_sum / train.len().max(1) as f64,
+                val_accuracy: 0.0,
+                val_macro_f1: 0.0,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            progress.epoch_done(&log);
+            history.push(log);
+            continue;
+        };
+        let confusion = evaluate(&model, arch, val);
+        let log = EpochLog {
+            epoch,
+            train_loss: loss_sum / train.len().max(1) as f64,
+            val_accuracy: confusion.accuracy(),
+            val_macro_f1: confusion.macro_f1(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        progress.epoch_done(&log);
+        let improved = best
+            .as_ref()
+            .is_none_or(|(f1, _, _)| log.val_macro_f1 > *f1);
+        history.push(log.clone());
+        if improved {
+            best = Some((log.val_macro_f1, epoch, model.clone()));
+        } else if best
+            .as_ref()
+            .is_some_and(|(_, e, _)| epoch - e >= cfg.patience)
+        {
+            break;
+        }
+    }
+    match best {
+        Some((f1, epoch, m)) => (
+            m,
+            TrainReport {
+                best_epoch: epoch,
+                best_val_macro_f1: f1,
+                history,
+            },
+        ),
+        None => (
+            model,
+            TrainReport {
+                best_epoch: history.len(),
+                best_val_macro_f1: 0.0,
+                history,
+            },
+        ),
+    }
+}
+
+fn gather(set: &WindowSet, indices: &[usize]) -> (Vec<f32>, Vec<usize>) {
+    let mut x = Vec::with_capacity(indices.len() * set.stride());
+    let mut y = Vec::with_capacity(indices.len());
+    for &i in indices {
+        x.extend_from_slice(set.get(i));
+        y.push(set.y[i]);
+    }
+    (x, y)
+}
+
+/// Predicted class of every window (inference without autodiff, in batches).
+pub fn predict(model: &Cnn, set: &WindowSet) -> Vec<usize> {
+    logits(model, set).iter().map(|l| argmax(l)).collect()
+}
+
+/// Float logits of every window.
+pub fn logits(model: &Cnn, set: &WindowSet) -> Vec<Vec<f32>> {
+    let model = model.valid();
+    let device = model.head.weight.val().device();
+    let classes = model.head.bias.as_ref().map_or(0, |b| b.dims()[0]);
+    let mut out = Vec::with_capacity(set.len());
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(256) {
+        let (x, _) = gather(set, chunk);
+        let l = model.forward(batch_tensor(
+            &x,
+            chunk.len(),
+            set.window,
+            set.channels,
+            &device,
+        ));
+        let flat = l.into_data().try_to_vec::<f32>().unwrap_or_default();
+        out.extend(flat.chunks(classes.max(1)).map(|c| c.to_vec()));
+    }
+    out
+}
+
+pub fn evaluate(model: &Cnn, arch: &Arch, set: &WindowSet) -> Confusion {
+    Confusion::from_pairs(arch.classes, &set.y, &predict(model, set))
+}
+
+/// Loads [`FloatNet`] weights back into a burn model (for fine-tuning a saved model).
+pub fn from_float_net(net: &FloatNet, device: &Device) -> Cnn {
+    use burn::module::Param;
+    let mut model = Cnn::new(&net.arch, device);
+    for ((block, params), shape) in model
+        .blocks
+        .iter_mut()
+        .zip(&net.convs)
+        .zip(net.arch.block_shapes())
+    {
+        let k = block.conv.kernel_size;
+        let w = Tensor::<3>::from_data(
+            TensorData::new(
+                params.weight.clone(),
+                [shape.out_channels, shape.in_channels, k],
+            ),
+            device,
+        );
+        block.conv.weight = Param::from_tensor(w);
+        block.conv.bias = Some(Param::from_tensor(Tensor::<1>::from_data(
+            TensorData::new(params.bias.clone(), [shape.out_channels]),
+            device,
+        )));
+    }
+    let (f, c) = (net.arch.features(), net.arch.classes);
+    let w = Tensor::<2>::from_data(TensorData::new(net.head.weight.clone(), [c, f]), device);
+    let w = if model.head.weight.dims() == [f, c] {
+        w.transpose()
+    } else {
+        w
+    };
+    model.head.weight = Param::from_tensor(w);
+    model.head.bias = Some(Param::from_tensor(Tensor::<1>::from_data(
+        TensorData::new(net.head.bias.clone(), [c]),
+        device,
+    )));
+    model
+}

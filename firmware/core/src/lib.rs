@@ -14,3 +14,8 @@ pub mod protocol;
 
 #[cfg(feature = "std")]
 pub mod writer;
+
+pub mod fixedpoint;
+pub mod interpreter;
+pub mod kernels;
+pub mod tflite;

@@ -1,0 +1,466 @@
+//! The int8 interpreter: runs a validated model in a caller-provided arena, no heap.
+//!
+//! Arena layout: `[per-channel multipliers | planned activations]`. Both parts are sized
+//! at construction ([`Interpreter::arena_required`]); `invoke` then only does integer work.
+//!
+//! ```text
+//! let model = Model::parse(MODEL_BYTES)?;          // in place, e.g. from a flash slot
+//! let mut interpreter = Interpreter::new(model, &mut ARENA)?;
+//! interpreter.set_input(0, &window)?;               // int8, already quantized
+//! interpreter.invoke()?;
+//! let logits = interpreter.output(0)?;              // int8 + scale/zero point
+//! ```
+
+mod plan;
+mod prepare;
+
+use core::ops::Range;
+
+use crate::kernels::ChannelQuant;
+use crate::kernels::{add, conv, depthwise_conv, fully_connected, mean, pooling, softmax};
+use crate::tflite::{Error, MAX_OPERATORS, MAX_TENSORS, Model, Shape};
+use plan::Buffer;
+use prepare::{Kernel, Preparer, Source, Step};
+
+/// Shape and quantization of a graph input or output.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TensorInfo {
+    /// Tensor index in the model.
+    pub tensor: usize,
+    /// Shape.
+    pub shape: Shape,
+    /// `real = scale · (q - zero_point)`.
+    pub scale: f32,
+    /// Zero point.
+    pub zero_point: i32,
+}
+
+impl TensorInfo {
+    /// Number of int8 elements.
+    pub fn len(&self) -> usize {
+        self.shape.num_elements()
+    }
+
+    /// True for an empty tensor (never for a validated model).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An int8 output read in place from the arena.
+#[derive(Clone, Copy, Debug)]
+pub struct Int8View<'a> {
+    bytes: &'a [u8],
+    /// Shape and quantization.
+    pub info: TensorInfo,
+}
+
+impl<'a> Int8View<'a> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Element `i`.
+    pub fn get(&self, i: usize) -> Option<i8> {
+        self.bytes.get(i).map(|&b| b as i8)
+    }
+
+    /// The values.
+    pub fn iter(&self) -> impl Iterator<Item = i8> + 'a {
+        self.bytes.iter().map(|&b| b as i8)
+    }
+
+    /// Copies the values into `out` (lengths must match).
+    pub fn copy_to(&self, out: &mut [i8]) -> Result<(), Error> {
+        if out.len() != self.bytes.len() {
+            return Err(Error::BadIo {
+                reason: "output buffer length differs from the output tensor",
+            });
+        }
+        for (o, &b) in out.iter_mut().zip(self.bytes) {
+            *o = b as i8;
+        }
+        Ok(())
+    }
+
+    /// Index of the largest value (first on ties): the predicted class for logits.
+    pub fn argmax(&self) -> Option<usize> {
+        let mut best: Option<(usize, i8)> = None;
+        for (i, v) in self.iter().enumerate() {
+            if best.is_none_or(|(_, b)| v > b) {
+                best = Some((i, v));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+/// Everything `new` computes, independent of the arena.
+struct Layout<'m> {
+    steps: [Option<Step<'m>>; MAX_OPERATORS],
+    ranges: [Range<usize>; MAX_TENSORS],
+    quant_bytes: usize,
+    total: usize,
+}
+
+/// Runs one int8 model. Construction validates and plans everything; `invoke` cannot fail
+/// on a model that constructed, short of an internal bug (reported as an error, not a panic).
+pub struct Interpreter<'m, 'a> {
+    model: Model<'m>,
+    arena: &'a mut [u8],
+    steps: [Option<Step<'m>>; MAX_OPERATORS],
+    ranges: [Range<usize>; MAX_TENSORS],
+    needed: usize,
+}
+
+impl<'m, 'a> Interpreter<'m, 'a> {
+    /// Arena bytes `model` needs (per-channel parameters + peak activation memory).
+    pub fn arena_required(model: &Model<'m>) -> Result<usize, Error> {
+        Ok(Self::layout(model, None)?.total)
+    }
+
+    /// Prepares `model` to run in `arena`; fails if the arena is too small.
+    pub fn new(model: Model<'m>, arena: &'a mut [u8]) -> Result<Self, Error> {
+        let layout = Self::layout(&model, None)?;
+        if arena.len() < layout.total {
+            return Err(Error::ArenaTooSmall {
+                needed: layout.total,
+                available: arena.len(),
+            });
+        }
+        // Second pass writes the per-channel multipliers into the parameter region.
+        Self::layout(&model, Some(&mut arena[..layout.quant_bytes]))?;
+        Ok(Interpreter {
+            model,
+            arena,
+            steps: layout.steps,
+            ranges: layout.ranges,
+            needed: layout.total,
+        })
+    }
+
+    fn layout(model: &Model<'m>, params: Option<&mut [u8]>) -> Result<Layout<'m>, Error> {
+        let mut preparer = Preparer::new(*model, params);
+        let mut steps: [Option<Step<'m>>; MAX_OPERATORS] = [None; MAX_OPERATORS];
+        let n_ops = model.num_operators();
+        for (i, slot) in steps.iter_mut().enumerate().take(n_ops) {
+            *slot = Some(preparer.step(i)?);
+        }
+        let quant_bytes = preparer.quant_bytes;
+
+        // Alias roots: a view's output shares its input's bytes.
+        let n_tensors = model.num_tensors();
+        let mut root = [0usize; MAX_TENSORS];
+        for (t, r) in root.iter_mut().enumerate() {
+            *r = t;
+        }
+        let mut produced = [false; MAX_TENSORS];
+        for step in steps.iter().flatten() {
+            if produced[step.output] {
+                return Err(Error::BadOperator {
+                    index: 0,
+                    op: "graph",
+                    reason: "a tensor is written by two operators",
+                });
+            }
+            produced[step.output] = true;
+            if matches!(step.kernel, Kernel::View) {
+                root[step.output] = root[step.input];
+            }
+        }
+        // Lifetimes, per root.
+        let mut buffers = [Buffer::default(); MAX_TENSORS];
+        let mut first = [usize::MAX; MAX_TENSORS];
+        let mut last = [0usize; MAX_TENSORS];
+        let mut touch = |t: usize, at: usize| {
+            let r = root[t];
+            first[r] = first[r].min(at);
+            last[r] = last[r].max(at);
+        };
+        for i in 0..model.num_inputs() {
+            let t = model.input_tensor(i).ok_or(Error::BadIo {
+                reason: "bad graph input",
+            })?;
+            if produced[t] {
+                return Err(Error::BadIo {
+                    reason: "a graph input is also written by an operator",
+                });
+            }
+            touch(t, 0);
+        }
+        for (i, step) in steps.iter().flatten().enumerate() {
+            touch(step.input, i);
+            touch(step.output, i);
+            if let Kernel::Add {
+                other: Source::Arena(t),
+                ..
+            } = step.kernel
+            {
+                touch(t, i);
+            }
+        }
+        for i in 0..model.num_outputs() {
+            let t = model.output_tensor(i).ok_or(Error::BadIo {
+                reason: "bad graph output",
+            })?;
+            touch(t, usize::MAX);
+        }
+        for t in 0..n_tensors {
+            let r = root[t];
+            if first[r] == usize::MAX {
+                continue;
+            }
+            let tensor = model.tensor(t)?;
+            if tensor.data.is_some() {
+                continue;
+            }
+            // Every activation read must have been written (or be a graph input).
+            if r == t && first[r] != 0 && !produced[t] {
+                return Err(Error::BadTensor {
+                    tensor: t,
+                    reason: "activation is read but never written",
+                });
+            }
+            buffers[r] = Buffer {
+                first: first[r],
+                last: last[r],
+                len: buffers[r].len.max(tensor.byte_len()),
+            };
+        }
+        let (offsets, activation_bytes) = plan::place(&buffers[..n_tensors]);
+        let mut ranges: [Range<usize>; MAX_TENSORS] = core::array::from_fn(|_| 0..0);
+        for t in 0..n_tensors {
+            let tensor = model.tensor(t)?;
+            if tensor.data.is_none() {
+                let start = quant_bytes + offsets[root[t]];
+                ranges[t] = start..start + tensor.byte_len();
+            }
+        }
+        Ok(Layout {
+            steps,
+            ranges,
+            quant_bytes,
+            total: quant_bytes + activation_bytes,
+        })
+    }
+
+    /// The model being run.
+    pub fn model(&self) -> &Model<'m> {
+        &self.model
+    }
+
+    /// Arena bytes actually used (≤ the arena length).
+    pub fn arena_used(&self) -> usize {
+        self.needed
+    }
+
+    fn info(&self, tensor: usize) -> Result<TensorInfo, Error> {
+        let t = self.model.tensor(tensor)?;
+        let (scale, zero_point) = t.scale_zero_point();
+        Ok(TensorInfo {
+            tensor,
+            shape: t.shape,
+            scale,
+            zero_point,
+        })
+    }
+
+    /// Shape and quantization of graph input `i`.
+    pub fn input_info(&self, i: usize) -> Result<TensorInfo, Error> {
+        let t = self.model.input_tensor(i).ok_or(Error::BadIo {
+            reason: "no such model input",
+        })?;
+        self.info(t)
+    }
+
+    /// Shape and quantization of graph output `i`.
+    pub fn output_info(&self, i: usize) -> Result<TensorInfo, Error> {
+        let t = self.model.output_tensor(i).ok_or(Error::BadIo {
+            reason: "no such model output",
+        })?;
+        self.info(t)
+    }
+
+    /// Writes graph input `i`. Inputs may share bytes with later tensors, so set every input
+    /// before each `invoke`.
+    pub fn set_input(&mut self, i: usize, data: &[i8]) -> Result<(), Error> {
+        let info = self.input_info(i)?;
+        let range = self.ranges[info.tensor].clone();
+        if data.len() != range.len() {
+            return Err(Error::BadIo {
+                reason: "input length differs from the model's input tensor",
+            });
+        }
+        for (dst, &src) in self.arena[range].iter_mut().zip(data) {
+            *dst = src as u8;
+        }
+        Ok(())
+    }
+
+    /// Graph output `i` after `invoke`.
+    pub fn output(&self, i: usize) -> Result<Int8View<'_>, Error> {
+        let info = self.output_info(i)?;
+        Ok(Int8View {
+            bytes: &self.arena[self.ranges[info.tensor].clone()],
+            info,
+        })
+    }
+
+    /// Runs every operator once.
+    pub fn invoke(&mut self) -> Result<(), Error> {
+        for index in 0..self.model.num_operators() {
+            let Some(step) = self.steps[index] else {
+                continue;
+            };
+            if matches!(step.kernel, Kernel::View) {
+                continue;
+            }
+            let out_range = self.ranges[step.output].clone();
+            let (reader, output) = split(self.arena, out_range.clone())?;
+            let input = reader.get(self.ranges[step.input].clone())?;
+            let params = |slot: prepare::QuantSlot| reader.get(slot.range()).map(ChannelQuant::new);
+            match step.kernel {
+                Kernel::Conv {
+                    params: p,
+                    input_shape,
+                    filter_shape,
+                    filter,
+                    bias,
+                    output_shape,
+                    quant,
+                } => conv::conv_per_channel(
+                    &p,
+                    &params(quant)?,
+                    input_shape,
+                    input,
+                    filter_shape,
+                    filter,
+                    bias,
+                    output_shape,
+                    output,
+                ),
+                Kernel::Depthwise {
+                    params: p,
+                    depth_multiplier,
+                    input_shape,
+                    filter_shape,
+                    filter,
+                    bias,
+                    output_shape,
+                    quant,
+                } => depthwise_conv::depthwise_conv_per_channel(
+                    &p,
+                    depth_multiplier,
+                    &params(quant)?,
+                    input_shape,
+                    input,
+                    filter_shape,
+                    filter,
+                    bias,
+                    output_shape,
+                    output,
+                ),
+                Kernel::FullyConnected {
+                    params: p,
+                    batches,
+                    depth,
+                    outputs,
+                    filter,
+                    bias,
+                    quant,
+                } => fully_connected::fully_connected(
+                    &p,
+                    &params(quant)?,
+                    batches,
+                    depth,
+                    outputs,
+                    input,
+                    filter,
+                    bias,
+                    output,
+                ),
+                Kernel::Pool {
+                    kind,
+                    params: p,
+                    input_shape,
+                    output_shape,
+                } => pooling::pool(kind, &p, input_shape, input, output_shape, output),
+                Kernel::Mean {
+                    params: p,
+                    outer,
+                    reduced,
+                    inner,
+                } => mean::mean(&p, outer, reduced, inner, input, output),
+                Kernel::Softmax {
+                    params: p,
+                    rows,
+                    depth,
+                } => softmax::softmax(&p, rows, depth, input, output),
+                Kernel::Add {
+                    params: p,
+                    other,
+                    shape1,
+                    shape2,
+                    output_shape,
+                } => {
+                    let other = match other {
+                        Source::Arena(t) => reader.get(self.ranges[t].clone())?,
+                        Source::Const(data) => data,
+                    };
+                    add::add(&p, &shape1, input, &shape2, other, &output_shape, output)
+                }
+                Kernel::View => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Read access to the arena outside one output range.
+struct Reader<'x> {
+    low: &'x [u8],
+    high: &'x [u8],
+    high_start: usize,
+}
+
+impl<'x> Reader<'x> {
+    fn get(&self, r: Range<usize>) -> Result<&'x [u8], Error> {
+        let internal = Error::BadIo {
+            reason: "internal error: planned tensors overlap",
+        };
+        if r.end <= self.low.len() {
+            Ok(&self.low[r])
+        } else if r.start >= self.high_start {
+            self.high
+                .get(r.start - self.high_start..r.end - self.high_start)
+                .ok_or(internal)
+        } else {
+            Err(internal)
+        }
+    }
+}
+
+/// Splits the arena into the writable output range and everything else, read-only.
+fn split(arena: &mut [u8], out: Range<usize>) -> Result<(Reader<'_>, &mut [u8]), Error> {
+    if out.end > arena.len() || out.start > out.end {
+        return Err(Error::BadIo {
+            reason: "internal error: tensor outside the arena",
+        });
+    }
+    let (low, rest) = arena.split_at_mut(out.start);
+    let (output, high) = rest.split_at_mut(out.end - out.start);
+    Ok((
+        Reader {
+            low,
+            high,
+            high_start: out.end,
+        },
+        output,
+    ))
+}

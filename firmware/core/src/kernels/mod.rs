@@ -1,0 +1,15 @@
+//! int8 reference kernels, bit-exact with TFLite Micro's reference kernels.
+//!
+//! Kernels take plain slices plus parameters computed once at prepare time; they contain no
+//! float arithmetic and no division inside accumulation loops. Layout is NHWC as in TFLite.
+
+pub mod add;
+pub mod conv;
+pub mod depthwise_conv;
+pub mod fully_connected;
+pub mod mean;
+pub mod params;
+pub mod pooling;
+pub mod softmax;
+
+pub use params::{ActivationRange, Bias, ChannelQuant, Padding, Shape4};

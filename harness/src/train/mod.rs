@@ -9,6 +9,7 @@ pub mod card;
 pub mod data;
 pub mod export;
 pub mod float_net;
+pub mod int8;
 pub mod metrics;
 pub mod normalize;
 pub mod quantize;
@@ -19,6 +20,8 @@ pub mod fit;
 pub mod model;
 #[cfg(feature = "train")]
 pub mod personalize;
+#[cfg(feature = "train")]
+pub mod pipeline;
 
 pub use arch::{Arch, Variant};
 pub use data::{ClassSet, WindowSet};

@@ -1,0 +1,342 @@
+//! One training run end to end: normalize, train, quantize, export, score float and int8,
+//! run the personalization study, and fill in the model card.
+
+use serde::{Deserialize, Serialize};
+
+use super::arch::{Arch, Variant};
+use super::card::{
+    ArchitectureInfo, ClassInfo, DatasetInfo, FileInfo, InputInfo, ModelCard, NormalizationInfo,
+    PersonalizationStudy, Recipe, Results, Scores, UserResult, sha256_hex,
+};
+use super::data::{ClassSet, SplitMix64, WindowSet};
+use super::export::to_tflite;
+use super::fit::{self, TrainConfig, TrainProgress};
+use super::float_net::FloatNet;
+use super::int8;
+use super::metrics::{Confusion, argmax};
+use super::normalize::{InputQuant, Normalization};
+use super::personalize::{self, PersonalizeConfig};
+use super::quantize::{QuantModel, quantize, requantize_head};
+
+/// Subject-wise splits of raw (un-normalized) windows.
+#[derive(Clone, Debug, Default)]
+pub struct Splits {
+    pub train: WindowSet,
+    pub val: WindowSet,
+    pub test: WindowSet,
+    /// Users held out of training for the personalization study.
+    pub personal: WindowSet,
+}
+
+/// Where the windows came from, for the card.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub dataset: String,
+    pub body_position: String,
+    pub input: InputInfo,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub name: String,
+    pub variant: Variant,
+    pub train: TrainConfig,
+    pub personalize: PersonalizeConfig,
+    pub calibration_windows: usize,
+    pub reproduce: String,
+}
+
+/// Everything a model directory holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Trained {
+    pub net: FloatNet,
+    pub norm: Normalization,
+    pub quant: QuantModel,
+    pub classes: Vec<String>,
+    #[serde(skip)]
+    pub tflite: Vec<u8>,
+    #[serde(skip)]
+    pub card: Option<ModelCard>,
+}
+
+/// Float and int8 predictions of one evaluation, with agreement figures.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub float: Confusion,
+    pub int8: Confusion,
+    pub agreement: f64,
+    /// Largest |float softmax − dequantized int8 softmax| over all windows and classes.
+    pub max_prob_delta: f64,
+}
+
+/// Scores float (normalized input) and int8 (raw readings through the band's input
+/// conversion, then harbor-core) on raw `set`.
+pub fn evaluate(
+    net: &FloatNet,
+    norm: &Normalization,
+    quant: &QuantModel,
+    tflite: &[u8],
+    set: &WindowSet,
+) -> Result<Evaluation, String> {
+    let classes = net.arch.classes;
+    let normalized = norm.apply(set);
+    let float_logits: Vec<Vec<f32>> = (0..set.len())
+        .map(|i| net.logits(normalized.get(i)))
+        .collect();
+    let conv = InputQuant::new(norm, quant.input.scale, quant.input.zero_point);
+    let inputs: Vec<Vec<i8>> = (0..set.len())
+        .map(|i| conv.quantize_window(set.get(i), set.channels))
+        .collect();
+    let outputs = int8::run_all(tflite, &inputs)?;
+    let float_pred: Vec<usize> = float_logits.iter().map(|l| argmax(l)).collect();
+    let int8_pred: Vec<usize> = outputs.iter().map(|o| argmax(o)).collect();
+    let same = float_pred
+        .iter()
+        .zip(&int8_pred)
+        .filter(|(a, b)| a == b)
+        .count();
+    let soft = super::quantize::ActQuant::SOFTMAX;
+    let mut max_delta = 0f64;
+    for (l, o) in float_logits.iter().zip(&outputs) {
+        for (p, &q) in softmax(l).iter().zip(o) {
+            max_delta = max_delta.max(f64::from((p - soft.dequantize(q)).abs()));
+        }
+    }
+    Ok(Evaluation {
+        float: Confusion::from_pairs(classes, &set.y, &float_pred),
+        int8: Confusion::from_pairs(classes, &set.y, &int8_pred),
+        agreement: if set.is_empty() {
+            0.0
+        } else {
+            same as f64 / set.len() as f64
+        },
+        max_prob_delta: max_delta,
+    })
+}
+
+fn softmax(l: &[f32]) -> Vec<f32> {
+    let m = l.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let e: Vec<f32> = l.iter().map(|v| (v - m).exp()).collect();
+    let s: f32 = e.iter().sum();
+    e.iter().map(|v| v / s).collect()
+}
+
+fn scores(c: &Confusion) -> Scores {
+    Scores {
+        accuracy: c.accuracy(),
+        macro_f1: c.macro_f1(),
+        per_class: c.per_class(),
+    }
+}
+
+/// A seeded sample of up to `n` windows for calibration.
+fn calibration_set(train: &WindowSet, n: usize, seed: u64) -> WindowSet {
+    let mut idx: Vec<usize> = (0..train.len()).collect();
+    SplitMix64::new(seed ^ 0xCA11).shuffle(&mut idx);
+    idx.truncate(n);
+    train.select(&idx)
+}
+
+/// Trains, quantizes, exports and scores one variant; runs the personalization study on
+/// `splits.personal` when it has windows.
+pub fn run(
+    splits: &Splits,
+    classes: &ClassSet,
+    provenance: &Provenance,
+    opts: &RunOptions,
+    progress: &dyn TrainProgress,
+) -> Result<Trained, String> {
+    if splits.train.is_empty() || splits.val.is_empty() || splits.test.is_empty() {
+        return Err(format!(
+            "empty split: {} train, {} validation, {} test windows",
+            splits.train.len(),
+            splits.val.len(),
+            splits.test.len()
+        ));
+    }
+    let arch = Arch::new(
+        opts.variant,
+        splits.train.window,
+        splits.train.channels,
+        classes.len(),
+    )?;
+    let norm = Normalization::fit(&splits.train);
+    let train_n = norm.apply(&splits.train);
+    let val_n = norm.apply(&splits.val);
+    let (model, report) = fit::train(&arch, &train_n, &val_n, &opts.train, progress);
+    let net = model.to_float_net(&arch);
+    let calibration = calibration_set(&train_n, opts.calibration_windows, opts.train.seed);
+    let quant = quantize(&net, &calibration);
+    let description = format!("harbor {} ({})", opts.name, arch.describe().join("; "));
+    let tflite = to_tflite(&quant, &description).map_err(|e| e.to_string())?;
+    let eval = evaluate(&net, &norm, &quant, &tflite, &splits.test)?;
+
+    let study = if splits.personal.is_empty() {
+        None
+    } else {
+        Some(personalization_study(
+            &model,
+            &arch,
+            &norm,
+            &splits.personal,
+            &opts.personalize,
+            progress,
+        ))
+    };
+
+    let subjects = |s: &WindowSet| s.subjects();
+    let card = ModelCard {
+        name: opts.name.clone(),
+        variant: opts.variant.name().to_string(),
+        precision: "int8".into(),
+        audience: "generalized".into(),
+        dataset: DatasetInfo {
+            name: provenance.dataset.clone(),
+            body_position: provenance.body_position.clone(),
+            train_subjects: subjects(&splits.train),
+            val_subjects: subjects(&splits.val),
+            test_subjects: subjects(&splits.test),
+            personal_subjects: subjects(&splits.personal),
+            train_windows: splits.train.len(),
+            val_windows: splits.val.len(),
+            test_windows: splits.test.len(),
+        },
+        classes: (0..classes.len())
+            .map(|c| ClassInfo {
+                name: classes.classes[c].clone(),
+                activities: classes.members_of(c),
+            })
+            .collect(),
+        input: provenance.input.clone(),
+        normalization: NormalizationInfo {
+            stats: norm.clone(),
+            input_scale: quant.input.scale,
+            input_zero_point: quant.input.zero_point,
+            device_conversion: InputQuant::new(&norm, quant.input.scale, quant.input.zero_point),
+        },
+        architecture: ArchitectureInfo {
+            layers: arch.describe(),
+            params: arch.params(),
+            macs_per_window: arch.macs(),
+            int8_weight_bytes: arch.int8_weight_bytes(),
+        },
+        recipe: Recipe {
+            framework: "burn 0.22.1 (flex CPU backend, f32)".into(),
+            optimizer: "adam (beta1 0.9, beta2 0.999, eps 1e-5)".into(),
+            loss: "cross-entropy".into(),
+            train: opts.train.clone(),
+            best_epoch: report.best_epoch,
+            epochs_run: report.history.len(),
+            calibration_windows: calibration.len(),
+            personalize: study.as_ref().map(|_| opts.personalize.clone()),
+        },
+        results: Results {
+            evaluated_on: format!("test subjects {}", subjects(&splits.test).join(", ")),
+            windows: splits.test.len(),
+            float: scores(&eval.float),
+            int8: Some(scores(&eval.int8)),
+            float_int8_agreement: Some(eval.agreement),
+            int8_engine: Some("harbor-core interpreter (TFLite Micro arithmetic)".into()),
+        },
+        personalization: study,
+        file: FileInfo {
+            name: "model.tflite".into(),
+            bytes: tflite.len() as u64,
+            sha256: sha256_hex(&tflite),
+        },
+        reproduce: opts.reproduce.clone(),
+    };
+    Ok(Trained {
+        net,
+        norm,
+        quant,
+        classes: classes.classes.clone(),
+        tflite,
+        card: Some(card),
+    })
+}
+
+/// BandX protocol per held-out user: `shots` windows per class fine-tune the head, the
+/// user's other windows score the generalized and the personalized model.
+pub fn personalization_study(
+    base: &super::model::Cnn,
+    arch: &Arch,
+    norm: &Normalization,
+    personal: &WindowSet,
+    cfg: &PersonalizeConfig,
+    progress: &dyn TrainProgress,
+) -> PersonalizationStudy {
+    let mut users = Vec::new();
+    for subject in personal.subjects() {
+        let user = norm.apply(&personal.filter_subjects(|s| s == subject));
+        let split = personalize::split_shots(&user, arch.classes, cfg.shots, cfg.seed);
+        let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
+        let tuned = personalize::personalize(base, arch, &shots, cfg, progress);
+        let g = fit::evaluate(base, arch, &rest);
+        let p = fit::evaluate(&tuned, arch, &rest);
+        users.push(UserResult {
+            subject,
+            eval_windows: rest.len(),
+            generalized_accuracy: g.accuracy(),
+            personalized_accuracy: p.accuracy(),
+            generalized_macro_f1: g.macro_f1(),
+            personalized_macro_f1: p.macro_f1(),
+        });
+    }
+    let mean = |f: fn(&UserResult) -> f64| {
+        if users.is_empty() {
+            0.0
+        } else {
+            users.iter().map(f).sum::<f64>() / users.len() as f64
+        }
+    };
+    PersonalizationStudy {
+        shots_per_class: cfg.shots,
+        mean_generalized_accuracy: mean(|u| u.generalized_accuracy),
+        mean_personalized_accuracy: mean(|u| u.personalized_accuracy),
+        users,
+        published: "BandX (WISDM smartwatch): generalized 0.716 -> personalized 0.803 with 15 samples/class".into(),
+    }
+}
+
+/// Personalizes a saved model for one user and re-exports it (only the head changes).
+pub fn personalize_saved(
+    base: &Trained,
+    user_raw: &WindowSet,
+    cfg: &PersonalizeConfig,
+    progress: &dyn TrainProgress,
+) -> Result<(Trained, UserResult), String> {
+    let arch = base.net.arch.clone();
+    let user = base.norm.apply(user_raw);
+    let split = personalize::split_shots(&user, arch.classes, cfg.shots, cfg.seed);
+    if split.shots.is_empty() {
+        return Err("the user has no labelled windows of the model's classes".into());
+    }
+    let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
+    let device = fit::device(cfg.seed);
+    let model = fit::from_float_net(&base.net, &device);
+    let tuned = personalize::personalize(&model, &arch, &shots, cfg, progress);
+    let net = tuned.to_float_net(&arch);
+    // The head's output range is calibrated on the shots: the user's only labelled data.
+    let quant = requantize_head(&base.quant, &net, &shots);
+    let tflite = to_tflite(&quant, "harbor personalized model").map_err(|e| e.to_string())?;
+    let g = fit::evaluate(&model, &arch, &rest);
+    let p = fit::evaluate(&tuned, &arch, &rest);
+    let result = UserResult {
+        subject: user_raw.subjects().join(","),
+        eval_windows: rest.len(),
+        generalized_accuracy: g.accuracy(),
+        personalized_accuracy: p.accuracy(),
+        generalized_macro_f1: g.macro_f1(),
+        personalized_macro_f1: p.macro_f1(),
+    };
+    let trained = Trained {
+        net,
+        norm: base.norm.clone(),
+        quant,
+        classes: base.classes.clone(),
+        tflite,
+        card: None,
+    };
+    Ok((trained, result))
+}

@@ -185,11 +185,13 @@ impl<'m, 'p> Preparer<'m, 'p> {
             channels,
         };
         self.quant_bytes += channels * ChannelQuant::BYTES_PER_CHANNEL;
-        if let Some(region) = self.params.as_deref_mut() {
-            if let Some(bytes) = region.get_mut(slot.range()) {
-                for c in 0..channels {
-                    ChannelQuant::encode(bytes, c, multiplier(c));
-                }
+        if let Some(bytes) = self
+            .params
+            .as_deref_mut()
+            .and_then(|region| region.get_mut(slot.range()))
+        {
+            for c in 0..channels {
+                ChannelQuant::encode(bytes, c, multiplier(c));
             }
         }
         slot
@@ -238,7 +240,7 @@ impl<'m, 'p> Preparer<'m, 'p> {
             filter_shape.n
         };
         let (depth_multiplier, filter_h, filter_w) = if depthwise {
-            if filter_shape.n != 1 || filter_shape.c % input_shape.c != 0 {
+            if filter_shape.n != 1 || !filter_shape.c.is_multiple_of(input_shape.c) {
                 return Err(cx.bad("depthwise filter must be [1, h, w, in_channels × multiplier]"));
             }
             (
@@ -247,8 +249,8 @@ impl<'m, 'p> Preparer<'m, 'p> {
                 filter_shape.w,
             )
         } else {
-            if input_shape.c % filter_shape.c != 0
-                || out_channels % (input_shape.c / filter_shape.c) != 0
+            if !input_shape.c.is_multiple_of(filter_shape.c)
+                || !out_channels.is_multiple_of(input_shape.c / filter_shape.c)
             {
                 return Err(cx.bad("filter depth does not divide the input channels"));
             }
@@ -332,7 +334,7 @@ impl<'m, 'p> Preparer<'m, 'p> {
         }
         let (outputs, depth) = (dims[0], dims[1]);
         let elements = input.shape.num_elements();
-        if elements % depth != 0 {
+        if !elements.is_multiple_of(depth) {
             return Err(cx.bad("input size is not a multiple of the weights depth"));
         }
         let batches = elements / depth;

@@ -166,8 +166,13 @@ pub enum Padding {
     Valid,
 }
 
+/// Largest stride, dilated filter extent or window harbor accepts: keeps every index
+/// computation of the kernels inside 32-bit `usize` on the band.
+pub const MAX_GEOMETRY: usize = 1 << 16;
+
 impl Padding {
-    /// Output size along one axis (TFLite's `ComputeOutSize`); `None` if it would be < 1.
+    /// Output size along one axis (TFLite's `ComputeOutSize`); `None` if it would be < 1 or
+    /// the geometry exceeds [`MAX_GEOMETRY`].
     pub fn output_size(
         self,
         input: usize,
@@ -175,9 +180,16 @@ impl Padding {
         stride: usize,
         dilation: usize,
     ) -> Option<usize> {
-        let effective = (filter - 1) * dilation + 1;
+        let effective = filter
+            .checked_sub(1)?
+            .checked_mul(dilation)?
+            .checked_add(1)
+            .filter(|&e| e <= MAX_GEOMETRY)?;
+        if stride == 0 || stride > MAX_GEOMETRY {
+            return None;
+        }
         let out = match self {
-            Padding::Same => (input + stride - 1) / stride,
+            Padding::Same => input.div_ceil(stride),
             Padding::Valid => (input + stride).checked_sub(effective)? / stride,
         };
         (out > 0).then_some(out)
@@ -185,6 +197,7 @@ impl Padding {
 
     /// Padding before the first element (TFLite's `ComputePaddingWithOffset`; the odd extra
     /// padding goes after the last element, so it never shows up in the reference loops).
+    /// Call only with a geometry `output_size` accepted.
     pub fn before(
         input: usize,
         filter: usize,

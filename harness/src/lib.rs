@@ -8,5 +8,6 @@
 pub mod board;
 pub mod cli;
 pub mod datasets;
+pub mod npz;
 pub mod signal;
 pub mod train;

@@ -1,0 +1,2 @@
+//! Placeholder replaced below in this same change.
+fn main() {}

@@ -1,0 +1,96 @@
+//! IMU rate → model input rate on the host, with the firmware's own converter
+//! (`harbor_core::rate`), so tensor-mode windows equal what stream mode computes bit for bit.
+
+use harbor_core::rate::{
+    DEFAULT_TAPS_PER_PHASE, IMU25_TO_MODEL20, ImuSample, PolyphaseFir, RateConverter,
+};
+
+use super::{Rate, SignalError};
+
+/// Coefficient capacity for ratios other than the band's 4/5 (up to 64/… at 32 taps).
+const HOST_TABLE: usize = 64 * DEFAULT_TAPS_PER_PHASE;
+
+enum Filter {
+    /// The firmware's compile-time table (25 Hz → 20 Hz).
+    Band(&'static PolyphaseFir<{ 4 * DEFAULT_TAPS_PER_PHASE }>),
+    Designed(Box<PolyphaseFir<HOST_TABLE>>),
+    /// Same rate: the model reads the IMU samples unchanged.
+    Identity,
+}
+
+/// Converts a gap-free IMU stream to the model rate and tells where each output lies in time.
+pub struct ModelRateConverter {
+    filter: Filter,
+    imu: Rate,
+    model: Rate,
+    up: u64,
+    down: u64,
+}
+
+impl ModelRateConverter {
+    pub fn new(imu: Rate, model: Rate) -> Result<Self, SignalError> {
+        let (up, down) = model.ratio_to(imu);
+        let filter = if up == down {
+            Filter::Identity
+        } else if (up, down) == (4, 5) {
+            Filter::Band(&IMU25_TO_MODEL20)
+        } else if up <= 64 && down <= 1000 {
+            Filter::Designed(Box::new(PolyphaseFir::design(
+                up as u32,
+                down as u32,
+                DEFAULT_TAPS_PER_PHASE,
+            )))
+        } else {
+            return Err(SignalError::config(
+                "window rate",
+                format!(
+                    "model rate {} Hz / IMU rate {} Hz reduces to {up}/{down}: too fine a ratio",
+                    model.hz(),
+                    imu.hz()
+                ),
+            ));
+        };
+        Ok(ModelRateConverter {
+            filter,
+            imu,
+            model,
+            up,
+            down,
+        })
+    }
+
+    pub fn model_rate(&self) -> Rate {
+        self.model
+    }
+
+    /// Converts one segment (the converter is restarted, as the firmware does after a gap).
+    pub fn convert(&self, imu: &[ImuSample], out: &mut Vec<ImuSample>) {
+        match &self.filter {
+            Filter::Identity => out.extend_from_slice(imu),
+            Filter::Band(fir) => run(fir, imu, out),
+            Filter::Designed(fir) => run(fir, imu, out),
+        }
+    }
+
+    /// Time of model output `n` relative to the segment's first IMU sample: its position
+    /// `n·down/up` IMU periods minus the filter's group delay. Negative for the outputs the
+    /// filter computes from its primed history before the first input.
+    pub fn output_offset_ns(&self, n: u64) -> i64 {
+        let delay_half_proto = match &self.filter {
+            Filter::Identity => 0,
+            Filter::Band(fir) => fir.group_delay_half_proto_samples(),
+            Filter::Designed(fir) => fir.group_delay_half_proto_samples(),
+        };
+        // Prototype samples are 1/(up·f_imu) long; work in half prototype samples.
+        let half_protos = 2 * i128::from(n) * i128::from(self.down) - i128::from(delay_half_proto);
+        let denom = 2 * i128::from(self.up) * i128::from(self.imu.millihertz());
+        (half_protos * 1_000_000_000_000 / denom) as i64
+    }
+}
+
+fn run<const N: usize>(fir: &PolyphaseFir<N>, imu: &[ImuSample], out: &mut Vec<ImuSample>) {
+    let mut conv = RateConverter::new(fir);
+    for &s in imu {
+        conv.push(s, |y| out.push(y));
+    }
+}

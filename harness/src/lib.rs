@@ -11,3 +11,4 @@ pub mod datasets;
 pub mod npz;
 pub mod signal;
 pub mod train;
+pub mod target;

@@ -1,0 +1,170 @@
+//! The byte stream to a device: frames and text lines out of one UART, with deadlines.
+//!
+//! Transport-independent (QEMU's socket today, a serial port later): it turns bytes into
+//! [`Incoming`] items and says precisely why it could not ([`LinkFailure`]).
+
+use std::collections::VecDeque;
+
+use harbor_core::protocol::text::Reply;
+use harbor_core::protocol::trap::TrapReport;
+use harbor_core::protocol::{FrameDecoder, MessageType, Pushed};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// One thing the device said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Incoming {
+    Frame {
+        ty: MessageType,
+        payload: Vec<u8>,
+    },
+    /// A text line without its CR LF.
+    Line(String),
+}
+
+#[derive(Debug)]
+pub enum LinkFailure {
+    /// The deadline passed with no complete item.
+    Timeout,
+    /// The device closed the stream (the emulator exited).
+    Closed,
+    /// More than the budget of bytes arrived without forming a frame or protocol line.
+    Garbage(usize),
+    /// The firmware's trap handler reported.
+    Trap(TrapReport),
+    Io(std::io::Error),
+}
+
+pub struct Link<S> {
+    stream: S,
+    decoder: FrameDecoder,
+    rx: VecDeque<u8>,
+    /// Frames decoded but not yet returned.
+    ready: VecDeque<Incoming>,
+    line: Vec<u8>,
+    /// Bytes since the last valid item that were not part of one.
+    noise: usize,
+    garbage_budget: usize,
+    /// Lines that were not protocol replies (firmware log output), kept for diagnostics.
+    stray_lines: Vec<String>,
+}
+
+/// Longest text line kept; longer ones are noise.
+const MAX_LINE: usize = 4096;
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
+    pub fn new(stream: S, garbage_budget: usize) -> Self {
+        Self {
+            stream,
+            decoder: FrameDecoder::new(),
+            rx: VecDeque::new(),
+            ready: VecDeque::new(),
+            line: Vec::new(),
+            noise: 0,
+            garbage_budget,
+            stray_lines: Vec::new(),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), LinkFailure> {
+        match tokio::time::timeout_at(deadline, async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        })
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) if is_closed(&e) => Err(LinkFailure::Closed),
+            Ok(Err(e)) => Err(LinkFailure::Io(e)),
+            Err(_) => Err(LinkFailure::Timeout),
+        }
+    }
+
+    /// The next frame or protocol line, by `deadline`.
+    pub async fn next(&mut self, deadline: Instant) -> Result<Incoming, LinkFailure> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Ok(item);
+            }
+            while let Some(byte) = self.rx.pop_front() {
+                if let Some(item) = self.on_byte(byte)? {
+                    self.noise = 0;
+                    return Ok(item);
+                }
+            }
+            let mut buf = [0u8; 4096];
+            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+                Err(_) => return Err(LinkFailure::Timeout),
+                Ok(Err(e)) if is_closed(&e) => return Err(LinkFailure::Closed),
+                Ok(Err(e)) => return Err(LinkFailure::Io(e)),
+                Ok(Ok(0)) => return Err(LinkFailure::Closed),
+                Ok(Ok(n)) => n,
+            };
+            self.rx.extend(&buf[..n]);
+        }
+    }
+
+    /// Lines the device printed that were not protocol replies.
+    pub fn stray_lines(&self) -> &[String] {
+        &self.stray_lines
+    }
+
+    fn on_byte(&mut self, byte: u8) -> Result<Option<Incoming>, LinkFailure> {
+        let discarded = self.decoder.discarded_bytes();
+        let pushed = self.decoder.push(byte);
+        self.noise += (self.decoder.discarded_bytes() - discarded) as usize;
+        let item = match pushed {
+            Pushed::Pending => None,
+            Pushed::FrameReady => {
+                // After a resynchronisation one byte can complete several frames: queue them all.
+                while let Some(f) = self.decoder.take_frame() {
+                    self.ready.push_back(Incoming::Frame {
+                        ty: f.ty,
+                        payload: f.payload.to_vec(),
+                    });
+                }
+                self.ready.pop_front()
+            }
+            Pushed::Text(b'\n') => self.finish_line()?,
+            Pushed::Text(b'\r') => None,
+            Pushed::Text(b) => {
+                if (b.is_ascii_graphic() || b == b' ') && self.line.len() < MAX_LINE {
+                    self.line.push(b);
+                } else {
+                    self.noise += 1;
+                }
+                None
+            }
+        };
+        if item.is_none() && self.noise > self.garbage_budget {
+            return Err(LinkFailure::Garbage(self.noise));
+        }
+        Ok(item)
+    }
+
+    fn finish_line(&mut self) -> Result<Option<Incoming>, LinkFailure> {
+        let bytes = std::mem::take(&mut self.line);
+        // Only printable ASCII was kept, so this is valid UTF-8.
+        let line = String::from_utf8_lossy(&bytes).into_owned();
+        if line.is_empty() {
+            return Ok(None);
+        }
+        if let Some(report) = TrapReport::parse(&line) {
+            return Err(LinkFailure::Trap(report));
+        }
+        if Reply::parse(&line).is_some() {
+            return Ok(Some(Incoming::Line(line)));
+        }
+        self.noise += bytes.len() + 1;
+        self.stray_lines.push(line);
+        Ok(None)
+    }
+}
+
+fn is_closed(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+    )
+}

@@ -1,0 +1,265 @@
+//! Devices under test that speak harbor's protocol: the [`Target`] trait and its backends.
+//!
+//! [`qemu::QemuTarget`] runs the band firmware in a real `qemu-system-riscv32` process;
+//! serial boards and debug probes implement the same trait later. Every exchange has a
+//! wall-clock deadline, and every failure is a named [`TargetError`] (hang, trap, exit,
+//! garbage, refusal) rather than a stuck test.
+
+mod error;
+pub mod link;
+pub mod qemu;
+
+use std::future::Future;
+
+use harbor_core::protocol::crc::crc32c;
+use harbor_core::protocol::frame::MAX_PAYLOAD;
+use harbor_core::protocol::message::SAMPLE_BYTES;
+use harbor_core::protocol::text::Reply;
+use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Request, Response};
+
+pub use error::TargetError;
+pub use qemu::{QemuConfig, QemuTarget};
+
+/// What the firmware says about itself (the Info response).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub name: String,
+    pub version: [u8; 3],
+    pub stack_size: u32,
+    pub arena_size: u32,
+    pub model_slot_size: u32,
+    pub max_payload: u16,
+}
+
+/// One inference as the firmware measured it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inference {
+    pub predicted: u8,
+    pub logits: Vec<i8>,
+    /// Retired instructions around the inference (deterministic under QEMU's -icount).
+    pub instructions: u64,
+    pub stack_high_water: u32,
+    pub arena_used: u32,
+}
+
+/// A binary response, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BinaryReply {
+    Info(DeviceInfo),
+    Ack {
+        for_type: u8,
+        value: u32,
+    },
+    Error {
+        for_type: u8,
+        cause: ErrorCause,
+        detail: u32,
+    },
+    Inference(Inference),
+}
+
+impl BinaryReply {
+    /// Decodes a response frame; `None` if its payload does not match the layout.
+    pub fn from_frame(ty: MessageType, payload: &[u8]) -> Option<Self> {
+        Some(match Response::decode(FrameRef { ty, payload }).ok()? {
+            Response::Info(i) => Self::Info(DeviceInfo {
+                name: i.name.to_string(),
+                version: i.version,
+                stack_size: i.stack_size,
+                arena_size: i.arena_size,
+                model_slot_size: i.model_slot_size,
+                max_payload: i.max_payload,
+            }),
+            Response::Ack { for_type, value } => Self::Ack { for_type, value },
+            Response::Error {
+                for_type,
+                cause,
+                detail,
+            } => Self::Error {
+                for_type,
+                cause,
+                detail,
+            },
+            Response::InferResult(r) => Self::Inference(Inference {
+                predicted: r.predicted,
+                logits: r.logits.iter().map(|&b| b as i8).collect(),
+                instructions: r.instructions,
+                stack_high_water: r.stack_high_water,
+                arena_used: r.arena_used,
+            }),
+        })
+    }
+
+    fn kind(&self) -> String {
+        match self {
+            Self::Info(_) => "Info".into(),
+            Self::Ack { for_type, .. } => format!("Ack for type 0x{for_type:02x}"),
+            Self::Error { cause, .. } => format!("Error ({cause})"),
+            Self::Inference(_) => "InferResult".into(),
+        }
+    }
+}
+
+/// Bytes of model per LoadModelChunk: a full payload minus the offset field.
+pub const MODEL_CHUNK: usize = MAX_PAYLOAD - 4;
+/// Samples per StreamSamples frame: as many 12-byte samples as fit.
+pub const SAMPLES_PER_FRAME: usize = (MAX_PAYLOAD - 4) / SAMPLE_BYTES;
+
+/// A device under test speaking harbor's protocol. One request is outstanding at a time.
+pub trait Target: Send {
+    /// A short name for messages (e.g. `qemu:band-qemu.elf`).
+    fn name(&self) -> &str;
+
+    /// Sends one binary request and returns its response.
+    fn exchange(
+        &mut self,
+        request: &Request<'_>,
+    ) -> impl Future<Output = Result<BinaryReply, TargetError>> + Send;
+
+    /// Sends one MLPerf text command (without `%`) and returns the lines before `m-ready`.
+    fn command(
+        &mut self,
+        command: &str,
+    ) -> impl Future<Output = Result<Vec<String>, TargetError>> + Send;
+
+    /// Hello → Info.
+    fn info(&mut self) -> impl Future<Output = Result<DeviceInfo, TargetError>> + Send {
+        async move {
+            match self.exchange(&Request::Hello).await? {
+                BinaryReply::Info(info) => Ok(info),
+                other => Err(self.unexpected("Info", &other)),
+            }
+        }
+    }
+
+    /// Loads `model` into the slot in chunks and declares it with its CRC-32C.
+    fn load_model(&mut self, model: &[u8]) -> impl Future<Output = Result<(), TargetError>> + Send {
+        async move {
+            self.write_model_chunks(model).await?;
+            self.finish_model(model.len() as u32, crc32c(model)).await
+        }
+    }
+
+    /// Writes `model` into the slot from offset 0 without declaring it complete.
+    fn write_model_chunks(
+        &mut self,
+        model: &[u8],
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        async move {
+            for (i, chunk) in model.chunks(MODEL_CHUNK).enumerate() {
+                let offset = (i * MODEL_CHUNK) as u32;
+                let request = Request::LoadModelChunk {
+                    offset,
+                    data: chunk,
+                };
+                self.expect_ack(&request).await?;
+            }
+            Ok(())
+        }
+    }
+
+    /// LoadModelFinish: the band checks `crc` over the first `total_len` bytes.
+    fn finish_model(
+        &mut self,
+        total_len: u32,
+        crc: u32,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        async move {
+            self.expect_ack(&Request::LoadModelFinish {
+                total_len,
+                crc32c: crc,
+            })
+            .await?;
+            Ok(())
+        }
+    }
+
+    /// Runs one int8 window through the model.
+    fn infer(
+        &mut self,
+        window: &[i8],
+    ) -> impl Future<Output = Result<Inference, TargetError>> + Send {
+        async move {
+            let input: Vec<u8> = window.iter().map(|&v| v as u8).collect();
+            match self
+                .exchange(&Request::TensorInfer { input: &input })
+                .await?
+            {
+                BinaryReply::Inference(inference) => Ok(inference),
+                BinaryReply::Error { cause, detail, .. } => {
+                    Err(self.rejected(MessageType::TensorInfer, cause, detail))
+                }
+                other => Err(self.unexpected("InferResult", &other)),
+            }
+        }
+    }
+
+    /// Streams raw 6-axis samples; returns how many the band has received in total.
+    fn stream_samples(
+        &mut self,
+        first_index: u32,
+        samples: &[[i16; 6]],
+    ) -> impl Future<Output = Result<u32, TargetError>> + Send {
+        async move {
+            let mut total = 0;
+            for (i, block) in samples.chunks(SAMPLES_PER_FRAME).enumerate() {
+                let bytes: Vec<u8> = block
+                    .iter()
+                    .flatten()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect();
+                let index = first_index.wrapping_add((i * SAMPLES_PER_FRAME) as u32);
+                total = self
+                    .expect_ack(&Request::StreamSamples {
+                        first_index: index,
+                        samples: &bytes,
+                    })
+                    .await?;
+            }
+            Ok(total)
+        }
+    }
+
+    /// Sends a request that must be acknowledged; returns the Ack's value.
+    fn expect_ack(
+        &mut self,
+        request: &Request<'_>,
+    ) -> impl Future<Output = Result<u32, TargetError>> + Send {
+        async move {
+            match self.exchange(request).await? {
+                BinaryReply::Ack { value, .. } => Ok(value),
+                BinaryReply::Error { cause, detail, .. } => {
+                    Err(self.rejected(request.message_type(), cause, detail))
+                }
+                other => Err(self.unexpected("Ack", &other)),
+            }
+        }
+    }
+
+    #[doc(hidden)]
+    fn rejected(&self, request: MessageType, cause: ErrorCause, detail: u32) -> TargetError {
+        TargetError::Rejected {
+            target: self.name().to_string(),
+            request,
+            cause,
+            detail,
+        }
+    }
+
+    #[doc(hidden)]
+    fn unexpected(&self, expected: &'static str, got: &BinaryReply) -> TargetError {
+        TargetError::Unexpected {
+            target: self.name().to_string(),
+            expected,
+            got: got.kind(),
+        }
+    }
+}
+
+/// The `m-results-[…]` values of an MLPerf reply list, if one is present.
+pub fn results_of(lines: &[String]) -> Option<Vec<f64>> {
+    lines.iter().find_map(|l| match Reply::parse(l)? {
+        Reply::Results(list) => list.split(',').map(|v| v.trim().parse().ok()).collect(),
+        _ => None,
+    })
+}

@@ -1,0 +1,119 @@
+//! The band firmware boots in a real QEMU and answers both protocols.
+
+mod qemu_support;
+
+use harbor::target::{QemuConfig, QemuTarget, Target, results_of};
+
+#[tokio::test]
+async fn boots_and_describes_itself() {
+    let mut band = qemu_support::launch("band-qemu").await;
+    let info = band.info().await.unwrap();
+    assert_eq!(info.name, "band-qemu");
+    assert_eq!(info.version, [0, 1, 0]);
+    // The budget firmware/band-qemu/link.x and app.rs reserve (docs/emulation.md).
+    assert_eq!(info.stack_size, 32 * 1024);
+    assert_eq!(info.arena_size, 128 * 1024);
+    assert_eq!(info.model_slot_size, 256 * 1024);
+    assert_eq!(info.max_payload, 1024);
+}
+
+#[tokio::test]
+async fn answers_mlperf_tiny_text_commands() {
+    let mut band = qemu_support::launch("band-qemu").await;
+    assert_eq!(
+        band.command("name").await.unwrap(),
+        ["m-name-dut-[harbor band-qemu]"]
+    );
+    assert_eq!(
+        band.command("db load 4").await.unwrap(),
+        ["m-[Expecting 4 bytes]"]
+    );
+    // Hex may arrive over several `db` commands; m-load-done only after the last byte.
+    assert!(band.command("db 0102").await.unwrap().is_empty());
+    assert_eq!(band.command("db FF04").await.unwrap(), ["m-load-done"]);
+    assert_eq!(
+        band.command("db print").await.unwrap(),
+        ["m-buffer-01-02-ff-04"]
+    );
+
+    let lines = band.command("infer 2 1").await.unwrap();
+    let shape: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "m-warmup-start-",
+            "m-warmup-done",
+            "m-infer-start-",
+            "m-lap-us-",
+            "m-lap-us-",
+            "m-infer-done",
+            "m-results-[1,2,-1,4,0,0]"
+        ]
+    );
+    assert_eq!(lines[0], "m-warmup-start-1");
+    assert_eq!(lines[2], "m-infer-start-2");
+    // The checksum placeholder on 01 02 FF 04: one byte per class, int8 (docs/protocol.md).
+    assert_eq!(
+        results_of(&lines),
+        Some(vec![1.0, 2.0, -1.0, 4.0, 0.0, 0.0])
+    );
+    assert_eq!(
+        band.command("results").await.unwrap(),
+        ["m-results-[1,2,-1,4,0,0]"]
+    );
+}
+
+#[tokio::test]
+async fn text_errors_use_the_reference_messages() {
+    let mut band = qemu_support::launch("band-qemu").await;
+    assert_eq!(
+        band.command("fly").await.unwrap(),
+        ["e-[Unknown command: fly]"]
+    );
+    assert_eq!(
+        band.command("db load 2").await.unwrap(),
+        ["m-[Expecting 2 bytes]"]
+    );
+    assert_eq!(
+        band.command("db 123").await.unwrap(),
+        ["e-[Insufficent number of hex digits]"]
+    );
+    assert_eq!(
+        band.command("infer 0").await.unwrap(),
+        ["e-[Inference iterations must be >0]"]
+    );
+    // Still answering after the errors.
+    assert_eq!(
+        band.command("name").await.unwrap(),
+        ["m-name-dut-[harbor band-qemu]"]
+    );
+}
+
+#[tokio::test]
+async fn missing_emulator_is_named_with_the_fix() {
+    let mut config = QemuConfig::new(qemu_support::firmware("band-qemu"));
+    config.qemu = "/nonexistent/qemu-system-riscv32".into();
+    let err = QemuTarget::launch(config)
+        .await
+        .err()
+        .expect("launch must fail");
+    assert_eq!(err.kind(), "emulator-missing", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("scripts/setup") && message.contains("qemu-system-misc"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn missing_firmware_is_named() {
+    let err = QemuTarget::launch(QemuConfig::new("/nonexistent/band.elf"))
+        .await
+        .err()
+        .expect("launch must fail");
+    assert_eq!(err.kind(), "firmware-missing", "{err}");
+    assert!(err.to_string().contains("scripts/build-firmware"), "{err}");
+}

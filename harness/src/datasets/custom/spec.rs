@@ -1,0 +1,546 @@
+//! The YAML spec a user writes to describe a CSV-like dataset (see `docs/custom-datasets.md`).
+//!
+//! Parsing is two steps: serde (unknown keys and unknown units are rejected there, with line
+//! and column), then [`Spec::resolve`], which checks what serde cannot (exactly one time source,
+//! an axis permutation, regexes with a capture group) and points at the offending YAML node.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use regex_lite::Regex;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use crate::datasets::{BodyPosition, DatasetError, STANDARD_GRAVITY};
+
+/// The spec as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Written into every recording's `dataset` field.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Globs relative to the spec file's folder.
+    pub files: Spanned<Vec<String>>,
+    /// One character, or `whitespace` for runs of spaces and tabs.
+    #[serde(default = "default_separator")]
+    pub separator: Spanned<String>,
+    /// Lines to drop at the top of every file, before the header if there is one.
+    #[serde(default)]
+    pub skip_lines: usize,
+    /// Whether the first line after `skip_lines` names the columns.
+    #[serde(default)]
+    pub header: bool,
+    #[serde(default)]
+    pub position: Position,
+    /// Either a timestamp column with its unit, or a fixed rate.
+    pub time: Spanned<TimeSpec>,
+    pub accel: SensorSpec<AccelUnit>,
+    #[serde(default)]
+    pub gyro: Option<SensorSpec<GyroUnit>>,
+    /// Band axis ← source axis, e.g. `[y, -x, z]`; applied to accel and gyro alike.
+    #[serde(default)]
+    pub axes: Option<Spanned<Vec<String>>>,
+    pub label: Spanned<SourceSpec>,
+    pub subject: Spanned<SourceSpec>,
+    #[serde(default)]
+    pub session: Option<Spanned<SourceSpec>>,
+}
+
+fn default_name() -> String {
+    "custom".into()
+}
+
+fn default_separator() -> Spanned<String> {
+    Spanned {
+        value: ",".into(),
+        referenced: Location::UNKNOWN,
+        defined: Location::UNKNOWN,
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    Wrist,
+    Hand,
+    Waist,
+    Pocket,
+    Chest,
+    Ankle,
+    #[default]
+    Unknown,
+}
+
+impl From<Position> for BodyPosition {
+    fn from(p: Position) -> Self {
+        match p {
+            Position::Wrist => BodyPosition::Wrist,
+            Position::Hand => BodyPosition::Hand,
+            Position::Waist => BodyPosition::Waist,
+            Position::Pocket => BodyPosition::Pocket,
+            Position::Chest => BodyPosition::Chest,
+            Position::Ankle => BodyPosition::Ankle,
+            Position::Unknown => BodyPosition::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeSpec {
+    pub column: Option<Column>,
+    pub unit: Option<TimeUnit>,
+    pub rate_hz: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum TimeUnit {
+    #[serde(rename = "ns")]
+    Nanoseconds,
+    #[serde(rename = "us")]
+    Microseconds,
+    #[serde(rename = "ms")]
+    Milliseconds,
+    #[serde(rename = "s")]
+    Seconds,
+}
+
+impl TimeUnit {
+    pub fn ns_per_unit(self) -> i64 {
+        match self {
+            TimeUnit::Nanoseconds => 1,
+            TimeUnit::Microseconds => 1_000,
+            TimeUnit::Milliseconds => 1_000_000,
+            TimeUnit::Seconds => 1_000_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorSpec<U> {
+    pub columns: Spanned<Vec<Column>>,
+    pub unit: U,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+pub enum AccelUnit {
+    #[serde(rename = "m/s2", alias = "m/s²", alias = "m/s^2")]
+    MetersPerSecondSquared,
+    #[serde(rename = "g")]
+    G,
+    #[serde(rename = "mg")]
+    MilliG,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+pub enum GyroUnit {
+    #[serde(rename = "rad/s")]
+    RadiansPerSecond,
+    #[serde(rename = "deg/s", alias = "dps")]
+    DegreesPerSecond,
+    #[serde(rename = "mdps")]
+    MilliDegreesPerSecond,
+}
+
+/// Multiplies a reading into the canonical unit (m/s² or rad/s).
+pub trait Unit: Copy {
+    fn scale(self) -> f64;
+}
+
+impl Unit for AccelUnit {
+    fn scale(self) -> f64 {
+        match self {
+            AccelUnit::MetersPerSecondSquared => 1.0,
+            AccelUnit::G => STANDARD_GRAVITY,
+            AccelUnit::MilliG => STANDARD_GRAVITY / 1000.0,
+        }
+    }
+}
+
+impl Unit for GyroUnit {
+    fn scale(self) -> f64 {
+        match self {
+            GyroUnit::RadiansPerSecond => 1.0,
+            GyroUnit::DegreesPerSecond => std::f64::consts::PI / 180.0,
+            GyroUnit::MilliDegreesPerSecond => std::f64::consts::PI / 180_000.0,
+        }
+    }
+}
+
+/// Where a label, subject or session comes from: a column (optionally mapped) or the file path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    pub column: Option<Column>,
+    /// A regex matched against the file path relative to the spec (with `/`); group 1 is the value.
+    pub from_path: Option<String>,
+    /// A fixed value for every file.
+    pub value: Option<String>,
+    /// Raw value → canonical value (activity names for `label`). A raw value missing from a
+    /// given map is an error, so a typo never becomes a new class.
+    pub map: Option<BTreeMap<String, String>>,
+}
+
+/// A column by 0-based index or by header name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    Index(usize),
+    Name(String),
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Index(i) => write!(f, "column {i}"),
+            Column::Name(n) => write!(f, "column `{n}`"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Column {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ColumnVisitor;
+        impl Visitor<'_> for ColumnVisitor {
+            type Value = Column;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a 0-based column index or a header name")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Column, E> {
+                usize::try_from(v)
+                    .map(Column::Index)
+                    .map_err(|_| E::custom("column index too large"))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Column, E> {
+                usize::try_from(v)
+                    .map(Column::Index)
+                    .map_err(|_| E::custom("a column index cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Column, E> {
+                Ok(Column::Name(v.to_string()))
+            }
+        }
+        d.deserialize_any(ColumnVisitor)
+    }
+}
+
+/// The spec after the checks serde cannot do, ready for the reader.
+#[derive(Debug)]
+pub struct Resolved {
+    pub name: String,
+    pub globs: Vec<String>,
+    pub separator: Separator,
+    pub skip_lines: usize,
+    pub header: bool,
+    pub position: BodyPosition,
+    pub time: Time,
+    pub accel: Sensor,
+    pub gyro: Option<Sensor>,
+    /// For each band axis: (source axis index, sign).
+    pub axes: [(usize, f64); 3],
+    pub label: Source,
+    pub subject: Source,
+    pub session: Option<Source>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Separator {
+    Char(char),
+    Whitespace,
+}
+
+#[derive(Debug)]
+pub enum Time {
+    Column { column: Column, ns_per_unit: i64 },
+    Rate { period_ns: f64, rate_hz: f64 },
+}
+
+#[derive(Debug)]
+pub struct Sensor {
+    pub columns: [Column; 3],
+    /// Multiplier into m/s² or rad/s.
+    pub scale: f64,
+}
+
+#[derive(Debug)]
+pub enum SourceKind {
+    Column(Column),
+    Path(Regex),
+    Value(String),
+}
+
+#[derive(Debug)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub map: Option<BTreeMap<String, String>>,
+}
+
+/// Parses a spec file's text; errors carry the spec's path, line and column.
+pub fn parse(path: &Path, yaml: &str) -> Result<Resolved, DatasetError> {
+    let spec: Spec = serde_saphyr::from_str(yaml).map_err(|e| {
+        let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        // The error's own text repeats the position and adds a snippet: keep only the message.
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or("invalid spec");
+        let position = format!("line {line} column {col}: ");
+        let message = first.split_once(&position).map_or(first, |(_, m)| m);
+        DatasetError::malformed(path, line as usize, format!("column {col}: {message}"))
+    })?;
+    spec.resolve(path)
+}
+
+fn at(path: &Path, loc: Location, reason: impl fmt::Display) -> DatasetError {
+    DatasetError::malformed(
+        path,
+        loc.line() as usize,
+        format!("column {}: {reason}", loc.column()),
+    )
+}
+
+impl Spec {
+    pub fn resolve(self, path: &Path) -> Result<Resolved, DatasetError> {
+        if self.files.value.is_empty() {
+            return Err(at(
+                path,
+                self.files.referenced,
+                "`files` needs at least one glob",
+            ));
+        }
+        let separator = match self.separator.value.as_str() {
+            "whitespace" => Separator::Whitespace,
+            s if s.chars().count() == 1 => Separator::Char(s.chars().next().unwrap_or(',')),
+            s => {
+                return Err(at(
+                    path,
+                    self.separator.referenced,
+                    format!(
+                        "separator `{s}` must be one character (e.g. \",\", \";\", \"\\t\") or `whitespace`"
+                    ),
+                ));
+            }
+        };
+        let time = resolve_time(path, &self.time)?;
+        let accel = resolve_sensor(path, "accel", &self.accel.columns, self.accel.unit)?;
+        let gyro = self
+            .gyro
+            .as_ref()
+            .map(|g| resolve_sensor(path, "gyro", &g.columns, g.unit))
+            .transpose()?;
+        let axes = match &self.axes {
+            None => [(0, 1.0), (1, 1.0), (2, 1.0)],
+            Some(a) => parse_axes(&a.value).map_err(|r| at(path, a.referenced, r))?,
+        };
+        let uses_names = self
+            .accel
+            .columns
+            .value
+            .iter()
+            .chain(gyro_columns(&self.gyro))
+            .any(is_name)
+            || matches!(&self.time.value.column, Some(Column::Name(_)))
+            || [
+                Some(&self.label),
+                Some(&self.subject),
+                self.session.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|s| s.value.column.as_ref().is_some_and(is_name));
+        if uses_names && !self.header {
+            return Err(at(
+                path,
+                self.accel.columns.referenced,
+                "columns are named but `header: true` is not set; use 0-based indices or declare the header",
+            ));
+        }
+        Ok(Resolved {
+            name: self.name,
+            globs: self.files.value,
+            separator,
+            skip_lines: self.skip_lines,
+            header: self.header,
+            position: self.position.into(),
+            time,
+            accel,
+            gyro,
+            axes,
+            label: resolve_source(path, "label", self.label)?,
+            subject: resolve_source(path, "subject", self.subject)?,
+            session: self
+                .session
+                .map(|s| resolve_source(path, "session", s))
+                .transpose()?,
+        })
+    }
+}
+
+fn is_name(c: &Column) -> bool {
+    matches!(c, Column::Name(_))
+}
+
+fn gyro_columns(gyro: &Option<SensorSpec<GyroUnit>>) -> impl Iterator<Item = &Column> {
+    gyro.iter().flat_map(|g| g.columns.value.iter())
+}
+
+fn resolve_time(path: &Path, time: &Spanned<TimeSpec>) -> Result<Time, DatasetError> {
+    let t = &time.value;
+    match (&t.column, t.unit, t.rate_hz) {
+        (Some(column), Some(unit), None) => Ok(Time::Column {
+            column: column.clone(),
+            ns_per_unit: unit.ns_per_unit(),
+        }),
+        (Some(_), None, None) => Err(at(
+            path,
+            time.referenced,
+            "`time.column` needs a `unit` (ns, us, ms or s)",
+        )),
+        (None, None, Some(rate)) if rate.is_finite() && rate > 0.0 => Ok(Time::Rate {
+            period_ns: 1e9 / rate,
+            rate_hz: rate,
+        }),
+        (None, None, Some(rate)) => Err(at(
+            path,
+            time.referenced,
+            format!("`rate_hz` must be positive, not {rate}"),
+        )),
+        _ => Err(at(
+            path,
+            time.referenced,
+            "`time` needs either `column` with `unit`, or `rate_hz` alone (not both)",
+        )),
+    }
+}
+
+fn resolve_sensor<U: Unit>(
+    path: &Path,
+    what: &str,
+    columns: &Spanned<Vec<Column>>,
+    unit: U,
+) -> Result<Sensor, DatasetError> {
+    let [x, y, z] = columns.value.as_slice() else {
+        return Err(at(
+            path,
+            columns.referenced,
+            format!("`{what}.columns` needs 3 columns (x, y, z)"),
+        ));
+    };
+    Ok(Sensor {
+        columns: [x.clone(), y.clone(), z.clone()],
+        scale: unit.scale(),
+    })
+}
+
+/// `[y, -x, z]` → band x = source y, band y = −source x, band z = source z.
+fn parse_axes(axes: &[String]) -> Result<[(usize, f64); 3], String> {
+    let [a, b, c] = axes else {
+        return Err(format!(
+            "`axes` needs 3 entries like [y, -x, z], found {}",
+            axes.len()
+        ));
+    };
+    let mut out = [(0, 1.0); 3];
+    for (slot, text) in out.iter_mut().zip([a, b, c]) {
+        let t = text.trim();
+        let (sign, name) = match t.strip_prefix('-') {
+            Some(rest) => (-1.0, rest),
+            None => (1.0, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let index = match name.trim() {
+            "x" => 0,
+            "y" => 1,
+            "z" => 2,
+            _ => {
+                return Err(format!(
+                    "axis `{t}` is not one of x, y, z with an optional `-`"
+                ));
+            }
+        };
+        *slot = (index, sign);
+    }
+    let mut seen = [false; 3];
+    for (i, _) in out {
+        seen[i] = true;
+    }
+    if seen.contains(&false) {
+        return Err(format!(
+            "`axes` must use each of x, y, z once, found [{a}, {b}, {c}]"
+        ));
+    }
+    Ok(out)
+}
+
+fn resolve_source(
+    path: &Path,
+    what: &str,
+    spec: Spanned<SourceSpec>,
+) -> Result<Source, DatasetError> {
+    let loc = spec.referenced;
+    let s = spec.value;
+    let kind = match (s.column, s.from_path, s.value) {
+        (Some(c), None, None) => SourceKind::Column(c),
+        (None, Some(re), None) => {
+            let regex = Regex::new(&re)
+                .map_err(|e| at(path, loc, format!("`{what}.from_path` is not a regex: {e}")))?;
+            if regex.captures_len() < 2 {
+                return Err(at(
+                    path,
+                    loc,
+                    format!("`{what}.from_path` needs a capture group, e.g. 'subject(\\d+)'"),
+                ));
+            }
+            SourceKind::Path(regex)
+        }
+        (None, None, Some(v)) => SourceKind::Value(v),
+        _ => {
+            return Err(at(
+                path,
+                loc,
+                format!("`{what}` needs exactly one of `column`, `from_path` or `value`"),
+            ));
+        }
+    };
+    Ok(Source { kind, map: s.map })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_maps_must_be_signed_permutations() {
+        assert_eq!(
+            parse_axes(&["y".into(), "-x".into(), "z".into()]).unwrap(),
+            [(1, 1.0), (0, -1.0), (2, 1.0)]
+        );
+        assert!(
+            parse_axes(&["x".into(), "x".into(), "z".into()])
+                .unwrap_err()
+                .contains("once")
+        );
+        assert!(
+            parse_axes(&["x".into(), "w".into(), "z".into()])
+                .unwrap_err()
+                .contains("`w`")
+        );
+        assert!(
+            parse_axes(&["x".into(), "y".into()])
+                .unwrap_err()
+                .contains("3 entries")
+        );
+    }
+
+    #[test]
+    fn units_scale_into_canonical_units() {
+        assert_eq!(AccelUnit::G.scale(), STANDARD_GRAVITY);
+        assert!((AccelUnit::MilliG.scale() * 1000.0 - STANDARD_GRAVITY).abs() < 1e-12);
+        assert!((GyroUnit::DegreesPerSecond.scale() * 180.0 - std::f64::consts::PI).abs() < 1e-12);
+        assert!(
+            (GyroUnit::MilliDegreesPerSecond.scale() * 180_000.0 - std::f64::consts::PI).abs()
+                < 1e-12
+        );
+        assert_eq!(TimeUnit::Microseconds.ns_per_unit(), 1_000);
+    }
+}

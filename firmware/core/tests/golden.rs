@@ -139,3 +139,8 @@ fn softmax_output_is_a_distribution() {
         );
     }
 }
+
+#[test]
+fn dilated_conv_broadcast_add_model_matches_tflm_bit_exactly() {
+    check_model("dilated_broadcast_add");
+}

@@ -54,3 +54,24 @@ async fn a_crash_during_a_text_command_is_a_trap_too() {
     let err = band.command("name").await.unwrap_err();
     assert_eq!(err.kind(), "trap", "{err}");
 }
+
+#[tokio::test]
+async fn an_emulator_that_dies_is_reported_as_exited() {
+    let mut band = qemu_support::launch("band-qemu").await;
+    band.info().await.unwrap();
+    let pid = band.pid().expect("QEMU is running");
+    // Kill the emulator from outside, as an OOM killer or a crash would.
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = band.info().await.unwrap_err();
+    match &err {
+        TargetError::Exited { code, .. } => {
+            assert_eq!(*code, None, "killed by a signal: no exit code")
+        }
+        other => panic!("expected exited, got {other}"),
+    }
+    assert!(err.to_string().contains("killed by a signal"), "{err}");
+}

@@ -168,3 +168,88 @@ fn is_closed(e: &std::io::Error) -> bool {
         BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use harbor_core::protocol::Request;
+    use harbor_core::protocol::frame::MAX_FRAME;
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    fn deadline() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    fn hello_frame() -> Vec<u8> {
+        let mut out = [0u8; MAX_FRAME];
+        let n = Request::Hello.encode(&mut out).unwrap();
+        out[..n].to_vec()
+    }
+
+    #[tokio::test]
+    async fn noise_beyond_the_budget_is_garbage() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        // Control bytes and stray sync bytes: never a frame, never a line.
+        let noise: Vec<u8> = (0..1000u32)
+            .map(|i| if i % 3 == 0 { 0xA5 } else { (i % 9) as u8 })
+            .collect();
+        device.write_all(&noise).await.unwrap();
+        match link.next(deadline()).await {
+            Err(LinkFailure::Garbage(n)) => assert!(n > 100, "{n}"),
+            other => panic!("expected garbage, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_frame_after_some_noise_and_a_log_line_is_delivered() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        let mut bytes = vec![0x00, 0xA5, 0x07, 0x01];
+        bytes.extend_from_slice(b"boot log line\r\nm-ready\r\n");
+        bytes.extend_from_slice(&hello_frame());
+        device.write_all(&bytes).await.unwrap();
+        assert_eq!(
+            link.next(deadline()).await.unwrap(),
+            Incoming::Line("m-ready".into())
+        );
+        match link.next(deadline()).await.unwrap() {
+            Incoming::Frame { ty, payload } => {
+                assert_eq!(ty, MessageType::Hello);
+                assert!(payload.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(link.stray_lines(), ["boot log line"]);
+    }
+
+    #[tokio::test]
+    async fn a_trap_report_line_is_a_trap() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        device
+            .write_all(b"\r\ne-[trap mcause=0x00000005 mepc=0x80000010 mtval=0x00000000]\r\n")
+            .await
+            .unwrap();
+        match link.next(deadline()).await {
+            Err(LinkFailure::Trap(r)) => assert_eq!((r.mcause, r.mepc), (5, 0x8000_0010)),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn silence_is_a_timeout_and_a_closed_stream_is_closed() {
+        let (device, host) = tokio::io::duplex(64);
+        let mut link = Link::new(host, 100);
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(matches!(link.next(soon).await, Err(LinkFailure::Timeout)));
+        drop(device);
+        assert!(matches!(
+            link.next(deadline()).await,
+            Err(LinkFailure::Closed)
+        ));
+    }
+}

@@ -183,6 +183,11 @@ impl QemuTarget {
         let _ = self.child.kill().await;
     }
 
+    /// The emulator's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Lines the firmware printed that were not protocol replies.
     pub fn stray_lines(&self) -> &[String] {
         self.link.stray_lines()

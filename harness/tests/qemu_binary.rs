@@ -6,76 +6,132 @@ use harbor::target::{Target, TargetError};
 use harbor_core::protocol::crc::crc32c;
 use harbor_core::protocol::{ErrorCause, MessageType};
 
-/// The documented `checksum` placeholder (docs/protocol.md), written out independently:
-/// logit c = Σ x[i] for i ≡ c (mod 6), saturated to int8; prediction = first largest.
-fn expected_checksum(window: &[i8]) -> (u8, Vec<i8>) {
-    let logits: Vec<i8> = (0..6)
-        .map(|c| {
-            let sum: i32 = window
-                .iter()
-                .skip(c)
-                .step_by(6)
-                .map(|&v| i32::from(v))
-                .sum();
-            sum.clamp(-128, 127) as i8
-        })
-        .collect();
-    let max = *logits.iter().max().unwrap();
-    let predicted = logits.iter().position(|&l| l == max).unwrap() as u8;
-    (predicted, logits)
+/// The first largest logit, as TFLM's argmax picks it.
+fn first_argmax(logits: &[i8]) -> u8 {
+    let max = logits.iter().max().copied().unwrap_or(0);
+    logits.iter().position(|&l| l == max).unwrap_or(0) as u8
 }
 
 #[tokio::test]
-async fn tensor_infer_returns_logits_and_measurements() {
+async fn inference_in_qemu_matches_tflm_golden_vectors_bit_exactly() {
+    let golden = qemu_support::golden("har_conv1d");
     let mut band = qemu_support::launch("band-qemu").await;
-    // Hand-checked: class sums 110, 80, 25, 1, 2, 3 → class 0 wins.
-    let window = [10, -20, 30, 1, 2, 3, 100, 100, -5, 0, 0, 0];
-    let result = band.infer(&window).await.unwrap();
-    assert_eq!(result.logits, [110, 80, 25, 1, 2, 3]);
-    assert_eq!(result.predicted, 0);
-    assert!(result.instructions >= window.len() as u64, "{result:?}");
+    let info = band.info().await.unwrap();
+    band.load_model(&golden.model).await.unwrap();
+    let mut mismatches = Vec::new();
+    for (i, (input, expected)) in golden.records.iter().enumerate() {
+        let result = band.infer(input).await.unwrap();
+        if &result.logits != expected || result.predicted != first_argmax(expected) {
+            mismatches.push(format!(
+                "vector {i}: band {:?} (class {}) vs TFLM {expected:?}",
+                result.logits, result.predicted
+            ));
+        }
+        assert!(
+            result.arena_used > 0 && result.arena_used <= info.arena_size,
+            "{result:?}"
+        );
+        // Reaching the whole stack means it overflowed into .bss.
+        assert!(
+            result.stack_high_water > 0 && result.stack_high_water < info.stack_size,
+            "{result:?}"
+        );
+    }
     assert!(
-        result.stack_high_water > 0 && result.stack_high_water < 32 * 1024,
-        "{result:?}"
+        mismatches.is_empty(),
+        "{} of {} differ: {:#?}",
+        mismatches.len(),
+        golden.records.len(),
+        &mismatches[..mismatches.len().min(3)]
     );
-    assert_eq!(result.arena_used, 0, "the placeholder uses no arena");
+}
 
-    // A 128 × 6 window whose sums saturate.
-    let big: Vec<i8> = (0..768)
-        .map(|i| if i % 6 == 4 { 100 } else { -((i % 7) as i8) })
-        .collect();
-    let result = band.infer(&big).await.unwrap();
-    assert_eq!(
-        (result.predicted, result.logits.clone()),
-        expected_checksum(&big)
+#[tokio::test]
+async fn inference_needs_a_model_and_the_right_window_length() {
+    let golden = qemu_support::golden("har_conv1d");
+    let mut band = qemu_support::launch("band-qemu").await;
+    let err = band.infer(&golden.records[0].0).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TargetError::Rejected {
+                cause: ErrorCause::NoModel,
+                ..
+            }
+        ),
+        "{err}"
     );
-    assert_eq!(result.logits[4], 127);
+    band.load_model(&golden.model).await.unwrap();
+    let err = band
+        .infer(&golden.records[0].0[..golden.input_len - 6])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TargetError::Rejected {
+                cause: ErrorCause::InputSizeMismatch,
+                detail: 360,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unsupported_models_are_rejected_at_load() {
+    let mut band = qemu_support::launch("band-qemu").await;
+    for name in ["float_relu6.tflite", "unsupported_shape_op.tflite"] {
+        let err = band
+            .load_model(&qemu_support::fixture_model(name))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TargetError::Rejected {
+                    cause: ErrorCause::ModelInvalid,
+                    ..
+                }
+            ),
+            "{name}: {err}"
+        );
+    }
+    // Not a flatbuffer at all, but with a correct CRC.
+    let err = band.load_model(&[0x55; 64]).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TargetError::Rejected {
+                cause: ErrorCause::ModelInvalid,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn instruction_delta_is_identical_across_runs() {
-    let window: Vec<i8> = (0..768).map(|i| (i * 37 % 251) as i8).collect();
+    let golden = qemu_support::golden("har_conv1d");
+    let window = &golden.records[0].0;
     let mut counts = Vec::new();
-    for _ in 0..3 {
+    for run in 0..3 {
         let mut band = qemu_support::launch("band-qemu").await;
-        // A warm-up exchange first so runs differ in history, not just in timing.
-        band.info().await.unwrap();
-        counts.push(band.infer(&window).await.unwrap().instructions);
+        band.load_model(&golden.model).await.unwrap();
+        // Different histories per run: the count must cover the inference alone.
+        for _ in 0..run {
+            band.infer(&golden.records[1].0).await.unwrap();
+        }
+        counts.push(band.infer(window).await.unwrap().instructions);
         band.shutdown().await;
     }
-    assert!(counts[0] > 768, "{counts:?}");
+    // A 60×6 conv net cannot run in fewer instructions than it has input values.
+    assert!(counts[0] > window.len() as u64, "{counts:?}");
     assert!(
         counts.iter().all(|&c| c == counts[0]),
         "instruction deltas differ: {counts:?}"
-    );
-
-    // And it measures work: a longer window costs more instructions.
-    let mut band = qemu_support::launch("band-qemu").await;
-    let short = band.infer(&window[..12]).await.unwrap().instructions;
-    assert!(
-        short < counts[0],
-        "12 bytes: {short}, 768 bytes: {}",
-        counts[0]
     );
 }
 
@@ -87,12 +143,15 @@ fn model_bytes(len: usize) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn model_slot_loads_with_a_matching_crc() {
+async fn model_slot_loads_with_a_matching_crc_and_can_be_replaced() {
     let mut band = qemu_support::launch("band-qemu").await;
-    let model = model_bytes(3000);
-    band.load_model(&model).await.unwrap();
-    // Loading again from offset 0 replaces it.
-    band.load_model(&model[..100]).await.unwrap();
+    let har = qemu_support::golden("har_conv1d");
+    band.load_model(&har.model).await.unwrap();
+    // Loading again from offset 0 replaces it: the new model's golden vector must come out.
+    let other = qemu_support::golden("dwconv_add_avgpool");
+    band.load_model(&other.model).await.unwrap();
+    let (input, expected) = &other.records[0];
+    assert_eq!(band.infer(input).await.unwrap().logits, *expected);
 }
 
 #[tokio::test]
@@ -162,18 +221,48 @@ async fn streamed_samples_are_counted() {
     assert_eq!(band.stream_samples(200, &samples[..5]).await.unwrap(), 205);
 }
 
+/// `db` commands carrying `bytes` as hex, each within MLPerf's 80-character limit.
+fn db_commands(bytes: &[i8]) -> Vec<String> {
+    bytes
+        .chunks(38)
+        .map(|c| {
+            format!(
+                "db {}",
+                c.iter()
+                    .map(|&b| format!("{:02x}", b as u8))
+                    .collect::<String>()
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn binary_and_text_share_the_uart() {
+    let golden = qemu_support::golden("har_conv1d");
+    let (input, expected) = &golden.records[3];
     let mut band = qemu_support::launch("band-qemu").await;
-    band.info().await.unwrap();
+    // Model over binary frames, input and inference over MLPerf text, on the same UART.
+    band.load_model(&golden.model).await.unwrap();
     assert_eq!(
-        band.command("name").await.unwrap(),
-        ["m-name-dut-[harbor band-qemu]"]
+        band.command("db load 360").await.unwrap(),
+        ["m-[Expecting 360 bytes]"]
     );
-    let r = band.infer(&[1, 2, 3, 4, 5, 6]).await.unwrap();
-    assert_eq!(r.logits, [1, 2, 3, 4, 5, 6]);
+    let commands = db_commands(input);
+    for (i, cmd) in commands.iter().enumerate() {
+        assert!(cmd.len() + 1 <= 80);
+        let lines = band.command(cmd).await.unwrap();
+        let done = i + 1 == commands.len();
+        assert_eq!(lines.is_empty(), !done, "{cmd}: {lines:?}");
+    }
+    let lines = band.command("infer 1 0").await.unwrap();
+    let expected_f64: Vec<f64> = expected.iter().map(|&v| f64::from(v)).collect();
     assert_eq!(
-        band.command("results").await.unwrap(),
-        ["m-results-[1,2,3,4,5,6]"]
+        harbor::target::results_of(&lines),
+        Some(expected_f64.clone()),
+        "{lines:?}"
     );
+    let again = band.command("results").await.unwrap();
+    assert_eq!(harbor::target::results_of(&again), Some(expected_f64));
+    // And binary again afterwards.
+    assert_eq!(band.infer(input).await.unwrap().logits, *expected);
 }

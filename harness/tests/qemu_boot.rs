@@ -2,7 +2,7 @@
 
 mod qemu_support;
 
-use harbor::target::{QemuConfig, QemuTarget, Target, results_of};
+use harbor::target::{QemuConfig, QemuTarget, Target};
 
 #[tokio::test]
 async fn boots_and_describes_itself() {
@@ -11,7 +11,7 @@ async fn boots_and_describes_itself() {
     assert_eq!(info.name, "band-qemu");
     assert_eq!(info.version, [0, 1, 0]);
     // The budget firmware/band-qemu/link.x and app.rs reserve (docs/emulation.md).
-    assert_eq!(info.stack_size, 32 * 1024);
+    assert_eq!(info.stack_size, 96 * 1024);
     assert_eq!(info.arena_size, 128 * 1024);
     assert_eq!(info.model_slot_size, 256 * 1024);
     assert_eq!(info.max_payload, 1024);
@@ -36,33 +36,10 @@ async fn answers_mlperf_tiny_text_commands() {
         ["m-buffer-01-02-ff-04"]
     );
 
-    let lines = band.command("infer 2 1").await.unwrap();
-    let shape: Vec<&str> = lines
-        .iter()
-        .map(|l| l.trim_end_matches(|c: char| c.is_ascii_digit()))
-        .collect();
+    // Inference needs a model; harbor loads models with binary frames (qemu_binary.rs).
     assert_eq!(
-        shape,
-        [
-            "m-warmup-start-",
-            "m-warmup-done",
-            "m-infer-start-",
-            "m-lap-us-",
-            "m-lap-us-",
-            "m-infer-done",
-            "m-results-[1,2,-1,4,0,0]"
-        ]
-    );
-    assert_eq!(lines[0], "m-warmup-start-1");
-    assert_eq!(lines[2], "m-infer-start-2");
-    // The checksum placeholder on 01 02 FF 04: one byte per class, int8 (docs/protocol.md).
-    assert_eq!(
-        results_of(&lines),
-        Some(vec![1.0, 2.0, -1.0, 4.0, 0.0, 0.0])
-    );
-    assert_eq!(
-        band.command("results").await.unwrap(),
-        ["m-results-[1,2,-1,4,0,0]"]
+        band.command("infer 2 1").await.unwrap(),
+        ["m-warmup-start-1", "e-[No model loaded]"]
     );
 }
 

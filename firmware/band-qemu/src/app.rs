@@ -9,14 +9,14 @@ use harbor_core::protocol::{
 };
 
 use crate::board::Board;
-use crate::infer::{CLASSES, checksum_op};
+use crate::inference::{self, Failure, MAX_LOGITS};
 use crate::model_slot::ModelSlot;
 
 pub const NAME: &str = "band-qemu";
 pub const VERSION: [u8; 3] = [0, 1, 0];
 /// Vendor string of `m-name-dut-[…]`.
 const VENDOR: &str = "harbor band-qemu";
-/// Bytes `db load` accepts: a 128-sample 6-axis int8 window is 768.
+/// Bytes `db load` accepts (a 128-sample 6-axis int8 window is 768).
 const DB_CAPACITY: usize = 4096;
 /// Tensor arena the interpreter will run in (reserved now so the RAM figure is honest).
 pub const ARENA_SIZE: usize = 128 * 1024;
@@ -26,6 +26,8 @@ const FAULT_AFTER_COMMANDS: u32 = 3;
 
 static mut ARENA: [u8; ARENA_SIZE] = [0; ARENA_SIZE];
 
+/// The application state lives in .bss (not on the stack) so the stack high-water mark
+/// measures inference, and the RAM budget counts the buffers.
 pub struct App {
     frames: FrameDecoder,
     line: LineAssembler,
@@ -33,33 +35,41 @@ pub struct App {
     /// `db load N`: bytes expected and received.
     db_expected: usize,
     db_received: usize,
-    model: ModelSlot,
-    last_logits: [i8; CLASSES],
+    model: Option<ModelSlot>,
+    /// Arena bytes the accepted model needs; `None` until a model passed LoadModelFinish.
+    model_arena: Option<usize>,
+    arena: Option<&'static mut [u8]>,
+    logits: [i8; MAX_LOGITS],
+    n_logits: usize,
     samples_received: u32,
     commands: u32,
     tx: [u8; MAX_FRAME],
 }
 
 impl App {
-    pub fn new(model: ModelSlot) -> Self {
-        // Keep the arena in the image so the RAM budget counts it; the interpreter takes it.
-        core::hint::black_box(&raw mut ARENA);
+    pub const fn new() -> Self {
         Self {
             frames: FrameDecoder::new(),
             line: LineAssembler::new(),
             db: [0; DB_CAPACITY],
             db_expected: 0,
             db_received: 0,
-            model,
-            last_logits: [0; CLASSES],
+            model: None,
+            model_arena: None,
+            arena: None,
+            logits: [0; MAX_LOGITS],
+            n_logits: 0,
             samples_received: 0,
             commands: 0,
             tx: [0; MAX_FRAME],
         }
     }
 
-    /// The MLPerf start-up banner.
-    pub fn boot(&mut self, board: &mut impl Board) {
+    /// Hands the app its model slot and arena, then prints the MLPerf start-up banner.
+    pub fn boot(&mut self, board: &mut impl Board, model: ModelSlot) {
+        self.model = Some(model);
+        // SAFETY: the arena static is only ever reached through this one reference.
+        self.arena = Some(unsafe { &mut *(&raw mut ARENA) });
         reply(board, Reply::InitDone);
         reply(board, Reply::Ready);
     }
@@ -103,7 +113,14 @@ impl App {
             Command::Name => reply(board, Reply::Name(VENDOR)),
             Command::Profile => {
                 reply(board, Reply::Profile("harbor band-qemu 0.1.0"));
-                reply(board, Reply::Model("har-checksum-placeholder"));
+                reply(
+                    board,
+                    Reply::Model(if self.model_arena.is_some() {
+                        "loaded"
+                    } else {
+                        "none"
+                    }),
+                );
             }
             Command::Help => {
                 let _ = board.out().write_str(
@@ -152,25 +169,59 @@ impl App {
 
     /// `infer N W` on the `db` buffer, with the reference's message sequence.
     fn infer_text(&mut self, board: &mut impl Board, iterations: u32, warmup: u32) {
-        let input = &self.db[..self.db_received];
         reply(board, Reply::WarmupStart(warmup));
         for _ in 0..warmup {
-            checksum_op(input, &mut self.last_logits);
+            if let Err(e) = self.run_model(board, None) {
+                return report_error(board, e.as_text());
+            }
         }
         reply(board, Reply::WarmupDone);
         reply(board, Reply::InferStart(iterations));
         reply(board, Reply::LapUs(board.micros()));
         for _ in 0..iterations {
-            checksum_op(input, &mut self.last_logits);
+            if let Err(e) = self.run_model(board, None) {
+                return report_error(board, e.as_text());
+            }
         }
         reply(board, Reply::LapUs(board.micros()));
         reply(board, Reply::InferDone);
         self.print_results(board);
     }
 
+    /// Runs the accepted model on `input`, or on the `db` buffer when `None`.
+    fn run_model(
+        &mut self,
+        board: &impl Board,
+        input: Option<&[u8]>,
+    ) -> Result<inference::Outcome, InferError> {
+        let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
+        else {
+            return Err(InferError::NoModel);
+        };
+        let model = match (self.model_arena, model_slot.model()) {
+            (Some(_), Some(model)) => model,
+            _ => return Err(InferError::NoModel),
+        };
+        let input = input.unwrap_or(&self.db[..self.db_received]);
+        // SAFETY: i8 and u8 have the same size and alignment; the bytes are int8 values.
+        let input =
+            unsafe { core::slice::from_raw_parts(input.as_ptr().cast::<i8>(), input.len()) };
+        match inference::run(board, model, arena, input, &mut self.logits) {
+            Ok(outcome) => {
+                self.n_logits = outcome.n_logits;
+                Ok(outcome)
+            }
+            Err(Failure::InputSize { expected }) => Err(InferError::InputSize {
+                got: input.len(),
+                expected,
+            }),
+            Err(Failure::Invalid { .. } | Failure::Failed) => Err(InferError::Failed),
+        }
+    }
+
     fn print_results(&mut self, board: &mut impl Board) {
         let mut out = board.out();
-        let _ = text::write_results(&mut out, &self.last_logits);
+        let _ = text::write_results(&mut out, &self.logits[..self.n_logits]);
         let _ = out.write_str("\r\n");
     }
 
@@ -210,12 +261,13 @@ impl App {
                     version: VERSION,
                     stack_size: stack.size,
                     arena_size: ARENA_SIZE as u32,
-                    model_slot_size: self.model.capacity(),
+                    model_slot_size: self.slot().capacity(),
                     max_payload: MAX_PAYLOAD as u16,
                 })
             }
             Request::LoadModelChunk { offset, data } => {
-                match self.model.write_chunk(offset, data) {
+                self.model_arena = None;
+                match self.slot().write_chunk(offset, data) {
                     Ok(held) => Response::Ack {
                         for_type: ty as u8,
                         value: held,
@@ -224,22 +276,18 @@ impl App {
                 }
             }
             Request::LoadModelFinish { total_len, crc32c } => {
-                match self.model.finish(total_len, crc32c) {
-                    Ok(crc) => Response::Ack {
-                        for_type: ty as u8,
-                        value: crc,
-                    },
-                    Err((cause, detail)) => error(ty, cause, detail),
+                self.finish_model(ty, total_len, crc32c)
+            }
+            Request::TensorInfer { input } => match self.run_model(board, Some(input)) {
+                Ok(outcome) => return self.send_inference(board, &outcome),
+                Err(e) => {
+                    let (cause, detail) = e.as_binary();
+                    error(ty, cause, detail)
                 }
-            }
-            Request::TensorInfer { input } => {
-                let before = board.instructions();
-                let predicted = checksum_op(input, &mut self.last_logits);
-                let instructions = board.instructions() - before;
-                return self.send_inference(board, predicted, instructions);
-            }
+            },
             Request::StreamSamples { samples, .. } => {
-                // The windowing/inference hook lands with the interpreter; count for now.
+                // On-device windowing + inference of streamed samples is the next step
+                // (needs the model's window length and stride); count them for now.
                 let n = (samples.len() / harbor_core::protocol::message::SAMPLE_BYTES) as u32;
                 self.samples_received = self.samples_received.wrapping_add(n);
                 Response::Ack {
@@ -251,14 +299,48 @@ impl App {
         self.send(board, &response);
     }
 
-    fn send_inference(&mut self, board: &mut impl Board, predicted: u8, instructions: u64) {
-        let logits = self.last_logits.map(|l| l as u8);
+    fn slot(&mut self) -> &mut ModelSlot {
+        match self.model.as_mut() {
+            Some(slot) => slot,
+            // boot() attaches the slot before any byte is read.
+            None => unreachable!("model slot attached at boot"),
+        }
+    }
+
+    /// CRC check, then a load-time check that the interpreter accepts the model.
+    fn finish_model(&mut self, ty: MessageType, total_len: u32, crc32c: u32) -> Response<'static> {
+        self.model_arena = None;
+        let crc = match self.slot().finish(total_len, crc32c) {
+            Ok(crc) => crc,
+            Err((cause, detail)) => return error(ty, cause, detail),
+        };
+        let model = self.slot().model().unwrap_or(&[]);
+        match inference::check_model(model, ARENA_SIZE) {
+            Ok(needed) => {
+                self.model_arena = Some(needed);
+                Response::Ack {
+                    for_type: ty as u8,
+                    value: crc,
+                }
+            }
+            Err(Failure::Invalid { arena_needed }) => {
+                error(ty, ErrorCause::ModelInvalid, arena_needed as u32)
+            }
+            Err(_) => error(ty, ErrorCause::ModelInvalid, 0),
+        }
+    }
+
+    fn send_inference(&mut self, board: &mut impl Board, outcome: &inference::Outcome) {
+        let mut logits = [0u8; MAX_LOGITS];
+        for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
+            *dst = src as u8;
+        }
         let result = InferResult {
-            instructions,
+            instructions: outcome.instructions,
             stack_high_water: board.stack().high_water,
-            arena_used: 0, // the checksum placeholder uses no arena
-            predicted,
-            logits: &logits,
+            arena_used: outcome.arena_used,
+            predicted: outcome.predicted,
+            logits: &logits[..outcome.n_logits],
         };
         self.send(board, &Response::InferResult(result));
     }
@@ -285,6 +367,31 @@ impl App {
         if self.commands > FAULT_AFTER_COMMANDS {
             // SAFETY: deliberately traps (illegal instruction) to test crash reporting.
             unsafe { core::arch::asm!("unimp") };
+        }
+    }
+}
+
+/// Why an inference could not run, in either protocol's terms.
+enum InferError {
+    NoModel,
+    InputSize { got: usize, expected: usize },
+    Failed,
+}
+
+impl InferError {
+    fn as_text(&self) -> CommandError<'static> {
+        match *self {
+            Self::NoModel => CommandError::NoModel,
+            Self::InputSize { got, expected } => CommandError::InputSizeMismatch { got, expected },
+            Self::Failed => CommandError::InferenceFailed,
+        }
+    }
+
+    fn as_binary(&self) -> (ErrorCause, u32) {
+        match *self {
+            Self::NoModel => (ErrorCause::NoModel, 0),
+            Self::InputSize { expected, .. } => (ErrorCause::InputSizeMismatch, expected as u32),
+            Self::Failed => (ErrorCause::InferenceFailed, 0),
         }
     }
 }

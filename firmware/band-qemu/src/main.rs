@@ -6,7 +6,7 @@
 
 mod app;
 mod board;
-mod infer;
+mod inference;
 mod model_slot;
 mod start;
 mod trap;
@@ -17,9 +17,11 @@ use board::qemu_virt::QemuVirt;
 /// Called by the start-up code once .data, .bss and the stack paint are in place.
 #[unsafe(no_mangle)]
 extern "C" fn band_main() -> ! {
+    static mut APP: app::App = app::App::new();
     let mut board = QemuVirt::init();
-    let mut app = app::App::new(model_slot::ModelSlot::take());
-    app.boot(&mut board);
+    // SAFETY: band_main runs once and is the only user of APP.
+    let app = unsafe { &mut *(&raw mut APP) };
+    app.boot(&mut board, model_slot::ModelSlot::take());
     loop {
         let byte = board.read_byte();
         app.on_byte(&mut board, byte);

@@ -79,7 +79,6 @@ impl ModelSlot {
     }
 
     /// The checked model, once LoadModelFinish accepted it.
-    #[allow(dead_code)] // read by the interpreter once it is wired in
     pub fn model(&self) -> Option<&[u8]> {
         self.valid_len.map(|n| &self.bytes[..n])
     }

@@ -35,3 +35,44 @@ pub async fn launch(variant: &str) -> QemuTarget {
         Err(e) => panic!("launching {variant}: {e}"),
     }
 }
+
+/// A model from fixtures/models and its TFLM golden vectors (format in make_golden.py).
+pub struct Golden {
+    pub model: Vec<u8>,
+    pub input_len: usize,
+    pub output_len: usize,
+    pub records: Vec<(Vec<i8>, Vec<i8>)>,
+}
+
+pub fn fixture_model(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/models")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn golden(stem: &str) -> Golden {
+    let model = fixture_model(&format!("{stem}.tflite"));
+    let bytes = fixture_model(&format!("{stem}.golden"));
+    assert_eq!(&bytes[..4], b"HGLD", "{stem}.golden: bad magic");
+    let word =
+        |i: usize| u32::from_le_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize;
+    let (count, input_len, output_len) = (word(0), word(1), word(2));
+    let body = &bytes[16..];
+    assert_eq!(
+        body.len(),
+        count * (input_len + output_len),
+        "{stem}.golden: truncated"
+    );
+    let as_i8 = |b: &[u8]| b.iter().map(|&v| v as i8).collect::<Vec<i8>>();
+    let records = body
+        .chunks_exact(input_len + output_len)
+        .map(|r| (as_i8(&r[..input_len]), as_i8(&r[input_len..])))
+        .collect();
+    Golden {
+        model,
+        input_len,
+        output_len,
+        records,
+    }
+}

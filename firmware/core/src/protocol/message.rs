@@ -75,8 +75,13 @@ pub enum ErrorCause {
     ModelIncomplete = 5,
     /// Inference was asked for before a model was loaded and checked.
     NoModel = 6,
-    /// The input window is larger than the firmware accepts.
-    InputTooLarge = 7,
+    /// The input window's length differs from the model's input tensor (detail: expected).
+    InputSizeMismatch = 7,
+    /// The model passed its CRC but cannot run: not a supported int8 model, or its arena
+    /// does not fit (detail: arena bytes it needs, 0 if unknown).
+    ModelInvalid = 8,
+    /// The interpreter failed while running a model it had accepted.
+    InferenceFailed = 9,
 }
 
 impl ErrorCause {
@@ -88,7 +93,9 @@ impl ErrorCause {
             4 => Self::ModelCrcMismatch,
             5 => Self::ModelIncomplete,
             6 => Self::NoModel,
-            7 => Self::InputTooLarge,
+            7 => Self::InputSizeMismatch,
+            8 => Self::ModelInvalid,
+            9 => Self::InferenceFailed,
             _ => return None,
         })
     }
@@ -101,7 +108,9 @@ impl ErrorCause {
             Self::ModelCrcMismatch => "model-crc-mismatch",
             Self::ModelIncomplete => "model-incomplete",
             Self::NoModel => "no-model",
-            Self::InputTooLarge => "input-too-large",
+            Self::InputSizeMismatch => "input-size-mismatch",
+            Self::ModelInvalid => "model-invalid",
+            Self::InferenceFailed => "inference-failed",
         }
     }
 }

@@ -116,6 +116,15 @@ pub enum CommandError<'a> {
     NoLoadInProgress,
     InferIterationsNotPositive,
     BadNumber(&'a str),
+    /// `infer` before a model was loaded (harbor loads models with binary LoadModel frames).
+    NoModel,
+    /// The `db` buffer holds `got` bytes; the model's input takes `expected`.
+    InputSizeMismatch {
+        got: usize,
+        expected: usize,
+    },
+    /// The interpreter failed on a model it had accepted.
+    InferenceFailed,
 }
 
 impl fmt::Display for CommandError<'_> {
@@ -139,6 +148,11 @@ impl fmt::Display for CommandError<'_> {
             Self::NoLoadInProgress => f.write_str("No 'db load' in progress"),
             Self::InferIterationsNotPositive => f.write_str("Inference iterations must be >0"),
             Self::BadNumber(tok) => write!(f, "Not a number: {tok}"),
+            Self::NoModel => f.write_str("No model loaded"),
+            Self::InputSizeMismatch { got, expected } => {
+                write!(f, "Input is {got} bytes, the model takes {expected}")
+            }
+            Self::InferenceFailed => f.write_str("Inference failed"),
         }
     }
 }

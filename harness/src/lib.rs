@@ -8,6 +8,7 @@
 pub mod board;
 pub mod cli;
 pub mod datasets;
+pub mod model;
 pub mod npz;
 pub mod signal;
 pub mod train;

@@ -544,3 +544,61 @@ mod tests {
         assert_eq!(TimeUnit::Microseconds.ns_per_unit(), 1_000);
     }
 }
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::*;
+
+    const MINIMAL: &str =
+        "files: ['*.csv']\ntime: {rate_hz: 50}\naccel: {columns: [0, 1, 2], unit: g}\n";
+
+    fn parse_str(yaml: &str) -> Result<Resolved, String> {
+        parse(Path::new("spec.yaml"), yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn numeric_map_keys_and_values_read_as_text() {
+        let yaml = format!(
+            "{MINIMAL}label: {{column: 3, map: {{1: walking, 2: sitting}}}}\nsubject: {{value: 7}}\n"
+        );
+        let spec = parse_str(&yaml).unwrap();
+        let map = spec.label.map.unwrap();
+        assert_eq!(map.get("1").map(String::as_str), Some("walking"));
+        assert!(matches!(spec.subject.kind, SourceKind::Value(ref v) if v == "7"));
+    }
+
+    #[test]
+    fn named_columns_need_a_header() {
+        let yaml = "files: ['*.csv']\ntime: {rate_hz: 50}\naccel: {columns: [ax, ay, az], unit: g}\nlabel: {value: walking}\nsubject: {value: a}\n";
+        let err = parse_str(yaml).unwrap_err();
+        assert!(err.starts_with("spec.yaml:3: column "), "{err}");
+        assert!(err.contains("header"), "{err}");
+    }
+
+    #[test]
+    fn source_needs_exactly_one_origin_and_a_capture_group() {
+        let both =
+            format!("{MINIMAL}label: {{column: 3, value: walking}}\nsubject: {{value: a}}\n");
+        assert!(parse_str(&both).unwrap_err().contains("exactly one"));
+        let no_group =
+            format!("{MINIMAL}label: {{value: walking}}\nsubject: {{from_path: 'subject\\d+'}}\n");
+        let err = parse_str(&no_group).unwrap_err();
+        assert!(
+            err.starts_with("spec.yaml:5: ") && err.contains("capture group"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_gyro_unit_lists_the_valid_ones() {
+        let yaml = format!(
+            "{MINIMAL}gyro: {{columns: [3, 4, 5], unit: rpm}}\nlabel: {{value: walking}}\nsubject: {{value: a}}\n"
+        );
+        let err = parse_str(&yaml).unwrap_err();
+        assert!(err.starts_with("spec.yaml:4: column "), "{err}");
+        assert!(
+            err.contains("rad/s") && err.contains("deg/s") && err.contains("mdps"),
+            "{err}"
+        );
+    }
+}

@@ -127,6 +127,7 @@ async fn instruction_delta_is_identical_across_runs() {
         counts.push(band.infer(window).await.unwrap().instructions);
         band.shutdown().await;
     }
+    eprintln!("har_conv1d invoke: {counts:?} instructions");
     // A 60×6 conv net cannot run in fewer instructions than it has input values.
     assert!(counts[0] > window.len() as u64, "{counts:?}");
     assert!(

@@ -589,6 +589,82 @@ fn custom_bad_value_and_unmapped_label_name_file_and_line() {
     );
 }
 
+/// The other spec modes: 0-based indices without a header, whitespace separator, a fixed
+/// rate, no gyro, subject and session from columns, label from the path.
+#[test]
+fn custom_indices_rate_and_per_row_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("logs/sitting");
+    std::fs::create_dir_all(&data).unwrap();
+    // subject, trial, x, y, z (m/s2); subject A trial 1 twice, interrupted by B.
+    let rows =
+        "A 1 0.1 0.2 9.8\nA 1 0.2 0.3 9.7\nB 1 1.0 2.0 3.0\nA 1 0.3 0.4 9.6\nA 2 0.5 0.5 9.5\n";
+    std::fs::write(data.join("all.txt"), rows).unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "files: ['logs/**/*.txt']\nseparator: whitespace\ntime: {rate_hz: 25}\n\
+         accel: {columns: [2, 3, 4], unit: m/s2}\naxes: [-x, -y, z]\n\
+         label: {from_path: 'logs/([a-z]+)/'}\nsubject: {column: 0}\nsession: {column: 1, map: {'1': first, '2': second}}\n",
+    )
+    .unwrap();
+    let loaded = load_ok(DatasetKind::Custom, &spec);
+    let summary: Vec<(&str, &str, usize)> = loaded
+        .recordings
+        .iter()
+        .map(|r| (r.subject.as_str(), r.session.as_str(), r.len()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("A", "first", 2),
+            ("B", "first", 1),
+            ("A", "first-line4", 1),
+            ("A", "second", 1)
+        ]
+    );
+    let a = &loaded.recordings[0];
+    assert_eq!(a.dataset, "custom");
+    assert_eq!(a.t_ns, [0, 40_000_000]);
+    assert_eq!(a.nominal_rate_hz, 25.0);
+    assert_eq!(a.accel[1], [-0.2, -0.3, 9.7]);
+    assert!(a.gyro.is_none());
+    assert_eq!(a.position, BodyPosition::Unknown);
+    assert!(
+        loaded
+            .recordings
+            .iter()
+            .all(|r| *r.label_at(0) == Activity::Sitting)
+    );
+
+    let opts = LoadOptions {
+        subjects: vec!["B".into()],
+        ..Default::default()
+    };
+    let only_b = load(DatasetKind::Custom, &spec, &opts).unwrap();
+    assert_eq!(only_b.recordings.len(), 1);
+    assert_eq!(only_b.recordings[0].accel[0], [-1.0, -2.0, 3.0]);
+}
+
+#[test]
+fn custom_glob_matching_nothing_and_short_rows_are_errors() {
+    let yaml = example_with("recordings/*/*.csv", "recording/*/*.csv");
+    let (err, dir) = custom_err(&yaml);
+    assert!(
+        err.contains("recording/*/*.csv") && err.contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+
+    let (dir, spec) = temp_spec(&std::fs::read_to_string(custom_spec()).unwrap());
+    let csv = dir.path().join("recordings/subject_07/morning.csv");
+    replace_line(&csv, 5, "1040,-25,-950,61,-2.5,0.0");
+    let err = load(DatasetKind::Custom, &spec, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&format!("{}:5: ", csv.display())), "{err}");
+    assert!(err.contains("6 fields") && err.contains("column 7") && err.contains("missing"), "{err}");
+}
+
 // ---------------------------------------------------------------- robustness
 
 proptest! {

@@ -101,53 +101,29 @@ impl<'a> Int8View<'a> {
     }
 }
 
-/// Everything `new` computes, independent of the arena.
-struct Layout<'m> {
+/// Prepared steps and tensor placement. Built in place (it is ~10 KB on RV32, so it is never
+/// returned by value or built twice: the band's stack stays small).
+struct Plan<'m> {
     steps: [Option<Step<'m>>; MAX_OPERATORS],
     ranges: [Range<usize>; MAX_TENSORS],
-    quant_bytes: usize,
     total: usize,
 }
 
-/// Runs one int8 model. Construction validates and plans everything; `invoke` cannot fail
-/// on a model that constructed, short of an internal bug (reported as an error, not a panic).
-pub struct Interpreter<'m, 'a> {
-    model: Model<'m>,
-    arena: &'a mut [u8],
-    steps: [Option<Step<'m>>; MAX_OPERATORS],
-    ranges: [Range<usize>; MAX_TENSORS],
-    needed: usize,
-}
-
-impl<'m, 'a> Interpreter<'m, 'a> {
-    /// Arena bytes `model` needs (per-channel parameters + peak activation memory).
-    pub fn arena_required(model: &Model<'m>) -> Result<usize, Error> {
-        Ok(Self::layout(model, None)?.total)
-    }
-
-    /// Prepares `model` to run in `arena`; fails if the arena is too small.
-    pub fn new(model: Model<'m>, arena: &'a mut [u8]) -> Result<Self, Error> {
-        let layout = Self::layout(&model, None)?;
-        if arena.len() < layout.total {
-            return Err(Error::ArenaTooSmall {
-                needed: layout.total,
-                available: arena.len(),
-            });
+impl<'m> Plan<'m> {
+    fn empty() -> Self {
+        Plan {
+            steps: [None; MAX_OPERATORS],
+            ranges: core::array::from_fn(|_| 0..0),
+            total: 0,
         }
-        // Second pass writes the per-channel multipliers into the parameter region.
-        Self::layout(&model, Some(&mut arena[..layout.quant_bytes]))?;
-        Ok(Interpreter {
-            model,
-            arena,
-            steps: layout.steps,
-            ranges: layout.ranges,
-            needed: layout.total,
-        })
     }
 
-    fn layout(model: &Model<'m>, params: Option<&mut [u8]>) -> Result<Layout<'m>, Error> {
+    /// Prepares every op and places every tensor. With `params`, per-channel multipliers are
+    /// written to its start as they are computed; if it is too short the writes stop and the
+    /// caller sees `total > params.len()`.
+    fn build(&mut self, model: &Model<'m>, params: Option<&mut [u8]>) -> Result<(), Error> {
         let mut preparer = Preparer::new(*model, params);
-        let mut steps: [Option<Step<'m>>; MAX_OPERATORS] = [None; MAX_OPERATORS];
+        let steps = &mut self.steps;
         let n_ops = model.num_operators();
         for (i, slot) in steps.iter_mut().enumerate().take(n_ops) {
             *slot = Some(preparer.step(i)?);
@@ -161,6 +137,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             *r = t;
         }
         let mut produced = [false; MAX_TENSORS];
+        let mut is_input = [false; MAX_TENSORS];
         for step in steps.iter().flatten() {
             if produced[step.output] {
                 return Err(Error::BadOperator {
@@ -192,6 +169,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     reason: "a graph input is also written by an operator",
                 });
             }
+            is_input[t] = true;
             touch(t, 0);
         }
         for (i, step) in steps.iter().flatten().enumerate() {
@@ -221,7 +199,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                 continue;
             }
             // Every activation read must have been written (or be a graph input).
-            if r == t && first[r] != 0 && !produced[t] {
+            if r == t && !produced[t] && !is_input[t] {
                 return Err(Error::BadTensor {
                     tensor: t,
                     reason: "activation is read but never written",
@@ -234,7 +212,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             };
         }
         let (offsets, activation_bytes) = plan::place(&buffers[..n_tensors]);
-        let mut ranges: [Range<usize>; MAX_TENSORS] = core::array::from_fn(|_| 0..0);
+        let ranges = &mut self.ranges;
         for t in 0..n_tensors {
             let tensor = model.tensor(t)?;
             if tensor.data.is_none() {
@@ -242,12 +220,44 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                 ranges[t] = start..start + tensor.byte_len();
             }
         }
-        Ok(Layout {
-            steps,
-            ranges,
-            quant_bytes,
-            total: quant_bytes + activation_bytes,
-        })
+        self.total = quant_bytes + activation_bytes;
+        Ok(())
+    }
+}
+
+/// Runs one int8 model. Construction validates and plans everything; `invoke` cannot fail
+/// on a model that constructed, short of an internal bug (reported as an error, not a panic).
+pub struct Interpreter<'m, 'a> {
+    model: Model<'m>,
+    arena: &'a mut [u8],
+    plan: Plan<'m>,
+}
+
+impl<'m, 'a> Interpreter<'m, 'a> {
+    /// Arena bytes `model` needs (per-channel parameters + peak activation memory).
+    pub fn arena_required(model: &Model<'m>) -> Result<usize, Error> {
+        let mut plan = Plan::empty();
+        plan.build(model, None)?;
+        Ok(plan.total)
+    }
+
+    /// Prepares `model` to run in `arena`; fails if the arena is too small.
+    pub fn new(model: Model<'m>, arena: &'a mut [u8]) -> Result<Self, Error> {
+        let mut interpreter = Interpreter {
+            model,
+            arena,
+            plan: Plan::empty(),
+        };
+        interpreter
+            .plan
+            .build(&model, Some(&mut interpreter.arena[..]))?;
+        if interpreter.arena.len() < interpreter.plan.total {
+            return Err(Error::ArenaTooSmall {
+                needed: interpreter.plan.total,
+                available: interpreter.arena.len(),
+            });
+        }
+        Ok(interpreter)
     }
 
     /// The model being run.
@@ -257,7 +267,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
 
     /// Arena bytes actually used (≤ the arena length).
     pub fn arena_used(&self) -> usize {
-        self.needed
+        self.plan.total
     }
 
     fn info(&self, tensor: usize) -> Result<TensorInfo, Error> {
@@ -291,7 +301,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     /// before each `invoke`.
     pub fn set_input(&mut self, i: usize, data: &[i8]) -> Result<(), Error> {
         let info = self.input_info(i)?;
-        let range = self.ranges[info.tensor].clone();
+        let range = self.plan.ranges[info.tensor].clone();
         if data.len() != range.len() {
             return Err(Error::BadIo {
                 reason: "input length differs from the model's input tensor",
@@ -307,7 +317,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     pub fn output(&self, i: usize) -> Result<Int8View<'_>, Error> {
         let info = self.output_info(i)?;
         Ok(Int8View {
-            bytes: &self.arena[self.ranges[info.tensor].clone()],
+            bytes: &self.arena[self.plan.ranges[info.tensor].clone()],
             info,
         })
     }
@@ -315,15 +325,15 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     /// Runs every operator once.
     pub fn invoke(&mut self) -> Result<(), Error> {
         for index in 0..self.model.num_operators() {
-            let Some(step) = self.steps[index] else {
+            let Some(step) = self.plan.steps[index] else {
                 continue;
             };
             if matches!(step.kernel, Kernel::View) {
                 continue;
             }
-            let out_range = self.ranges[step.output].clone();
+            let out_range = self.plan.ranges[step.output].clone();
             let (reader, output) = split(self.arena, out_range.clone())?;
-            let input = reader.get(self.ranges[step.input].clone())?;
+            let input = reader.get(self.plan.ranges[step.input].clone())?;
             let params = |slot: prepare::QuantSlot| reader.get(slot.range()).map(ChannelQuant::new);
             match step.kernel {
                 Kernel::Conv {
@@ -410,7 +420,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     output_shape,
                 } => {
                     let other = match other {
-                        Source::Arena(t) => reader.get(self.ranges[t].clone())?,
+                        Source::Arena(t) => reader.get(self.plan.ranges[t].clone())?,
                         Source::Const(data) => data,
                     };
                     add::add(&p, &shape1, input, &shape2, other, &output_shape, output)

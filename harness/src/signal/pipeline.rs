@@ -33,8 +33,8 @@ pub struct PrepareReport {
     pub samples_imu: u64,
     /// Samples at the model rate that lie inside their segment.
     pub samples_model: u64,
-    /// Resampled outputs that fell back to linear interpolation (see `resample`).
-    pub ill_conditioned: u64,
+    /// Regularisation grid points interpolated linearly (uneven nodes, see `resample`).
+    pub linear_fallbacks: u64,
     pub recordings_without_gyro: u64,
     pub clipped: ClipCounts,
     pub windows: WindowCounts,
@@ -55,10 +55,10 @@ impl fmt::Display for PrepareReport {
         )?;
         writeln!(
             f,
-            "IMU {} Hz: {} samples ({} via linear fallback); model {} Hz: {} samples",
+            "IMU {} Hz: {} samples ({} grid points linear); model {} Hz: {} samples",
             self.imu_rate_hz,
             self.samples_imu,
-            self.ill_conditioned,
+            self.linear_fallbacks,
             self.model_rate_hz,
             self.samples_model
         )?;
@@ -141,7 +141,7 @@ pub fn prepare(
         let resampled = resample(rec, imu_rate, resample_cfg)?;
         report.segments += resampled.segments.len() as u64;
         report.gaps_split += resampled.segments.len() as u64 - 1;
-        report.ill_conditioned += resampled.ill_conditioned;
+        report.linear_fallbacks += resampled.linear_fallbacks;
         let source = windows.sources.len() as u32;
         windows.sources.push(Source {
             dataset: rec.dataset.clone(),

@@ -1,10 +1,16 @@
 //! Resampling a recording by its true timestamps to the IMU's output data rate.
 //!
-//! Each output sample is a Kaiser-windowed-sinc low-pass evaluated at the real (irregular)
-//! input timestamps, each input weighted by the time it represents (half the distance to
-//! its neighbours, so a burst of closely spaced samples counts no more than one regular
-//! sample) and the sum divided by the total weight (so DC is preserved exactly). Gaps longer
-//! than [`ResampleConfig::max_gap`] split the stream into segments. See `docs/signal.md`.
+//! Two steps per gap-free segment (see `docs/signal.md` for why):
+//! 1. **Regularise**: interpolate the irregular samples (jitter, bursts, single dropouts)
+//!    onto a uniform grid at the recording's median spacing with a 4-point Lagrange cubic at
+//!    the true timestamps (linear where the nodes are too uneven for the cubic to be safe).
+//! 2. **Resample** the uniform grid with a Kaiser-windowed sinc evaluated at each output
+//!    instant, cut off at the lower of the two Nyquist rates, normalised by the sum of its
+//!    weights so DC is preserved exactly. On a uniform grid this is the textbook
+//!    band-limited resampler; evaluated directly on irregular timestamps it is not (the
+//!    kernel quadrature error was 3–50 % on ±10–30 % jitter).
+//!
+//! Gaps longer than [`ResampleConfig::max_gap`] split the stream into segments instead.
 
 use serde::Serialize;
 
@@ -92,9 +98,8 @@ pub struct Resampled {
     /// The recording's median input rate, which set the cutoff.
     pub input_rate_hz: f64,
     pub gap_threshold_ns: i64,
-    /// Outputs where the weights summed to less than half (a bridged gap too wide for the
-    /// kernel); they fall back to linear interpolation between the neighbouring inputs.
-    pub ill_conditioned: u64,
+    /// Grid points interpolated linearly because the cubic's nodes were too uneven.
+    pub linear_fallbacks: u64,
 }
 
 impl Resampled {
@@ -199,30 +204,63 @@ pub fn resample(
         GapThreshold::InputPeriods(p) => (p * 1e9 / input_rate_hz).round() as i64,
         GapThreshold::Seconds(s) => (s * 1e9).round() as i64,
     };
-    let kernel = Kernel::design(
-        input_rate_hz.min(rate.hz()) / 2.0,
-        cfg.transition,
-        cfg.stopband_db,
-    );
 
     let mut out = Resampled {
         rate,
         segments: Vec::new(),
         input_rate_hz,
         gap_threshold_ns,
-        ill_conditioned: 0,
+        linear_fallbacks: 0,
     };
     let t = &rec.t_ns;
+    let (mut grid, mut spacing) = (Vec::new(), Vec::new());
+    let mut kernels: Vec<(i64, Kernel)> = Vec::new();
     let mut start = 0;
     for i in 1..=t.len() {
         if i == t.len() || t[i] - t[i - 1] > gap_threshold_ns {
-            let (segment, ill) = resample_segment(rec, start..i, rate, &kernel);
-            out.ill_conditioned += ill;
-            out.segments.push(segment);
+            let seg = start..i;
+            let (median_ns, grid_period_ns) = spacing_stats(&t[seg.clone()], &mut spacing);
+            // Kernels depend only on the segment's input rate; WISDM has ~1000 segments at
+            // two rates, so designing each once matters.
+            let key = median_ns / 100_000;
+            let kernel = match kernels.iter().position(|(k, _)| *k == key) {
+                Some(at) => &kernels[at].1,
+                None => {
+                    let input_hz = 1e9 / median_ns as f64;
+                    kernels.push((
+                        key,
+                        Kernel::design(
+                            input_hz.min(rate.hz()) / 2.0,
+                            cfg.transition,
+                            cfg.stopband_db,
+                        ),
+                    ));
+                    &kernels[kernels.len() - 1].1
+                }
+            };
+            out.linear_fallbacks += regularise(rec, seg.clone(), grid_period_ns, &mut grid);
+            out.segments
+                .push(resample_grid(rec, seg, &grid, grid_period_ns, rate, kernel));
             start = i;
         }
     }
     Ok(out)
+}
+
+/// The segment's median input spacing (sets the cutoff) and the grid spacing: its 10th
+/// percentile, so denser stretches (WISDM has whole 100 Hz blocks among 20 Hz ones) are
+/// never interpolated onto a grid too coarse for them. Spacing is 1 s for a lone sample.
+fn spacing_stats(t: &[i64], scratch: &mut Vec<i64>) -> (i64, i64) {
+    scratch.clear();
+    scratch.extend(t.windows(2).map(|w| w[1] - w[0]));
+    if scratch.is_empty() {
+        return (1_000_000_000, 1_000_000_000);
+    }
+    let mid = scratch.len() / 2;
+    let median = *scratch.select_nth_unstable(mid).1;
+    let tenth = scratch.len() / 10;
+    let p10 = *scratch.select_nth_unstable(tenth).1;
+    (median.max(1), p10.max(1))
 }
 
 /// The six input channels of sample `i` as f64.
@@ -233,25 +271,101 @@ fn input(rec: &Recording, i: usize) -> [f64; 6] {
     [a[0], a[1], a[2], g[0], g[1], g[2]].map(f64::from)
 }
 
-/// The time input `i` stands for: half the distance to each in-segment neighbour (the
-/// one neighbour's full distance at the segment's ends).
-#[inline]
-fn voronoi_ns(t: &[i64], i: usize, seg: &std::ops::Range<usize>) -> f64 {
-    let left = (i > seg.start).then(|| t[i] - t[i - 1]);
-    let right = (i + 1 < seg.end).then(|| t[i + 1] - t[i]);
-    match (left, right) {
-        (Some(l), Some(r)) => (l + r) as f64 / 2.0,
-        (Some(d), None) | (None, Some(d)) => d as f64,
-        (None, None) => 1.0,
-    }
-}
+/// A cubic's Lagrange weight above this means the nodes are so uneven that the cubic would
+/// amplify noise (uniform nodes never exceed 1.0 inside the central interval).
+const MAX_CUBIC_WEIGHT: f64 = 1.5;
 
-fn resample_segment(
+/// Fills `grid` with the segment's values at `t0 + j·period`, j = 0.. up to its last input.
+/// Returns how many grid points fell back to linear interpolation.
+fn regularise(
     rec: &Recording,
     seg: std::ops::Range<usize>,
+    period_ns: i64,
+    grid: &mut Vec<[f64; 6]>,
+) -> u64 {
+    let t = &rec.t_ns;
+    let t0 = t[seg.start];
+    let points = ((t[seg.end - 1] - t0) / period_ns + 1) as usize;
+    grid.clear();
+    grid.reserve(points);
+    let mut fallbacks = 0;
+    let mut left = seg.start; // t[left] ≤ τ < t[left + 1]
+    for j in 0..points {
+        let tau = t0 + j as i64 * period_ns;
+        while left + 1 < seg.end && t[left + 1] <= tau {
+            left += 1;
+        }
+        if t[left] == tau || left + 1 == seg.end {
+            grid.push(input(rec, left));
+            continue;
+        }
+        let nodes = cubic_nodes(t, &seg, left, period_ns);
+        let cubic = nodes.is_some();
+        let nodes = nodes.unwrap_or([left, left, left + 1, left + 1]);
+        let weights = cubic.then(|| lagrange_weights(nodes.map(|i| (t[i] - tau) as f64)));
+        match weights.filter(|w| w.iter().all(|x| x.abs() <= MAX_CUBIC_WEIGHT)) {
+            Some(w) => {
+                let mut v = [0.0; 6];
+                for (&node, &weight) in nodes.iter().zip(&w) {
+                    let x = input(rec, node);
+                    for axis in 0..6 {
+                        v[axis] += weight * x[axis];
+                    }
+                }
+                grid.push(v);
+            }
+            None => {
+                // At a segment's first/last interval the cubic lacks a node: linear there is
+                // expected and not counted.
+                fallbacks += u64::from(cubic);
+                let frac = (tau - t[left]) as f64 / (t[left + 1] - t[left]) as f64;
+                let (a, b) = (input(rec, left), input(rec, left + 1));
+                grid.push(std::array::from_fn(|axis| {
+                    a[axis] + (b[axis] - a[axis]) * frac
+                }));
+            }
+        }
+    }
+    fallbacks
+}
+
+/// The bracketing pair plus an outer node on each side at least half a grid period away
+/// (closer ones, as in a burst, would make the cubic extrapolate). `None` at segment ends.
+fn cubic_nodes(
+    t: &[i64],
+    seg: &std::ops::Range<usize>,
+    left: usize,
+    period_ns: i64,
+) -> Option<[usize; 4]> {
+    let before = (seg.start..left)
+        .rev()
+        .take(8)
+        .find(|&i| t[left] - t[i] >= period_ns / 2)?;
+    let after = (left + 2..seg.end)
+        .take(8)
+        .find(|&i| t[i] - t[left + 1] >= period_ns / 2)?;
+    Some([before, left, left + 1, after])
+}
+
+/// Lagrange basis weights at 0 for nodes at offsets `x` (distinct, in ns).
+fn lagrange_weights(x: [f64; 4]) -> [f64; 4] {
+    std::array::from_fn(|m| {
+        (0..4)
+            .filter(|&n| n != m)
+            .map(|n| (0.0 - x[n]) / (x[m] - x[n]))
+            .product()
+    })
+}
+
+/// The windowed-sinc resampler on a uniform grid starting at the segment's first input.
+fn resample_grid(
+    rec: &Recording,
+    seg: std::ops::Range<usize>,
+    grid: &[[f64; 6]],
+    period_ns: i64,
     rate: Rate,
     kernel: &Kernel,
-) -> (Segment, u64) {
+) -> Segment {
     let t = &rec.t_ns;
     let t0 = t[seg.start];
     let t_end = t[seg.end - 1];
@@ -259,61 +373,34 @@ fn resample_segment(
     let mut values = Vec::with_capacity(n_out);
     let mut labels = Vec::with_capacity(n_out);
     let half = kernel.half_width_ns as i64;
-    let (mut lo, mut hi, mut nearest) = (seg.start, seg.start, seg.start);
-    let mut ill = 0;
+    let mut nearest = seg.start;
     for k in 0..n_out {
-        let tk = t0 + rate.offset_ns(k as u64);
-        while lo < seg.end && t[lo] < tk - half {
-            lo += 1;
-        }
-        while hi < seg.end && t[hi] <= tk + half {
-            hi += 1;
-        }
-        // Ties go to the later sample.
-        while nearest + 1 < seg.end && (t[nearest + 1] - tk).abs() <= (t[nearest] - tk).abs() {
-            nearest += 1;
-        }
+        let offset = rate.offset_ns(k as u64);
+        // Grid points within the kernel's support around this output.
+        let first = ((offset - half).max(0) + period_ns - 1) / period_ns;
+        let first = first as usize;
+        let last = (((offset + half) / period_ns) as usize).min(grid.len() - 1);
         let mut acc = [0.0f64; 6];
         let mut weight_sum = 0.0;
-        for i in lo..hi {
-            let w = kernel.at(tk - t[i]) * voronoi_ns(t, i, &seg);
+        for (j, x) in grid.iter().enumerate().take(last + 1).skip(first) {
+            let w = kernel.at(offset - j as i64 * period_ns);
             weight_sum += w;
-            let x = input(rec, i);
             for axis in 0..6 {
                 acc[axis] += w * x[axis];
             }
         }
-        let value = if weight_sum >= 0.5 {
-            acc.map(|a| (a / weight_sum) as f32)
-        } else {
-            ill += 1;
-            linear_between(rec, &seg, tk)
-        };
-        values.push(value);
+        values.push(acc.map(|a| (a / weight_sum) as f32));
+        // Ties go to the later sample.
+        let tk = t0 + offset;
+        while nearest + 1 < seg.end && (t[nearest + 1] - tk).abs() <= (t[nearest] - tk).abs() {
+            nearest += 1;
+        }
         labels.push(rec.labels[nearest]);
     }
-    (
-        Segment {
-            t0_ns: t0,
-            t_end_ns: t_end,
-            values,
-            labels,
-        },
-        ill,
-    )
-}
-
-fn linear_between(rec: &Recording, seg: &std::ops::Range<usize>, tk: i64) -> [f32; 6] {
-    let t = &rec.t_ns[seg.clone()];
-    let after = t.partition_point(|&ti| ti < tk);
-    if after == 0 {
-        return input(rec, seg.start).map(|v| v as f32);
+    Segment {
+        t0_ns: t0,
+        t_end_ns: t_end,
+        values,
+        labels,
     }
-    if after == t.len() {
-        return input(rec, seg.end - 1).map(|v| v as f32);
-    }
-    let (i0, i1) = (seg.start + after - 1, seg.start + after);
-    let frac = (tk - rec.t_ns[i0]) as f64 / (rec.t_ns[i1] - rec.t_ns[i0]) as f64;
-    let (a, b) = (input(rec, i0), input(rec, i1));
-    std::array::from_fn(|axis| (a[axis] + (b[axis] - a[axis]) * frac) as f32)
 }

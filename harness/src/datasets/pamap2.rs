@@ -249,11 +249,16 @@ impl<'f> Builder<'f> {
             });
             return;
         };
-        let continues = self
-            .current
-            .as_ref()
-            .and_then(|s| s.t_ns.last())
-            .is_some_and(|&last| row.t_ns > last && row.t_ns - last <= MAX_GAP_NS);
+        let last = self.current.as_ref().and_then(|s| s.t_ns.last()).copied();
+        if last == Some(row.t_ns) {
+            skipped.push(Skipped {
+                path: self.file.path.clone(),
+                line,
+                reason: format!("timestamp {} ns repeats the previous line's", row.t_ns),
+            });
+            return;
+        }
+        let continues = last.is_some_and(|last| row.t_ns > last && row.t_ns - last <= MAX_GAP_NS);
         if !continues {
             self.close();
             self.current = Some(Segment {
@@ -350,6 +355,52 @@ mod tests {
                 .imu
                 .is_none()
         );
+    }
+
+    #[test]
+    fn splits_at_splices_and_skips_repeated_timestamps() {
+        let file = DatFile {
+            path: PathBuf::from("subject101.dat"),
+            subject: "101".into(),
+            folder: "protocol".into(),
+        };
+        let mut builder = Builder::new(&file, Pamap2Imu::Hand);
+        let mut skipped = Vec::new();
+        let imu = Some(ImuSample {
+            accel: [0.0, 0.0, 9.8],
+            gyro: [0.0; 3],
+        });
+        let rows = [
+            (1, 10_000_000),
+            (2, 20_000_000),
+            (3, 20_000_000),
+            (4, 1_020_000_001),
+            (5, 1_030_000_001),
+            (6, 5),
+        ];
+        for (line, t_ns) in rows {
+            builder.push(
+                line,
+                Row {
+                    t_ns,
+                    activity: Activity::Walking,
+                    imu,
+                },
+                &mut skipped,
+            );
+        }
+        let recs = builder.finish();
+        let shape: Vec<(&str, usize)> =
+            recs.iter().map(|r| (r.session.as_str(), r.len())).collect();
+        assert_eq!(
+            shape,
+            [
+                ("protocol", 2),
+                ("protocol-line4", 2),
+                ("protocol-line6", 1)
+            ]
+        );
+        assert_eq!(skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [3]);
     }
 
     #[test]

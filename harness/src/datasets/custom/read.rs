@@ -1,5 +1,6 @@
 //! Reads one data file of a custom dataset according to a resolved spec.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::spec::{Column, Resolved, Sensor, Separator, Source, SourceKind, Time};
@@ -93,7 +94,7 @@ pub fn read_file(
         path,
         done: Vec::new(),
         current: None,
-        used_keys: Vec::new(),
+        used_keys: HashSet::new(),
     };
     for (n, line) in lines {
         let line = utf8(path, n, line)?;
@@ -347,7 +348,7 @@ struct Runs<'a> {
     path: &'a Path,
     done: Vec<Recording>,
     current: Option<Run>,
-    used_keys: Vec<(String, String)>,
+    used_keys: HashSet<(String, String)>,
 }
 
 struct Run {
@@ -415,10 +416,9 @@ impl Runs<'_> {
         };
         let (subject, mut session) = run.key.clone();
         // A later run of an already seen subject/session gets its first line as a suffix.
-        if self.used_keys.contains(&run.key) {
+        if !self.used_keys.insert(run.key) {
             session = format!("{session}-line{}", run.first_line);
         }
-        self.used_keys.push(run.key);
         let mut rec = Recording {
             dataset: self.spec.name.clone(),
             subject,

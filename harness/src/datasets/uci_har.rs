@@ -354,6 +354,9 @@ mod tests {
                 .unwrap_err()
                 .contains("129 values")
         );
+        // Some re-published copies print three exponent digits (Windows C runtime).
+        let wide = "  1.0128170e+000 -1.2321670e-001".repeat(WINDOW / 2);
+        assert_eq!(parse_window(wide.as_bytes()).unwrap()[1], -0.1232167);
     }
 
     #[test]

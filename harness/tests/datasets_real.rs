@@ -81,13 +81,22 @@ fn mean_magnitude<'a>(recs: impl IntoIterator<Item = &'a Recording>, activity: &
 
 /// A world-fixed vector seen from a rotating device changes as du/dt = u × ω (ω in the device
 /// frame, right-handed). Gravity dominates low-passed accel, so low-passed accel should follow
-/// that law: returns the correlation of d(accel)/dt with accel × ω over labelled samples of
-/// `recs`. Positive means gyro and accel axes form the same right-handed frame; a mirrored
-/// axis or a left-handed gyro drives it to zero or below. Invariant to the accel sign.
+/// that law over the labelled samples of `recs` kept by `keep`.
+///
+/// `corr`, the correlation of d(accel)/dt with accel × ω, is positive when gyro and accel axes
+/// form the same right-handed frame; a mirrored axis or a left-handed gyro drives it to zero or
+/// below. It is invariant to the accel sign and to the gyro's scale. `slope`, the least-squares
+/// gain from accel × ω to d(accel)/dt, is ≈ 1 for a gyro in rad/s (57 times off in deg/s);
+/// linear acceleration noise biases it a little below 1.
+struct Consistency {
+    corr: f64,
+    slope: f64,
+}
+
 fn rotation_consistency<'a>(
     recs: impl IntoIterator<Item = &'a Recording>,
     keep: impl Fn(&Activity) -> bool,
-) -> f64 {
+) -> Consistency {
     let (mut dot, mut lhs, mut rhs) = (0f64, 0f64, 0f64);
     for rec in recs {
         let gyro = rec.gyro.as_ref().expect("recording has gyro");
@@ -130,8 +139,14 @@ fn rotation_consistency<'a>(
             rhs += c.iter().map(|x| x * x).sum::<f64>();
         }
     }
-    let c = dot / (lhs * rhs).sqrt();
-    eprintln!("rotation consistency: {c:.3}");
+    let c = Consistency {
+        corr: dot / (lhs * rhs).sqrt(),
+        slope: dot / rhs,
+    };
+    eprintln!(
+        "rotation consistency: corr {:.3}, slope {:.3}",
+        c.corr, c.slope
+    );
     c
 }
 
@@ -309,7 +324,16 @@ fn wisdm2019_watch_loads_all_complete_subjects_with_plausible_physics() {
         "drinking",
     ];
     let c = rotation_consistency(recs, |a| eating.contains(&a.name()));
-    assert!(c > 0.5, "rotation consistency while eating: {c}");
+    assert!(
+        c.corr > 0.5,
+        "rotation consistency while eating: {}",
+        c.corr
+    );
+    assert!(
+        (0.8..=1.25).contains(&c.slope),
+        "gyro scale while eating: {}",
+        c.slope
+    );
 }
 
 #[test]
@@ -472,7 +496,62 @@ fn wisdm2019_broken_inputs_name_file_and_line() {
     );
 }
 
+#[test]
+fn wisdm2019_codes_match_activity_key_txt() {
+    let key = dataset_dir("wisdm2019").join("wisdm-dataset/activity_key.txt");
+    let text = std::fs::read_to_string(&key).unwrap();
+    let mut codes = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (name, code) = line.split_once('=').unwrap_or_else(|| panic!("{line:?}"));
+        let (name, code) = (name.trim(), code.trim().as_bytes()[0]);
+        let mapped =
+            datasets::wisdm2019::activity(code).unwrap_or_else(|| panic!("code {code} unmapped"));
+        // Our names add a verb where the key's word alone is vague (teeth → brushing_teeth).
+        assert!(
+            mapped.name().ends_with(name),
+            "{} ↦ {mapped}, key says {name}",
+            code as char
+        );
+        codes.insert(code);
+    }
+    assert_eq!(codes.len(), 18);
+    let unmapped: Vec<u8> = (b'A'..=b'Z').filter(|c| !codes.contains(c)).collect();
+    assert!(
+        unmapped
+            .iter()
+            .all(|&c| datasets::wisdm2019::activity(c).is_none()),
+        "N and T-Z must be unknown"
+    );
+}
+
 // ---------- HAPT ----------
+
+#[test]
+fn hapt_ids_match_activity_labels_txt() {
+    let path = dataset_dir("hapt").join("HAPT Data Set/activity_labels.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let basic = [
+        ("WALKING", Activity::Walking),
+        ("WALKING_UPSTAIRS", Activity::Upstairs),
+        ("WALKING_DOWNSTAIRS", Activity::Downstairs),
+        ("SITTING", Activity::Sitting),
+        ("STANDING", Activity::Standing),
+        ("LAYING", Activity::Lying),
+    ];
+    let mut seen = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (id, name) = line.trim().split_once(' ').unwrap();
+        let (id, name): (u32, &str) = (id.parse().unwrap(), name.trim());
+        let want = match basic.iter().find(|(n, _)| *n == name) {
+            Some((_, a)) => a.clone(),
+            None => Activity::from_name(name), // STAND_TO_SIT → Transition("stand_to_sit")
+        };
+        assert_eq!(datasets::hapt::activity(id), Some(want), "id {id} ({name})");
+        seen += 1;
+    }
+    assert_eq!(seen, 12);
+    assert_eq!(datasets::hapt::activity(13), None);
+}
 
 #[test]
 fn hapt_loads_61_experiments_of_30_users_with_their_labels() {
@@ -534,7 +613,8 @@ fn hapt_loads_61_experiments_of_30_users_with_their_labels() {
     let cos = (0..3).map(|k| stand[k] * lie[k]).sum::<f64>() / (norm(stand) * norm(lie));
     assert!(cos < 0.5, "standing {stand:?} vs lying {lie:?}: cos {cos}");
     let c = rotation_consistency(recs, |_| true);
-    assert!(c > 0.2, "rotation consistency {c}");
+    assert!(c.corr > 0.2, "rotation consistency {}", c.corr);
+    assert!((0.8..=1.25).contains(&c.slope), "gyro scale {}", c.slope);
 }
 
 fn hapt_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -690,7 +770,8 @@ fn motionsense_loads_24_subjects_by_15_trials_in_the_android_sign_convention() {
     let c = rotation_consistency(recs, |a| {
         matches!(a, Activity::Sitting | Activity::Standing)
     });
-    assert!(c > 0.1, "rotation consistency {c}");
+    assert!(c.corr > 0.1, "rotation consistency {}", c.corr);
+    assert!((0.8..=1.25).contains(&c.slope), "gyro scale {}", c.slope);
 
     let info =
         datasets::motionsense::read_subjects_info(&root.join("data_subjects_info.csv")).unwrap();

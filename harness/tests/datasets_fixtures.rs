@@ -662,7 +662,10 @@ fn custom_glob_matching_nothing_and_short_rows_are_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with(&format!("{}:5: ", csv.display())), "{err}");
-    assert!(err.contains("6 fields") && err.contains("column 7") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("6 fields") && err.contains("column 7") && err.contains("missing"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- robustness
@@ -679,6 +682,11 @@ proptest! {
     }
 
     #[test]
+    fn uci_har_row_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = datasets::uci_har::parse_window(&bytes);
+    }
+
+    #[test]
     fn pamap2_line_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = datasets::pamap2::parse_line(&bytes, Pamap2Imu::Hand);
     }
@@ -688,5 +696,23 @@ proptest! {
         for imu in [Pamap2Imu::Hand, Pamap2Imu::Chest, Pamap2Imu::Ankle] {
             let _ = datasets::pamap2::parse_line(tokens.join(" ").as_bytes(), imu);
         }
+    }
+}
+
+proptest! {
+    // Each case writes files, so fewer cases than the in-memory parsers get.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever a data file holds, the custom loader answers with recordings or an error.
+    #[test]
+    fn custom_loader_never_panics_on_arbitrary_data(
+        body in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b','), Just(b'\n'), Just(b'1'), Just(b'-')], 0..400),
+    ) {
+        let (dir, spec) = temp_spec(&std::fs::read_to_string(custom_spec()).unwrap());
+        let csv = dir.path().join("recordings/subject_07/morning.csv");
+        let mut bytes = b"banner\ntime_ms,ax_mg,ay_mg,az_mg,gx_dps,gy_dps,gz_dps,activity\n".to_vec();
+        bytes.extend(&body);
+        std::fs::write(&csv, bytes).unwrap();
+        let _ = load(DatasetKind::Custom, &spec, &LoadOptions::default());
     }
 }

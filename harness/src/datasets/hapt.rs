@@ -198,7 +198,7 @@ pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<LabelSpan>, Dataset
             );
             return Err(DatasetError::malformed(path, n, reason));
         };
-        let int = |f: &[u8], what: &str| -> Result<usize, DatasetError> {
+        let int = |f: &[u8], what: &str| -> Result<u32, DatasetError> {
             std::str::from_utf8(f)
                 .ok()
                 .and_then(|s| s.parse().ok())
@@ -206,16 +206,19 @@ pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<LabelSpan>, Dataset
                     DatasetError::malformed(
                         path,
                         n,
-                        format!("{what}: `{}` is not an unsigned integer", f.escape_ascii()),
+                        format!(
+                            "{what}: `{}` is not an unsigned 32-bit integer",
+                            f.escape_ascii()
+                        ),
                     )
                 })
         };
         let span = LabelSpan {
-            experiment: int(exp, "experiment")? as u32,
-            user: int(user, "user")? as u32,
-            activity: int(act, "activity")? as u32,
-            start: int(start, "start")?,
-            end: int(end, "end")?,
+            experiment: int(exp, "experiment")?,
+            user: int(user, "user")?,
+            activity: int(act, "activity")?,
+            start: int(start, "start")? as usize,
+            end: int(end, "end")? as usize,
             line: n,
         };
         if activity(span.activity).is_none() {

@@ -366,3 +366,68 @@ fn pair_blocks(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Files with repeated, backwards and out-of-order timestamps and activity changes:
+        /// every row ends up in a block or in a skip report, and blocks are strictly increasing.
+        #[test]
+        fn every_row_is_kept_or_reported(rows in proptest::collection::vec((0usize..3, 0i64..40), 1..80)) {
+            let codes = [b'A', b'D', b'S'];
+            let text: String = rows
+                .iter()
+                .map(|&(c, t)| format!("1600,{},{},1.5,-2,9.8;\n", codes[c] as char, t * 10_000_000))
+                .collect();
+            let mut skipped = Vec::new();
+            let blocks = read_blocks(Path::new("f.txt"), text.as_bytes(), 1600, &mut skipped).unwrap();
+            let kept: usize = blocks.iter().map(|b| b.series.t_ns.len()).sum();
+            prop_assert_eq!(kept + skipped.len(), rows.len());
+            for b in &blocks {
+                prop_assert!(b.series.t_ns.windows(2).all(|w| w[0] < w[1]));
+            }
+            for s in &skipped {
+                let (_, t) = rows[s.line - 1];
+                prop_assert!(s.reason.contains(&(t * 10_000_000).to_string()), "{}", s);
+            }
+            // Occurrence numbers count earlier blocks with the same code.
+            for (i, b) in blocks.iter().enumerate() {
+                prop_assert_eq!(b.occurrence, blocks[..i].iter().filter(|p| p.code == b.code).count());
+            }
+        }
+
+        #[test]
+        fn random_file_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = read_blocks(Path::new("f.txt"), &bytes, 1600, &mut Vec::new());
+        }
+    }
+
+    #[test]
+    fn unknown_code_and_foreign_subject_are_errors_with_lines() {
+        let mut skipped = Vec::new();
+        let err = read_blocks(
+            Path::new("f.txt"),
+            b"1600,A,1,0,0,0;\n1600,T,2,0,0,0;\n",
+            1600,
+            &mut skipped,
+        );
+        assert!(
+            err.err()
+                .unwrap()
+                .to_string()
+                .starts_with("f.txt:2: unknown activity code `T`")
+        );
+        let err = read_blocks(Path::new("f.txt"), b"1601,A,1,0,0,0;\n", 1600, &mut skipped);
+        assert!(
+            err.err()
+                .unwrap()
+                .to_string()
+                .starts_with("f.txt:1: subject 1601")
+        );
+        let err = read_blocks(Path::new("f.txt"), b"", 1600, &mut skipped);
+        assert!(err.err().unwrap().to_string().contains("no rows"));
+    }
+}

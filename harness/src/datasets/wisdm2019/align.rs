@@ -106,6 +106,7 @@ pub fn align(accel: &Series, gyro: &Series) -> (Aligned, Vec<DroppedRun>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn series(points: &[(i64, f32)]) -> Series {
         let mut s = Series::default();
@@ -178,5 +179,47 @@ mod tests {
         assert!(out.t_ns.is_empty());
         assert_eq!(dropped.len(), 1);
         assert_eq!(dropped[0].rows, 2);
+    }
+
+    /// Strictly increasing timestamps from steps of 1 ms..250 ms, with values.
+    fn arb_series(max_len: usize) -> impl Strategy<Value = Series> {
+        proptest::collection::vec((1i64..250, -50f32..50.0), 0..max_len).prop_map(|steps| {
+            let mut s = Series::default();
+            let mut t = 0;
+            for (i, (step, v)) in steps.into_iter().enumerate() {
+                t += step * MS;
+                s.push(t, [v, 0.0, -v], i as u32 + 1);
+            }
+            s
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn keeps_exactly_the_accel_rows_with_a_close_gyro_bracket(accel in arb_series(60), gyro in arb_series(60)) {
+            let (out, dropped) = align(&accel, &gyro);
+            let dropped_rows: usize = dropped.iter().map(|r| r.rows).sum();
+            prop_assert_eq!(out.t_ns.len() + dropped_rows, accel.t_ns.len());
+            prop_assert!(out.t_ns.windows(2).all(|w| w[0] < w[1]));
+            let (lo, hi) = gyro.xyz.iter().fold((f32::MAX, f32::MIN), |(lo, hi), g| (lo.min(g[0]), hi.max(g[0])));
+            for (i, &t) in accel.t_ns.iter().enumerate() {
+                // Brute force: the gyro rows at or around t.
+                let exact = gyro.t_ns.iter().position(|&g| g == t);
+                let before = gyro.t_ns.iter().rposition(|&g| g < t);
+                let after = gyro.t_ns.iter().position(|&g| g > t);
+                let keep = exact.is_some()
+                    || matches!((before, after), (Some(b), Some(a)) if gyro.t_ns[a] - gyro.t_ns[b] <= MAX_GYRO_BRACKET_NS);
+                let k = out.t_ns.iter().position(|&o| o == t);
+                prop_assert_eq!(k.is_some(), keep, "accel row {} at {}", i + 1, t);
+                if let Some(k) = k {
+                    prop_assert_eq!(out.accel[k], accel.xyz[i]);
+                    let g = out.gyro[k][0];
+                    match exact {
+                        Some(e) => prop_assert_eq!(g, gyro.xyz[e][0]),
+                        None => prop_assert!(g >= lo - 1e-3 && g <= hi + 1e-3, "interpolated {} outside [{}, {}]", g, lo, hi),
+                    }
+                }
+            }
+        }
     }
 }

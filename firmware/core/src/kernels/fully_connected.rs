@@ -2,6 +2,7 @@
 //! variant): double-rounding requantization like every other TFLM op. (LiteRT's reference
 //! FULLY_CONNECTED rounds once and differs by 1 LSB; see docs/int8.md.)
 
+use super::dot::dot_with_offset;
 use super::{ActivationRange, Bias, ChannelQuant};
 
 /// Quantization of a fully connected layer.
@@ -35,13 +36,18 @@ pub fn fully_connected(
         let xs = &input[b * depth..(b + 1) * depth];
         for o in 0..outputs {
             let ws = &filter[o * depth..(o + 1) * depth];
-            let mut acc: i32 = 0;
-            for (&x, &w) in xs.iter().zip(ws) {
-                acc = acc.wrapping_add(
-                    (i32::from(w as i8) + p.filter_offset)
-                        .wrapping_mul(i32::from(x as i8) + p.input_offset),
-                );
-            }
+            // TFLite weights are symmetric (offset 0, checked at prepare); a non-zero weight
+            // offset takes the general path.
+            let mut acc = if p.filter_offset == 0 {
+                dot_with_offset(xs, ws, p.input_offset)
+            } else {
+                xs.iter().zip(ws).fold(0i32, |acc, (&x, &w)| {
+                    acc.wrapping_add(
+                        (i32::from(w as i8) + p.filter_offset)
+                            .wrapping_mul(i32::from(x as i8) + p.input_offset),
+                    )
+                })
+            };
             if let Some(bias) = bias {
                 acc = acc.wrapping_add(bias.get(o));
             }

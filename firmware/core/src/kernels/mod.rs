@@ -6,6 +6,7 @@
 pub mod add;
 pub mod conv;
 pub mod depthwise_conv;
+pub mod dot;
 pub mod fully_connected;
 pub mod mean;
 pub mod params;

@@ -12,6 +12,65 @@ pub struct BoardProfile {
     #[serde(default)]
     pub description: String,
     pub imu: ImuSpec,
+    /// The MCU: clock and how emulator instruction counts become time estimates.
+    #[serde(default)]
+    pub mcu: Option<McuSpec>,
+    /// Memory budget the firmware is linked against.
+    #[serde(default)]
+    pub memory: Option<MemorySpec>,
+    /// Currents per mode for the energy proxy, each with its source.
+    #[serde(default)]
+    pub power: Option<PowerSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McuSpec {
+    pub name: String,
+    pub isa: String,
+    pub clock_hz: u64,
+    /// Cycles per retired instruction used to turn instruction counts into an *estimated*
+    /// latency. 1.0 until calibrated against a real board.
+    pub cycles_per_instruction: f64,
+    #[serde(default)]
+    pub cpi_source: String,
+}
+
+impl McuSpec {
+    /// Estimated milliseconds for `instructions` retired at this clock.
+    pub fn estimate_ms(&self, instructions: u64) -> f64 {
+        instructions as f64 * self.cycles_per_instruction / self.clock_hz as f64 * 1e3
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySpec {
+    /// SRAM available to the application (data, bss, stack, arena).
+    pub sram_bytes: u64,
+    pub flash_bytes: u64,
+    #[serde(default)]
+    pub source: String,
+}
+
+/// A current draw and where the figure comes from, printed beside every energy number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Current {
+    pub ma: f64,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerSpec {
+    pub supply_v: f64,
+    /// CPU running at `mcu.clock_hz`, radio off.
+    pub active: Current,
+    /// Between inferences: CPU in light sleep, RAM retained, IMU FIFO filling.
+    pub light_sleep: Current,
+    /// The IMU sampling accel+gyro at `imu.odr_hz`.
+    pub imu: Current,
 }
 
 /// The band's inertial sensor as the firmware sees it.
@@ -118,6 +177,20 @@ impl BoardProfile {
         if !(imu.accel_range_g > 0.0 && imu.gyro_range_dps > 0.0) {
             return Err("imu ranges must be positive".into());
         }
+        if let Some(mcu) = &self.mcu
+            && (mcu.clock_hz == 0 || !(mcu.cycles_per_instruction > 0.0))
+        {
+            return Err("mcu.clock_hz and mcu.cycles_per_instruction must be positive".into());
+        }
+        if let Some(power) = &self.power {
+            let currents = [("active", &power.active), ("light_sleep", &power.light_sleep), ("imu", &power.imu)];
+            if !(power.supply_v > 0.0) || currents.iter().any(|(_, c)| !(c.ma >= 0.0)) {
+                return Err("power.supply_v must be positive and currents non-negative".into());
+            }
+            if let Some((name, _)) = currents.iter().find(|(_, c)| c.source.trim().is_empty()) {
+                return Err(format!("power.{name}.source is empty: every current needs its source"));
+            }
+        }
         Ok(())
     }
 }
@@ -162,6 +235,25 @@ mod tests {
         let text = "name: x\nimu: {odr_hz: 0, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\n";
         let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
         assert!(err.contains("odr_hz"), "{err}");
+    }
+
+    #[test]
+    fn default_profile_has_clock_memory_and_sourced_currents() {
+        let b = BoardProfile::load(BoardProfile::DEFAULT).unwrap();
+        let mcu = b.mcu.expect("mcu section");
+        assert_eq!(mcu.clock_hz, 160_000_000);
+        // 1.6 M instructions at CPI 1.0 and 160 MHz is 10 ms.
+        assert!((McuSpec { cycles_per_instruction: 1.0, ..mcu }.estimate_ms(1_600_000) - 10.0).abs() < 1e-9);
+        let power = b.power.expect("power section");
+        assert!(power.active.ma > power.light_sleep.ma);
+        assert!(!power.imu.source.is_empty());
+    }
+
+    #[test]
+    fn a_current_without_source_is_rejected() {
+        let text = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\npower:\n  supply_v: 3.3\n  active: {ma: 20, source: ds}\n  light_sleep: {ma: 0.3, source: ''}\n  imu: {ma: 0.5, source: ds}\n";
+        let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(err.contains("light_sleep.source"), "{err}");
     }
 
     #[test]

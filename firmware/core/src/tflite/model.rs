@@ -9,9 +9,9 @@ use super::flatbuffer::{Table, Tables, Vector};
 /// Highest tensor rank harbor handles.
 pub const MAX_RANK: usize = 6;
 /// Most tensors in a model (fixed-size planner tables; no heap).
-pub const MAX_TENSORS: usize = 128;
+pub const MAX_TENSORS: usize = 96;
 /// Most operators in a model.
-pub const MAX_OPERATORS: usize = 64;
+pub const MAX_OPERATORS: usize = 32;
 /// Largest tensor harbor accepts, in elements (keeps all index arithmetic inside `i32`).
 const MAX_ELEMENTS: usize = 1 << 24;
 

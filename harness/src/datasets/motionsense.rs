@@ -145,8 +145,11 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
     Ok(paths)
 }
 
-/// Parses one `sub_<n>.csv` into band-frame accel (m/s²) and gyro (rad/s).
-fn parse_csv(path: &Path, bytes: &[u8]) -> Result<(Vec<[f32; 3]>, Vec<[f32; 3]>), DatasetError> {
+/// Band-frame accel (m/s²) and gyro (rad/s) of one trial.
+type AccelGyro = (Vec<[f32; 3]>, Vec<[f32; 3]>);
+
+/// Parses one `sub_<n>.csv` into band-frame accel and gyro.
+fn parse_csv(path: &Path, bytes: &[u8]) -> Result<AccelGyro, DatasetError> {
     let mut lines = text::lines(bytes);
     let (_, header) = lines
         .next()

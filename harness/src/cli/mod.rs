@@ -2,6 +2,8 @@
 
 mod boards;
 mod datasets;
+#[cfg(feature = "train")]
+mod models;
 mod progress;
 
 use std::process::ExitCode;
@@ -75,6 +77,13 @@ enum Command {
     /// List or show board profiles (boards/*.yaml).
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
+    /// Train, personalize and list the band's int8 model variants.
+    #[cfg(feature = "train")]
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Score a model directory (float and int8 on the host) on prepared windows.
+    #[cfg(feature = "train")]
+    Eval(models::EvalArgs),
 }
 
 /// Runs the CLI with the process's arguments and returns its exit code.
@@ -83,6 +92,10 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Datasets(cmd) => datasets::run(cmd),
         Command::Boards(cmd) => boards::run(cmd),
+        #[cfg(feature = "train")]
+        Command::Models(cmd) => models::run(cmd),
+        #[cfg(feature = "train")]
+        Command::Eval(args) => models::eval(&args),
     };
     match outcome {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -89,6 +89,9 @@ pub struct Recipe {
     pub train: TrainConfig,
     pub best_epoch: usize,
     pub epochs_run: usize,
+    /// Per-epoch loss, validation scores and wall time on the machine that trained it.
+    #[serde(default)]
+    pub history: Vec<super::metrics::EpochLog>,
     pub calibration_windows: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personalize: Option<PersonalizeConfig>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::arch::Arch;
 use super::data::{SplitMix64, WindowSet};
 use super::float_net::FloatNet;
+pub use super::metrics::EpochLog;
 use super::metrics::{Confusion, argmax};
 use super::model::{Cnn, batch_tensor, target_tensor};
 
@@ -35,15 +36,6 @@ impl Default for TrainConfig {
             seed: 2019,
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_accuracy: f64,
-    pub val_macro_f1: f64,
-    pub seconds: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

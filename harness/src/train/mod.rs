@@ -13,6 +13,7 @@ pub mod int8;
 pub mod metrics;
 pub mod normalize;
 pub mod quantize;
+pub mod source;
 
 #[cfg(feature = "train")]
 pub mod fit;

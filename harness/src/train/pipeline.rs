@@ -18,14 +18,15 @@ use super::normalize::{InputQuant, Normalization};
 use super::personalize::{self, PersonalizeConfig};
 use super::quantize::{QuantModel, quantize, requantize_head};
 
-/// Subject-wise splits of raw (un-normalized) windows.
+/// Subject-wise splits of raw (un-normalized) windows, as `signal::split`'s
+/// personalization split makes them: `test` holds the held-out users' evaluation windows,
+/// `finetune` their few labelled windows per class (none overlapping `test`).
 #[derive(Clone, Debug, Default)]
 pub struct Splits {
     pub train: WindowSet,
     pub val: WindowSet,
     pub test: WindowSet,
-    /// Users held out of training for the personalization study.
-    pub personal: WindowSet,
+    pub finetune: WindowSet,
 }
 
 /// Where the windows came from, for the card.
@@ -57,6 +58,29 @@ pub struct Trained {
     pub tflite: Vec<u8>,
     #[serde(skip)]
     pub card: Option<ModelCard>,
+    /// int8 inputs (after the band's input conversion) of a few test windows, for golden
+    /// vectors from TFLite Micro.
+    #[serde(skip)]
+    pub golden_inputs: Vec<Vec<i8>>,
+}
+
+/// Test windows kept as golden inputs: enough to cover every class, small to commit.
+pub const GOLDEN_WINDOWS: usize = 64;
+
+/// Every `len / n`-th window's int8 input, so the sample spans all subjects and classes.
+pub fn golden_inputs(
+    norm: &Normalization,
+    quant: &QuantModel,
+    set: &WindowSet,
+    n: usize,
+) -> Vec<Vec<i8>> {
+    let conv = InputQuant::new(norm, quant.input.scale, quant.input.zero_point);
+    let step = (set.len() / n.max(1)).max(1);
+    (0..set.len())
+        .step_by(step)
+        .take(n)
+        .map(|i| conv.quantize_window(set.get(i), set.channels))
+        .collect()
 }
 
 /// Float and int8 predictions of one evaluation, with agreement figures.
@@ -171,14 +195,15 @@ pub fn run(
     let tflite = to_tflite(&quant, &description).map_err(|e| e.to_string())?;
     let eval = evaluate(&net, &norm, &quant, &tflite, &splits.test)?;
 
-    let study = if splits.personal.is_empty() {
+    let study = if splits.finetune.is_empty() {
         None
     } else {
         Some(personalization_study(
             &model,
             &arch,
             &norm,
-            &splits.personal,
+            &splits.finetune,
+            &splits.test,
             &opts.personalize,
             progress,
         ))
@@ -196,7 +221,7 @@ pub fn run(
             train_subjects: subjects(&splits.train),
             val_subjects: subjects(&splits.val),
             test_subjects: subjects(&splits.test),
-            personal_subjects: subjects(&splits.personal),
+            personal_subjects: subjects(&splits.finetune),
             train_windows: splits.train.len(),
             val_windows: splits.val.len(),
             test_windows: splits.test.len(),
@@ -227,6 +252,7 @@ pub fn run(
             train: opts.train.clone(),
             best_epoch: report.best_epoch,
             epochs_run: report.history.len(),
+            history: report.history.clone(),
             calibration_windows: calibration.len(),
             personalize: study.as_ref().map(|_| opts.personalize.clone()),
         },
@@ -246,6 +272,7 @@ pub fn run(
         },
         reproduce: opts.reproduce.clone(),
     };
+    let golden_inputs = golden_inputs(&norm, &quant, &splits.test, GOLDEN_WINDOWS);
     Ok(Trained {
         net,
         norm,
@@ -253,25 +280,34 @@ pub fn run(
         classes: classes.classes.clone(),
         tflite,
         card: Some(card),
+        golden_inputs,
     })
 }
 
-/// BandX protocol per held-out user: `shots` windows per class fine-tune the head, the
+/// BandX protocol per held-out user: the user's fine-tuning windows train the head, the
 /// user's other windows score the generalized and the personalized model.
 pub fn personalization_study(
     base: &super::model::Cnn,
     arch: &Arch,
     norm: &Normalization,
-    personal: &WindowSet,
+    finetune: &WindowSet,
+    test: &WindowSet,
     cfg: &PersonalizeConfig,
-    progress: &dyn TrainProgress,
+    _progress: &dyn TrainProgress,
 ) -> PersonalizationStudy {
     let mut users = Vec::new();
-    for subject in personal.subjects() {
-        let user = norm.apply(&personal.filter_subjects(|s| s == subject));
-        let split = personalize::split_shots(&user, arch.classes, cfg.shots, cfg.seed);
-        let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
-        let tuned = personalize::personalize(base, arch, &shots, cfg, progress);
+    for subject in finetune.subjects() {
+        let shots = norm.apply(&first_per_class(
+            &finetune.filter_subjects(|s| s == subject),
+            arch.classes,
+            cfg.shots,
+        ));
+        let rest = norm.apply(&test.filter_subjects(|s| s == subject));
+        if rest.is_empty() {
+            continue;
+        }
+        // Per-user fine-tuning epochs are too short to be worth a progress line each.
+        let tuned = personalize::personalize(base, arch, &shots, cfg, &fit::Quiet);
         let g = fit::evaluate(base, arch, &rest);
         let p = fit::evaluate(&tuned, arch, &rest);
         users.push(UserResult {
@@ -297,6 +333,19 @@ pub fn personalization_study(
         users,
         published: "BandX (WISDM smartwatch): generalized 0.716 -> personalized 0.803 with 15 samples/class".into(),
     }
+}
+
+/// The first `n` windows of each class, in order. The split picks `n` windows per dataset
+/// activity; a class that merges several activities (eating) would otherwise get more.
+fn first_per_class(set: &WindowSet, classes: usize, n: usize) -> WindowSet {
+    let mut taken = vec![0; classes];
+    let keep: Vec<usize> = (0..set.len())
+        .filter(|&i| {
+            taken[set.y[i]] += 1;
+            taken[set.y[i]] <= n
+        })
+        .collect();
+    set.select(&keep)
 }
 
 /// Personalizes a saved model for one user and re-exports it (only the head changes).
@@ -330,6 +379,12 @@ pub fn personalize_saved(
         generalized_macro_f1: g.macro_f1(),
         personalized_macro_f1: p.macro_f1(),
     };
+    let golden_inputs = golden_inputs(
+        &base.norm,
+        &quant,
+        &user_raw.select(&split.rest),
+        GOLDEN_WINDOWS,
+    );
     let trained = Trained {
         net,
         norm: base.norm.clone(),
@@ -337,6 +392,7 @@ pub fn personalize_saved(
         classes: base.classes.clone(),
         tflite,
         card: None,
+        golden_inputs,
     };
     Ok((trained, result))
 }

@@ -1,0 +1,70 @@
+//! Windows from [`crate::signal`]'s prepared-windows file (in memory or `.npz`), mapped onto
+//! a model's classes and split parts.
+//!
+//! The model consumes the band's raw int16 readings (`x_raw`), as the device does; windows
+//! whose activity the class set leaves out are counted, never silently lost.
+
+use std::collections::BTreeMap;
+
+use crate::signal::export::PreparedFile;
+
+use super::data::{ClassSet, WindowSet};
+
+/// Windows per split part (`train`, `val`, `test`, `finetune`; `excluded` is dropped).
+#[derive(Clone, Debug, Default)]
+pub struct PartedWindows {
+    pub parts: BTreeMap<String, WindowSet>,
+    /// Windows of activities outside the class set, by activity.
+    pub left_out: BTreeMap<String, usize>,
+}
+
+impl PartedWindows {
+    pub fn part(&self, name: &str) -> WindowSet {
+        self.parts.get(name).cloned().unwrap_or_default()
+    }
+}
+
+/// Splits `file`'s windows by its `split` column (all in `all` when it has none).
+pub fn from_prepared(file: &PreparedFile, classes: &ClassSet) -> Result<PartedWindows, String> {
+    const CHANNELS: usize = 6;
+    let stride = file.length * CHANNELS;
+    if file.x_raw.len() != file.windows * stride {
+        return Err(format!(
+            "x_raw holds {} values, expected {} windows x {stride}",
+            file.x_raw.len(),
+            file.windows
+        ));
+    }
+    let mut out = PartedWindows::default();
+    let mut buf = vec![0f32; stride];
+    for i in 0..file.windows {
+        let activity = usize::try_from(file.y[i])
+            .ok()
+            .and_then(|y| file.classes.get(y))
+            .ok_or_else(|| {
+                format!(
+                    "window {i}: label {} is not an index into classes",
+                    file.y[i]
+                )
+            })?;
+        let Some(class) = classes.class_of(activity) else {
+            *out.left_out.entry(activity.clone()).or_default() += 1;
+            continue;
+        };
+        let part = file.split.as_ref().map_or("all", |s| s[i].as_str());
+        if part == "excluded" {
+            continue;
+        }
+        for (dst, &src) in buf
+            .iter_mut()
+            .zip(&file.x_raw[i * stride..(i + 1) * stride])
+        {
+            *dst = f32::from(src);
+        }
+        out.parts
+            .entry(part.to_string())
+            .or_insert_with(|| WindowSet::new(file.length, CHANNELS))
+            .push(&buf, class, &file.subject[i]);
+    }
+    Ok(out)
+}

@@ -250,7 +250,7 @@ async fn binary_and_text_share_the_uart() {
     );
     let commands = db_commands(input);
     for (i, cmd) in commands.iter().enumerate() {
-        assert!(cmd.len() + 1 <= 80);
+        assert!(cmd.len() <= harbor_core::protocol::text::MAX_COMMAND_LEN);
         let lines = band.command(cmd).await.unwrap();
         let done = i + 1 == commands.len();
         assert_eq!(lines.is_empty(), !done, "{cmd}: {lines:?}");

@@ -69,7 +69,10 @@ impl App {
     pub fn boot(&mut self, board: &mut impl Board, model: ModelSlot) {
         self.model = Some(model);
         // SAFETY: the arena static is only ever reached through this one reference.
-        self.arena = Some(unsafe { &mut *(&raw mut ARENA) });
+        // (`&mut ARENA`, as clippy suggests, is a hard error on `static mut` in edition 2024.)
+        #[allow(clippy::deref_addrof)]
+        let arena = unsafe { &mut *(&raw mut ARENA) };
+        self.arena = Some(arena);
         reply(board, Reply::InitDone);
         reply(board, Reply::Ready);
     }

@@ -19,7 +19,9 @@ use board::qemu_virt::QemuVirt;
 extern "C" fn band_main() -> ! {
     static mut APP: app::App = app::App::new();
     let mut board = QemuVirt::init();
-    // SAFETY: band_main runs once and is the only user of APP.
+    // SAFETY: band_main runs once and is the only user of APP. (`&mut APP` is a hard error
+    // on `static mut` in edition 2024, hence the raw pointer.)
+    #[allow(clippy::deref_addrof)]
     let app = unsafe { &mut *(&raw mut APP) };
     app.boot(&mut board, model_slot::ModelSlot::take());
     loop {

@@ -50,7 +50,7 @@ impl MessageType {
             Self::LoadModelChunk => len > 4,
             Self::LoadModelFinish => len == 8,
             Self::TensorInfer => len > 0,
-            Self::StreamSamples => len > 4 && (len - 4) % SAMPLE_BYTES == 0,
+            Self::StreamSamples => len > 4 && (len - 4).is_multiple_of(SAMPLE_BYTES),
             Self::Info => len >= INFO_FIXED_LEN && len <= INFO_FIXED_LEN + MAX_NAME_LEN,
             Self::Ack => len == 5,
             Self::Error => len == 6,
@@ -286,7 +286,7 @@ impl<'a> Request<'a> {
             MessageType::StreamSamples => {
                 let first_index = r.u32().ok_or(bad("no first index"))?;
                 let samples = r.rest();
-                if samples.is_empty() || samples.len() % SAMPLE_BYTES != 0 {
+                if samples.is_empty() || !samples.len().is_multiple_of(SAMPLE_BYTES) {
                     return Err(bad("samples are not whole 12-byte records"));
                 }
                 Self::StreamSamples {

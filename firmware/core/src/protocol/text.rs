@@ -216,7 +216,7 @@ fn number(token: &str) -> Result<usize, CommandError<'_>> {
 /// is full (the reference ignores the rest). Returns the bytes written.
 pub fn decode_hex_into<'a>(hex: &'a str, out: &mut [u8]) -> Result<usize, CommandError<'a>> {
     let digits = hex.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(CommandError::OddHexDigits);
     }
     let mut written = 0;

@@ -267,3 +267,49 @@ async fn binary_and_text_share_the_uart() {
     // And binary again afterwards.
     assert_eq!(band.infer(input).await.unwrap().logits, *expected);
 }
+
+/// Line noise: bytes from a fixed LCG, rich in sync bytes and request types, without `%`
+/// (which would end a text command and draw a text answer).
+fn line_noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            match (x >> 24) % 5 {
+                0 => 0xA5,
+                1 => ((x >> 8) % 5 + 1) as u8,
+                _ => (x >> 16) as u8,
+            }
+        })
+        .filter(|&b| b != b'%')
+        .collect()
+}
+
+#[tokio::test]
+async fn the_band_resynchronises_after_line_noise() {
+    let golden = qemu_support::golden("har_conv1d");
+    let mut band = qemu_support::launch("band-qemu").await;
+    band.load_model(&golden.model).await.unwrap();
+    for seed in 1..=5 {
+        band.send_raw(&line_noise(300, seed)).await.unwrap();
+        // The noise may end inside a plausible frame header; the fill resolves it.
+        band.resync().await.unwrap();
+        let (input, expected) = &golden.records[seed as usize];
+        assert_eq!(
+            band.infer(input).await.unwrap().logits,
+            *expected,
+            "after noise seed {seed}"
+        );
+    }
+    // A false header right before a real request: the request is found inside it.
+    band.send_raw(&[0xA5, 0x02, 0x10, 0x00]).await.unwrap();
+    band.resync().await.unwrap();
+    band.info().await.unwrap();
+    // Text after noise: the fill also discarded the noise's partial text command.
+    band.send_raw(&line_noise(200, 99)).await.unwrap();
+    band.resync().await.unwrap();
+    assert_eq!(
+        band.command("name").await.unwrap(),
+        ["m-name-dut-[harbor band-qemu]"]
+    );
+}

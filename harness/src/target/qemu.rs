@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use harbor_core::protocol::Request;
-use harbor_core::protocol::frame::MAX_FRAME;
+use harbor_core::protocol::frame::{MAX_FRAME, RESYNC_FILL, RESYNC_FILL_LEN};
 use harbor_core::protocol::text::Reply;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::process::{Child, Command};
@@ -181,6 +181,23 @@ impl QemuTarget {
     /// Stops the emulator now (also done on drop).
     pub async fn shutdown(mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// Writes raw bytes to the band's UART without waiting for an answer: fault
+    /// injection (line noise) for robustness tests.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), TargetError> {
+        self.check_alive()?;
+        let timeout = self.config.exchange_timeout;
+        match self.link.send(bytes, Instant::now() + timeout).await {
+            Ok(()) => Ok(()),
+            Err(failure) => Err(self.fail(failure, "receiving raw bytes", timeout).await),
+        }
+    }
+
+    /// Sends the resynchronisation fill (docs/protocol.md): afterwards any half-received
+    /// frame in the band is resolved and the next request is read cleanly.
+    pub async fn resync(&mut self) -> Result<(), TargetError> {
+        self.send_raw(&[RESYNC_FILL; RESYNC_FILL_LEN]).await
     }
 
     /// The emulator's process id while it runs.

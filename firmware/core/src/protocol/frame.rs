@@ -18,6 +18,13 @@ pub const CRC_LEN: usize = 4;
 /// Largest payload; bounds the decoder's buffer and how long a false start can swallow input.
 pub const MAX_PAYLOAD: usize = 1024;
 pub const MAX_FRAME: usize = HEADER_LEN + MAX_PAYLOAD + CRC_LEN;
+/// Filler byte of a resynchronisation: NUL is neither a sync byte nor part of a text command.
+pub const RESYNC_FILL: u8 = 0x00;
+/// A host that lost sync (a timeout after line noise) sends this many [`RESYNC_FILL`] bytes:
+/// enough to complete, and fail, any candidate frame the band may be holding, after which
+/// the band rescans what that candidate swallowed. The band cannot time out a partial frame
+/// itself: under QEMU's `-icount sleep=off` virtual time jumps ahead while it idles.
+pub const RESYNC_FILL_LEN: usize = MAX_FRAME;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodeError {

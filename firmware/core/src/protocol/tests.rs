@@ -415,3 +415,29 @@ fn buffer_lines_hold_eight_bytes() {
     write_buffer_lines(&mut s, &[0, 1, 2, 3, 4, 5, 6, 7, 0xab]).unwrap();
     assert_eq!(s, "m-buffer-00-01-02-03-04-05-06-07\r\nm-buffer-ab\r\n");
 }
+
+#[test]
+fn resync_fill_completes_a_false_candidate_and_frees_the_frame_it_swallowed() {
+    use super::frame::{RESYNC_FILL, RESYNC_FILL_LEN};
+    // A stray sync with a plausible header swallows the next real frame...
+    let mut stream = std::vec![SYNC, 0x02, 0x10, 0x00];
+    let hello = encode_request(&Request::Hello);
+    stream.extend_from_slice(&hello);
+    let mut dec = FrameDecoder::new();
+    let (frames, _) = feed(&mut dec, &stream);
+    assert!(
+        frames.is_empty(),
+        "the real frame is hidden inside the false candidate"
+    );
+    // ...until the host's fill completes the candidate, which fails its CRC.
+    let (frames, text) = feed(&mut dec, &[RESYNC_FILL; RESYNC_FILL_LEN]);
+    assert_eq!(frames, [(MessageType::Hello, Vec::new())]);
+    assert!(text.iter().all(|&b| b == RESYNC_FILL));
+    let mut after_noise = std::vec![b'x'; 100];
+    after_noise.extend_from_slice(&[0, 0, b'n', b'a', b'm', b'e', b'%']);
+    assert_eq!(
+        lines(&after_noise),
+        ["name"],
+        "NUL discards the partial (and overflowed) command"
+    );
+}

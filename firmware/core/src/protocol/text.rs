@@ -54,6 +54,13 @@ impl LineAssembler {
             }
             // Hosts that end commands with a newline as well as `%` are tolerated.
             b'\r' | b'\n' => None,
+            // NUL is the resynchronisation filler (frame::RESYNC_FILL): it discards a
+            // partial command, which after line noise is noise too.
+            0 => {
+                self.len = 0;
+                self.overflowed = false;
+                None
+            }
             b if b.is_ascii() => {
                 if self.len == MAX_COMMAND_LEN {
                     self.overflowed = true;

@@ -127,7 +127,7 @@ pub trait Target: Send {
         async move {
             match self.exchange(&Request::Hello).await? {
                 BinaryReply::Info(info) => Ok(info),
-                other => Err(self.unexpected("Info", &other)),
+                other => Err(unexpected(self.name(), "Info", &other)),
             }
         }
     }
@@ -186,10 +186,13 @@ pub trait Target: Send {
                 .await?
             {
                 BinaryReply::Inference(inference) => Ok(inference),
-                BinaryReply::Error { cause, detail, .. } => {
-                    Err(self.rejected(MessageType::TensorInfer, cause, detail))
-                }
-                other => Err(self.unexpected("InferResult", &other)),
+                BinaryReply::Error { cause, detail, .. } => Err(rejected(
+                    self.name(),
+                    MessageType::TensorInfer,
+                    cause,
+                    detail,
+                )),
+                other => Err(unexpected(self.name(), "InferResult", &other)),
             }
         }
     }
@@ -229,30 +232,28 @@ pub trait Target: Send {
             match self.exchange(request).await? {
                 BinaryReply::Ack { value, .. } => Ok(value),
                 BinaryReply::Error { cause, detail, .. } => {
-                    Err(self.rejected(request.message_type(), cause, detail))
+                    Err(rejected(self.name(), request.message_type(), cause, detail))
                 }
-                other => Err(self.unexpected("Ack", &other)),
+                other => Err(unexpected(self.name(), "Ack", &other)),
             }
         }
     }
+}
 
-    #[doc(hidden)]
-    fn rejected(&self, request: MessageType, cause: ErrorCause, detail: u32) -> TargetError {
-        TargetError::Rejected {
-            target: self.name().to_string(),
-            request,
-            cause,
-            detail,
-        }
+fn rejected(target: &str, request: MessageType, cause: ErrorCause, detail: u32) -> TargetError {
+    TargetError::Rejected {
+        target: target.to_string(),
+        request,
+        cause,
+        detail,
     }
+}
 
-    #[doc(hidden)]
-    fn unexpected(&self, expected: &'static str, got: &BinaryReply) -> TargetError {
-        TargetError::Unexpected {
-            target: self.name().to_string(),
-            expected,
-            got: got.kind(),
-        }
+fn unexpected(target: &str, expected: &'static str, got: &BinaryReply) -> TargetError {
+    TargetError::Unexpected {
+        target: target.to_string(),
+        expected,
+        got: got.kind(),
     }
 }
 

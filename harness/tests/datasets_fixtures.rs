@@ -596,9 +596,9 @@ fn custom_indices_rate_and_per_row_subjects() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("logs/sitting");
     std::fs::create_dir_all(&data).unwrap();
-    // subject, trial, x, y, z (m/s2); subject A trial 1 twice, interrupted by B.
+    // subject, trial, x, y, z (m/s2); subject A trial 1 twice, interrupted by B; a leading BOM.
     let rows =
-        "A 1 0.1 0.2 9.8\nA 1 0.2 0.3 9.7\nB 1 1.0 2.0 3.0\nA 1 0.3 0.4 9.6\nA 2 0.5 0.5 9.5\n";
+        "\u{feff}A 1 0.1 0.2 9.8\nA 1 0.2 0.3 9.7\nB 1 1.0 2.0 3.0\nA 1 0.3 0.4 9.6\nA 2 0.5 0.5 9.5\n";
     std::fs::write(data.join("all.txt"), rows).unwrap();
     let spec = dir.path().join("spec.yaml");
     std::fs::write(

@@ -49,9 +49,7 @@ pub fn read_file(
             return Err(DatasetError::invalid(path, "ends before the header line"));
         };
         let line = utf8(path, n, line)?;
-        let names: Vec<String> = split(spec.separator, line.trim_start_matches('\u{feff}'))
-            .map(str::to_string)
-            .collect();
+        let names: Vec<String> = split(spec.separator, line).map(str::to_string).collect();
         Some((n, names))
     } else {
         None
@@ -144,9 +142,15 @@ pub fn read_file(
     Ok(())
 }
 
+/// Decodes a line; a UTF-8 byte-order mark at the start of the file is dropped.
 fn utf8<'a>(path: &Path, n: usize, line: &'a [u8]) -> Result<&'a str, DatasetError> {
-    std::str::from_utf8(line)
-        .map_err(|e| DatasetError::malformed(path, n, format!("not UTF-8 ({e})")))
+    let text = std::str::from_utf8(line)
+        .map_err(|e| DatasetError::malformed(path, n, format!("not UTF-8 ({e})")))?;
+    Ok(if n == 1 {
+        text.trim_start_matches('\u{feff}')
+    } else {
+        text
+    })
 }
 
 /// Splits a line into trimmed fields; surrounding double quotes are removed.

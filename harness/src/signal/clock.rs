@@ -37,13 +37,31 @@ impl Rate {
 
     /// Nanoseconds from the first sample to sample `k`.
     pub fn offset_ns(self, k: u64) -> i64 {
+        // Fast paths (this runs per sample): an integer period, then u64 before i128.
+        if let Some(period) = self.exact_period_ns()
+            && let Some(t) = k.checked_mul(period)
+        {
+            return t as i64;
+        }
+        if let Some(scaled) = k.checked_mul(MILLIHERTZ_NS as u64) {
+            return (scaled / self.millihertz as u64) as i64;
+        }
         (i128::from(k) * MILLIHERTZ_NS / i128::from(self.millihertz)) as i64
+    }
+
+    /// The period in ns when it is a whole number (25 Hz: 40 000 000).
+    pub fn exact_period_ns(self) -> Option<u64> {
+        let m = self.millihertz as u64;
+        (MILLIHERTZ_NS as u64 % m == 0).then(|| MILLIHERTZ_NS as u64 / m)
     }
 
     /// How many samples `k ≥ 0` have `offset_ns(k) ≤ span_ns`.
     pub fn samples_within(self, span_ns: i64) -> u64 {
         if span_ns < 0 {
             return 0;
+        }
+        if let Some(period) = self.exact_period_ns() {
+            return span_ns as u64 / period + 1;
         }
         // offset(k) ≤ D  ⇔  k·10¹² < (D + 1)·mHz  ⇔  k < ceil((D + 1)·mHz / 10¹²).
         let bound = (i128::from(span_ns) + 1) * i128::from(self.millihertz);
@@ -86,6 +104,25 @@ mod tests {
             );
         }
         assert_eq!(r.samples_within(-1), 0);
+        // The fast paths agree with the exact i128 formula.
+        for rate in [
+            third,
+            r,
+            Rate::from_hz(26.0, "t").unwrap(),
+            Rate::from_hz(104.167, "t").unwrap(),
+        ] {
+            for k in [0u64, 1, 7, 1_000_003, 18_446_744, 20_000_000, 1 << 40] {
+                let exact = (i128::from(k) * MILLIHERTZ_NS / i128::from(rate.millihertz)) as i64;
+                assert_eq!(rate.offset_ns(k), exact, "{rate:?} k {k}");
+            }
+            for span in [0i64, 1, 38_461_538, 38_461_539, 7_000_000_000, 1 << 50] {
+                let n = rate.samples_within(span);
+                assert!(
+                    rate.offset_ns(n - 1) <= span && rate.offset_ns(n) > span,
+                    "{rate:?} span {span}: {n}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct ModelRateConverter {
     model: Rate,
     up: u64,
     down: u64,
+    /// Nanoseconds per half prototype sample when that is a whole number (25 Hz·4: 5 000 000).
+    ns_per_half_proto: Option<i64>,
 }
 
 impl ModelRateConverter {
@@ -82,6 +84,9 @@ impl ModelRateConverter {
             Filter::Designed(fir) => fir.group_delay_half_proto_samples(),
         };
         // Prototype samples are 1/(up·f_imu) long; work in half prototype samples.
+        if let Some(ns) = self.ns_per_half_proto {
+            return (2 * n as i64 * self.down as i64 - i64::from(delay_half_proto)) * ns;
+        }
         let half_protos = 2 * i128::from(n) * i128::from(self.down) - i128::from(delay_half_proto);
         let denom = 2 * i128::from(self.up) * i128::from(self.imu.millihertz());
         (half_protos * 1_000_000_000_000 / denom) as i64

@@ -112,7 +112,7 @@ impl Resampled {
 struct Kernel {
     half_width_ns: f64,
     table: Vec<f64>,
-    ns_per_entry: f64,
+    entries_per_ns: f64,
 }
 
 const KERNEL_TABLE_LEN: usize = 4096;
@@ -147,7 +147,7 @@ impl Kernel {
     /// Kernel value (per ns) at a time offset, linearly interpolated in the table.
     #[inline]
     fn at(&self, dt_ns: i64) -> f64 {
-        let x = dt_ns.unsigned_abs() as f64 / self.ns_per_entry;
+        let x = dt_ns.unsigned_abs() as f64 * self.entries_per_ns;
         let i = x as usize;
         if i + 1 >= KERNEL_TABLE_LEN {
             return 0.0;

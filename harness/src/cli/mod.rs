@@ -4,6 +4,7 @@ mod boards;
 mod datasets;
 #[cfg(feature = "train")]
 mod models;
+mod prepare;
 mod progress;
 
 use std::process::ExitCode;
@@ -74,6 +75,8 @@ enum Command {
     /// List the dataset formats harbor reads, or inspect a dataset on disk.
     #[command(subcommand)]
     Datasets(datasets::DatasetsCommand),
+    /// Turn a dataset into labelled model windows at the band's IMU and model rates (.npz).
+    Prepare(prepare::PrepareArgs),
     /// List or show board profiles (boards/*.yaml).
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
@@ -92,6 +95,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Datasets(cmd) => datasets::run(cmd),
         Command::Boards(cmd) => boards::run(cmd),
+        Command::Prepare(args) => prepare::run(args),
         #[cfg(feature = "train")]
         Command::Models(cmd) => models::run(cmd),
         #[cfg(feature = "train")]

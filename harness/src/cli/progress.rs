@@ -21,6 +21,18 @@ impl BytesBar {
         BytesBar { bar }
     }
 
+    /// A bar counting samples rather than bytes.
+    pub fn samples(label: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {human_pos}/{human_len} samples eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        BytesBar { bar }
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

@@ -92,7 +92,7 @@ fn optimised_conv_equals_tflm_reference_loop_on_random_geometries() {
         };
         let (stride_h, stride_w) = (rng.range(1, 3), rng.range(1, 3));
         let (dilation_h, dilation_w) = (rng.range(1, 2), [1, 1, 2, 3][rng.range(0, 3)]);
-        let padding = if rng.next() % 2 == 0 {
+        let padding = if rng.next().is_multiple_of(2) {
             Padding::Same
         } else {
             Padding::Valid

@@ -52,12 +52,16 @@ impl ModelRateConverter {
                 ),
             ));
         };
+        let denom = 2 * up as i128 * i128::from(imu.millihertz());
+        let ns_per_half_proto =
+            (1_000_000_000_000 % denom == 0).then(|| (1_000_000_000_000 / denom) as i64);
         Ok(ModelRateConverter {
             filter,
             imu,
             model,
             up,
             down,
+            ns_per_half_proto,
         })
     }
 

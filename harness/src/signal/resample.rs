@@ -140,7 +140,7 @@ impl Kernel {
         Kernel {
             half_width_ns,
             table,
-            ns_per_entry,
+            entries_per_ns: 1.0 / ns_per_entry,
         }
     }
 

@@ -30,7 +30,12 @@ pub struct ConvParams {
 /// The filter taps `start..end` whose input index `origin + tap · dilation` lies in
 /// `0..size` (padding cells are skipped, as TFLM's `is_point_inside_image` does).
 #[inline]
-fn valid_taps(origin: isize, taps: usize, dilation: usize, size: usize) -> (usize, usize) {
+pub(crate) fn valid_taps(
+    origin: isize,
+    taps: usize,
+    dilation: usize,
+    size: usize,
+) -> (usize, usize) {
     if dilation == 1 {
         let start = (-origin).max(0) as usize;
         let end = (size as isize - origin).clamp(0, taps as isize) as usize;

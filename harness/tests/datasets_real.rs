@@ -245,6 +245,18 @@ fn wisdm2019_watch_loads_all_complete_subjects_with_plausible_physics() {
             .collect::<Vec<_>>(),
     );
     let kept: usize = recs.iter().map(Recording::len).sum();
+    // Each report names a run of consecutive lines: "N accel row(s), lines a-b, dropped: ...".
+    for s in loaded.skipped.iter().filter(|s| s.line > 0) {
+        let (rows, rest) = s.reason.split_once(" accel row(s), lines ").unwrap();
+        let (range, _) = rest.split_once(',').unwrap();
+        let (a, b) = range.split_once('-').unwrap();
+        let (rows, a, b): (usize, usize, usize) = (
+            rows.parse().unwrap(),
+            a.parse().unwrap(),
+            b.parse().unwrap(),
+        );
+        assert!(a == s.line && b - a + 1 == rows, "{s}");
+    }
     let outside = loaded
         .skipped
         .iter()

@@ -54,30 +54,33 @@ pub struct DroppedRun {
 pub fn align(accel: &Series, gyro: &Series) -> (Aligned, Vec<DroppedRun>) {
     let mut out = Aligned::default();
     let mut dropped: Vec<DroppedRun> = Vec::new();
-    let mut drop = |reason, line: u32| match dropped.last_mut() {
-        Some(run) if run.reason == reason && run.last_line < line => {
-            run.last_line = line;
-            run.rows += 1;
+    // A run only grows by the sample right after its last one: rows kept in between split it.
+    let mut last_dropped: Option<usize> = None;
+    let mut drop = |reason, i: usize| {
+        let line = accel.lines[i];
+        match dropped.last_mut() {
+            Some(run) if run.reason == reason && last_dropped.is_some_and(|d| d + 1 == i) => {
+                run.last_line = line;
+                run.rows += 1;
+            }
+            _ => dropped.push(DroppedRun {
+                reason,
+                first_line: line,
+                last_line: line,
+                rows: 1,
+            }),
         }
-        _ => dropped.push(DroppedRun {
-            reason,
-            first_line: line,
-            last_line: line,
-            rows: 1,
-        }),
+        last_dropped = Some(i);
     };
     let tg = &gyro.t_ns;
     let (Some(&g_first), Some(&g_last)) = (tg.first(), tg.last()) else {
-        accel
-            .lines
-            .iter()
-            .for_each(|&l| drop(DropReason::OutsideGyroSpan, l));
+        (0..accel.t_ns.len()).for_each(|i| drop(DropReason::OutsideGyroSpan, i));
         return (out, dropped);
     };
     let mut j = 0;
-    for ((&t, &a), &line) in accel.t_ns.iter().zip(&accel.xyz).zip(&accel.lines) {
+    for (i, (&t, &a)) in accel.t_ns.iter().zip(&accel.xyz).enumerate() {
         if t < g_first || t > g_last {
-            drop(DropReason::OutsideGyroSpan, line);
+            drop(DropReason::OutsideGyroSpan, i);
             continue;
         }
         // Invariant: tg[j] <= t, and t is within the gyro span, so j + 1 exists unless tg[j] == t.
@@ -89,7 +92,7 @@ pub fn align(accel: &Series, gyro: &Series) -> (Aligned, Vec<DroppedRun>) {
         } else {
             let (t0, t1) = (tg[j], tg[j + 1]);
             if t1 - t0 > MAX_GYRO_BRACKET_NS {
-                drop(DropReason::GyroGap, line);
+                drop(DropReason::GyroGap, i);
                 continue;
             }
             let w = ((t - t0) as f64 / (t1 - t0) as f64) as f32;
@@ -173,6 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn first_and_last_rows_outside_the_span_are_separate_runs() {
+        let accel = series(&[(0, 0.0), (50 * MS, 0.0), (100 * MS, 0.0)]);
+        let gyro = series(&[(50 * MS, 1.0)]);
+        let (out, dropped) = align(&accel, &gyro);
+        assert_eq!(out.t_ns, vec![50 * MS]);
+        let runs: Vec<_> = dropped
+            .iter()
+            .map(|r| (r.first_line, r.last_line, r.rows))
+            .collect();
+        assert_eq!(runs, vec![(1, 1, 1), (3, 3, 1)]);
+    }
+
+    #[test]
     fn empty_gyro_drops_everything() {
         let accel = series(&[(0, 0.0), (1, 0.0)]);
         let (out, dropped) = align(&accel, &Series::default());
@@ -201,6 +217,11 @@ mod tests {
             let dropped_rows: usize = dropped.iter().map(|r| r.rows).sum();
             prop_assert_eq!(out.t_ns.len() + dropped_rows, accel.t_ns.len());
             prop_assert!(out.t_ns.windows(2).all(|w| w[0] < w[1]));
+            // Each run covers consecutive accel rows only: no kept row inside it.
+            for run in &dropped {
+                let inside = accel.lines.iter().filter(|&&l| (run.first_line..=run.last_line).contains(&l)).count();
+                prop_assert_eq!(inside, run.rows, "{:?}", run);
+            }
             let (lo, hi) = gyro.xyz.iter().fold((f32::MAX, f32::MIN), |(lo, hi), g| (lo.min(g[0]), hi.max(g[0])));
             for (i, &t) in accel.t_ns.iter().enumerate() {
                 // Brute force: the gyro rows at or around t.

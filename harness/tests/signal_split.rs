@@ -26,7 +26,7 @@ fn windows(subjects: usize, classes: usize, per_class: usize) -> Windows {
         ..Windows::default()
     };
     for s in 0..subjects {
-        for c in 0..classes {
+        for (c, name) in names.iter().enumerate().take(classes) {
             w.sources.push(Source {
                 dataset: "synthetic".into(),
                 subject: format!("{}", 1600 + s),
@@ -37,7 +37,7 @@ fn windows(subjects: usize, classes: usize, per_class: usize) -> Windows {
                 w.info.push(WindowInfo {
                     source: (w.sources.len() - 1) as u32,
                     start_ns: k as i64 * HOP_NS,
-                    activity: names[c].clone(),
+                    activity: name.clone(),
                     purity: 1.0,
                 });
             }

@@ -325,3 +325,56 @@ fn bad_window_specs_are_named() {
         assert!(err.contains(what), "{what}: {err}");
     }
 }
+
+#[test]
+fn other_imu_rates_use_a_run_time_design_and_keep_dc_exact() {
+    // 26 Hz → 20 Hz is 10/13, 50 Hz → 20 Hz is 2/5, 20 Hz → 20 Hz passes through.
+    for odr in [26.0, 50.0, 20.0] {
+        let mut board = band();
+        board.imu.odr_hz = odr;
+        let recs = [still_recording("1", 30.0, None)];
+        let p = prepare(
+            &recs,
+            &board,
+            &WindowSpec::default(),
+            &ResampleConfig::default(),
+            &NoProgress,
+        )
+        .unwrap();
+        assert!(
+            p.windows.len() >= 15,
+            "{odr} Hz: {} windows",
+            p.windows.len()
+        );
+        assert!(
+            p.windows.raw.iter().all(|s| *s == [0, 0, 8197, 0, 0, 0]),
+            "{odr} Hz"
+        );
+        // Window starts stay on the recording's clock and within it.
+        let (t0, t_end) = (recs[0].t_ns[0], recs[0].t_ns[recs[0].len() - 1]);
+        assert!(
+            p.windows
+                .info
+                .iter()
+                .all(|w| w.start_ns >= t0 && w.start_ns + 59 * 50_000_000 <= t_end),
+            "{odr} Hz"
+        );
+    }
+}
+
+#[test]
+fn recordings_without_gyro_get_zero_gyro_axes_and_are_counted() {
+    let mut rec = still_recording("1", 20.0, None);
+    rec.gyro = None;
+    let p = prepare(
+        &[rec],
+        &band(),
+        &WindowSpec::default(),
+        &ResampleConfig::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(p.report.recordings_without_gyro, 1);
+    assert!(!p.windows.is_empty());
+    assert!(p.windows.raw.iter().all(|s| s[3..] == [0, 0, 0]));
+}

@@ -138,12 +138,12 @@ impl<'m> Plan<'m> {
         }
         let mut produced = [false; MAX_TENSORS];
         let mut is_input = [false; MAX_TENSORS];
-        for step in steps.iter().flatten() {
+        for (index, step) in steps.iter().flatten().enumerate() {
             if produced[step.output] {
                 return Err(Error::BadOperator {
-                    index: 0,
-                    op: "graph",
-                    reason: "a tensor is written by two operators",
+                    index,
+                    op: model.operator(index)?.name(),
+                    reason: "its output tensor is already written by an earlier operator",
                 });
             }
             produced[step.output] = true;

@@ -159,6 +159,13 @@ impl<const N: usize> PolyphaseFir<N> {
         self.up * self.taps_per_phase as u32 - 1
     }
 
+    /// Outputs after a (re)start that lie before the first input once the group delay is
+    /// accounted for: they come from the primed history, not from data. Stream mode skips
+    /// this many so its windows line up with the host's tensor-mode windows (13 for 4/5).
+    pub const fn warmup_outputs(&self) -> u64 {
+        (self.group_delay_half_proto_samples() as u64).div_ceil(2 * self.down as u64)
+    }
+
     /// Outputs produced after `inputs` pushes: `ceil(inputs · up / down)`.
     pub const fn outputs_after(&self, inputs: u64) -> u64 {
         (inputs * self.up as u64).div_ceil(self.down as u64)
@@ -430,6 +437,16 @@ mod tests {
                 20.0 - freq
             );
         }
+    }
+
+    #[test]
+    fn warmup_is_the_group_delay_in_output_periods() {
+        // (128 − 1)/2 = 63.5 prototype samples at 100 Hz = 0.635 s; outputs are
+        // 50 ms apart, so outputs 0..=12 lie before the first input and 13 is the first after.
+        assert_eq!(IMU25_TO_MODEL20.warmup_outputs(), 13);
+        const UP2: PolyphaseFir<32> = PolyphaseFir::design(2, 1, 16);
+        // (32 − 1)/2 = 15.5 prototype samples, outputs every prototype sample: 16.
+        assert_eq!(UP2.warmup_outputs(), 16);
     }
 
     #[test]

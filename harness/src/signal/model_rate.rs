@@ -78,6 +78,16 @@ impl ModelRateConverter {
         }
     }
 
+    /// Outputs at the start of each segment that precede its first input (the firmware's
+    /// stream mode skips the same number: `PolyphaseFir::warmup_outputs`).
+    pub fn warmup_outputs(&self) -> u64 {
+        match &self.filter {
+            Filter::Identity => 0,
+            Filter::Band(fir) => fir.warmup_outputs(),
+            Filter::Designed(fir) => fir.warmup_outputs(),
+        }
+    }
+
     /// Time of model output `n` relative to the segment's first IMU sample: its position
     /// `n·down/up` IMU periods minus the filter's group delay. Negative for the outputs the
     /// filter computes from its primed history before the first input.

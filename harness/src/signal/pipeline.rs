@@ -162,9 +162,7 @@ pub fn prepare(
 
             // Keep model samples whose time lies inside the segment: earlier ones come from
             // the converter's primed history, not from data.
-            let first = (0..raw_model.len())
-                .find(|&n| converter.output_offset_ns(n as u64) >= 0)
-                .unwrap_or(raw_model.len());
+            let first = (converter.warmup_outputs() as usize).min(raw_model.len());
             let span = seg.t_end_ns - seg.t0_ns;
             let end = (first..raw_model.len())
                 .find(|&n| converter.output_offset_ns(n as u64) > span)

@@ -66,7 +66,7 @@ fn personalization_changes_only_the_head() {
     let data = synthetic(20, 4);
     let (base, _) = fit::train(&arch, &data, &data, &quick_config(1), &Quiet);
     let before = base.to_float_net(&arch);
-    let split = split_shots(&data, CLASSES, 5, 9);
+    let split = split_shots(&data, CLASSES, 5);
     let shots = data.select(&split.shots);
     let cfg = PersonalizeConfig {
         epochs: 3,
@@ -83,12 +83,21 @@ fn personalization_changes_only_the_head() {
 #[test]
 fn shot_split_takes_n_per_class_and_keeps_the_rest_disjoint() {
     let data = synthetic(10, 5);
-    let split = split_shots(&data, CLASSES, 4, 1);
+    let split = split_shots(&data, CLASSES, 4);
     assert_eq!(split.shots.len(), 4 * CLASSES);
     assert_eq!(split.shots.len() + split.rest.len(), data.len());
     assert!(split.shots.iter().all(|i| !split.rest.contains(i)));
     for c in 0..CLASSES {
-        assert_eq!(split.shots.iter().filter(|&&i| data.y[i] == c).count(), 4);
+        let of_class: Vec<usize> = (0..data.len()).filter(|&i| data.y[i] == c).collect();
+        let shots: Vec<usize> = split
+            .shots
+            .iter()
+            .copied()
+            .filter(|&i| data.y[i] == c)
+            .collect();
+        // 10 windows per class, 4 shots: positions 0, 2, 5, 7 of the class (k * 10 / 4).
+        let expected: Vec<usize> = [0, 2, 5, 7].iter().map(|&k| of_class[k]).collect();
+        assert_eq!(shots, expected, "class {c}: shots spread through the class");
     }
 }
 

@@ -164,6 +164,7 @@ fn prepared_windows(
     data: &DataArgs,
     subjects: Vec<String>,
     split: Option<(PersonalizationConfig, u64)>,
+    spec: &WindowSpec,
 ) -> Result<PartedWindows, CliError> {
     let board = BoardProfile::load(&data.board)?;
     let bar = BytesBar::new("loading");
@@ -177,12 +178,11 @@ fn prepared_windows(
         &bar,
     )?;
     bar.finish();
-    let spec = WindowSpec::default();
     let resample = ResampleConfig::default();
     let prepared = prepare(
         &loaded.recordings,
         &board,
-        &spec,
+        spec,
         &resample,
         &datasets::NoProgress,
     )
@@ -199,7 +199,7 @@ fn prepared_windows(
         &loaded.recordings,
         loaded.skipped.len(),
         &board,
-        &spec,
+        spec,
         &resample,
         &prepared.report,
     );
@@ -258,7 +258,12 @@ fn train(args: &TrainArgs) -> CliResult {
         per_class: args.shots,
         val_fraction: 0.15,
     };
-    let parted = prepared_windows(&args.data, Vec::new(), Some((cfg, args.seed)))?;
+    let parted = prepared_windows(
+        &args.data,
+        Vec::new(),
+        Some((cfg, args.seed)),
+        &WindowSpec::default(),
+    )?;
     let splits = Splits {
         train: parted.part("train"),
         val: parted.part("val"),
@@ -406,7 +411,16 @@ fn load_trained(dir: &Path) -> Result<Trained, CliError> {
 
 fn personalize(args: &PersonalizeArgs) -> CliResult {
     let base = load_trained(&args.base)?;
-    let parted = prepared_windows(&args.data, vec![args.subject.clone()], None)?;
+    let parted = prepared_windows(
+        &args.data,
+        vec![args.subject.clone()],
+        None,
+        // Non-overlapping windows: evaluation windows must not share samples with the shots.
+        &WindowSpec {
+            overlap: 0.0,
+            ..WindowSpec::default()
+        },
+    )?;
     let user: WindowSet = parted.part("all");
     if user.is_empty() {
         return Err(CliError::usage(format!(

@@ -5,7 +5,7 @@ use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
 use super::arch::Arch;
-use super::data::{SplitMix64, WindowSet};
+use super::data::WindowSet;
 use super::fit::{self, TrainConfig, TrainProgress};
 use super::model::Cnn;
 
@@ -16,18 +16,19 @@ pub struct ShotSplit {
     pub rest: Vec<usize>,
 }
 
-/// Picks `shots` random windows of each class (all of a class if it has fewer than
-/// `shots + 1`, keeping at least one for evaluation) and leaves the rest for evaluation.
-pub fn split_shots(user: &WindowSet, classes: usize, shots: usize, seed: u64) -> ShotSplit {
-    let mut rng = SplitMix64::new(seed);
+/// Takes `shots` windows of each class, evenly spaced through the user's windows of that
+/// class (so a class merging several activities gets shots of each), keeping at least one
+/// window of a class for evaluation; the rest is for evaluation. Windows must not overlap
+/// (prepare them with overlap 0), or evaluation windows would share samples with the shots.
+pub fn split_shots(user: &WindowSet, classes: usize, shots: usize) -> ShotSplit {
     let mut picked = Vec::new();
     let mut rest = Vec::new();
     for c in 0..classes {
-        let mut idx: Vec<usize> = (0..user.len()).filter(|&i| user.y[i] == c).collect();
-        rng.shuffle(&mut idx);
+        let idx: Vec<usize> = (0..user.len()).filter(|&i| user.y[i] == c).collect();
         let take = shots.min(idx.len().saturating_sub(1));
-        picked.extend_from_slice(&idx[..take]);
-        rest.extend_from_slice(&idx[take..]);
+        let chosen: Vec<usize> = (0..take).map(|k| idx[k * idx.len() / take]).collect();
+        rest.extend(idx.iter().filter(|i| !chosen.contains(i)));
+        picked.extend(chosen);
     }
     picked.sort_unstable();
     rest.sort_unstable();

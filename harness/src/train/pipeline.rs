@@ -297,7 +297,7 @@ pub fn personalization_study(
 ) -> PersonalizationStudy {
     let mut users = Vec::new();
     for subject in finetune.subjects() {
-        let shots = norm.apply(&first_per_class(
+        let shots = norm.apply(&spread_per_class(
             &finetune.filter_subjects(|s| s == subject),
             arch.classes,
             cfg.shots,
@@ -335,16 +335,17 @@ pub fn personalization_study(
     }
 }
 
-/// The first `n` windows of each class, in order. The split picks `n` windows per dataset
-/// activity; a class that merges several activities (eating) would otherwise get more.
-fn first_per_class(set: &WindowSet, classes: usize, n: usize) -> WindowSet {
-    let mut taken = vec![0; classes];
-    let keep: Vec<usize> = (0..set.len())
-        .filter(|&i| {
-            taken[set.y[i]] += 1;
-            taken[set.y[i]] <= n
-        })
-        .collect();
+/// `n` windows of each class, evenly spaced through that class's windows. The split gives
+/// `n` windows per dataset activity; for a class that merges several activities (eating: 4)
+/// this keeps `n` in total while drawing on every activity, not just the first one.
+fn spread_per_class(set: &WindowSet, classes: usize, n: usize) -> WindowSet {
+    let mut keep = Vec::new();
+    for c in 0..classes {
+        let idx: Vec<usize> = (0..set.len()).filter(|&i| set.y[i] == c).collect();
+        let m = idx.len();
+        keep.extend((0..n.min(m)).map(|k| idx[k * m / n.min(m)]));
+    }
+    keep.sort_unstable();
     set.select(&keep)
 }
 
@@ -357,7 +358,7 @@ pub fn personalize_saved(
 ) -> Result<(Trained, UserResult), String> {
     let arch = base.net.arch.clone();
     let user = base.norm.apply(user_raw);
-    let split = personalize::split_shots(&user, arch.classes, cfg.shots, cfg.seed);
+    let split = personalize::split_shots(&user, arch.classes, cfg.shots);
     if split.shots.is_empty() {
         return Err("the user has no labelled windows of the model's classes".into());
     }

@@ -225,8 +225,14 @@ mod tests {
             assert_eq!(q.dequantize(q.quantize(0.0)), 0.0, "range {a}..{b}");
             // The widened range ends are representable to within half a step.
             let (lo, hi) = (a.min(0.0), b.max(0.0));
-            assert!((q.dequantize(q.quantize(lo)) - lo).abs() <= q.scale * 0.5 + 1e-6, "min of {a}..{b}");
-            assert!((q.dequantize(q.quantize(hi)) - hi).abs() <= q.scale * 0.5 + 1e-6, "max of {a}..{b}");
+            assert!(
+                (q.dequantize(q.quantize(lo)) - lo).abs() <= q.scale * 0.5 + 1e-6,
+                "min of {a}..{b}"
+            );
+            assert!(
+                (q.dequantize(q.quantize(hi)) - hi).abs() <= q.scale * 0.5 + 1e-6,
+                "max of {a}..{b}"
+            );
         }
     }
 

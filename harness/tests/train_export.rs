@@ -151,3 +151,40 @@ fn int8_model_on_harbor_core_agrees_with_the_float_model() {
         data.len()
     );
 }
+
+#[test]
+fn personalized_export_keeps_every_frozen_tensor_bit_identical() {
+    use harbor::train::personalize::{PersonalizeConfig, personalize, split_shots};
+    use harbor::train::quantize::requantize_head;
+    let arch = Arch::new(Variant::Small, WINDOW, CHANNELS, CLASSES).expect("arch");
+    let raw = synthetic(40, 31);
+    let data = Normalization::fit(&raw).apply(&raw);
+    let cfg = TrainConfig {
+        max_epochs: 2,
+        batch_size: 32,
+        learning_rate: 3e-3,
+        patience: 10,
+        seed: 3,
+    };
+    let (model, _) = fit::train(&arch, &data, &data, &cfg, &Quiet);
+    let base_q = quantize(&model.to_float_net(&arch), &data);
+    let shots = data.select(&split_shots(&data, CLASSES, 5).shots);
+    let pcfg = PersonalizeConfig {
+        epochs: 5,
+        ..PersonalizeConfig::default()
+    };
+    let tuned = personalize(&model, &arch, &shots, &pcfg, &Quiet).to_float_net(&arch);
+    let tuned_q = requantize_head(&base_q, &tuned, &shots);
+    let (a, b) = (model_def(&base_q, "x"), model_def(&tuned_q, "x"));
+    let mut changed = Vec::new();
+    for (ta, tb) in a.tensors.iter().zip(&b.tensors) {
+        let same = ta.quantization == tb.quantization
+            && a.buffers[ta.buffer as usize] == b.buffers[tb.buffer as usize];
+        if !same {
+            changed.push(ta.name.clone());
+        }
+    }
+    changed.sort();
+    // Only the dense head and what it feeds (logits) may differ; the softmax output is fixed.
+    assert_eq!(changed, vec!["dense/bias", "dense/weights", "logits"]);
+}

@@ -9,11 +9,13 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod input;
 pub mod rate;
-pub mod protocol;
+pub mod window;
 
 #[cfg(feature = "std")]
 pub mod writer;
+pub mod protocol;
 
 pub mod fixedpoint;
 pub mod interpreter;

@@ -6,11 +6,13 @@
 //! garbage, refusal) rather than a stuck test.
 
 mod error;
+pub mod input;
 pub mod link;
 pub mod qemu;
 
 use std::future::Future;
 
+use harbor_core::input::InputQuant;
 use harbor_core::protocol::crc::crc32c;
 use harbor_core::protocol::frame::MAX_PAYLOAD;
 use harbor_core::protocol::message::SAMPLE_BYTES;
@@ -18,6 +20,7 @@ use harbor_core::protocol::text::Reply;
 use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Request, Response};
 
 pub use error::TargetError;
+pub use input::device_input_quant;
 pub use qemu::{QemuConfig, QemuTarget};
 
 /// What the firmware says about itself (the Info response).
@@ -42,6 +45,34 @@ pub struct Inference {
     pub arena_used: u32,
 }
 
+/// One window the band cut, converted and inferred on in stream mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamWindow {
+    /// Window number in the segment: model-rate samples `[index·hop, index·hop + len)`.
+    pub index: u32,
+    pub inference: Inference,
+}
+
+/// What one [`Target::stream`] call got back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamOutcome {
+    /// Windows completed by these samples, in order.
+    pub windows: Vec<StreamWindow>,
+    /// IMU samples the band holds in the current segment after the last frame.
+    pub received: u32,
+}
+
+/// Stream-mode geometry sent with [`Target::configure_stream`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// IMU → model rate ratio `up/down` (reduced; 4/5 for 25 → 20 Hz, 1/1 for none).
+    pub up: u16,
+    pub down: u16,
+    /// Window length and hop in model-rate samples.
+    pub window_len: u16,
+    pub hop: u16,
+}
+
 /// A binary response, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BinaryReply {
@@ -56,6 +87,18 @@ pub enum BinaryReply {
         detail: u32,
     },
     Inference(Inference),
+    /// A stream-mode window; zero or more come before a StreamSamples' Ack.
+    Window(StreamWindow),
+}
+
+fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
+    Inference {
+        predicted: r.predicted,
+        logits: r.logits.iter().map(|&b| b as i8).collect(),
+        instructions: r.instructions,
+        stack_high_water: r.stack_high_water,
+        arena_used: r.arena_used,
+    }
 }
 
 impl BinaryReply {
@@ -80,12 +123,10 @@ impl BinaryReply {
                 cause,
                 detail,
             },
-            Response::InferResult(r) => Self::Inference(Inference {
-                predicted: r.predicted,
-                logits: r.logits.iter().map(|&b| b as i8).collect(),
-                instructions: r.instructions,
-                stack_high_water: r.stack_high_water,
-                arena_used: r.arena_used,
+            Response::InferResult(r) => Self::Inference(inference_of(&r)),
+            Response::StreamWindow { index, result } => Self::Window(StreamWindow {
+                index,
+                inference: inference_of(&result),
             }),
         })
     }
@@ -96,6 +137,7 @@ impl BinaryReply {
             Self::Ack { for_type, .. } => format!("Ack for type 0x{for_type:02x}"),
             Self::Error { cause, .. } => format!("Error ({cause})"),
             Self::Inference(_) => "InferResult".into(),
+            Self::Window(w) => format!("StreamWindow {}", w.index),
         }
     }
 }
@@ -115,6 +157,18 @@ pub trait Target: Send {
         &mut self,
         request: &Request<'_>,
     ) -> impl Future<Output = Result<BinaryReply, TargetError>> + Send;
+
+    /// The next response frame of a request answered by several (StreamSamples: its
+    /// windows, then the Ack). Backends that cannot read on return `Unexpected`.
+    fn receive(&mut self) -> impl Future<Output = Result<BinaryReply, TargetError>> + Send {
+        async move {
+            Err(TargetError::Unexpected {
+                target: self.name().to_string(),
+                expected: "a backend that reads multi-frame replies",
+                got: "a StreamWindow frame".into(),
+            })
+        }
+    }
 
     /// Sends one MLPerf text command (without `%`) and returns the lines before `m-ready`.
     fn command(
@@ -197,14 +251,53 @@ pub trait Target: Send {
         }
     }
 
-    /// Streams raw 6-axis samples; returns how many the band has received in total.
+    /// Streams raw 6-axis samples; returns how many the band holds in the current segment
+    /// (windows the band reports on the way are dropped: see [`Target::stream`]).
     fn stream_samples(
         &mut self,
         first_index: u32,
         samples: &[[i16; 6]],
     ) -> impl Future<Output = Result<u32, TargetError>> + Send {
+        async move { Ok(self.stream(first_index, samples).await?.received) }
+    }
+
+    /// Sends the int16 → int8 input conversion for the loaded model (after `load_model`).
+    fn configure_input(
+        &mut self,
+        quant: &InputQuant,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
         async move {
-            let mut total = 0;
+            self.expect_ack(&Request::ConfigureInput(*quant)).await?;
+            Ok(())
+        }
+    }
+
+    /// Sets stream mode's rate ratio and window geometry; starts a new segment.
+    fn configure_stream(
+        &mut self,
+        config: StreamConfig,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        async move {
+            self.expect_ack(&Request::ConfigureStream {
+                up: config.up,
+                down: config.down,
+                window_len: config.window_len,
+                hop: config.hop,
+            })
+            .await?;
+            Ok(())
+        }
+    }
+
+    /// Streams raw 6-axis IMU samples (band rate) and collects the windows the band infers
+    /// on. `first_index` 0 starts a new segment; otherwise it must continue the current one.
+    fn stream(
+        &mut self,
+        first_index: u32,
+        samples: &[[i16; 6]],
+    ) -> impl Future<Output = Result<StreamOutcome, TargetError>> + Send {
+        async move {
+            let mut outcome = StreamOutcome::default();
             for (i, block) in samples.chunks(SAMPLES_PER_FRAME).enumerate() {
                 let bytes: Vec<u8> = block
                     .iter()
@@ -212,14 +305,32 @@ pub trait Target: Send {
                     .flat_map(|v| v.to_le_bytes())
                     .collect();
                 let index = first_index.wrapping_add((i * SAMPLES_PER_FRAME) as u32);
-                total = self
-                    .expect_ack(&Request::StreamSamples {
-                        first_index: index,
-                        samples: &bytes,
-                    })
-                    .await?;
+                let request = Request::StreamSamples {
+                    first_index: index,
+                    samples: &bytes,
+                };
+                let mut reply = self.exchange(&request).await?;
+                loop {
+                    match reply {
+                        BinaryReply::Window(window) => outcome.windows.push(window),
+                        BinaryReply::Ack { value, .. } => {
+                            outcome.received = value;
+                            break;
+                        }
+                        BinaryReply::Error { cause, detail, .. } => {
+                            return Err(rejected(
+                                self.name(),
+                                MessageType::StreamSamples,
+                                cause,
+                                detail,
+                            ));
+                        }
+                        other => return Err(unexpected(self.name(), "Ack", &other)),
+                    }
+                    reply = self.receive().await?;
+                }
             }
-            Ok(total)
+            Ok(outcome)
         }
     }
 

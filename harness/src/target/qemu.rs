@@ -302,39 +302,12 @@ impl QemuTarget {
         error
     }
 
-    /// Waits briefly for the emulator to exit on its own, then kills it; the exit code.
-    async fn reap(&mut self) -> Option<i32> {
-        match tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await {
-            Ok(Ok(status)) => status.code(),
-            _ => {
-                let _ = self.child.kill().await;
-                None
-            }
-        }
-    }
-}
-
-impl Target for QemuTarget {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn exchange(&mut self, request: &Request<'_>) -> Result<BinaryReply, TargetError> {
-        self.check_alive()?;
-        let ty = request.message_type();
-        let during = format!("answering {ty:?}");
-        let mut frame = [0u8; MAX_FRAME];
-        let n = request.encode(&mut frame).map_err(|e| TargetError::Io {
-            target: self.name.clone(),
-            context: format!("encoding {ty:?}"),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
-        })?;
-        let deadline = Instant::now() + self.config.exchange_timeout;
-        if let Err(failure) = self.link.send(&frame[..n], deadline).await {
-            return Err(self
-                .fail(failure, &during, self.config.exchange_timeout)
-                .await);
-        }
+    /// The next response frame by `deadline`, skipping text lines.
+    async fn next_reply(
+        &mut self,
+        deadline: Instant,
+        during: &str,
+    ) -> Result<BinaryReply, TargetError> {
         loop {
             match self.link.next(deadline).await {
                 Ok(Incoming::Frame {
@@ -354,11 +327,54 @@ impl Target for QemuTarget {
                 Ok(Incoming::Line(_)) => {}
                 Err(failure) => {
                     return Err(self
-                        .fail(failure, &during, self.config.exchange_timeout)
+                        .fail(failure, during, self.config.exchange_timeout)
                         .await);
                 }
             }
         }
+    }
+
+    /// Waits briefly for the emulator to exit on its own, then kills it; the exit code.
+    async fn reap(&mut self) -> Option<i32> {
+        match tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await {
+            Ok(Ok(status)) => status.code(),
+            _ => {
+                let _ = self.child.kill().await;
+                None
+            }
+        }
+    }
+}
+
+impl Target for QemuTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn receive(&mut self) -> Result<BinaryReply, TargetError> {
+        self.check_alive()?;
+        let deadline = Instant::now() + self.config.exchange_timeout;
+        self.next_reply(deadline, "finishing a multi-frame reply")
+            .await
+    }
+
+    async fn exchange(&mut self, request: &Request<'_>) -> Result<BinaryReply, TargetError> {
+        self.check_alive()?;
+        let ty = request.message_type();
+        let during = format!("answering {ty:?}");
+        let mut frame = [0u8; MAX_FRAME];
+        let n = request.encode(&mut frame).map_err(|e| TargetError::Io {
+            target: self.name.clone(),
+            context: format!("encoding {ty:?}"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+        })?;
+        let deadline = Instant::now() + self.config.exchange_timeout;
+        if let Err(failure) = self.link.send(&frame[..n], deadline).await {
+            return Err(self
+                .fail(failure, &during, self.config.exchange_timeout)
+                .await);
+        }
+        self.next_reply(deadline, &during).await
     }
 
     async fn command(&mut self, command: &str) -> Result<Vec<String>, TargetError> {

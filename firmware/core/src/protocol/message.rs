@@ -5,11 +5,17 @@
 
 use super::frame::{EncodeError, FrameRef, HEADER_LEN, MAX_PAYLOAD, finish_frame};
 use super::wire::{Reader, Writer};
+use crate::input::{ChannelQuant, InputQuant};
+use crate::rate::AXES;
 
 /// Longest firmware name an [`Info`] carries.
 pub const MAX_NAME_LEN: usize = 32;
 /// Bytes per IMU sample in [`Request::StreamSamples`]: 6 axes × int16.
 pub const SAMPLE_BYTES: usize = 12;
+/// ConfigureInput payload: zero point, then per axis offset i32, multiplier i32, shift u8.
+pub const CONFIGURE_INPUT_LEN: usize = 1 + AXES * 9;
+/// ConfigureStream payload: up, down, window length, hop (u16 each).
+pub const CONFIGURE_STREAM_LEN: usize = 8;
 
 /// Frame type byte. Requests are below 0x80, responses above, so a dump reads easily.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,10 +26,13 @@ pub enum MessageType {
     LoadModelFinish = 0x03,
     TensorInfer = 0x04,
     StreamSamples = 0x05,
+    ConfigureInput = 0x06,
+    ConfigureStream = 0x07,
     Info = 0x81,
     Ack = 0x82,
     Error = 0x83,
     InferResult = 0x84,
+    StreamWindow = 0x85,
 }
 
 impl MessageType {
@@ -34,10 +43,13 @@ impl MessageType {
             0x03 => Self::LoadModelFinish,
             0x04 => Self::TensorInfer,
             0x05 => Self::StreamSamples,
+            0x06 => Self::ConfigureInput,
+            0x07 => Self::ConfigureStream,
             0x81 => Self::Info,
             0x82 => Self::Ack,
             0x83 => Self::Error,
             0x84 => Self::InferResult,
+            0x85 => Self::StreamWindow,
             _ => return None,
         })
     }
@@ -51,6 +63,9 @@ impl MessageType {
             Self::LoadModelFinish => len == 8,
             Self::TensorInfer => len > 0,
             Self::StreamSamples => len > 4 && (len - 4).is_multiple_of(SAMPLE_BYTES),
+            Self::ConfigureInput => len == CONFIGURE_INPUT_LEN,
+            Self::ConfigureStream => len == CONFIGURE_STREAM_LEN,
+            Self::StreamWindow => len >= 4 + INFER_FIXED_LEN,
             Self::Info => len >= INFO_FIXED_LEN && len <= INFO_FIXED_LEN + MAX_NAME_LEN,
             Self::Ack => len == 5,
             Self::Error => len == 6,
@@ -82,6 +97,14 @@ pub enum ErrorCause {
     ModelInvalid = 8,
     /// The interpreter failed while running a model it had accepted.
     InferenceFailed = 9,
+    /// Stream samples or a stream configuration arrived before what they need
+    /// (detail: 1 = no ConfigureInput, 2 = no ConfigureStream).
+    NotConfigured = 10,
+    /// The band has no rate converter for this IMU→model ratio (detail: `up << 16 | down`).
+    UnsupportedRate = 11,
+    /// StreamSamples' first index is neither 0 (new segment) nor the next sample
+    /// (detail: the index the band expected).
+    StreamGap = 12,
 }
 
 impl ErrorCause {
@@ -96,6 +119,9 @@ impl ErrorCause {
             7 => Self::InputSizeMismatch,
             8 => Self::ModelInvalid,
             9 => Self::InferenceFailed,
+            10 => Self::NotConfigured,
+            11 => Self::UnsupportedRate,
+            12 => Self::StreamGap,
             _ => return None,
         })
     }
@@ -111,6 +137,9 @@ impl ErrorCause {
             Self::InputSizeMismatch => "input-size-mismatch",
             Self::ModelInvalid => "model-invalid",
             Self::InferenceFailed => "inference-failed",
+            Self::NotConfigured => "not-configured",
+            Self::UnsupportedRate => "unsupported-rate",
+            Self::StreamGap => "stream-gap",
         }
     }
 }
@@ -178,6 +207,16 @@ pub enum Request<'a> {
         first_index: u32,
         samples: &'a [u8],
     },
+    /// The int16 → int8 input conversion for the loaded model (sent after LoadModelFinish).
+    ConfigureInput(InputQuant),
+    /// Stream mode: IMU → model rate ratio `up/down`, window length and hop in model-rate
+    /// samples. Starts a new segment.
+    ConfigureStream {
+        up: u16,
+        down: u16,
+        window_len: u16,
+        hop: u16,
+    },
 }
 
 /// Band → host.
@@ -195,6 +234,13 @@ pub enum Response<'a> {
         detail: u32,
     },
     InferResult(InferResult<'a>),
+    /// One stream-mode window; zero or more precede the Ack of a StreamSamples.
+    StreamWindow {
+        /// Window number in the segment: it covers model-rate samples
+        /// `[index·hop, index·hop + window_len)`.
+        index: u32,
+        result: InferResult<'a>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +282,8 @@ impl<'a> Request<'a> {
             Self::LoadModelFinish { .. } => MessageType::LoadModelFinish,
             Self::TensorInfer { .. } => MessageType::TensorInfer,
             Self::StreamSamples { .. } => MessageType::StreamSamples,
+            Self::ConfigureInput(_) => MessageType::ConfigureInput,
+            Self::ConfigureStream { .. } => MessageType::ConfigureStream,
         }
     }
 
@@ -259,6 +307,26 @@ impl<'a> Request<'a> {
             } => {
                 w.u32(first_index)?;
                 w.bytes(samples)
+            }
+            Self::ConfigureInput(q) => {
+                w.u8(q.zero_point as u8)?;
+                for c in &q.channels {
+                    w.u32(c.offset as u32)?;
+                    w.u32(c.multiplier as u32)?;
+                    w.u8(c.shift)?;
+                }
+                Some(())
+            }
+            Self::ConfigureStream {
+                up,
+                down,
+                window_len,
+                hop,
+            } => {
+                w.u16(up)?;
+                w.u16(down)?;
+                w.u16(window_len)?;
+                w.u16(hop)
             }
         })?;
         check_len(ty, len)?;
@@ -294,6 +362,32 @@ impl<'a> Request<'a> {
                     samples,
                 }
             }
+            MessageType::ConfigureInput => {
+                let short = bad("shorter than 55 bytes");
+                let zero_point = r.u8().ok_or(short)? as i8;
+                let mut channels = [ChannelQuant {
+                    offset: 0,
+                    multiplier: 0,
+                    shift: 0,
+                }; AXES];
+                for c in &mut channels {
+                    c.offset = r.u32().ok_or(short)? as i32;
+                    c.multiplier = r.u32().ok_or(short)? as i32;
+                    c.shift = r.u8().ok_or(short)?;
+                }
+                let quant =
+                    InputQuant::new(channels, zero_point).map_err(|_| bad("shift beyond 31"))?;
+                Self::ConfigureInput(quant)
+            }
+            MessageType::ConfigureStream => {
+                let short = bad("shorter than 8 bytes");
+                Self::ConfigureStream {
+                    up: r.u16().ok_or(short)?,
+                    down: r.u16().ok_or(short)?,
+                    window_len: r.u16().ok_or(short)?,
+                    hop: r.u16().ok_or(short)?,
+                }
+            }
             other => return Err(DecodeError::WrongDirection(other)),
         };
         if !r.is_empty() {
@@ -310,6 +404,7 @@ impl<'a> Response<'a> {
             Self::Ack { .. } => MessageType::Ack,
             Self::Error { .. } => MessageType::Error,
             Self::InferResult(_) => MessageType::InferResult,
+            Self::StreamWindow { .. } => MessageType::StreamWindow,
         }
     }
 
@@ -323,7 +418,7 @@ impl<'a> Response<'a> {
                 len: INFO_FIXED_LEN + info.name.len(),
             });
         }
-        if let Self::InferResult(res) = self
+        if let Self::InferResult(res) | Self::StreamWindow { result: res, .. } = self
             && res.logits.len() > usize::from(u8::MAX)
         {
             return Err(EncodeError::PayloadTooLong {
@@ -355,13 +450,10 @@ impl<'a> Response<'a> {
                 w.u8(cause as u8)?;
                 w.u32(detail)
             }
-            Self::InferResult(res) => {
-                w.u64(res.instructions)?;
-                w.u32(res.stack_high_water)?;
-                w.u32(res.arena_used)?;
-                w.u8(res.predicted)?;
-                w.u8(res.logits.len() as u8)?;
-                w.bytes(res.logits)
+            Self::InferResult(res) => write_infer_result(w, &res),
+            Self::StreamWindow { index, result } => {
+                w.u32(index)?;
+                write_infer_result(w, &result)
             }
         })?;
         check_len(ty, len)?;
@@ -410,23 +502,13 @@ impl<'a> Response<'a> {
                     detail: r.u32().ok_or(bad("short"))?,
                 }
             }
-            MessageType::InferResult => {
-                let short = bad("shorter than its fixed fields");
-                let instructions = r.u64().ok_or(short)?;
-                let stack_high_water = r.u32().ok_or(short)?;
-                let arena_used = r.u32().ok_or(short)?;
-                let predicted = r.u8().ok_or(short)?;
-                let n = r.u8().ok_or(short)?;
-                let logits = r
-                    .take(usize::from(n))
-                    .ok_or(bad("fewer logits than announced"))?;
-                Self::InferResult(InferResult {
-                    instructions,
-                    stack_high_water,
-                    arena_used,
-                    predicted,
-                    logits,
-                })
+            MessageType::InferResult => Self::InferResult(read_infer_result(&mut r, ty)?),
+            MessageType::StreamWindow => {
+                let index = r.u32().ok_or(bad("shorter than its fixed fields"))?;
+                Self::StreamWindow {
+                    index,
+                    result: read_infer_result(&mut r, ty)?,
+                }
             }
             other => return Err(DecodeError::WrongDirection(other)),
         };
@@ -435,6 +517,39 @@ impl<'a> Response<'a> {
         }
         Ok(response)
     }
+}
+
+fn write_infer_result(w: &mut Writer<'_>, res: &InferResult<'_>) -> Option<()> {
+    w.u64(res.instructions)?;
+    w.u32(res.stack_high_water)?;
+    w.u32(res.arena_used)?;
+    w.u8(res.predicted)?;
+    // Checked by the caller: at most 255 logits.
+    w.u8(res.logits.len() as u8)?;
+    w.bytes(res.logits)
+}
+
+fn read_infer_result<'a>(
+    r: &mut Reader<'a>,
+    ty: MessageType,
+) -> Result<InferResult<'a>, DecodeError> {
+    let bad = |reason| DecodeError::Malformed { ty, reason };
+    let short = bad("shorter than its fixed fields");
+    let instructions = r.u64().ok_or(short)?;
+    let stack_high_water = r.u32().ok_or(short)?;
+    let arena_used = r.u32().ok_or(short)?;
+    let predicted = r.u8().ok_or(short)?;
+    let n = r.u8().ok_or(short)?;
+    let logits = r
+        .take(usize::from(n))
+        .ok_or(bad("fewer logits than announced"))?;
+    Ok(InferResult {
+        instructions,
+        stack_high_water,
+        arena_used,
+        predicted,
+        logits,
+    })
 }
 
 /// Runs `fill` on a writer over the payload area of `out`; returns the payload length.

@@ -95,6 +95,13 @@ fn every_request_round_trips() {
             first_index: 9,
             samples: &samples,
         },
+        Request::ConfigureInput(sample_input_quant()),
+        Request::ConfigureStream {
+            up: 4,
+            down: 5,
+            window_len: 60,
+            hop: 30,
+        },
     ];
     for r in requests {
         let bytes = encode_request(&r);
@@ -138,6 +145,16 @@ fn every_response_round_trips() {
             predicted: 2,
             logits: &[0xFF, 3, 0x7F],
         }),
+        Response::StreamWindow {
+            index: 0x0102_0304,
+            result: InferResult {
+                instructions: 7,
+                stack_high_water: 8,
+                arena_used: 9,
+                predicted: 1,
+                logits: &[0x80, 0x7F],
+            },
+        },
     ];
     for r in responses {
         let mut out = [0u8; MAX_FRAME];
@@ -440,4 +457,57 @@ fn resync_fill_completes_a_false_candidate_and_frees_the_frame_it_swallowed() {
         ["name"],
         "NUL discards the partial (and overflowed) command"
     );
+}
+
+fn sample_input_quant() -> crate::input::InputQuant {
+    let channel = |i: i32| crate::input::ChannelQuant {
+        offset: -1000 * i,
+        multiplier: 70_000 + i,
+        shift: 16,
+    };
+    crate::input::InputQuant::new(core::array::from_fn(|i| channel(i as i32)), -7).unwrap()
+}
+
+#[test]
+fn configure_input_layout_is_as_documented() {
+    let bytes = encode_request(&Request::ConfigureInput(sample_input_quant()));
+    // Sync, type 0x06, N = 55.
+    assert_eq!(&bytes[..4], &[0xA5, 0x06, 55, 0]);
+    let payload = &bytes[4..4 + 55];
+    assert_eq!(payload[0], (-7i8) as u8, "zero point first");
+    // Axis 1: offset -1000, multiplier 70 001, shift 16, little-endian.
+    let axis1 = &payload[1 + 9..1 + 18];
+    assert_eq!(&axis1[..4], &(-1000i32).to_le_bytes());
+    assert_eq!(&axis1[4..8], &70_001i32.to_le_bytes());
+    assert_eq!(axis1[8], 16);
+}
+
+#[test]
+fn configure_input_with_a_huge_shift_is_malformed() {
+    let mut bytes = encode_request(&Request::ConfigureInput(sample_input_quant()));
+    bytes[4 + 1 + 8] = 40; // axis 0's shift
+    let n = bytes.len();
+    let crc = super::crc::crc32c(&bytes[1..n - 4]);
+    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    let mut dec = FrameDecoder::new();
+    let (frames, _) = feed(&mut dec, &bytes);
+    let frame = super::frame::FrameRef {
+        ty: frames[0].0,
+        payload: &frames[0].1,
+    };
+    assert!(matches!(
+        Request::decode(frame),
+        Err(super::message::DecodeError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn configure_stream_layout_is_as_documented() {
+    let bytes = encode_request(&Request::ConfigureStream {
+        up: 4,
+        down: 5,
+        window_len: 60,
+        hop: 30,
+    });
+    assert_eq!(&bytes[..12], &[0xA5, 0x07, 8, 0, 4, 0, 5, 0, 60, 0, 30, 0]);
 }

@@ -8,8 +8,14 @@
 pub mod board;
 pub mod cli;
 pub mod datasets;
+pub mod energy;
+pub mod footprint;
+pub mod metrics;
 pub mod model;
 pub mod npz;
+pub mod replay;
+pub mod report;
+pub mod scenario;
 pub mod signal;
 pub mod train;
 pub mod target;

@@ -1,11 +1,13 @@
 //! The `harbor` command line: argument parsing, dispatch and exit codes.
 
+mod bench;
 mod boards;
 mod datasets;
 #[cfg(feature = "train")]
 mod models;
 mod prepare;
 mod progress;
+mod run;
 
 use std::process::ExitCode;
 
@@ -77,6 +79,10 @@ enum Command {
     Datasets(datasets::DatasetsCommand),
     /// Turn a dataset into labelled model windows at the band's IMU and model rates (.npz).
     Prepare(prepare::PrepareArgs),
+    /// Replay a scenario into its targets and write report.json and report.md.
+    Run(run::RunArgs),
+    /// Measure windows/s through QEMU per core and the harness's share of the CPU time.
+    Bench(bench::BenchArgs),
     /// List or show board profiles (boards/*.yaml).
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
@@ -96,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Datasets(cmd) => datasets::run(cmd),
         Command::Boards(cmd) => boards::run(cmd),
         Command::Prepare(args) => prepare::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
         #[cfg(feature = "train")]
         Command::Models(cmd) => models::run(cmd),
         #[cfg(feature = "train")]

@@ -1,0 +1,44 @@
+//! Agreement of the device with the host references: int8 logits bit for bit, float by class.
+
+use serde::Serialize;
+
+/// A window whose device logits differ from the host int8 reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Int8Mismatch {
+    pub window: usize,
+    pub device: Vec<i8>,
+    pub host: Vec<i8>,
+}
+
+/// Fraction of windows whose every int8 logit equals the reference, and every mismatch.
+///
+/// `pairs` yields `(window, device logits, host logits)`; an empty input gives `None`
+/// (no evidence either way, never a perfect score).
+pub fn int8_agreement<'a>(
+    pairs: impl IntoIterator<Item = (usize, &'a [i8], &'a [i8])>,
+) -> (Option<f64>, Vec<Int8Mismatch>) {
+    let mut total = 0usize;
+    let mut mismatches = Vec::new();
+    for (window, device, host) in pairs {
+        total += 1;
+        if device != host {
+            mismatches.push(Int8Mismatch {
+                window,
+                device: device.to_vec(),
+                host: host.to_vec(),
+            });
+        }
+    }
+    let fraction = (total > 0).then(|| (total - mismatches.len()) as f64 / total as f64);
+    (fraction, mismatches)
+}
+
+/// Fraction of windows where the device picks the float model's class.
+pub fn agreement_float(pairs: impl IntoIterator<Item = (usize, usize)>) -> Option<f64> {
+    let (mut total, mut same) = (0usize, 0usize);
+    for (device, float) in pairs {
+        total += 1;
+        same += usize::from(device == float);
+    }
+    (total > 0).then(|| same as f64 / total as f64)
+}

@@ -1,0 +1,275 @@
+//! Runs replay cells on QEMU targets: shards, a pool of at most `jobs` emulators, and
+//! per-window results merged by index.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+
+use crate::target::{DeviceInfo, Inference, QemuConfig, QemuTarget, Target, TargetError};
+
+use super::Mode;
+
+/// One cell to run: a model's windows into one firmware in one mode.
+#[derive(Clone)]
+pub struct CellPlan {
+    pub mode: Mode,
+    pub config: QemuConfig,
+    pub model: Arc<Vec<u8>>,
+    /// int8 input tensors, in window order.
+    pub inputs: Arc<Vec<Vec<i8>>>,
+}
+
+/// A named failure of part of a cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShardFailure {
+    /// `hang`, `trap`, `exited`, `garbage`, … ([`TargetError::kind`]) or `unsupported`.
+    pub kind: String,
+    pub message: String,
+    /// What the device was doing: `launching`, `loading the model` or `inferring`.
+    pub during: String,
+    /// The window being processed when it failed, if any.
+    pub window: Option<usize>,
+    /// Windows without a result because of this failure: `first..end`.
+    pub windows_lost: Range<usize>,
+}
+
+/// Everything a cell produced.
+#[derive(Clone, Debug, Default)]
+pub struct CellOutcome {
+    /// One slot per window; `None` where a failure left it without a result.
+    pub inferences: Vec<Option<Inference>>,
+    pub failures: Vec<ShardFailure>,
+    /// The firmware's self-description (from the first shard that got one).
+    pub device: Option<DeviceInfo>,
+}
+
+impl CellOutcome {
+    pub fn completed(&self) -> usize {
+        self.inferences.iter().filter(|i| i.is_some()).count()
+    }
+}
+
+struct Shard {
+    cell: usize,
+    windows: Range<usize>,
+}
+
+struct ShardResult {
+    cell: usize,
+    first: usize,
+    inferences: Vec<Inference>,
+    failure: Option<ShardFailure>,
+    device: Option<DeviceInfo>,
+}
+
+/// Contiguous shards: at most `jobs` per cell, so a single cell still uses every emulator.
+fn shards(cells: &[CellPlan], jobs: usize) -> VecDeque<Shard> {
+    let mut queue = VecDeque::new();
+    for (cell, plan) in cells.iter().enumerate() {
+        let n = plan.inputs.len();
+        // Stream mode is one shard: the device's windowing state spans the stream.
+        let parts = if plan.mode == Mode::Stream {
+            1
+        } else {
+            jobs.clamp(1, n.max(1))
+        };
+        for p in 0..parts {
+            let windows = p * n / parts..(p + 1) * n / parts;
+            if !windows.is_empty() || n == 0 {
+                queue.push_back(Shard { cell, windows });
+            }
+        }
+    }
+    queue
+}
+
+/// Runs every cell with at most `jobs` emulators at once. `progress` is called with the
+/// number of windows finished (successfully or not) as they finish.
+pub async fn run_cells(
+    cells: &[CellPlan],
+    jobs: usize,
+    progress: Arc<dyn Fn(u64) + Send + Sync>,
+) -> Vec<CellOutcome> {
+    let queue = Arc::new(Mutex::new(shards(cells, jobs)));
+    let plans = Arc::new(cells.to_vec());
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..jobs.max(1) {
+        let (queue, plans, progress) = (queue.clone(), plans.clone(), progress.clone());
+        workers.spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                // The lock is never held across an await.
+                let next = queue
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pop_front();
+                let Some(shard) = next else { break };
+                done.push(run_shard(&plans[shard.cell], shard, progress.as_ref()).await);
+            }
+            done
+        });
+    }
+    let mut outcomes: Vec<CellOutcome> = cells
+        .iter()
+        .map(|c| CellOutcome {
+            inferences: vec![None; c.inputs.len()],
+            ..CellOutcome::default()
+        })
+        .collect();
+    let mut results = Vec::new();
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(done) => results.extend(done),
+            // A panicking worker is a harbor bug: surface it rather than report partial data.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    // Merge in (cell, first window) order so failure lists do not depend on scheduling.
+    results.sort_by_key(|r| (r.cell, r.first));
+    for r in results {
+        let outcome = &mut outcomes[r.cell];
+        for (k, inference) in r.inferences.into_iter().enumerate() {
+            outcome.inferences[r.first + k] = Some(inference);
+        }
+        outcome.failures.extend(r.failure);
+        if outcome.device.is_none() {
+            outcome.device = r.device;
+        }
+    }
+    outcomes
+}
+
+async fn run_shard(
+    plan: &CellPlan,
+    shard: Shard,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> ShardResult {
+    let mut result = ShardResult {
+        cell: shard.cell,
+        first: shard.windows.start,
+        inferences: Vec::with_capacity(shard.windows.len()),
+        failure: None,
+        device: None,
+    };
+    let windows = shard.windows.clone();
+    let fail = |result: &mut ShardResult,
+                kind: &str,
+                message: String,
+                during: &str,
+                window: Option<usize>| {
+        let first_lost = shard.windows.start + result.inferences.len();
+        progress((windows.end - first_lost) as u64);
+        result.failure = Some(ShardFailure {
+            kind: kind.to_string(),
+            message,
+            during: during.to_string(),
+            window,
+            windows_lost: first_lost..windows.end,
+        });
+    };
+    let target_failure = |result: &mut ShardResult, e: TargetError, during: &str, window| {
+        fail(result, e.kind(), e.to_string(), during, window)
+    };
+
+    let mut target = match QemuTarget::launch(plan.config.clone()).await {
+        Ok(t) => t,
+        Err(e) => {
+            target_failure(&mut result, e, "launching", None);
+            return result;
+        }
+    };
+    match target.info().await {
+        Ok(info) => result.device = Some(info),
+        Err(e) => {
+            target_failure(&mut result, e, "identifying the firmware", None);
+            return result;
+        }
+    }
+    if plan.mode == Mode::Stream {
+        // Until the firmware windows and infers a stream on the device, it only counts
+        // StreamSamples: there is nothing honest to measure.
+        let name = result.device.as_ref().map_or_else(String::new, |d| {
+            format!(
+                " ({} {}.{}.{})",
+                d.name, d.version[0], d.version[1], d.version[2]
+            )
+        });
+        fail(
+            &mut result,
+            "unsupported",
+            format!(
+                "stream mode is not supported by this firmware{name}: it acknowledges StreamSamples but does not window or infer on the device"
+            ),
+            "checking stream support",
+            None,
+        );
+        target.shutdown().await;
+        return result;
+    }
+    if let Err(e) = target.load_model(&plan.model).await {
+        target_failure(&mut result, e, "loading the model", None);
+        return result;
+    }
+    for i in shard.windows.clone() {
+        match target.infer(&plan.inputs[i]).await {
+            Ok(inference) => {
+                result.inferences.push(inference);
+                progress(1);
+            }
+            Err(e) => {
+                target_failure(&mut result, e, "inferring", Some(i));
+                return result;
+            }
+        }
+    }
+    target.shutdown().await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(n: usize, mode: Mode) -> CellPlan {
+        CellPlan {
+            mode,
+            config: QemuConfig::new("unused.elf"),
+            model: Arc::new(Vec::new()),
+            inputs: Arc::new(vec![Vec::new(); n]),
+        }
+    }
+
+    #[test]
+    fn shards_cover_every_window_once_in_order() {
+        for jobs in 1..6 {
+            let queue = shards(
+                &[
+                    plan(10, Mode::Tensor),
+                    plan(2, Mode::Tensor),
+                    plan(7, Mode::Stream),
+                ],
+                jobs,
+            );
+            for (cell, n) in [(0, 10), (1, 2), (2, 7)] {
+                let covered: Vec<usize> = queue
+                    .iter()
+                    .filter(|s| s.cell == cell)
+                    .flat_map(|s| s.windows.clone())
+                    .collect();
+                assert_eq!(
+                    covered,
+                    (0..n).collect::<Vec<_>>(),
+                    "jobs {jobs} cell {cell}"
+                );
+            }
+            assert_eq!(
+                queue.iter().filter(|s| s.cell == 2).count(),
+                1,
+                "stream is one shard"
+            );
+            assert!(queue.iter().filter(|s| s.cell == 0).count() <= jobs);
+        }
+    }
+}

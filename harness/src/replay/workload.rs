@@ -1,0 +1,252 @@
+//! What a replay cell sends and what it is compared against: a model's classes, input
+//! conversion and references, and a dataset slice cut into that model's windows.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::board::BoardProfile;
+use crate::datasets::{self, DatasetKind, LoadOptions, NoProgress};
+use crate::model::HostModel;
+use crate::signal::{ResampleConfig, WindowSpec, prepare};
+use crate::train::card::ModelCard;
+use crate::train::metrics::argmax;
+use crate::train::normalize::{InputQuant, Normalization};
+use crate::train::{ClassSet, FloatNet};
+
+use super::super::scenario::{DatasetEntry, Subjects};
+
+const CHANNELS: usize = 6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("{}: {message}", path.display())]
+    Model { path: PathBuf, message: String },
+    #[error(transparent)]
+    Dataset(#[from] datasets::DatasetError),
+    #[error("{dataset}: {message}")]
+    Prepare { dataset: String, message: String },
+}
+
+/// The float parameters in `float.json` (other keys there are ignored).
+#[derive(Deserialize)]
+struct FloatFile {
+    net: FloatNet,
+    norm: Normalization,
+}
+
+/// A model directory loaded for replay.
+pub struct ModelBundle {
+    pub name: String,
+    pub dir: PathBuf,
+    pub card: ModelCard,
+    pub host: HostModel,
+    pub conversion: InputQuant,
+    pub classes: ClassSet,
+    pub class_names: Vec<String>,
+    net: FloatNet,
+    norm: Normalization,
+}
+
+impl ModelBundle {
+    pub fn load(name: &str, dir: &Path) -> Result<Self, WorkloadError> {
+        let model_err = |path: PathBuf, message: String| WorkloadError::Model { path, message };
+        let card_path = dir.join("card.yaml");
+        let card =
+            ModelCard::load(&card_path).map_err(|e| model_err(card_path.clone(), e.to_string()))?;
+        let host = HostModel::load(&dir.join("model.tflite"))
+            .map_err(|e| model_err(dir.join("model.tflite"), e.to_string()))?;
+        let float_path = dir.join("float.json");
+        let text = std::fs::read_to_string(&float_path)
+            .map_err(|e| model_err(float_path.clone(), e.to_string()))?;
+        let float: FloatFile = serde_json::from_str(&text)
+            .map_err(|e| model_err(float_path.clone(), e.to_string()))?;
+        if card.input.channels.len() != CHANNELS || float.norm.mean.len() != CHANNELS {
+            return Err(model_err(
+                card_path,
+                format!("harbor's bands feed {CHANNELS} channels"),
+            ));
+        }
+        let groups: Vec<(&str, Vec<&str>)> = card
+            .classes
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.activities.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        let groups: Vec<(&str, &[&str])> = groups.iter().map(|(n, a)| (*n, a.as_slice())).collect();
+        Ok(ModelBundle {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            conversion: card.normalization.device_conversion.clone(),
+            classes: ClassSet::from_groups(&groups),
+            class_names: card.classes.iter().map(|c| c.name.clone()).collect(),
+            card,
+            host,
+            net: float.net,
+            norm: float.norm,
+        })
+    }
+
+    /// The model's windowing: rate, length and hop from its card.
+    pub fn window_spec(&self) -> WindowSpec {
+        let input = &self.card.input;
+        WindowSpec {
+            rate_hz: input.rate_hz,
+            length_s: input.window_samples as f64 / input.rate_hz,
+            overlap: 1.0 - input.window_stride_samples as f64 / input.window_samples as f64,
+            ..WindowSpec::default()
+        }
+    }
+
+    /// Seconds between inferences on the band.
+    pub fn hop_s(&self) -> f64 {
+        self.card.input.window_stride_samples as f64 / self.card.input.rate_hz
+    }
+
+    fn float_class(&self, raw: &[[i16; 6]]) -> usize {
+        let normalized: Vec<f32> = raw
+            .iter()
+            .flat_map(|s| {
+                s.iter()
+                    .enumerate()
+                    .map(|(c, &v)| (f32::from(v) - self.norm.mean[c]) / self.norm.std[c])
+            })
+            .collect();
+        argmax(&self.net.logits(&normalized))
+    }
+}
+
+/// The windows of one (model, dataset) pair with everything they are scored against.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayWindows {
+    /// True class per window (index into the model's classes).
+    pub truth: Vec<usize>,
+    pub subject: Vec<String>,
+    /// Model-rate int16 readings per window (what stream mode's device windows contain).
+    pub raw: Vec<Vec<[i16; 6]>>,
+    /// The int8 input tensor per window (the band's own conversion, done on the host).
+    pub int8: Vec<Vec<i8>>,
+    /// Host int8 reference (harbor-core interpreter): logits and class.
+    pub host_logits: Vec<Vec<i8>>,
+    pub host_class: Vec<usize>,
+    /// The float model's class.
+    pub float_class: Vec<usize>,
+    /// Windows of activities outside the model's classes, by activity (not replayed).
+    pub left_out: BTreeMap<String, usize>,
+    /// Windows that were available before `max_windows` thinned them.
+    pub available: usize,
+    /// Replayed subjects the model trained or validated on (empty: a held-out slice).
+    pub seen_in_training: Vec<String>,
+}
+
+impl ReplayWindows {
+    pub fn len(&self) -> usize {
+        self.truth.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.truth.is_empty()
+    }
+
+    /// Loads the dataset slice, prepares it at the board's IMU rate and the model's windows,
+    /// and computes the host references.
+    pub fn build(
+        model: &ModelBundle,
+        dataset: &DatasetEntry,
+        board: &BoardProfile,
+    ) -> Result<Self, WorkloadError> {
+        let subjects = match &dataset.subjects {
+            Subjects::All => Vec::new(),
+            Subjects::ModelTest => model.card.dataset.test_subjects.clone(),
+            Subjects::List(list) => list.clone(),
+        };
+        let options = LoadOptions {
+            subjects,
+            ..LoadOptions::default()
+        };
+        let loaded = datasets::load(dataset.kind, &dataset.root, &options, &NoProgress)?;
+        if loaded.recordings.is_empty() {
+            return Err(WorkloadError::Prepare {
+                dataset: dataset.name.clone(),
+                message: format!(
+                    "no recordings under {} for the selected subjects",
+                    dataset.root.display()
+                ),
+            });
+        }
+        let prepared = prepare(
+            &loaded.recordings,
+            board,
+            &model.window_spec(),
+            &ResampleConfig::default(),
+            &NoProgress,
+        )
+        .map_err(|e| WorkloadError::Prepare {
+            dataset: dataset.name.clone(),
+            message: e.to_string(),
+        })?;
+        let windows = &prepared.windows;
+
+        let mut out = ReplayWindows::default();
+        let mut kept = Vec::new();
+        for i in 0..windows.len() {
+            let activity = windows.info[i].activity.name().to_string();
+            match model.classes.class_of(&activity) {
+                Some(class) => kept.push((i, class)),
+                None => *out.left_out.entry(activity).or_default() += 1,
+            }
+        }
+        out.available = kept.len();
+        let chosen: Vec<(usize, usize)> = match dataset.max_windows {
+            // Evenly spread over the dataset's (subject, session, time) order: every subject
+            // and activity is represented, and the choice never depends on anything else.
+            Some(max) if max < kept.len() => (0..max).map(|k| kept[k * kept.len() / max]).collect(),
+            _ => kept,
+        };
+        for &(i, class) in &chosen {
+            let raw = windows.raw(i).to_vec();
+            let flat: Vec<f32> = raw.iter().flatten().map(|&v| f32::from(v)).collect();
+            out.int8
+                .push(model.conversion.quantize_window(&flat, CHANNELS));
+            out.float_class.push(model.float_class(&raw));
+            out.truth.push(class);
+            out.subject.push(windows.source(i).subject.clone());
+            out.raw.push(raw);
+        }
+        let predictions = model
+            .host
+            .run_quantized(out.int8.iter().map(Vec::as_slice))
+            .map_err(|e| WorkloadError::Model {
+                path: model.dir.clone(),
+                message: e.to_string(),
+            })?;
+        for p in predictions {
+            out.host_class.push(p.class);
+            out.host_logits.push(p.quantized);
+        }
+        if model.card.dataset.name.parse::<DatasetKind>().ok() == Some(dataset.kind) {
+            let seen: Vec<&String> = model
+                .card
+                .dataset
+                .train_subjects
+                .iter()
+                .chain(&model.card.dataset.val_subjects)
+                .collect();
+            let mut overlap: Vec<String> = out
+                .subject
+                .iter()
+                .filter(|s| seen.contains(s))
+                .cloned()
+                .collect();
+            overlap.sort();
+            overlap.dedup();
+            out.seen_in_training = overlap;
+        }
+        Ok(out)
+    }
+}

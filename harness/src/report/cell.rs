@@ -1,0 +1,168 @@
+//! One result row: metrics of a cell computed from the device's answers and the references.
+
+use serde::Serialize;
+
+use crate::board::BoardProfile;
+use crate::energy::EnergyEstimate;
+use crate::footprint::{ElfSizes, Footprint};
+use crate::metrics::{Confusion, InstructionStats, Int8Mismatch, agreement_float, int8_agreement};
+use crate::replay::{CellOutcome, Mode, ReplayWindows, ShardFailure};
+
+/// How a cell ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every window has a device result.
+    Ok,
+    /// Some windows failed (see `failures`); metrics cover the completed ones.
+    Partial,
+    /// No window completed.
+    Failed,
+    /// The firmware cannot run this mode.
+    Unsupported,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CellResult {
+    pub model: String,
+    pub target: String,
+    pub dataset: String,
+    pub mode: Mode,
+    pub status: Status,
+    /// Windows sent (or meant to be sent) to the device.
+    pub windows: usize,
+    pub windows_completed: usize,
+    pub classes: Vec<String>,
+    /// On-device scores over the completed windows.
+    pub accuracy: Option<f64>,
+    pub macro_f1: Option<f64>,
+    pub confusion: Option<Confusion>,
+    /// The host references over the same windows.
+    pub host_int8_accuracy: Option<f64>,
+    pub float_accuracy: Option<f64>,
+    /// Fraction of completed windows whose every int8 logit equals the host reference.
+    pub agreement_int8: Option<f64>,
+    pub int8_mismatches: Vec<Int8Mismatch>,
+    /// Fraction of completed windows where the device picks the float model's class.
+    pub agreement_float: Option<f64>,
+    pub instructions: Option<InstructionStats>,
+    /// An estimate: median instructions × CPI / clock of the board profile.
+    pub est_latency_ms: Option<f64>,
+    pub flash_bytes: Option<u64>,
+    pub ram_bytes: Option<u64>,
+    pub stack_bytes: Option<u64>,
+    pub arena_bytes: Option<u64>,
+    /// Energy proxy per inference (µJ), from `est_latency_ms`.
+    pub energy_uj: Option<f64>,
+    pub energy: Option<EnergyEstimate>,
+    /// Replayed subjects the model trained or validated on; empty for a held-out slice.
+    pub subjects_seen_in_training: Vec<String>,
+    pub failures: Vec<ShardFailure>,
+}
+
+/// What a cell's numbers are computed from besides the device's answers.
+pub struct CellContext<'a> {
+    pub model: &'a str,
+    pub target: &'a str,
+    pub dataset: &'a str,
+    pub mode: Mode,
+    pub classes: &'a [String],
+    pub windows: &'a ReplayWindows,
+    pub board: &'a BoardProfile,
+    pub elf: Option<&'a ElfSizes>,
+    pub model_bytes: u64,
+    pub hop_s: f64,
+}
+
+impl CellResult {
+    pub fn new(cx: &CellContext<'_>, outcome: &CellOutcome) -> Self {
+        let w = cx.windows;
+        let done: Vec<(usize, &crate::target::Inference)> = outcome
+            .inferences
+            .iter()
+            .enumerate()
+            .filter_map(|(i, inf)| inf.as_ref().map(|inf| (i, inf)))
+            .collect();
+        let n_classes = cx.classes.len();
+        let any = !done.is_empty();
+        let confusion_of = |pred: &dyn Fn(usize, &crate::target::Inference) -> usize| {
+            let mut c = Confusion::new(n_classes);
+            for &(i, inf) in &done {
+                c.add(w.truth[i], pred(i, inf).min(n_classes.saturating_sub(1)));
+            }
+            c
+        };
+        let device = confusion_of(&|_, inf| usize::from(inf.predicted));
+        let host = confusion_of(&|i, _| w.host_class[i]);
+        let float = confusion_of(&|i, _| w.float_class[i]);
+        let (agreement_int8, int8_mismatches) = int8_agreement(
+            done.iter()
+                .map(|&(i, inf)| (i, inf.logits.as_slice(), w.host_logits[i].as_slice())),
+        );
+        let agreement_float = agreement_float(
+            done.iter()
+                .map(|&(i, inf)| (usize::from(inf.predicted), w.float_class[i])),
+        );
+        let instructions = InstructionStats::of(done.iter().map(|(_, inf)| inf.instructions));
+        let est_latency_ms = match (&instructions, &cx.board.mcu) {
+            (Some(s), Some(mcu)) => Some(mcu.estimate_ms(s.median)),
+            _ => None,
+        };
+        let stack = done
+            .iter()
+            .map(|(_, inf)| u64::from(inf.stack_high_water))
+            .max();
+        let arena = done.iter().map(|(_, inf)| u64::from(inf.arena_used)).max();
+        let footprint = match (cx.elf, &outcome.device, stack, arena) {
+            (Some(elf), Some(dev), Some(stack), Some(arena)) => Some(Footprint::of(
+                elf,
+                cx.model_bytes,
+                u64::from(dev.arena_size),
+                arena,
+                stack,
+            )),
+            _ => None,
+        };
+        let energy = match (est_latency_ms, &cx.board.power) {
+            (Some(ms), Some(power)) => Some(EnergyEstimate::new(power, ms, cx.hop_s)),
+            _ => None,
+        };
+        let status = if outcome.failures.iter().any(|f| f.kind == "unsupported") {
+            Status::Unsupported
+        } else if !any && w.len() > 0 {
+            Status::Failed
+        } else if outcome.failures.is_empty() {
+            Status::Ok
+        } else {
+            Status::Partial
+        };
+        CellResult {
+            model: cx.model.to_string(),
+            target: cx.target.to_string(),
+            dataset: cx.dataset.to_string(),
+            mode: cx.mode,
+            status,
+            windows: w.len(),
+            windows_completed: done.len(),
+            classes: cx.classes.to_vec(),
+            accuracy: any.then(|| device.accuracy()),
+            macro_f1: any.then(|| device.macro_f1()),
+            confusion: any.then_some(device),
+            host_int8_accuracy: any.then(|| host.accuracy()),
+            float_accuracy: any.then(|| float.accuracy()),
+            agreement_int8,
+            int8_mismatches,
+            agreement_float,
+            instructions,
+            est_latency_ms,
+            flash_bytes: footprint.map(|f| f.flash_bytes),
+            ram_bytes: footprint.map(|f| f.ram_bytes),
+            stack_bytes: footprint.map(|f| f.stack_bytes),
+            arena_bytes: footprint.map(|f| f.arena_bytes),
+            energy_uj: energy.as_ref().map(|e| e.inference_uj),
+            energy,
+            subjects_seen_in_training: w.seen_in_training.clone(),
+            failures: outcome.failures.clone(),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The YAML shape of a scenario, as written by users (see docs/replay.md).
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub name: String,
+    #[serde(default = "default_board")]
+    pub board: String,
+    #[serde(default = "default_jobs")]
+    pub jobs: Spanned<usize>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    pub datasets: Spanned<Vec<RawDataset>>,
+    pub models: Spanned<Vec<Spanned<String>>>,
+    pub targets: Spanned<Vec<RawTarget>>,
+    pub modes: Spanned<Vec<Mode>>,
+}
+
+fn default_board() -> String {
+    crate::board::BoardProfile::DEFAULT.to_string()
+}
+
+fn default_jobs() -> Spanned<usize> {
+    Spanned {
+        value: 1,
+        referenced: serde_saphyr::Location::UNKNOWN,
+        defined: serde_saphyr::Location::UNKNOWN,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Timeouts {
+    #[serde(default = "default_boot_s")]
+    pub boot_s: f64,
+    #[serde(default = "default_exchange_s")]
+    pub exchange_s: f64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            boot_s: default_boot_s(),
+            exchange_s: default_exchange_s(),
+        }
+    }
+}
+
+fn default_boot_s() -> f64 {
+    20.0
+}
+
+fn default_exchange_s() -> f64 {
+    10.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDataset {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A `harbor datasets list` kind.
+    pub kind: Spanned<String>,
+    /// Relative to the data root.
+    pub root: String,
+    #[serde(default)]
+    pub subjects: Subjects,
+    #[serde(default)]
+    pub max_windows: Option<usize>,
+}
+
+/// Which subjects of a dataset to replay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subjects {
+    /// Every subject in the dataset.
+    #[default]
+    All,
+    /// The model card's `test_subjects`: users the model never trained on.
+    ModelTest,
+    /// These subject ids.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub name: String,
+    pub kind: TargetKind,
+    /// The firmware ELF, relative to the scenario file.
+    pub firmware: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// `qemu-system-riscv32 -M virt` with the band firmware.
+    Qemu,
+}
+
+/// How windows reach the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Host-prepared int8 windows, one TensorInfer each.
+    Tensor,
+    /// Raw int16 IMU samples at the band's rate; the device windows and infers.
+    Stream,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Tensor => "tensor",
+            Mode::Stream => "stream",
+        }
+    }
+}

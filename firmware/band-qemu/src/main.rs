@@ -1,29 +1,49 @@
-//! harbor's band firmware for `qemu-system-riscv32 -M virt`: speaks harbor's protocol
-//! (MLPerf Tiny text commands and framed binary messages) over the 16550 UART and reports
-//! instruction counts and stack use with every inference.
+//! harbor's band firmware for `qemu-system-riscv32 -M virt`: the shared band application
+//! (`band-app`) on QEMU's 16550 UART, `minstret` and the SiFive test device, linked with
+//! the ESP32-C3's memory budget.
 #![no_std]
 #![no_main]
 
-mod app;
 mod board;
-mod inference;
-mod model_slot;
 mod start;
 mod trap;
 
-use board::Board;
-use board::qemu_virt::QemuVirt;
+use band_app::{App, Board, Identity, ModelSlot};
+use board::QemuVirt;
+
+const IDENTITY: Identity = Identity {
+    name: "band-qemu",
+    vendor: "harbor band-qemu",
+    profile: "harbor band-qemu 0.1.0",
+};
+
+unsafe extern "C" {
+    static mut _model_slot_start: u8;
+    static _model_slot_end: u8;
+}
+
+/// The slot the linker script reserved. Called once, from `band_main`.
+fn model_slot() -> ModelSlot {
+    // SAFETY: the linker reserves [_model_slot_start, _model_slot_end) for this one slice,
+    // and band_main calls this exactly once.
+    let bytes = unsafe {
+        let start = &raw mut _model_slot_start;
+        let end = &raw const _model_slot_end;
+        core::slice::from_raw_parts_mut(start, end as usize - start as usize)
+    };
+    ModelSlot::new(bytes)
+}
 
 /// Called by the start-up code once .data, .bss and the stack paint are in place.
 #[unsafe(no_mangle)]
 extern "C" fn band_main() -> ! {
-    static mut APP: app::App = app::App::new();
+    static mut APP: App = App::new();
     let mut board = QemuVirt::init();
     // SAFETY: band_main runs once and is the only user of APP. (`&mut APP` is a hard error
     // on `static mut` in edition 2024, hence the raw pointer.)
     #[allow(clippy::deref_addrof)]
     let app = unsafe { &mut *(&raw mut APP) };
-    app.boot(&mut board, model_slot::ModelSlot::take());
+    app.boot(&mut board, IDENTITY, model_slot());
     loop {
         let byte = board.read_byte();
         app.on_byte(&mut board, byte);

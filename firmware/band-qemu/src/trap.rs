@@ -4,8 +4,9 @@ use core::fmt::Write;
 
 use harbor_core::protocol::trap::TrapReport;
 
-use crate::board::Board;
-use crate::board::qemu_virt::QemuVirt;
+use band_app::Board;
+
+use crate::board::QemuVirt;
 
 /// Exit code of a trapped firmware (the harness reads the report line, not the code).
 pub const TRAP_EXIT_CODE: u32 = 3;

@@ -1,0 +1,593 @@
+//! The application: routes UART bytes to the text or binary protocol and answers.
+
+use core::fmt::Write;
+
+use harbor_core::input::InputQuant;
+use harbor_core::protocol::frame::{MAX_FRAME, MAX_PAYLOAD};
+use harbor_core::protocol::message::samples;
+use harbor_core::protocol::text::{self, Command, CommandError, Line, LineAssembler, Reply};
+use harbor_core::protocol::{
+    ErrorCause, FrameDecoder, InferResult, Info, MessageType, Pushed, Request, Response,
+};
+use harbor_core::rate::AXES;
+
+use crate::board::Board;
+use crate::inference::{self, Failure, MAX_LOGITS};
+use crate::model_slot::ModelSlot;
+use crate::stream::{MAX_WINDOW, Stream};
+
+pub const VERSION: [u8; 3] = [0, 1, 0];
+
+/// How a band image names itself in Info and the MLPerf replies.
+#[derive(Clone, Copy)]
+pub struct Identity {
+    /// Info's firmware name, e.g. `band-qemu`.
+    pub name: &'static str,
+    /// `m-name-dut-[…]`, e.g. `harbor band-qemu`.
+    pub vendor: &'static str,
+    /// `m-profile-[…]`, e.g. `harbor band-qemu 0.1.0`.
+    pub profile: &'static str,
+}
+/// Bytes `db load` accepts (a 128-sample 6-axis int8 window is 768).
+const DB_CAPACITY: usize = 4096;
+/// Tensor arena the interpreter will run in (reserved now so the RAM figure is honest).
+pub const ARENA_SIZE: usize = 128 * 1024;
+/// Commands the deliberately broken variants answer before failing.
+#[cfg(any(feature = "fault-hang", feature = "fault-crash"))]
+const FAULT_AFTER_COMMANDS: u32 = 3;
+
+static mut ARENA: [u8; ARENA_SIZE] = [0; ARENA_SIZE];
+
+/// The application state lives in .bss (not on the stack) so the stack high-water mark
+/// measures inference, and the RAM budget counts the buffers.
+pub struct App {
+    identity: Identity,
+    frames: FrameDecoder,
+    line: LineAssembler,
+    db: [u8; DB_CAPACITY],
+    /// `db load N`: bytes expected and received.
+    db_expected: usize,
+    db_received: usize,
+    model: Option<ModelSlot>,
+    /// Arena bytes the accepted model needs; `None` until a model passed LoadModelFinish.
+    model_arena: Option<usize>,
+    arena: Option<&'static mut [u8]>,
+    logits: [i8; MAX_LOGITS],
+    n_logits: usize,
+    /// The loaded model's int16 → int8 input conversion (ConfigureInput).
+    input: Option<InputQuant>,
+    /// Stream mode's converter and window ring (ConfigureStream).
+    stream: Option<Stream>,
+    /// Samples of the current segment while no stream is configured (they are only counted).
+    samples_received: u32,
+    /// The int8 window stream mode hands the interpreter.
+    window_input: [i8; MAX_WINDOW * AXES],
+    commands: u32,
+    tx: [u8; MAX_FRAME],
+}
+
+impl App {
+    pub const fn new() -> Self {
+        Self {
+            identity: Identity {
+                name: "",
+                vendor: "",
+                profile: "",
+            },
+            frames: FrameDecoder::new(),
+            line: LineAssembler::new(),
+            db: [0; DB_CAPACITY],
+            db_expected: 0,
+            db_received: 0,
+            model: None,
+            model_arena: None,
+            arena: None,
+            logits: [0; MAX_LOGITS],
+            n_logits: 0,
+            input: None,
+            stream: None,
+            samples_received: 0,
+            window_input: [0; MAX_WINDOW * AXES],
+            commands: 0,
+            tx: [0; MAX_FRAME],
+        }
+    }
+
+    /// Hands the app its model slot and arena, then prints the MLPerf start-up banner.
+    pub fn boot(&mut self, board: &mut impl Board, identity: Identity, model: ModelSlot) {
+        self.identity = identity;
+        self.model = Some(model);
+        // SAFETY: the arena static is only ever reached through this one reference.
+        // (`&mut ARENA`, as clippy suggests, is a hard error on `static mut` in edition 2024.)
+        #[allow(clippy::deref_addrof)]
+        let arena = unsafe { &mut *(&raw mut ARENA) };
+        self.arena = Some(arena);
+        reply(board, Reply::InitDone);
+        reply(board, Reply::Ready);
+    }
+
+    pub fn on_byte(&mut self, board: &mut impl Board, byte: u8) {
+        match self.frames.push(byte) {
+            Pushed::Text(b) => self.on_text_byte(board, b),
+            Pushed::Pending => {}
+            Pushed::FrameReady => self.drain_frames(board),
+        }
+    }
+
+    fn on_text_byte(&mut self, board: &mut impl Board, byte: u8) {
+        let mut line = [0u8; text::MAX_COMMAND_LEN];
+        let parsed = match self.line.push(byte) {
+            None => return,
+            Some(Line::TooLong) => Err(CommandError::TooLong),
+            Some(Line::Command(cmd)) => {
+                // Copy out so the assembler is free while the command runs.
+                let n = cmd.len();
+                line[..n].copy_from_slice(cmd.as_bytes());
+                Ok(n)
+            }
+        };
+        self.count_command();
+        match parsed {
+            Ok(n) => {
+                let cmd = core::str::from_utf8(&line[..n]).unwrap_or("");
+                match Command::parse(cmd) {
+                    Ok(command) => self.run_text(board, command),
+                    Err(e) => report_error(board, e),
+                }
+            }
+            Err(e) => report_error(board, e),
+        }
+        reply(board, Reply::Ready);
+    }
+
+    fn run_text(&mut self, board: &mut impl Board, command: Command<'_>) {
+        match command {
+            Command::Name => reply(board, Reply::Name(self.identity.vendor)),
+            Command::Profile => {
+                reply(board, Reply::Profile(self.identity.profile));
+                reply(
+                    board,
+                    Reply::Model(if self.model_arena.is_some() {
+                        "loaded"
+                    } else {
+                        "none"
+                    }),
+                );
+            }
+            Command::Help => {
+                let _ = write!(
+                    board.out(),
+                    "{}: name, profile, timestamp, db load N, db HH.., db print [N] [off], infer N [W], results\r\n",
+                    self.identity.vendor
+                );
+            }
+            Command::Timestamp => reply(board, Reply::LapUs(board.micros())),
+            Command::DbLoad(n) if n > DB_CAPACITY => report_error(
+                board,
+                CommandError::DbLoadTooLarge {
+                    requested: n,
+                    max: DB_CAPACITY,
+                },
+            ),
+            Command::DbLoad(n) => {
+                self.db_expected = n;
+                self.db_received = 0;
+                reply(board, Reply::Expecting(n));
+            }
+            Command::DbHex(hex) => {
+                if self.db_received >= self.db_expected {
+                    return report_error(board, CommandError::NoLoadInProgress);
+                }
+                let dest = &mut self.db[self.db_received..self.db_expected];
+                match text::decode_hex_into(hex, dest) {
+                    Ok(n) => {
+                        self.db_received += n;
+                        if self.db_received == self.db_expected {
+                            reply(board, Reply::LoadDone);
+                        }
+                    }
+                    Err(e) => report_error(board, e),
+                }
+            }
+            Command::DbPrint { len, offset } => {
+                let end = len
+                    .map_or(self.db_received, |n| offset.saturating_add(n))
+                    .min(self.db_received);
+                let start = offset.min(end);
+                let _ = text::write_buffer_lines(&mut board.out(), &self.db[start..end]);
+            }
+            Command::Infer { iterations, warmup } => self.infer_text(board, iterations, warmup),
+            Command::Results => self.print_results(board),
+        }
+    }
+
+    /// `infer N W` on the `db` buffer, with the reference's message sequence.
+    fn infer_text(&mut self, board: &mut impl Board, iterations: u32, warmup: u32) {
+        reply(board, Reply::WarmupStart(warmup));
+        for _ in 0..warmup {
+            if let Err(e) = self.run_model(board, None) {
+                return report_error(board, e.as_text());
+            }
+        }
+        reply(board, Reply::WarmupDone);
+        reply(board, Reply::InferStart(iterations));
+        reply(board, Reply::LapUs(board.micros()));
+        for _ in 0..iterations {
+            if let Err(e) = self.run_model(board, None) {
+                return report_error(board, e.as_text());
+            }
+        }
+        reply(board, Reply::LapUs(board.micros()));
+        reply(board, Reply::InferDone);
+        self.print_results(board);
+    }
+
+    /// Runs the accepted model on `input`, or on the `db` buffer when `None`.
+    fn run_model(
+        &mut self,
+        board: &impl Board,
+        input: Option<&[u8]>,
+    ) -> Result<inference::Outcome, InferError> {
+        let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
+        else {
+            return Err(InferError::NoModel);
+        };
+        let model = match (self.model_arena, model_slot.model()) {
+            (Some(_), Some(model)) => model,
+            _ => return Err(InferError::NoModel),
+        };
+        let input = input.unwrap_or(&self.db[..self.db_received]);
+        // SAFETY: i8 and u8 have the same size and alignment; the bytes are int8 values.
+        let input =
+            unsafe { core::slice::from_raw_parts(input.as_ptr().cast::<i8>(), input.len()) };
+        match inference::run(board, model, arena, input, &mut self.logits) {
+            Ok(outcome) => {
+                self.n_logits = outcome.n_logits;
+                Ok(outcome)
+            }
+            Err(Failure::InputSize { expected }) => Err(InferError::InputSize {
+                got: input.len(),
+                expected,
+            }),
+            Err(Failure::Invalid { .. } | Failure::Failed) => Err(InferError::Failed),
+        }
+    }
+
+    fn print_results(&mut self, board: &mut impl Board) {
+        let mut out = board.out();
+        let _ = text::write_results(&mut out, &self.logits[..self.n_logits]);
+        let _ = out.write_str("\r\n");
+    }
+
+    fn drain_frames(&mut self, board: &mut impl Board) {
+        // Copy each frame out: answering needs the decoder free (and the borrow ended).
+        let mut rx = [0u8; MAX_PAYLOAD];
+        loop {
+            let (ty, n) = match self.frames.take_frame() {
+                Some(f) => {
+                    rx[..f.payload.len()].copy_from_slice(f.payload);
+                    (f.ty, f.payload.len())
+                }
+                None => return,
+            };
+            self.count_command();
+            let frame = harbor_core::protocol::FrameRef {
+                ty,
+                payload: &rx[..n],
+            };
+            match Request::decode(frame) {
+                Ok(request) => self.run_request(board, request),
+                Err(harbor_core::protocol::message::DecodeError::WrongDirection(_)) => {
+                    self.send(board, &error(ty, ErrorCause::UnknownMessage, ty as u32));
+                }
+                Err(_) => self.send(board, &error(ty, ErrorCause::Malformed, n as u32)),
+            }
+        }
+    }
+
+    fn run_request(&mut self, board: &mut impl Board, request: Request<'_>) {
+        let ty = request.message_type();
+        let response = match request {
+            Request::Hello => {
+                let stack = board.stack();
+                Response::Info(Info {
+                    name: self.identity.name,
+                    version: VERSION,
+                    stack_size: stack.size,
+                    arena_size: ARENA_SIZE as u32,
+                    model_slot_size: self.slot().capacity(),
+                    max_payload: MAX_PAYLOAD as u16,
+                })
+            }
+            Request::LoadModelChunk { offset, data } => {
+                // The input conversion and stream geometry belong to the old model.
+                self.model_arena = None;
+                self.input = None;
+                self.stream = None;
+                match self.slot().write_chunk(offset, data) {
+                    Ok(held) => Response::Ack {
+                        for_type: ty as u8,
+                        value: held,
+                    },
+                    Err((cause, detail)) => error(ty, cause, detail),
+                }
+            }
+            Request::LoadModelFinish { total_len, crc32c } => {
+                self.finish_model(ty, total_len, crc32c)
+            }
+            Request::TensorInfer { input } => match self.run_model(board, Some(input)) {
+                Ok(outcome) => return self.send_inference(board, &outcome),
+                Err(e) => {
+                    let (cause, detail) = e.as_binary();
+                    error(ty, cause, detail)
+                }
+            },
+            Request::StreamSamples {
+                first_index,
+                samples,
+            } => match self.stream_samples(board, first_index, samples) {
+                Ok(received) => Response::Ack {
+                    for_type: ty as u8,
+                    value: received,
+                },
+                Err((cause, detail)) => error(ty, cause, detail),
+            },
+            Request::ConfigureInput(quant) => {
+                if self.model_arena.is_none() {
+                    error(ty, ErrorCause::NoModel, 0)
+                } else {
+                    self.input = Some(quant);
+                    Response::Ack {
+                        for_type: ty as u8,
+                        value: 0,
+                    }
+                }
+            }
+            Request::ConfigureStream {
+                up,
+                down,
+                window_len,
+                hop,
+            } => match self.configure_stream(up, down, window_len, hop) {
+                Ok(()) => Response::Ack {
+                    for_type: ty as u8,
+                    value: u32::from(window_len),
+                },
+                Err((cause, detail)) => error(ty, cause, detail),
+            },
+        };
+        self.send(board, &response);
+    }
+
+    /// Checks the geometry against the loaded model and installs a fresh stream.
+    fn configure_stream(
+        &mut self,
+        up: u16,
+        down: u16,
+        window_len: u16,
+        hop: u16,
+    ) -> Result<(), (ErrorCause, u32)> {
+        self.stream = None;
+        if self.model_arena.is_none() {
+            return Err((ErrorCause::NoModel, 0));
+        }
+        let stream = Stream::new(up, down, window_len, hop)?;
+        let (Some(slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut()) else {
+            return Err((ErrorCause::NoModel, 0));
+        };
+        let model = slot.model().unwrap_or(&[]);
+        let expected =
+            inference::input_len(model, arena).map_err(|_| (ErrorCause::ModelInvalid, 0))?;
+        if usize::from(window_len) * AXES != expected {
+            return Err((ErrorCause::InputSizeMismatch, expected as u32));
+        }
+        self.stream = Some(stream);
+        Ok(())
+    }
+
+    /// Feeds a StreamSamples frame through the stream, sending one StreamWindow per window
+    /// completed; returns the samples held in the segment (the Ack's value).
+    fn stream_samples(
+        &mut self,
+        board: &mut impl Board,
+        first_index: u32,
+        payload: &[u8],
+    ) -> Result<u32, (ErrorCause, u32)> {
+        let held = match &self.stream {
+            Some(stream) => stream.received(),
+            None => self.samples_received,
+        };
+        // Index 0 starts a new segment; anything else must continue the current one.
+        if first_index != 0 && first_index != held {
+            return Err((ErrorCause::StreamGap, held));
+        }
+        if self.stream.is_some() && self.input.is_none() {
+            return Err((ErrorCause::NotConfigured, 1));
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            // No stream configured: count only (the transport check of earlier firmware).
+            let n = (payload.len() / harbor_core::protocol::message::SAMPLE_BYTES) as u32;
+            self.samples_received = if first_index == 0 { 0 } else { held }.wrapping_add(n);
+            return Ok(self.samples_received);
+        };
+        if first_index == 0 {
+            stream.reset();
+        }
+        for sample in samples(payload) {
+            let (model_samples, n) = match self.stream.as_mut() {
+                Some(stream) => stream.convert(sample),
+                None => return Err((ErrorCause::NotConfigured, 2)),
+            };
+            for &model_sample in &model_samples[..n] {
+                let completed = self
+                    .stream
+                    .as_mut()
+                    .and_then(|s| s.push_model_sample(model_sample));
+                if let Some(index) = completed {
+                    self.infer_window(board, index)?;
+                }
+            }
+        }
+        Ok(self.stream.as_ref().map_or(0, Stream::received))
+    }
+
+    /// Converts the completed window to int8, runs the model and sends a StreamWindow.
+    fn infer_window(
+        &mut self,
+        board: &mut impl Board,
+        index: u32,
+    ) -> Result<(), (ErrorCause, u32)> {
+        let (Some(stream), Some(quant)) = (self.stream.as_ref(), self.input.as_ref()) else {
+            return Err((ErrorCause::NotConfigured, 1));
+        };
+        let n = stream.quantize_window(quant, &mut self.window_input);
+        let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
+        else {
+            return Err((ErrorCause::NoModel, 0));
+        };
+        let Some(model) = model_slot.model() else {
+            return Err((ErrorCause::NoModel, 0));
+        };
+        let outcome = match inference::run(
+            board,
+            model,
+            arena,
+            &self.window_input[..n],
+            &mut self.logits,
+        ) {
+            Ok(outcome) => outcome,
+            Err(Failure::InputSize { expected }) => {
+                return Err((ErrorCause::InputSizeMismatch, expected as u32));
+            }
+            Err(_) => return Err((ErrorCause::InferenceFailed, 0)),
+        };
+        self.n_logits = outcome.n_logits;
+        let mut logits = [0u8; MAX_LOGITS];
+        for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
+            *dst = src as u8;
+        }
+        let result = InferResult {
+            instructions: outcome.instructions,
+            stack_high_water: board.stack().high_water,
+            arena_used: outcome.arena_used,
+            predicted: outcome.predicted,
+            logits: &logits[..outcome.n_logits],
+        };
+        self.send(board, &Response::StreamWindow { index, result });
+        Ok(())
+    }
+
+    fn slot(&mut self) -> &mut ModelSlot {
+        match self.model.as_mut() {
+            Some(slot) => slot,
+            // boot() attaches the slot before any byte is read.
+            None => unreachable!("model slot attached at boot"),
+        }
+    }
+
+    /// CRC check, then a load-time check that the interpreter accepts the model.
+    fn finish_model(&mut self, ty: MessageType, total_len: u32, crc32c: u32) -> Response<'static> {
+        self.model_arena = None;
+        let crc = match self.slot().finish(total_len, crc32c) {
+            Ok(crc) => crc,
+            Err((cause, detail)) => return error(ty, cause, detail),
+        };
+        let model = self.slot().model().unwrap_or(&[]);
+        match inference::check_model(model, ARENA_SIZE) {
+            Ok(needed) => {
+                self.model_arena = Some(needed);
+                Response::Ack {
+                    for_type: ty as u8,
+                    value: crc,
+                }
+            }
+            Err(Failure::Invalid { arena_needed }) => {
+                error(ty, ErrorCause::ModelInvalid, arena_needed as u32)
+            }
+            Err(_) => error(ty, ErrorCause::ModelInvalid, 0),
+        }
+    }
+
+    fn send_inference(&mut self, board: &mut impl Board, outcome: &inference::Outcome) {
+        let mut logits = [0u8; MAX_LOGITS];
+        for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
+            *dst = src as u8;
+        }
+        let result = InferResult {
+            instructions: outcome.instructions,
+            stack_high_water: board.stack().high_water,
+            arena_used: outcome.arena_used,
+            predicted: outcome.predicted,
+            logits: &logits[..outcome.n_logits],
+        };
+        self.send(board, &Response::InferResult(result));
+    }
+
+    fn send(&mut self, board: &mut impl Board, response: &Response<'_>) {
+        // Every response fits MAX_FRAME by construction; a failure here is a firmware bug.
+        match response.encode(&mut self.tx) {
+            Ok(n) => board.write_bytes(&self.tx[..n]),
+            Err(_) => report_error(board, CommandError::Unknown("response encoding")),
+        }
+    }
+
+    /// Counts a command; the broken variants fail here once their budget is spent.
+    fn count_command(&mut self) {
+        self.commands = self.commands.wrapping_add(1);
+        #[cfg(feature = "fault-hang")]
+        if self.commands > FAULT_AFTER_COMMANDS {
+            // Stops answering for good, like a deadlocked firmware.
+            loop {
+                core::hint::spin_loop();
+            }
+        }
+        #[cfg(feature = "fault-crash")]
+        if self.commands > FAULT_AFTER_COMMANDS {
+            // SAFETY: deliberately traps (illegal instruction) to test crash reporting.
+            unsafe { core::arch::asm!("unimp") };
+        }
+    }
+}
+
+/// Why an inference could not run, in either protocol's terms.
+enum InferError {
+    NoModel,
+    InputSize { got: usize, expected: usize },
+    Failed,
+}
+
+impl InferError {
+    fn as_text(&self) -> CommandError<'static> {
+        match *self {
+            Self::NoModel => CommandError::NoModel,
+            Self::InputSize { got, expected } => CommandError::InputSizeMismatch { got, expected },
+            Self::Failed => CommandError::InferenceFailed,
+        }
+    }
+
+    fn as_binary(&self) -> (ErrorCause, u32) {
+        match *self {
+            Self::NoModel => (ErrorCause::NoModel, 0),
+            Self::InputSize { expected, .. } => (ErrorCause::InputSizeMismatch, expected as u32),
+            Self::Failed => (ErrorCause::InferenceFailed, 0),
+        }
+    }
+}
+
+fn error(ty: MessageType, cause: ErrorCause, detail: u32) -> Response<'static> {
+    Response::Error {
+        for_type: ty as u8,
+        cause,
+        detail,
+    }
+}
+
+fn reply(board: &mut impl Board, r: Reply<'_>) {
+    let mut out = board.out();
+    let _ = write!(out, "{r}\r\n");
+}
+
+fn report_error(board: &mut impl Board, e: CommandError<'_>) {
+    let mut out = board.out();
+    let _ = write!(out, "e-[{e}]\r\n");
+}

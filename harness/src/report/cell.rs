@@ -32,6 +32,10 @@ pub struct CellResult {
     /// Windows sent (or meant to be sent) to the device.
     pub windows: usize,
     pub windows_completed: usize,
+    /// Windows of the model's classes in the slice before `max_windows` thinned them.
+    pub windows_available: usize,
+    /// Windows of activities outside the model's classes (not replayed), by activity.
+    pub left_out: std::collections::BTreeMap<String, usize>,
     pub classes: Vec<String>,
     /// On-device scores over the completed windows.
     pub accuracy: Option<f64>,
@@ -144,6 +148,8 @@ impl CellResult {
             status,
             windows: w.len(),
             windows_completed: done.len(),
+            windows_available: w.available,
+            left_out: w.left_out.clone(),
             classes: cx.classes.to_vec(),
             accuracy: any.then(|| device.accuracy()),
             macro_f1: any.then(|| device.macro_f1()),

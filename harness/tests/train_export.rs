@@ -188,3 +188,24 @@ fn personalized_export_keeps_every_frozen_tensor_bit_identical() {
     // Only the dense head and what it feeds (logits) may differ; the softmax output is fixed.
     assert_eq!(changed, vec!["dense/bias", "dense/weights", "logits"]);
 }
+
+#[test]
+fn float32_export_mirrors_the_int8_graph_and_harbor_core_refuses_it_clearly() {
+    use harbor::train::export::{model_def_f32, to_tflite_f32};
+    use harbor_core::writer::TensorType;
+    let (net, data) = trained();
+    let int8 = model_def(&quantize(&net, &data), "x");
+    let f32 = model_def_f32(&net, "x");
+    let ops =
+        |d: &harbor_core::writer::ModelDef| d.operators.iter().map(|o| o.op).collect::<Vec<_>>();
+    assert_eq!(ops(&f32), ops(&int8));
+    assert!(
+        f32.tensors
+            .iter()
+            .all(|t| t.dtype != TensorType::Int8 && t.quantization.is_none())
+    );
+    let bytes = to_tflite_f32(&net, "x").expect("export");
+    // The band runs int8 only: a float model must be an error naming the problem, not a panic.
+    let err = harbor::train::int8::arena_bytes(&bytes).expect_err("float model refused");
+    assert!(err.to_lowercase().contains("float"), "{err}");
+}

@@ -17,6 +17,7 @@ def main():
     ap.add_argument("model")
     ap.add_argument("inputs")
     ap.add_argument("--out")
+    ap.add_argument("--float", dest="float_model", help="model_f32.tflite: run it in TFLM on the dequantized inputs and compare classes")
     args = ap.parse_args()
 
     from tflite_micro.python.tflite_micro import runtime
@@ -53,6 +54,23 @@ def main():
     print(f"TFLM classes: {np.bincount(outs.argmax(axis=1), minlength=outs.shape[1]).tolist()}")
     if args.out:
         outs.tofile(args.out)
+
+    if args.float_model:
+        # The int8 input is the normalized window quantized; dequantizing it gives the float
+        # model (almost) the same input, so its classes should mostly match the int8 model's.
+        qp = det["quantization_parameters"]
+        scale, zero = float(qp["scales"][0]), int(qp["zero_points"][0])
+        fm = runtime.Interpreter.from_bytes(open(args.float_model, "rb").read())
+        probs = []
+        for w in windows:
+            fm.set_input(((w.astype(np.float32) - zero) * scale)[None, ...], 0)
+            fm.invoke()
+            probs.append(fm.get_output(0).copy())
+        probs = np.concatenate(probs)
+        int8_probs = (outs.astype(np.float32) + 128.0) / 256.0
+        agree = float((probs.argmax(axis=1) == outs.argmax(axis=1)).mean())
+        print(f"float32 model in TFLM: same class as int8 on {agree * 100:.1f} % of windows, "
+              f"max |delta probability| {float(np.abs(probs - int8_probs).max()):.4f}")
 
 
 if __name__ == "__main__":

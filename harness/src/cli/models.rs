@@ -24,6 +24,8 @@ use crate::train::{Arch, Variant};
 /// File names inside a model directory.
 const MODEL_FILE: &str = "model.tflite";
 const CARD_FILE: &str = "card.yaml";
+/// The float32 reference with the same graph (input: normalized windows).
+const MODEL_F32_FILE: &str = "model_f32.tflite";
 /// Float weights, normalization and quantization parameters (for eval and personalization).
 const FLOAT_FILE: &str = "float.json";
 
@@ -341,6 +343,9 @@ fn write_model_dir(dir: &Path, trained: &Trained) -> Result<(), CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.display())))?;
     write(MODEL_FILE, &trained.tflite)?;
+    if !trained.tflite_f32.is_empty() {
+        write(MODEL_F32_FILE, &trained.tflite_f32)?;
+    }
     if !trained.golden_inputs.is_empty() {
         // Int8 inputs of real test windows; models/tools/tflm_check.py adds TFLM's outputs.
         std::fs::create_dir_all(dir.join("golden"))

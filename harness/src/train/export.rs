@@ -11,6 +11,7 @@ use harbor_core::writer::{
     TensorType, WriteError, write_tflite,
 };
 
+use super::float_net::FloatNet;
 use super::quantize::{ActQuant, QuantLayer, QuantModel};
 
 /// Tensor names of the graph's input and output, as Netron and the card show them.
@@ -258,4 +259,165 @@ pub fn to_tflite(model: &QuantModel, description: &str) -> Result<Vec<u8>, Write
 /// comparing dequantized logits with the float model.
 pub fn logits_tensor(def: &ModelDef) -> Option<usize> {
     def.tensors.iter().position(|t| t.name == "logits")
+}
+
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The float reference model as a float32 `.tflite` with the same op graph (the `f32`
+/// variant: runs in TFLite Micro / LiteRT on the host; harbor-core and the band run int8 only).
+/// Its input is the normalized window (see the card's normalization statistics).
+pub fn model_def_f32(net: &FloatNet, description: &str) -> ModelDef {
+    let arch = &net.arch;
+    let (t, c) = (arch.window as i32, arch.channels as i32);
+    let mut g = Graph {
+        tensors: Vec::new(),
+        buffers: vec![Vec::new()],
+        operators: Vec::new(),
+    };
+    let float = |g: &mut Graph, name: &str, shape: &[i32]| {
+        g.tensor(name, shape, TensorType::Float32, 0, None)
+    };
+    let reshape = |g: &mut Graph, input: i32, name: &str, shape: &[i32]| {
+        let s = g.constant(
+            &format!("{name}/shape"),
+            &[shape.len() as i32],
+            TensorType::Int32,
+            i32_bytes(shape),
+            None,
+        );
+        let out = float(g, name, shape);
+        g.op(
+            BuiltinOp::Reshape,
+            vec![input, s],
+            out,
+            Options::Reshape {
+                new_shape: shape.to_vec(),
+            },
+        );
+        out
+    };
+    let input = float(&mut g, INPUT_NAME, &[1, t, c]);
+    let mut x = reshape(&mut g, input, "input_4d", &[1, 1, t, c]);
+    for (i, ((shape, block), p)) in arch
+        .block_shapes()
+        .iter()
+        .zip(&arch.blocks)
+        .zip(&net.convs)
+        .enumerate()
+    {
+        let name = format!("conv{}", i + 1);
+        let (cin, k) = (shape.in_channels, block.kernel);
+        // burn's [out][in][k] → TFLite's [out][1][k][in].
+        let ohwi: Vec<f32> = (0..block.channels)
+            .flat_map(|o| (0..k).flat_map(move |kk| (0..cin).map(move |ii| (o, kk, ii))))
+            .map(|(o, kk, ii)| p.weight[(o * cin + ii) * k + kk])
+            .collect();
+        let w = g.constant(
+            &format!("{name}/weights"),
+            &[block.channels as i32, 1, k as i32, cin as i32],
+            TensorType::Float32,
+            f32_bytes(&ohwi),
+            None,
+        );
+        let b = g.constant(
+            &format!("{name}/bias"),
+            &[block.channels as i32],
+            TensorType::Float32,
+            f32_bytes(&p.bias),
+            None,
+        );
+        let y = float(
+            &mut g,
+            &name,
+            &[1, 1, shape.conv_len as i32, block.channels as i32],
+        );
+        let conv = Options::Conv2d {
+            padding: Padding::Valid,
+            stride_w: 1,
+            stride_h: 1,
+            activation: Activation::Relu,
+        };
+        g.op(BuiltinOp::Conv2d, vec![x, w, b], y, conv);
+        x = y;
+        if let Some(pool) = block.pool {
+            let pooled = float(
+                &mut g,
+                &format!("pool{}", i + 1),
+                &[1, 1, shape.out_len as i32, block.channels as i32],
+            );
+            let p = pool as i32;
+            let opts = Options::Pool2d {
+                padding: Padding::Valid,
+                stride_w: p,
+                stride_h: 1,
+                filter_w: p,
+                filter_h: 1,
+                activation: Activation::None,
+            };
+            g.op(BuiltinOp::MaxPool2d, vec![x], pooled, opts);
+            x = pooled;
+        }
+    }
+    let last = arch
+        .block_shapes()
+        .last()
+        .map_or((arch.window, arch.channels), |s| {
+            (s.out_len, s.out_channels)
+        });
+    let x3 = reshape(&mut g, x, "sequence", &[1, last.0 as i32, last.1 as i32]);
+    let axis = g.constant("mean/axis", &[1], TensorType::Int32, i32_bytes(&[1]), None);
+    let features = float(&mut g, "global_average_pool", &[1, last.1 as i32]);
+    g.op(
+        BuiltinOp::Mean,
+        vec![x3, axis],
+        features,
+        Options::Reducer { keep_dims: false },
+    );
+    let (k, f) = (arch.classes as i32, arch.features() as i32);
+    let w = g.constant(
+        "dense/weights",
+        &[k, f],
+        TensorType::Float32,
+        f32_bytes(&net.head.weight),
+        None,
+    );
+    let b = g.constant(
+        "dense/bias",
+        &[k],
+        TensorType::Float32,
+        f32_bytes(&net.head.bias),
+        None,
+    );
+    let logits = float(&mut g, "logits", &[1, k]);
+    g.op(
+        BuiltinOp::FullyConnected,
+        vec![features, w, b],
+        logits,
+        Options::FullyConnected {
+            activation: Activation::None,
+            keep_num_dims: false,
+        },
+    );
+    let probs = float(&mut g, OUTPUT_NAME, &[1, k]);
+    g.op(
+        BuiltinOp::Softmax,
+        vec![logits],
+        probs,
+        Options::Softmax { beta: 1.0 },
+    );
+    ModelDef {
+        description: description.to_string(),
+        tensors: g.tensors,
+        buffers: g.buffers,
+        operators: g.operators,
+        inputs: vec![input],
+        outputs: vec![probs],
+    }
+}
+
+/// Encodes the float32 reference model as `.tflite` bytes.
+pub fn to_tflite_f32(net: &FloatNet, description: &str) -> Result<Vec<u8>, WriteError> {
+    write_tflite(&model_def_f32(net, description))
 }

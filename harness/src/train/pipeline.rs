@@ -9,7 +9,7 @@ use super::card::{
     PersonalizationStudy, Recipe, Results, Scores, UserResult, sha256_hex,
 };
 use super::data::{ClassSet, SplitMix64, WindowSet};
-use super::export::to_tflite;
+use super::export::{to_tflite, to_tflite_f32};
 use super::fit::{self, TrainConfig, TrainProgress};
 use super::float_net::FloatNet;
 use super::int8;
@@ -56,6 +56,9 @@ pub struct Trained {
     pub classes: Vec<String>,
     #[serde(skip)]
     pub tflite: Vec<u8>,
+    /// The float32 reference as `.tflite` (empty when not exported).
+    #[serde(skip)]
+    pub tflite_f32: Vec<u8>,
     #[serde(skip)]
     pub card: Option<ModelCard>,
     /// int8 inputs (after the band's input conversion) of a few test windows, for golden
@@ -273,12 +276,14 @@ pub fn run(
         reproduce: opts.reproduce.clone(),
     };
     let golden_inputs = golden_inputs(&norm, &quant, &splits.test, GOLDEN_WINDOWS);
+    let tflite_f32 = to_tflite_f32(&net, &description).map_err(|e| e.to_string())?;
     Ok(Trained {
         net,
         norm,
         quant,
         classes: classes.classes.clone(),
         tflite,
+        tflite_f32,
         card: Some(card),
         golden_inputs,
     })
@@ -386,12 +391,15 @@ pub fn personalize_saved(
         &user_raw.select(&split.rest),
         GOLDEN_WINDOWS,
     );
+    let tflite_f32 =
+        to_tflite_f32(&net, "harbor personalized model (float32)").map_err(|e| e.to_string())?;
     let trained = Trained {
         net,
         norm: base.norm.clone(),
         quant,
         classes: base.classes.clone(),
         tflite,
+        tflite_f32,
         card: None,
         golden_inputs,
     };

@@ -16,7 +16,7 @@ pub fn synthetic(n_per_class: usize, seed: u64) -> WindowSet {
     let mut set = WindowSet::new(WINDOW, CHANNELS);
     for i in 0..n_per_class * CLASSES {
         let class = i % CLASSES;
-        let phase = unit() * 6.28;
+        let phase = unit() * std::f32::consts::TAU;
         let amp = 0.5 + unit();
         let mut w = vec![0f32; WINDOW * CHANNELS];
         for t in 0..WINDOW {

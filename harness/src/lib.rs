@@ -13,6 +13,7 @@ pub mod footprint;
 pub mod metrics;
 pub mod model;
 pub mod npz;
+pub mod renode;
 pub mod replay;
 pub mod report;
 pub mod scenario;

@@ -21,6 +21,9 @@ pub struct BoardProfile {
     /// Currents per mode for the energy proxy, each with its source.
     #[serde(default)]
     pub power: Option<PowerSpec>,
+    /// Radio currents (Wi-Fi / BLE), each with its source; absent when not modelled.
+    #[serde(default)]
+    pub radio: Option<RadioSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,6 +76,32 @@ pub struct PowerSpec {
     pub imu: Current,
 }
 
+/// Radio currents while transmitting / receiving, for the energy proxy of reporting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadioSpec {
+    /// What the radio is, e.g. `Wi-Fi 802.11 b/g/n + Bluetooth LE`.
+    pub kind: String,
+    #[serde(default)]
+    pub wifi_tx: Option<Current>,
+    #[serde(default)]
+    pub wifi_rx: Option<Current>,
+    #[serde(default)]
+    pub ble_tx: Option<Current>,
+    #[serde(default)]
+    pub ble_rx: Option<Current>,
+}
+
+impl RadioSpec {
+    /// The figures present, by field name.
+    pub fn currents(&self) -> Vec<(&'static str, &Current)> {
+        [("wifi_tx", &self.wifi_tx), ("wifi_rx", &self.wifi_rx), ("ble_tx", &self.ble_tx), ("ble_rx", &self.ble_rx)]
+            .into_iter()
+            .filter_map(|(name, c)| Some((name, c.as_ref()?)))
+            .collect()
+    }
+}
+
 /// The band's inertial sensor as the firmware sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,12 +120,14 @@ pub struct ImuSpec {
 }
 
 impl ImuSpec {
-    fn accel_mg_per_lsb(&self) -> f64 {
+    /// mg per LSB: the datasheet figure, or range / 2^(bits-1).
+    pub fn accel_mg_per_lsb(&self) -> f64 {
         self.accel_sensitivity_mg_per_lsb
             .unwrap_or(self.accel_range_g * 1000.0 / f64::from(1u32 << (self.bits - 1)))
     }
 
-    fn gyro_mdps_per_lsb(&self) -> f64 {
+    /// mdps per LSB: the datasheet figure, or range / 2^(bits-1).
+    pub fn gyro_mdps_per_lsb(&self) -> f64 {
         self.gyro_sensitivity_mdps_per_lsb
             .unwrap_or(self.gyro_range_dps * 1000.0 / f64::from(1u32 << (self.bits - 1)))
     }
@@ -191,6 +222,15 @@ impl BoardProfile {
                 return Err(format!("power.{name}.source is empty: every current needs its source"));
             }
         }
+        if let Some(radio) = &self.radio {
+            let currents = radio.currents();
+            if currents.is_empty() {
+                return Err("radio has no currents: give at least one of wifi_tx, wifi_rx, ble_tx, ble_rx".into());
+            }
+            if let Some((name, c)) = currents.iter().find(|(_, c)| !(c.ma >= 0.0) || c.source.trim().is_empty()) {
+                return Err(format!("radio.{name} needs a non-negative ma and a source, got {} mA from {:?}", c.ma, c.source));
+            }
+        }
         Ok(())
     }
 }
@@ -254,6 +294,50 @@ mod tests {
         let text = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\npower:\n  supply_v: 3.3\n  active: {ma: 20, source: ds}\n  light_sleep: {ma: 0.3, source: ''}\n  imu: {ma: 0.5, source: ds}\n";
         let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
         assert!(err.contains("light_sleep.source"), "{err}");
+    }
+
+    #[test]
+    fn every_committed_profile_loads_with_sourced_figures() {
+        let names = available();
+        for expected in ["esp32c3-band", "esp32-band", "nrf52840-band"] {
+            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        }
+        for name in &names {
+            let b = BoardProfile::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&b.name, name, "profile name must match its file name");
+            let (mcu, memory, power) = (b.mcu.expect("mcu"), b.memory.expect("memory"), b.power.expect("power"));
+            assert!(mcu.clock_hz >= 1_000_000 && memory.sram_bytes > 0 && memory.flash_bytes > 0, "{name}");
+            assert!(!memory.source.trim().is_empty(), "{name}: memory.source");
+            assert!(power.active.ma > power.light_sleep.ma, "{name}: active must draw more than light sleep");
+        }
+    }
+
+    #[test]
+    fn other_boards_have_their_datasheet_clock_memory_and_radio() {
+        let esp32 = BoardProfile::load("esp32-band").unwrap();
+        let mcu = esp32.mcu.unwrap();
+        assert_eq!(mcu.clock_hz, 240_000_000);
+        // 2.4 M instructions at CPI 1 and 240 MHz: 10 ms.
+        assert!((mcu.estimate_ms(2_400_000) - 10.0).abs() < 1e-9);
+        let radio = esp32.radio.unwrap();
+        assert!(radio.wifi_tx.unwrap().ma > radio.ble_tx.unwrap().ma);
+        let nrf = BoardProfile::load("nrf52840-band").unwrap();
+        assert_eq!(nrf.mcu.unwrap().clock_hz, 64_000_000);
+        let memory = nrf.memory.unwrap();
+        assert_eq!((memory.sram_bytes, memory.flash_bytes), (256 * 1024, 1024 * 1024));
+        let radio = nrf.radio.unwrap();
+        assert!(radio.wifi_tx.is_none() && radio.ble_tx.is_some());
+    }
+
+    #[test]
+    fn a_radio_current_without_source_or_any_figure_is_rejected() {
+        let base = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\n";
+        let text = format!("{base}radio:\n  kind: BLE\n  ble_tx: {{ma: 6.4, source: ' '}}\n");
+        let err = BoardProfile::from_yaml(&text, Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(err.contains("radio.ble_tx"), "{err}");
+        let text = format!("{base}radio:\n  kind: BLE\n");
+        let err = BoardProfile::from_yaml(&text, Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(err.contains("radio has no currents"), "{err}");
     }
 
     #[test]

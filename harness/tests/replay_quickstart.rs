@@ -106,7 +106,19 @@ fn quickstart_matches_the_host_reference_bit_for_bit_whatever_the_jobs() {
         );
         assert_eq!(code1, 1, "an unsupported cell is a failed check");
     } else {
-        assert_eq!(stream["agreement_int8"], 1.0, "{stream}");
+        // The device windowed and converted the raw stream itself: still bit-exact.
+        assert_eq!(stream["status"], "ok", "{stream}");
+        assert!(
+            stream["windows_completed"].as_u64().unwrap() >= 48,
+            "{stream}"
+        );
+        assert_eq!(
+            stream["agreement_int8"], 1.0,
+            "{}",
+            stream["int8_mismatches"]
+        );
+        assert_eq!(stream["accuracy"], stream["host_int8_accuracy"]);
+        assert_eq!(code1, 0, "{text1}");
     }
 
     // Identical results whatever --jobs is.

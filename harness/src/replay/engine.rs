@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::target::{DeviceInfo, Inference, QemuConfig, QemuTarget, Target, TargetError};
 
 use super::Mode;
+use super::stream::StreamWorkload;
 
 /// One cell to run: a model's windows into one firmware in one mode.
 #[derive(Clone)]
@@ -17,8 +18,10 @@ pub struct CellPlan {
     pub mode: Mode,
     pub config: QemuConfig,
     pub model: Arc<Vec<u8>>,
-    /// int8 input tensors, in window order.
+    /// int8 input tensors, in window order (one slot per scored window).
     pub inputs: Arc<Vec<Vec<i8>>>,
+    /// Stream mode's segments and window mapping; `None` runs the mode as unsupported.
+    pub stream: Option<Arc<StreamWorkload>>,
 }
 
 /// A named failure of part of a cell.
@@ -43,6 +46,9 @@ pub struct CellOutcome {
     pub failures: Vec<ShardFailure>,
     /// The firmware's self-description (from the first shard that got one).
     pub device: Option<DeviceInfo>,
+    /// Stream mode: windows the device inferred that have no host label (impure,
+    /// unlabelled, or an activity outside the model's classes).
+    pub unscored_windows: u64,
 }
 
 impl CellOutcome {
@@ -59,9 +65,11 @@ struct Shard {
 struct ShardResult {
     cell: usize,
     first: usize,
-    inferences: Vec<Inference>,
+    /// (window slot, result), in slot order.
+    inferences: Vec<(usize, Inference)>,
     failure: Option<ShardFailure>,
     device: Option<DeviceInfo>,
+    unscored: u64,
 }
 
 /// Contiguous shards: at most `jobs` per cell, so a single cell still uses every emulator.
@@ -130,10 +138,11 @@ pub async fn run_cells(
     results.sort_by_key(|r| (r.cell, r.first));
     for r in results {
         let outcome = &mut outcomes[r.cell];
-        for (k, inference) in r.inferences.into_iter().enumerate() {
-            outcome.inferences[r.first + k] = Some(inference);
+        for (slot, inference) in r.inferences {
+            outcome.inferences[slot] = Some(inference);
         }
         outcome.failures.extend(r.failure);
+        outcome.unscored_windows += r.unscored;
         if outcome.device.is_none() {
             outcome.device = r.device;
         }
@@ -152,6 +161,7 @@ async fn run_shard(
         inferences: Vec::with_capacity(shard.windows.len()),
         failure: None,
         device: None,
+        unscored: 0,
     };
     let windows = shard.windows.clone();
     let fail = |result: &mut ShardResult,
@@ -187,9 +197,7 @@ async fn run_shard(
             return result;
         }
     }
-    if plan.mode == Mode::Stream {
-        // Until the firmware windows and infers a stream on the device, it only counts
-        // StreamSamples: there is nothing honest to measure.
+    if plan.mode == Mode::Stream && plan.stream.is_none() {
         let name = result.device.as_ref().map_or_else(String::new, |d| {
             format!(
                 " ({} {}.{}.{})",
@@ -200,7 +208,7 @@ async fn run_shard(
             &mut result,
             "unsupported",
             format!(
-                "stream mode is not supported by this firmware{name}: it acknowledges StreamSamples but does not window or infer on the device"
+                "stream mode is not supported by this firmware{name}: it does not window or infer a sample stream"
             ),
             "checking stream support",
             None,
@@ -212,10 +220,15 @@ async fn run_shard(
         target_failure(&mut result, e, "loading the model", None);
         return result;
     }
+    if let Some(stream) = &plan.stream {
+        run_stream(&mut target, stream, &mut result, progress, &fail).await;
+        target.shutdown().await;
+        return result;
+    }
     for i in shard.windows.clone() {
         match target.infer(&plan.inputs[i]).await {
             Ok(inference) => {
-                result.inferences.push(inference);
+                result.inferences.push((i, inference));
                 progress(1);
             }
             Err(e) => {
@@ -228,6 +241,68 @@ async fn run_shard(
     result
 }
 
+type FailFn<'a> = dyn Fn(&mut ShardResult, &str, String, &str, Option<usize>) + Send + Sync + 'a;
+
+/// Configures the band's input conversion and windowing, then streams every segment; the
+/// windows it reports are stored at their slots, unscored ones dropped.
+async fn run_stream(
+    target: &mut QemuTarget,
+    stream: &StreamWorkload,
+    result: &mut ShardResult,
+    progress: &(dyn Fn(u64) + Send + Sync),
+    fail: &FailFn<'_>,
+) {
+    if let Err(e) = target.configure_input(&stream.input).await {
+        return fail(
+            result,
+            unsupported_or(&e),
+            e.to_string(),
+            "configuring the input conversion",
+            None,
+        );
+    }
+    if let Err(e) = target.configure_stream(stream.config).await {
+        return fail(
+            result,
+            unsupported_or(&e),
+            e.to_string(),
+            "configuring the stream",
+            None,
+        );
+    }
+    for (segment, samples) in stream.segments.iter().enumerate() {
+        match target.stream(0, samples).await {
+            Ok(outcome) => {
+                let before = result.inferences.len();
+                for w in outcome.windows {
+                    match stream.slots.get(&(segment as u32, w.index)) {
+                        Some(&slot) => result.inferences.push((slot, w.inference)),
+                        None => result.unscored += 1,
+                    }
+                }
+                progress((result.inferences.len() - before) as u64);
+            }
+            Err(e) => {
+                let next = result.inferences.last().map_or(0, |(slot, _)| slot + 1);
+                let window = (next < stream.windows.len()).then_some(next);
+                return fail(result, e.kind(), e.to_string(), "streaming samples", window);
+            }
+        }
+    }
+}
+
+/// A firmware that does not know a stream message refuses it: that is "unsupported".
+fn unsupported_or(e: &TargetError) -> &'static str {
+    match e {
+        TargetError::Rejected { cause, .. }
+            if *cause == harbor_core::protocol::ErrorCause::UnknownMessage =>
+        {
+            "unsupported"
+        }
+        other => other.kind(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +313,7 @@ mod tests {
             config: QemuConfig::new("unused.elf"),
             model: Arc::new(Vec::new()),
             inputs: Arc::new(vec![Vec::new(); n]),
+            stream: None,
         }
     }
 

@@ -11,10 +11,12 @@
 
 pub mod engine;
 pub mod run;
+pub mod stream;
 pub mod workload;
 
 pub use engine::{CellOutcome, CellPlan, ShardFailure, run_cells};
 pub use run::{Quiet, RunError, RunOptions, RunProgress, run_scenario};
+pub use stream::StreamWorkload;
 pub use workload::{ModelBundle, ReplayWindows, WorkloadError};
 
 pub use crate::scenario::Mode;

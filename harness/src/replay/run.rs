@@ -9,7 +9,7 @@ use crate::report::{BoardSummary, CellContext, CellResult, Report, SCHEMA_VERSIO
 use crate::scenario::{Scenario, TargetKind};
 use crate::target::QemuConfig;
 
-use super::{CellPlan, ModelBundle, ReplayWindows, WorkloadError, run_cells};
+use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
 
 /// Overrides of the scenario from the command line.
 #[derive(Clone, Debug, Default)]
@@ -55,6 +55,8 @@ pub fn run_scenario(
     }
     // Windows per (model, dataset): each model has its own rate, window and classes.
     let mut workloads = Vec::new();
+    let mut streams = Vec::new();
+    let stream_mode = scenario.modes.contains(&Mode::Stream);
     for model in &models {
         for dataset in &scenario.datasets {
             progress.stage(&format!("preparing {} for {}", dataset.name, model.name));
@@ -63,6 +65,12 @@ pub fn run_scenario(
                 entry.max_windows = Some(entry.max_windows.map_or(cap, |m| m.min(cap)));
             }
             workloads.push(ReplayWindows::build(model, &entry, &board)?);
+            streams.push(if stream_mode {
+                progress.stage(&format!("cutting {} into IMU-rate segments", dataset.name));
+                Some(Arc::new(StreamWorkload::build(model, &entry, &board)?))
+            } else {
+                None
+            });
         }
     }
     // An unreadable image loses the footprint figures only; launching reports it by name.
@@ -97,11 +105,19 @@ pub fn run_scenario(
                         target: ti,
                         workload: wi,
                     });
+                    let stream = match mode {
+                        Mode::Tensor => None,
+                        Mode::Stream => streams[wi].clone(),
+                    };
                     plans.push(CellPlan {
                         mode,
                         config: config.clone(),
                         model: model_bytes.clone(),
-                        inputs: inputs.clone(),
+                        inputs: stream.as_ref().map_or_else(
+                            || inputs.clone(),
+                            |s: &Arc<StreamWorkload>| Arc::new(s.windows.int8.clone()),
+                        ),
+                        stream,
                     });
                 }
             }
@@ -136,7 +152,10 @@ pub fn run_scenario(
                     dataset: &scenario.datasets[k.dataset].name,
                     mode: plan.mode,
                     classes: &model.class_names,
-                    windows: &workloads[k.workload],
+                    windows: match (&plan.stream, plan.mode) {
+                        (Some(s), Mode::Stream) => &s.windows,
+                        _ => &workloads[k.workload],
+                    },
                     board: &board,
                     elf: elf_sizes[k.target].as_ref(),
                     model_bytes: plan.model.len() as u64,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::board::BoardProfile;
 use crate::datasets::{self, DatasetKind, LoadOptions, NoProgress};
 use crate::model::HostModel;
-use crate::signal::{ResampleConfig, WindowSpec, prepare};
+use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 use crate::train::card::ModelCard;
 use crate::train::metrics::argmax;
 use crate::train::normalize::{InputQuant, Normalization};
@@ -160,15 +160,7 @@ impl ReplayWindows {
         dataset: &DatasetEntry,
         board: &BoardProfile,
     ) -> Result<Self, WorkloadError> {
-        let subjects = match &dataset.subjects {
-            Subjects::All => Vec::new(),
-            Subjects::ModelTest => model.card.dataset.test_subjects.clone(),
-            Subjects::List(list) => list.clone(),
-        };
-        let options = LoadOptions {
-            subjects,
-            ..LoadOptions::default()
-        };
+        let options = load_options(model, dataset);
         let loaded = datasets::load(dataset.kind, &dataset.root, &options, &NoProgress)?;
         if loaded.recordings.is_empty() {
             return Err(WorkloadError::Prepare {
@@ -208,7 +200,21 @@ impl ReplayWindows {
             Some(max) if max < kept.len() => (0..max).map(|k| kept[k * kept.len() / max]).collect(),
             _ => kept,
         };
-        for &(i, class) in &chosen {
+        let mut filled = Self::from_chosen(model, dataset, windows, &chosen)?;
+        filled.left_out = out.left_out;
+        filled.available = out.available;
+        Ok(filled)
+    }
+
+    /// The chosen `(prepared window, class)` pairs with their int8 inputs and references.
+    pub fn from_chosen(
+        model: &ModelBundle,
+        dataset: &DatasetEntry,
+        windows: &Windows,
+        chosen: &[(usize, usize)],
+    ) -> Result<Self, WorkloadError> {
+        let mut out = ReplayWindows::default();
+        for &(i, class) in chosen {
             let raw = windows.raw(i).to_vec();
             let flat: Vec<f32> = raw.iter().flatten().map(|&v| f32::from(v)).collect();
             out.int8
@@ -248,5 +254,18 @@ impl ReplayWindows {
             out.seen_in_training = overlap;
         }
         Ok(out)
+    }
+}
+
+/// Which subjects to load: the card's test subjects for `model_test`.
+pub(super) fn load_options(model: &ModelBundle, dataset: &DatasetEntry) -> LoadOptions {
+    let subjects = match &dataset.subjects {
+        Subjects::All => Vec::new(),
+        Subjects::ModelTest => model.card.dataset.test_subjects.clone(),
+        Subjects::List(list) => list.clone(),
+    };
+    LoadOptions {
+        subjects,
+        ..LoadOptions::default()
     }
 }

@@ -34,6 +34,8 @@ pub struct CellResult {
     pub windows_completed: usize,
     /// Windows of the model's classes in the slice before `max_windows` thinned them.
     pub windows_available: usize,
+    /// Stream mode: windows the device inferred that carry no host label (not scored).
+    pub windows_unscored: u64,
     /// Windows of activities outside the model's classes (not replayed), by activity.
     pub left_out: std::collections::BTreeMap<String, usize>,
     pub classes: Vec<String>,
@@ -149,6 +151,7 @@ impl CellResult {
             windows: w.len(),
             windows_completed: done.len(),
             windows_available: w.available,
+            windows_unscored: outcome.unscored_windows,
             left_out: w.left_out.clone(),
             classes: cx.classes.to_vec(),
             accuracy: any.then(|| device.accuracy()),

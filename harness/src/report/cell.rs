@@ -135,7 +135,7 @@ impl CellResult {
         };
         let status = if outcome.failures.iter().any(|f| f.kind == "unsupported") {
             Status::Unsupported
-        } else if !any && w.len() > 0 {
+        } else if !any && !w.is_empty() {
             Status::Failed
         } else if outcome.failures.is_empty() {
             Status::Ok

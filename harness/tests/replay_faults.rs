@@ -94,3 +94,35 @@ fn hung_and_crashing_firmware_fail_their_cells_only() {
     assert!(md.contains("**hang** while loading the model"), "{md}");
     assert!(md.contains("**trap** while loading the model"), "{md}");
 }
+
+#[test]
+fn a_missing_emulator_is_an_infrastructure_failure_exit_3() {
+    let ws = workspace();
+    let out = tempfile::tempdir().unwrap();
+    // No PATH: `qemu-system-riscv32` cannot be found, as on a machine without scripts/setup.
+    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .args([
+            "run".as_ref(),
+            ws.join("scenarios/quickstart.yaml").as_os_str(),
+        ])
+        .args(["--out".as_ref(), out.path().as_os_str()])
+        .args(["--max-windows", "4"])
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    for cell in report["results"].as_array().unwrap() {
+        assert_eq!(cell["status"], "failed", "{cell}");
+        assert_eq!(cell["failures"][0]["kind"], "emulator-missing", "{cell}");
+        assert_eq!(cell["failures"][0]["during"], "launching", "{cell}");
+    }
+    assert!(
+        text.contains("scripts/setup"),
+        "the message says how to install QEMU: {text}"
+    );
+}

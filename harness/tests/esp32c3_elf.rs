@@ -5,7 +5,7 @@
 
 mod qemu_support;
 
-use object::{Object, ObjectSection, SectionFlags, SectionKind};
+use object::{Object, ObjectSection, SectionFlags};
 
 /// ESP32-C3 address ranges (ESP32-C3 Technical Reference Manual, "System and Memory",
 /// internal/external memory address mapping): name, start, end (exclusive).
@@ -35,6 +35,73 @@ fn c_string(bytes: &[u8]) -> &str {
     std::str::from_utf8(&bytes[..end]).unwrap()
 }
 
+/// Where an image's allocated sections lie, once every one is on the C3's memory map.
+struct Layout {
+    entry_section: String,
+    text_size: u64,
+    flash: u64,
+    ram: u64,
+}
+
+/// Checks entry point and sections against the C3's memory map; the first problem found.
+fn c3_layout(elf: &object::File<'_>) -> Result<Layout, String> {
+    let entry = elf.entry();
+    let mut text_size = 0;
+    let (mut flash, mut ram) = (0u64, 0u64);
+    let mut entry_section = None;
+    for section in elf.sections() {
+        let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
+            return Err("not an ELF file".into());
+        };
+        let alloc = sh_flags.0 & object::elf::SHF_ALLOC.0 != 0;
+        if !alloc || section.size() == 0 {
+            continue;
+        }
+        let name = section.name().map_err(|e| e.to_string())?;
+        let (addr, size) = (section.address(), section.size());
+        let region = region_of(addr, size).ok_or_else(|| {
+            format!("{name} at {addr:#x}+{size:#x} is outside the C3's memory map")
+        })?;
+        let exec = sh_flags.0 & object::elf::SHF_EXECINSTR.0 != 0;
+        let write = sh_flags.0 & object::elf::SHF_WRITE.0 != 0;
+        if exec && !(within(IROM, addr, size) || within(IRAM, addr, size)) {
+            return Err(format!("executable {name} in {region}"));
+        }
+        if write && !(within(DRAM, addr, size) || within(RTC_FAST, addr, size)) {
+            return Err(format!("writable {name} in {region}"));
+        }
+        // `*_dummy` sections only reserve address space for the cache MMU mapping.
+        if name.ends_with("_dummy") {
+            continue;
+        }
+        if within(IROM, addr, size) || within(DROM, addr, size) {
+            flash += size;
+        } else {
+            ram += size;
+        }
+        if name == ".text" {
+            if !within(IROM, addr, size) {
+                return Err(format!(".text in {region}"));
+            }
+            text_size = size;
+        }
+        if exec && entry >= addr && entry < addr + size {
+            entry_section = Some(name.to_string());
+        }
+    }
+    if text_size == 0 {
+        return Err(".text is missing or empty".into());
+    }
+    let entry_section =
+        entry_section.ok_or_else(|| format!("entry {entry:#x} is in no executable section"))?;
+    Ok(Layout {
+        entry_section,
+        text_size,
+        flash,
+        ram,
+    })
+}
+
 #[test]
 fn the_esp32c3_image_lies_on_the_c3_memory_map_with_an_app_descriptor() {
     let path = qemu_support::firmware("band-esp32c3");
@@ -42,56 +109,7 @@ fn the_esp32c3_image_lies_on_the_c3_memory_map_with_an_app_descriptor() {
     let elf = object::File::parse(&*bytes).unwrap();
     assert_eq!(elf.architecture(), object::Architecture::Riscv32);
     assert!(elf.is_little_endian());
-
-    let entry = elf.entry();
-    let mut text_size = 0;
-    let (mut flash, mut ram) = (0u64, 0u64);
-    let mut entry_section = None;
-    for section in elf.sections() {
-        let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
-            unreachable!("an ELF file")
-        };
-        let alloc = sh_flags.0 & object::elf::SHF_ALLOC.0 != 0;
-        if !alloc || section.size() == 0 {
-            continue;
-        }
-        let name = section.name().unwrap();
-        let (addr, size) = (section.address(), section.size());
-        let region = region_of(addr, size).unwrap_or_else(|| {
-            panic!("{name} at {addr:#x}+{size:#x} is outside the C3's memory map")
-        });
-        let exec = sh_flags.0 & object::elf::SHF_EXECINSTR.0 != 0;
-        let write = sh_flags.0 & object::elf::SHF_WRITE.0 != 0;
-        if exec {
-            assert!(
-                within(IROM, addr, size) || within(IRAM, addr, size),
-                "executable {name} in {region}"
-            );
-        }
-        if write {
-            assert!(
-                within(DRAM, addr, size) || within(RTC_FAST, addr, size),
-                "writable {name} in {region}"
-            );
-        }
-        if within(IROM, addr, size) || within(DROM, addr, size) {
-            flash += size;
-        } else if section.kind() != SectionKind::UninitializedData || within(DRAM, addr, size) {
-            ram += size;
-        }
-        if name == ".text" {
-            text_size = size;
-            assert!(within(IROM, addr, size), ".text in {region}");
-        }
-        if exec && entry >= addr && entry < addr + size {
-            entry_section = Some(name.to_string());
-        }
-    }
-    assert!(text_size > 0, ".text is empty");
-    assert!(
-        entry_section.is_some(),
-        "entry {entry:#x} is in no executable section"
-    );
+    let layout = c3_layout(&elf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
     // The descriptor the ESP-IDF bootloader reads at the start of the flash data segment.
     let desc = elf
@@ -107,8 +125,24 @@ fn the_esp32c3_image_lies_on_the_c3_memory_map_with_an_app_descriptor() {
     assert_eq!(c_string(&data[48..80]), "band-esp32c3");
 
     println!(
-        "{}: entry {entry:#x} in {}, .text {text_size} B, flash sections {flash} B, RAM sections {ram} B",
+        "{}: entry {:#x} in {}, .text {} B, flash (IROM+DROM) {} B, RAM (IRAM+DRAM, stack included) {} B",
         path.display(),
-        entry_section.unwrap_or_default()
+        elf.entry(),
+        layout.entry_section,
+        layout.text_size,
+        layout.flash,
+        layout.ram
     );
+}
+
+#[test]
+fn the_layout_check_rejects_an_image_linked_for_another_memory_map() {
+    // band-qemu is RV32IMC too, but linked at QEMU virt's 0x8000_0000.
+    let path = qemu_support::firmware("band-qemu");
+    let bytes = std::fs::read(&path).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let err = c3_layout(&elf)
+        .err()
+        .expect("band-qemu must not pass as a C3 image");
+    assert!(err.contains("outside the C3's memory map"), "{err}");
 }

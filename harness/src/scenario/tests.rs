@@ -76,3 +76,19 @@ fn zero_jobs_and_a_missing_model_are_errors() {
     assert_eq!((line, column), (9, 5), "{reason}");
     assert!(reason.contains("no-such-model"), "{reason}");
 }
+
+#[test]
+fn subjects_are_all_by_default_or_an_explicit_list() {
+    let listed = GOOD.replace("subjects: model_test", "subjects: {list: [\"1617\", \"1624\"]}");
+    let s = Scenario::parse(&scenario_path(), &listed).unwrap();
+    assert_eq!(
+        s.datasets[0].subjects,
+        Subjects::List(vec!["1617".into(), "1624".into()])
+    );
+    let default = GOOD.replace("    subjects: model_test\n", "");
+    let s = Scenario::parse(&scenario_path(), &default).unwrap();
+    assert_eq!(s.datasets[0].subjects, Subjects::All);
+    let (line, _, reason) = error_of(&GOOD.replace("subjects: model_test", "subjects: heldout"));
+    assert_eq!(line, 6, "{reason}");
+    assert!(reason.contains("heldout"), "{reason}");
+}

@@ -37,20 +37,24 @@ impl ResdScale {
     /// mdps/LSB table (docs/renode.md).
     pub fn renode_lsm6dso(imu: &ImuSpec) -> Result<Self, ResdError> {
         let accel_ok = [2.0, 4.0, 8.0, 16.0].contains(&imu.accel_range_g);
-        let gyro_mdps = match imu.gyro_range_dps {
-            r if r == 125.0 => 4.375,
-            r if r == 250.0 => 8.75,
-            r if r == 500.0 => 17.5,
-            r if r == 1000.0 => 35.0,
-            r if r == 2000.0 => 70.0,
-            _ => f64::NAN,
-        };
-        if !accel_ok || gyro_mdps.is_nan() {
+        // (full scale dps, mdps/LSB) as in the model's GetAngularRateSensitivityInMilliDPSPerLSB.
+        const GYRO: [(f64, f64); 5] = [
+            (125.0, 4.375),
+            (250.0, 8.75),
+            (500.0, 17.5),
+            (1000.0, 35.0),
+            (2000.0, 70.0),
+        ];
+        let gyro_mdps = GYRO
+            .iter()
+            .find(|(fs, _)| *fs == imu.gyro_range_dps)
+            .map(|(_, mdps)| *mdps);
+        let (true, Some(gyro_mdps)) = (accel_ok, gyro_mdps) else {
             return Err(ResdError::Input(format!(
                 "LSM6DSO full scales are ±2/4/8/16 g and ±125..2000 dps, the profile has ±{} g and ±{} dps",
                 imu.accel_range_g, imu.gyro_range_dps
             )));
-        }
+        };
         Ok(ResdScale {
             accel_ug_per_lsb: imu.accel_range_g * 1e6 / 32768.0,
             gyro_units_per_lsb: mdps_to_units(gyro_mdps),

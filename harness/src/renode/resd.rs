@@ -250,7 +250,7 @@ impl ResdFile {
                 return Err(r.error_at(metadata_at, format!("metadata of {metadata_size} bytes on a standard sample type (the spec sets it to 0)")));
             }
             let payload = data_end - block_reader.pos;
-            if payload % VECTOR_SAMPLE_LEN != 0 {
+            if !payload.is_multiple_of(VECTOR_SAMPLE_LEN) {
                 return Err(r.error_at(
                     block_reader.pos,
                     format!("{payload} sample bytes are not whole 12-byte samples"),

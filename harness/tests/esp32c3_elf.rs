@@ -5,7 +5,7 @@
 
 mod qemu_support;
 
-use object::{Object, ObjectSection, SectionFlags};
+use object::{Object, ObjectSection, ObjectSegment, SectionFlags};
 
 /// ESP32-C3 address ranges (ESP32-C3 Technical Reference Manual, "System and Memory",
 /// internal/external memory address mapping): name, start, end (exclusive).
@@ -87,6 +87,15 @@ fn c3_layout(elf: &object::File<'_>) -> Result<Layout, String> {
         }
         if exec && entry >= addr && entry < addr + size {
             entry_section = Some(name.to_string());
+        }
+    }
+    // Program headers too: the image tool (espflash / esptool elf2image) works from these.
+    for segment in elf.segments() {
+        let (addr, size) = (segment.address(), segment.size());
+        if size > 0 && region_of(addr, size).is_none() {
+            return Err(format!(
+                "segment at {addr:#x}+{size:#x} is outside the C3's memory map"
+            ));
         }
     }
     if text_size == 0 {

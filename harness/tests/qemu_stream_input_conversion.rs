@@ -1,5 +1,8 @@
-//! harbor-core's input conversion (what the band runs) against the training code's
-//! `harbor::train::normalize::InputQuant`, for every committed model, over all int16 readings.
+//! The parameters a model card carries (`harbor::train::normalize::InputQuant`, which the host
+//! uses for tensor-mode inputs) reach the band unchanged through `device_input_quant`: both
+//! sides convert every int16 reading of every committed model identically. (The arithmetic
+//! itself exists once, in `harbor_core::input`; the float-tracking test in
+//! `train::normalize` checks it.)
 
 use std::path::Path;
 

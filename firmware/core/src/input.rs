@@ -27,6 +27,21 @@ pub struct ChannelQuant {
     pub shift: u8,
 }
 
+impl ChannelQuant {
+    /// Converts one raw reading of this channel: subtract, multiply, round, shift, offset by
+    /// the input tensor's `zero_point`, saturate. The only copy of this arithmetic: the host
+    /// prepares tensor-mode inputs with it too.
+    pub fn quantize(&self, raw: i16, zero_point: i8) -> i8 {
+        // Shifts beyond MAX_SHIFT are refused by `InputQuant::new`; clamp for direct callers.
+        let shift = self.shift.min(MAX_SHIFT);
+        let centred = i64::from(raw) - i64::from(self.offset);
+        let rounding = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
+        let scaled = (centred * i64::from(self.multiplier) + rounding) >> shift;
+        // |scaled| < 2^48, so adding the zero point cannot overflow.
+        (scaled + i64::from(zero_point)).clamp(-128, 127) as i8
+    }
+}
+
 /// The conversion for all six axes plus the input tensor's zero point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InputQuant {
@@ -71,16 +86,7 @@ impl InputQuant {
 
     /// Converts one reading of `channel` (0..6).
     pub fn quantize(&self, channel: usize, raw: i16) -> i8 {
-        let c = &self.channels[channel];
-        let centred = i64::from(raw) - i64::from(c.offset);
-        let rounding = if c.shift == 0 {
-            0
-        } else {
-            1i64 << (c.shift - 1)
-        };
-        let scaled = (centred * i64::from(c.multiplier) + rounding) >> c.shift;
-        // |scaled| < 2^48, so adding the zero point cannot overflow.
-        (scaled + i64::from(self.zero_point)).clamp(-128, 127) as i8
+        self.channels[channel].quantize(raw, self.zero_point)
     }
 
     /// Converts one 6-axis sample into `out` (6 values, time-major layout).

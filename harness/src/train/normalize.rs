@@ -86,12 +86,16 @@ impl InputQuant {
         }
     }
 
-    /// Converts one reading of channel `c`; the arithmetic the firmware does.
+    /// Converts one reading of channel `c` with the firmware's own arithmetic
+    /// (`harbor_core::input`); `raw` saturates to the IMU's int16 register first.
     pub fn quantize(&self, c: usize, raw: i32) -> i8 {
-        let centred = i64::from(raw - self.offset[c]);
-        let scaled =
-            (centred * i64::from(self.multiplier[c]) + (1i64 << (self.shift - 1))) >> self.shift;
-        (scaled + i64::from(self.zero_point)).clamp(-128, 127) as i8
+        let channel = harbor_core::input::ChannelQuant {
+            offset: self.offset[c],
+            multiplier: self.multiplier[c],
+            shift: u8::try_from(self.shift).unwrap_or(u8::MAX),
+        };
+        let raw = raw.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+        channel.quantize(raw, self.zero_point.clamp(-128, 127) as i8)
     }
 
     /// Converts a time-major window of raw readings (rounded to integers, as the IMU reports).

@@ -208,7 +208,9 @@ mod tests {
     async fn a_frame_after_some_noise_and_a_log_line_is_delivered() {
         let (mut device, host) = tokio::io::duplex(1 << 16);
         let mut link = Link::new(host, 100);
-        let mut bytes = vec![0x00, 0xA5, 0x07, 0x01];
+        // A stray sync byte followed by a byte that is no message type: the decoder drops the
+        // sync and hands the rest to the text side, so the log line survives whole.
+        let mut bytes = vec![0x00, 0xA5, 0x7F, 0x01];
         bytes.extend_from_slice(b"boot log line\r\nm-ready\r\n");
         bytes.extend_from_slice(&hello_frame());
         device.write_all(&bytes).await.unwrap();
@@ -224,6 +226,23 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(link.stray_lines(), ["boot log line"]);
+    }
+
+    #[tokio::test]
+    async fn a_false_frame_header_does_not_block_the_replies_behind_it() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        // `A5 07` looks like a ConfigureStream header: the bytes it swallows before the decoder
+        // gives up are noise, but the protocol line and the frame behind it still arrive.
+        let mut bytes = vec![0xA5, 0x07, 0x01];
+        bytes.extend_from_slice(b"log\r\nm-ready\r\n");
+        bytes.extend_from_slice(&hello_frame());
+        device.write_all(&bytes).await.unwrap();
+        assert_eq!(link.next(deadline()).await.unwrap(), Incoming::Line("m-ready".into()));
+        assert!(matches!(
+            link.next(deadline()).await.unwrap(),
+            Incoming::Frame { ty: MessageType::Hello, .. }
+        ));
     }
 
     #[tokio::test]

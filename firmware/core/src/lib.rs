@@ -18,6 +18,7 @@ pub mod writer;
 pub mod protocol;
 
 pub mod fixedpoint;
+pub mod golden;
 pub mod interpreter;
 pub mod kernels;
 pub mod tflite;

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use harbor_core::golden::GoldenVectors;
 use harbor_core::interpreter::Interpreter;
 use harbor_core::tflite::Model;
 
@@ -25,25 +26,12 @@ struct Golden {
 
 fn read_golden(name: &str) -> Golden {
     let bytes = fixture(name);
-    assert_eq!(&bytes[..4], b"HGLD", "{name}: bad magic");
-    let word =
-        |i: usize| u32::from_le_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize;
-    let (count, input_len, output_len) = (word(0), word(1), word(2));
-    let body = &bytes[16..];
-    assert_eq!(
-        body.len(),
-        count * (input_len + output_len),
-        "{name}: truncated"
-    );
+    let golden = GoldenVectors::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     let to_i8 = |s: &[u8]| s.iter().map(|&b| b as i8).collect::<Vec<_>>();
-    let records = body
-        .chunks_exact(input_len + output_len)
-        .map(|r| (to_i8(&r[..input_len]), to_i8(&r[input_len..])))
-        .collect();
     Golden {
-        input_len,
-        output_len,
-        records,
+        input_len: golden.input_len,
+        output_len: golden.output_len,
+        records: golden.records().map(|(i, o)| (to_i8(i), to_i8(o))).collect(),
     }
 }
 

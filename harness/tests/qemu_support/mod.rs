@@ -54,25 +54,13 @@ pub fn fixture_model(name: &str) -> Vec<u8> {
 pub fn golden(stem: &str) -> Golden {
     let model = fixture_model(&format!("{stem}.tflite"));
     let bytes = fixture_model(&format!("{stem}.golden"));
-    assert_eq!(&bytes[..4], b"HGLD", "{stem}.golden: bad magic");
-    let word =
-        |i: usize| u32::from_le_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize;
-    let (count, input_len, output_len) = (word(0), word(1), word(2));
-    let body = &bytes[16..];
-    assert_eq!(
-        body.len(),
-        count * (input_len + output_len),
-        "{stem}.golden: truncated"
-    );
+    let golden = harbor_core::golden::GoldenVectors::parse(&bytes)
+        .unwrap_or_else(|e| panic!("{stem}.golden: {e}"));
     let as_i8 = |b: &[u8]| b.iter().map(|&v| v as i8).collect::<Vec<i8>>();
-    let records = body
-        .chunks_exact(input_len + output_len)
-        .map(|r| (as_i8(&r[..input_len]), as_i8(&r[input_len..])))
-        .collect();
     Golden {
         model,
-        input_len,
-        output_len,
-        records,
+        input_len: golden.input_len,
+        output_len: golden.output_len,
+        records: golden.records().map(|(i, o)| (as_i8(i), as_i8(o))).collect(),
     }
 }

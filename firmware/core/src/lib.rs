@@ -10,6 +10,7 @@
 extern crate std;
 
 pub mod input;
+pub mod ota;
 pub mod rate;
 pub mod window;
 

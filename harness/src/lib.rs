@@ -7,6 +7,7 @@
 
 pub mod board;
 pub mod cli;
+pub mod cloud;
 pub mod datasets;
 pub mod energy;
 pub mod footprint;

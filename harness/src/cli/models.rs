@@ -8,26 +8,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
-use crate::datasets::{self, DatasetKind, LoadOptions};
-use crate::signal::export::{PreparedFile, Provenance};
-use crate::signal::split::{PersonalizationConfig, personalization_split};
-use crate::signal::{ResampleConfig, WindowSpec, prepare};
+use crate::datasets::DatasetKind;
+use crate::signal::WindowSpec;
+use crate::signal::export::PreparedFile;
+use crate::signal::split::PersonalizationConfig;
 use crate::train::card::{ModelCard, sha256_hex};
 use crate::train::data::{ClassSet, WindowSet};
 use crate::train::fit::{EpochLog, TrainConfig, TrainProgress};
 use crate::train::metrics::Confusion;
 use crate::train::personalize::PersonalizeConfig;
 use crate::train::pipeline::{self, RunOptions, Splits, Trained};
-use crate::train::source::{PartedWindows, from_prepared};
+use crate::train::source::{PartedWindows, from_prepared, load_windows};
 use crate::train::{Arch, Variant};
 
-/// File names inside a model directory.
-const MODEL_FILE: &str = "model.tflite";
-const CARD_FILE: &str = "card.yaml";
-/// The float32 reference with the same graph (input: normalized windows).
-const MODEL_F32_FILE: &str = "model_f32.tflite";
-/// Float weights, normalization and quantization parameters (for eval and personalization).
-const FLOAT_FILE: &str = "float.json";
+use crate::train::pipeline::{CARD_FILE, FLOAT_FILE, MODEL_F32_FILE, MODEL_FILE};
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
@@ -170,44 +164,18 @@ fn prepared_windows(
 ) -> Result<PartedWindows, CliError> {
     let board = BoardProfile::load(&data.board)?;
     let bar = BytesBar::new("loading");
-    let loaded = datasets::load(
+    let parted = load_windows(
         data.dataset,
         &data.root,
-        &LoadOptions {
-            subjects,
-            ..Default::default()
-        },
-        &bar,
-    )?;
-    bar.finish();
-    let resample = ResampleConfig::default();
-    let prepared = prepare(
-        &loaded.recordings,
         &board,
+        subjects,
+        split,
         spec,
-        &resample,
-        &datasets::NoProgress,
+        &ClassSet::wisdm_band(),
+        &bar,
     )
     .map_err(CliError::usage)?;
-    let split = match split {
-        Some((cfg, seed)) => {
-            Some(personalization_split(&prepared.windows, cfg, seed).map_err(CliError::usage)?)
-        }
-        None => None,
-    };
-    let meta = Provenance::new(
-        data.dataset.name(),
-        &data.root,
-        &loaded.recordings,
-        loaded.skipped.len(),
-        &board,
-        spec,
-        &resample,
-        &prepared.report,
-    );
-    let file =
-        PreparedFile::from_prepared(&prepared, split.as_ref(), &meta).map_err(CliError::usage)?;
-    let parted = from_prepared(&file, &ClassSet::wisdm_band()).map_err(CliError::usage)?;
+    bar.finish();
     for (activity, n) in &parted.left_out {
         eprintln!("left out (not a model class): {activity}: {n} windows");
     }
@@ -403,15 +371,7 @@ fn print_card_summary(card: &ModelCard) {
 }
 
 fn load_trained(dir: &Path) -> Result<Trained, CliError> {
-    let path = dir.join(FLOAT_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    let mut trained: Trained = serde_json::from_str(&text)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    let model = dir.join(MODEL_FILE);
-    trained.tflite =
-        std::fs::read(&model).map_err(|e| CliError::usage(format!("{}: {e}", model.display())))?;
-    Ok(trained)
+    Trained::load(dir).map_err(CliError::usage)
 }
 
 fn personalize(args: &PersonalizeArgs) -> CliResult {

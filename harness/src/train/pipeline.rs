@@ -47,6 +47,14 @@ pub struct RunOptions {
     pub reproduce: String,
 }
 
+/// File names inside a model directory.
+pub const MODEL_FILE: &str = "model.tflite";
+pub const CARD_FILE: &str = "card.yaml";
+/// The float32 reference with the same graph (input: normalized windows).
+pub const MODEL_F32_FILE: &str = "model_f32.tflite";
+/// Float weights, normalization and quantization parameters (for eval and personalization).
+pub const FLOAT_FILE: &str = "float.json";
+
 /// Everything a model directory holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Trained {
@@ -65,6 +73,19 @@ pub struct Trained {
     /// vectors from TFLite Micro.
     #[serde(skip)]
     pub golden_inputs: Vec<Vec<i8>>,
+}
+
+impl Trained {
+    /// Reads a model directory's `float.json` and `model.tflite` (not the card).
+    pub fn load(dir: &std::path::Path) -> Result<Trained, String> {
+        let path = dir.join(FLOAT_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut trained: Trained =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let model = dir.join(MODEL_FILE);
+        trained.tflite = std::fs::read(&model).map_err(|e| format!("{}: {e}", model.display()))?;
+        Ok(trained)
+    }
 }
 
 /// Test windows kept as golden inputs: enough to cover every class, small to commit.
@@ -354,6 +375,65 @@ fn spread_per_class(set: &WindowSet, classes: usize, n: usize) -> WindowSet {
     set.select(&keep)
 }
 
+/// A saved model fine-tuned on normalized shots, before and after (burn models, for scoring).
+struct FineTuned {
+    base: super::model::Cnn,
+    tuned: super::model::Cnn,
+    net: FloatNet,
+    quant: QuantModel,
+    tflite: Vec<u8>,
+}
+
+fn fine_tune_head(
+    base: &Trained,
+    shots: &WindowSet,
+    cfg: &PersonalizeConfig,
+    progress: &dyn TrainProgress,
+) -> Result<FineTuned, String> {
+    let arch = base.net.arch.clone();
+    let device = fit::device(cfg.seed);
+    let model = fit::from_float_net(&base.net, &device);
+    let tuned = personalize::personalize(&model, &arch, shots, cfg, progress);
+    let net = tuned.to_float_net(&arch);
+    // The head's output range is calibrated on the shots: the user's only labelled data.
+    let quant = requantize_head(&base.quant, &net, shots);
+    let tflite = to_tflite(&quant, "harbor personalized model").map_err(|e| e.to_string())?;
+    Ok(FineTuned {
+        base: model,
+        tuned,
+        net,
+        quant,
+        tflite,
+    })
+}
+
+/// Fine-tunes a saved model's head on exactly `shots_raw` (raw int16 windows, all of them
+/// used: e.g. the windows a user uploaded) and re-exports it; only the head changes.
+pub fn personalize_on_shots(
+    base: &Trained,
+    shots_raw: &WindowSet,
+    cfg: &PersonalizeConfig,
+    progress: &dyn TrainProgress,
+) -> Result<Trained, String> {
+    if shots_raw.is_empty() {
+        return Err("no labelled windows to fine-tune on".into());
+    }
+    let shots = base.norm.apply(shots_raw);
+    let t = fine_tune_head(base, &shots, cfg, progress)?;
+    let tflite_f32 =
+        to_tflite_f32(&t.net, "harbor personalized model (float32)").map_err(|e| e.to_string())?;
+    Ok(Trained {
+        net: t.net,
+        norm: base.norm.clone(),
+        quant: t.quant,
+        classes: base.classes.clone(),
+        tflite: t.tflite,
+        tflite_f32,
+        card: None,
+        golden_inputs: Vec::new(),
+    })
+}
+
 /// Personalizes a saved model for one user and re-exports it (only the head changes).
 pub fn personalize_saved(
     base: &Trained,
@@ -368,15 +448,9 @@ pub fn personalize_saved(
         return Err("the user has no labelled windows of the model's classes".into());
     }
     let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
-    let device = fit::device(cfg.seed);
-    let model = fit::from_float_net(&base.net, &device);
-    let tuned = personalize::personalize(&model, &arch, &shots, cfg, progress);
-    let net = tuned.to_float_net(&arch);
-    // The head's output range is calibrated on the shots: the user's only labelled data.
-    let quant = requantize_head(&base.quant, &net, &shots);
-    let tflite = to_tflite(&quant, "harbor personalized model").map_err(|e| e.to_string())?;
-    let g = fit::evaluate(&model, &arch, &rest);
-    let p = fit::evaluate(&tuned, &arch, &rest);
+    let t = fine_tune_head(base, &shots, cfg, progress)?;
+    let g = fit::evaluate(&t.base, &arch, &rest);
+    let p = fit::evaluate(&t.tuned, &arch, &rest);
     let result = UserResult {
         subject: user_raw.subjects().join(","),
         eval_windows: rest.len(),
@@ -387,18 +461,18 @@ pub fn personalize_saved(
     };
     let golden_inputs = golden_inputs(
         &base.norm,
-        &quant,
+        &t.quant,
         &user_raw.select(&split.rest),
         GOLDEN_WINDOWS,
     );
     let tflite_f32 =
-        to_tflite_f32(&net, "harbor personalized model (float32)").map_err(|e| e.to_string())?;
+        to_tflite_f32(&t.net, "harbor personalized model (float32)").map_err(|e| e.to_string())?;
     let trained = Trained {
-        net,
+        net: t.net,
         norm: base.norm.clone(),
-        quant,
+        quant: t.quant,
         classes: base.classes.clone(),
-        tflite,
+        tflite: t.tflite,
         tflite_f32,
         card: None,
         golden_inputs,

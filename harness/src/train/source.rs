@@ -5,8 +5,13 @@
 //! whose activity the class set leaves out are counted, never silently lost.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::signal::export::PreparedFile;
+use crate::board::BoardProfile;
+use crate::datasets::{self, DatasetKind, LoadOptions};
+use crate::signal::export::{PreparedFile, Provenance};
+use crate::signal::split::{PersonalizationConfig, personalization_split};
+use crate::signal::{ResampleConfig, WindowSpec, prepare};
 
 use super::data::{ClassSet, WindowSet};
 
@@ -67,4 +72,57 @@ pub fn from_prepared(file: &PreparedFile, classes: &ClassSet) -> Result<PartedWi
             .push(&buf, class, &file.subject[i]);
     }
     Ok(out)
+}
+
+/// Loads a dataset, brings it to `board`'s IMU rate and int16 readings, cuts `spec`'s
+/// windows, optionally splits by subject, and maps the windows onto `classes`.
+#[allow(clippy::too_many_arguments)]
+pub fn load_windows(
+    dataset: DatasetKind,
+    root: &Path,
+    board: &BoardProfile,
+    subjects: Vec<String>,
+    split: Option<(PersonalizationConfig, u64)>,
+    spec: &WindowSpec,
+    classes: &ClassSet,
+    progress: &dyn datasets::Progress,
+) -> Result<PartedWindows, String> {
+    let loaded = datasets::load(
+        dataset,
+        root,
+        &LoadOptions {
+            subjects,
+            ..Default::default()
+        },
+        progress,
+    )
+    .map_err(|e| e.to_string())?;
+    let resample = ResampleConfig::default();
+    let prepared = prepare(
+        &loaded.recordings,
+        board,
+        spec,
+        &resample,
+        &datasets::NoProgress,
+    )
+    .map_err(|e| e.to_string())?;
+    let split = match split {
+        Some((cfg, seed)) => {
+            Some(personalization_split(&prepared.windows, cfg, seed).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let meta = Provenance::new(
+        dataset.name(),
+        root,
+        &loaded.recordings,
+        loaded.skipped.len(),
+        board,
+        spec,
+        &resample,
+        &prepared.report,
+    );
+    let file =
+        PreparedFile::from_prepared(&prepared, split.as_ref(), &meta).map_err(|e| e.to_string())?;
+    from_prepared(&file, classes)
 }

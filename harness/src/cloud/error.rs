@@ -1,0 +1,79 @@
+//! API errors: a status code and a JSON body `{"error": "...", "field": "..."}` naming the
+//! offending field when there is one.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub field: Option<String>,
+    /// Seconds for `Retry-After` (503 only).
+    pub retry_after_s: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            field: None,
+            retry_after_s: None,
+        }
+    }
+
+    /// 400 naming the field that is wrong.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            field: Some(field.into()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, message)
+        }
+    }
+
+    pub fn forbidden() -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
+    }
+
+    pub fn unavailable(retry_after_s: u32) -> Self {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service unavailable, retry later")
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_string(&Body {
+            error: &self.message,
+            field: self.field.as_deref(),
+        })
+        .unwrap_or_else(|_| "{\"error\":\"unprintable error\"}".into());
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(s) = self.retry_after_s {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

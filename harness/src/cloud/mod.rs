@@ -1,0 +1,281 @@
+//! The mock cloud: a real HTTP server on 127.0.0.1 (axum on tokio) that plays the band's
+//! backend for OTA tests. See docs/cloud.md.
+//!
+//! - users own devices; each has a bearer token ([`registry`]);
+//! - the dashboard uploads labelled windows, a job fine-tunes the model's last layer on them
+//!   and publishes a signed release ([`samples`], [`jobs`], [`release`]);
+//! - devices ask for the latest release and download the image with `Range` ([`range`]);
+//! - the harness injects faults through [`CloudServer::inject`] ([`faults`]).
+
+mod api;
+pub mod client;
+pub mod error;
+pub mod faults;
+mod jobs;
+pub mod range;
+pub mod registry;
+pub mod release;
+pub mod samples;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use harbor_core::ota::TrustedKey;
+use tokio::sync::oneshot;
+
+pub use client::{HttpClient, HttpResponse};
+pub use faults::{Fault, FaultHit, FaultTarget};
+pub use release::{ReleaseInfo, SigningKey};
+pub use samples::{InputContract, LabelledWindow};
+pub use state::JobStatus;
+
+/// How the cloud is set up.
+#[derive(Clone, Debug)]
+pub struct CloudConfig {
+    /// The generalized model directory (`card.yaml`, `model.tflite`, `float.json`): its card
+    /// gives the input contract, and it is the base personalization fine-tunes.
+    pub model_dir: PathBuf,
+    /// Hardware versions the release API knows.
+    pub hardware: Vec<String>,
+    /// Seeds ids, tokens and fine-tuning: same seed, same run.
+    pub seed: u64,
+    /// Signing keys; the first signs releases.
+    pub keys: Vec<SigningKey>,
+    pub max_body_bytes: usize,
+    pub max_windows_per_upload: usize,
+    pub max_windows_per_device: usize,
+    /// A personalization job needs at least this many windows of every class.
+    pub min_windows_per_class: usize,
+    pub personalize_epochs: usize,
+    /// Version of the model devices ship with; personalized releases count up from it.
+    pub factory_version: u32,
+}
+
+impl CloudConfig {
+    /// Defaults around `model_dir`: hardware `esp32c3-band`, harbor-core's development key.
+    pub fn new(model_dir: impl Into<PathBuf>) -> Self {
+        CloudConfig {
+            model_dir: model_dir.into(),
+            hardware: vec!["esp32c3-band".into()],
+            seed: 2019,
+            keys: vec![SigningKey {
+                id: harbor_core::ota::keys::DEV_KEY_ID,
+                seed: harbor_core::ota::keys::DEV_KEY_SEED,
+            }],
+            // 15 windows x 8 classes of 60x6 int16 as JSON is ~350 KB.
+            max_body_bytes: 1 << 20,
+            max_windows_per_upload: 256,
+            max_windows_per_device: 4096,
+            min_windows_per_class: 1,
+            #[cfg(feature = "train")]
+            personalize_epochs: crate::train::personalize::PersonalizeConfig::default().epochs,
+            #[cfg(not(feature = "train"))]
+            personalize_epochs: 0,
+            factory_version: 1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("cloud model {path}: {message}")]
+    Model { path: PathBuf, message: String },
+    #[error("cannot start the cloud server: {0}")]
+    Start(String),
+    #[error("{0}")]
+    Request(String),
+}
+
+/// A running cloud; stops (gracefully) when dropped.
+pub struct CloudServer {
+    addr: SocketAddr,
+    base_url: String,
+    state: Arc<state::AppState>,
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn contract_from(model_dir: &Path) -> Result<InputContract, CloudError> {
+    let model_err = |message: String| CloudError::Model {
+        path: model_dir.to_path_buf(),
+        message,
+    };
+    let card = crate::train::card::ModelCard::load(&model_dir.join("card.yaml"))
+        .map_err(|e| model_err(e.to_string()))?;
+    Ok(InputContract {
+        window: card.input.window_samples,
+        channels: card.input.channels.len(),
+        classes: card.classes.iter().map(|c| c.name.clone()).collect(),
+    })
+}
+
+impl CloudServer {
+    /// Loads the model card (and base model), binds 127.0.0.1 on a port the OS picks, and
+    /// serves on a thread of its own.
+    pub fn start(config: CloudConfig) -> Result<CloudServer, CloudError> {
+        if config.keys.is_empty() {
+            return Err(CloudError::Start("no signing key".into()));
+        }
+        let contract = contract_from(&config.model_dir)?;
+        #[cfg(feature = "train")]
+        let base = Some(Arc::new(
+            crate::train::pipeline::Trained::load(&config.model_dir).map_err(|message| CloudError::Model {
+                path: config.model_dir.clone(),
+                message,
+            })?,
+        ));
+        let state = Arc::new(state::AppState {
+            keys: config.keys.clone(),
+            contract,
+            #[cfg(feature = "train")]
+            base,
+            inner: Mutex::new(state::Inner {
+                registry: registry::Registry::new(config.seed),
+                ..Default::default()
+            }),
+            config,
+        });
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| CloudError::Start(format!("bind 127.0.0.1:0: {e}")))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| CloudError::Start(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CloudError::Start(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CloudError::Start(format!("tokio runtime: {e}")))?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = api::router(state.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("harbor-cloud".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    let _ = axum::serve(listener, router)
+                        .with_graceful_shutdown(async {
+                            let _ = rx.await;
+                        })
+                        .await;
+                });
+            })
+            .map_err(|e| CloudError::Start(format!("server thread: {e}")))?;
+        ready_rx
+            .recv()
+            .map_err(|e| CloudError::Start(e.to_string()))?
+            .map_err(CloudError::Start)?;
+        Ok(CloudServer {
+            addr,
+            base_url: format!("http://{addr}"),
+            state,
+            shutdown: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The model's input contract and class names (from its card).
+    pub fn contract(&self) -> &InputContract {
+        &self.state.contract
+    }
+
+    /// The keys a band should trust to accept this cloud's releases.
+    pub fn trusted_keys(&self) -> Vec<TrustedKey> {
+        self.state.keys.iter().map(SigningKey::trusted).collect()
+    }
+
+    /// Registers a user; returns its bearer token.
+    pub fn add_user(&self, user: &str) -> Result<String, CloudError> {
+        self.state.lock().registry.add_user(user).map_err(CloudError::Request)
+    }
+
+    /// Registers `owner`'s device with its hardware version; returns the device's token.
+    pub fn add_device(&self, owner: &str, device: &str, hardware: &str) -> Result<String, CloudError> {
+        self.state
+            .lock()
+            .registry
+            .add_device(owner, device, hardware)
+            .map_err(CloudError::Request)
+    }
+
+    /// Lets the release API offer `device` a release older than the one it runs.
+    pub fn allow_downgrade(&self, device: &str, allow: bool) -> Result<(), CloudError> {
+        let mut inner = self.state.lock();
+        let d = inner
+            .registry
+            .device_mut(device)
+            .ok_or_else(|| CloudError::Request(format!("no device `{device}`")))?;
+        d.allow_downgrade = allow;
+        Ok(())
+    }
+
+    /// Publishes `model` (a `.tflite`) as a signed release for `device` at `version`; the
+    /// self-test window is `golden` (int8) or all zero points.
+    pub fn publish(
+        &self,
+        device: &str,
+        model: &[u8],
+        version: u32,
+        golden: Option<&[i8]>,
+    ) -> Result<ReleaseInfo, CloudError> {
+        self.state
+            .publish(device, model, version, golden)
+            .map_err(CloudError::Request)
+    }
+
+    /// The image bytes behind a release's artifact (what a correct download must equal).
+    pub fn artifact_bytes(&self, release: &ReleaseInfo) -> Option<Vec<u8>> {
+        let id = release.artifact_url.rsplit('/').next()?;
+        self.state.lock().artifacts.get(id).map(|a| a.bytes.as_ref().clone())
+    }
+
+    /// Arms `fault` on `target` for `times` requests (`None`: until [`Self::clear_faults`]).
+    pub fn inject(&self, target: FaultTarget, fault: Fault, times: Option<u32>) {
+        self.state.lock().faults.inject(target, fault, times);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// Every fault that hit a request so far, in order.
+    pub fn fault_log(&self) -> Vec<FaultHit> {
+        self.state.lock().faults.log().to_vec()
+    }
+
+    /// Stops serving and waits for the server thread (also done on drop).
+    pub fn stop(&self) {
+        if let Some(tx) = self.shutdown.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for CloudServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,150 @@
+//! Who may do what: users own devices; every user and device has its own bearer token.
+//!
+//! A principal may touch a device's data if it *is* the device or owns it. Anything else
+//! is 403, and so is an unknown device, so a stranger cannot probe which devices exist.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+
+/// The authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    User(String),
+    Device(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub owner: String,
+    pub hardware: String,
+    /// Serve releases older than the device's version (off unless the harness allows it).
+    pub allow_downgrade: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    users: BTreeMap<String, ()>,
+    devices: BTreeMap<String, Device>,
+    tokens: BTreeMap<String, Principal>,
+    /// Token derivation: seeded, so test runs are reproducible; a counter keeps them unique.
+    seed: u64,
+    issued: u64,
+}
+
+/// Names of users and devices: short, plain, safe in URLs and logs.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A 128-bit opaque id (hex) derived from `seed`, a purpose and a counter.
+pub fn opaque_id(seed: u64, purpose: &str, counter: u64) -> String {
+    let mut h = Sha256::new();
+    h.update(seed.to_le_bytes());
+    h.update(purpose.as_bytes());
+    h.update(counter.to_le_bytes());
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Opaque ids are exactly 32 lowercase hex digits; anything else is rejected before lookup.
+pub fn valid_opaque_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Registry {
+    pub fn new(seed: u64) -> Self {
+        Registry {
+            seed,
+            ..Registry::default()
+        }
+    }
+
+    fn issue(&mut self, principal: Principal) -> String {
+        self.issued += 1;
+        let token = opaque_id(self.seed, "token", self.issued);
+        self.tokens.insert(token.clone(), principal);
+        token
+    }
+
+    /// Registers a user and returns its token.
+    pub fn add_user(&mut self, user: &str) -> Result<String, String> {
+        if !valid_name(user) {
+            return Err(format!("user name `{user}`: use 1-64 of [A-Za-z0-9_-]"));
+        }
+        if self.users.insert(user.to_string(), ()).is_some() {
+            return Err(format!("user `{user}` exists"));
+        }
+        Ok(self.issue(Principal::User(user.to_string())))
+    }
+
+    /// Registers a device of `owner` and returns its token.
+    pub fn add_device(&mut self, owner: &str, device: &str, hardware: &str) -> Result<String, String> {
+        if !self.users.contains_key(owner) {
+            return Err(format!("no user `{owner}`"));
+        }
+        if !valid_name(device) {
+            return Err(format!("device id `{device}`: use 1-64 of [A-Za-z0-9_-]"));
+        }
+        if self.devices.contains_key(device) {
+            return Err(format!("device `{device}` exists"));
+        }
+        self.devices.insert(
+            device.to_string(),
+            Device {
+                owner: owner.to_string(),
+                hardware: hardware.to_string(),
+                allow_downgrade: false,
+            },
+        );
+        Ok(self.issue(Principal::Device(device.to_string())))
+    }
+
+    pub fn device(&self, device: &str) -> Option<&Device> {
+        self.devices.get(device)
+    }
+
+    pub fn device_mut(&mut self, device: &str) -> Option<&mut Device> {
+        self.devices.get_mut(device)
+    }
+
+    /// The caller behind the request's `Authorization: Bearer` token: 401 without one,
+    /// 403 for a token nobody holds.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header"))?;
+        self.tokens
+            .get(token.trim())
+            .cloned()
+            .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "bad token"))
+    }
+
+    /// Whether `who` may read and write `device`'s data.
+    pub fn may_access(&self, who: &Principal, device: &str) -> bool {
+        match (who, self.devices.get(device)) {
+            (_, None) => false,
+            (Principal::Device(d), Some(_)) => d == device,
+            (Principal::User(u), Some(dev)) => &dev.owner == u,
+        }
+    }
+
+    /// 403 unless `who` may access `device` (unknown devices too: existence is not revealed).
+    pub fn check(&self, who: &Principal, device: &str) -> Result<(), ApiError> {
+        if self.may_access(who, device) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Releases: an OTA image (`model || golden input || expected logits`, the layout
+//! `harbor_core::ota::manifest` defines) and its signed manifest.
+
+use harbor_core::ota::manifest::{self, HardwareId, InputContract, Manifest};
+use harbor_core::tflite::Model;
+use harbor_core::interpreter::Interpreter;
+use serde::Serialize;
+
+use super::client::hex;
+use super::faults::Fault;
+
+/// One signing key: its id (the manifest's `key_id`) and ed25519 seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningKey {
+    pub id: u32,
+    pub seed: [u8; 32],
+}
+
+impl SigningKey {
+    /// The public half, as the band stores it.
+    pub fn trusted(&self) -> harbor_core::ota::TrustedKey {
+        harbor_core::ota::TrustedKey {
+            id: self.id,
+            public: ed25519_dalek::SigningKey::from_bytes(&self.seed)
+                .verifying_key()
+                .to_bytes(),
+        }
+    }
+}
+
+/// Key id the [`Fault::UnknownKey`] manifests name; no band trusts it.
+pub const ROGUE_KEY_ID: u32 = 0x0BAD_0BAD;
+const ROGUE_SEED: [u8; 32] = *b"harbor-rogue-key-nobody-trusts!!";
+
+/// An OTA image for `model` with its self-test: `golden` (one int8 input window) and the
+/// logits harbor-core computes for it, plus the model's input contract.
+pub fn build_image(model: &[u8], golden: Option<&[i8]>) -> Result<(Vec<u8>, InputContract), String> {
+    let parsed = Model::parse(model).map_err(|e| format!("not a model harbor-core can run: {e}"))?;
+    let mut arena = vec![0u8; Interpreter::arena_required(&parsed).map_err(|e| e.to_string())?];
+    let mut interpreter = Interpreter::new(parsed, &mut arena).map_err(|e| format!("cannot plan the model: {e}"))?;
+    let input = interpreter.input_info(0).map_err(|e| e.to_string())?;
+    let output = interpreter.output_info(0).map_err(|e| e.to_string())?;
+    let dims = input.shape.dims();
+    // [1, window, channels] (or [window, channels]).
+    let (window, channels) = match dims {
+        [.., w, c] => (*w, *c),
+        _ => return Err(format!("model input shape {dims:?} is not [.., window, channels]")),
+    };
+    let contract = InputContract {
+        window_len: u16::try_from(window).map_err(|_| "window too long".to_string())?,
+        channels: u8::try_from(channels).map_err(|_| "too many channels".to_string())?,
+        classes: u8::try_from(output.len()).map_err(|_| "too many classes".to_string())?,
+        input_scale: input.scale,
+        input_zero_point: i8::try_from(input.zero_point).map_err(|_| "input zero point".to_string())?,
+    };
+    // Without a chosen window the self-test input is all zero points (a "still" window).
+    let zeros = vec![contract.input_zero_point; contract.input_len()];
+    let golden = golden.unwrap_or(&zeros);
+    if golden.len() != contract.input_len() {
+        return Err(format!(
+            "golden input has {} values, the model takes {}",
+            golden.len(),
+            contract.input_len()
+        ));
+    }
+    interpreter.set_input(0, golden).map_err(|e| e.to_string())?;
+    interpreter.invoke().map_err(|e| e.to_string())?;
+    let logits: Vec<i8> = interpreter.output(0).map_err(|e| e.to_string())?.iter().collect();
+    let mut image = model.to_vec();
+    image.extend(golden.iter().map(|&v| v as u8));
+    image.extend(logits.iter().map(|&v| v as u8));
+    Ok((image, contract))
+}
+
+/// A published release (what the store keeps).
+#[derive(Clone, Debug)]
+pub struct Release {
+    pub id: String,
+    pub device: String,
+    pub manifest: Manifest,
+    pub artifact: String,
+}
+
+/// The release API's answer.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ReleaseInfo {
+    pub release: String,
+    pub device: String,
+    pub version: u32,
+    pub hardware_version: String,
+    pub key_id: u32,
+    /// The signed manifest, hex.
+    pub manifest: String,
+    pub artifact_url: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl Release {
+    /// The answer for this release with `manifest` (possibly altered by a fault).
+    pub fn info(&self, manifest: &Manifest) -> ReleaseInfo {
+        ReleaseInfo {
+            release: self.id.clone(),
+            device: self.device.clone(),
+            version: manifest.version,
+            hardware_version: manifest.hardware_id.as_str().to_string(),
+            key_id: manifest.key_id,
+            manifest: hex(&manifest.encode()),
+            artifact_url: format!("/api/v0/artifacts/{}", self.artifact),
+            size: u64::from(self.manifest.image_size),
+            sha256: hex(&self.manifest.image_sha256),
+        }
+    }
+}
+
+/// Signs a manifest for `image` with `key`.
+pub fn sign(
+    version: u32,
+    image: &[u8],
+    model_size: usize,
+    hardware: &str,
+    contract: InputContract,
+    key: &SigningKey,
+) -> Result<Manifest, String> {
+    let hardware_id = HardwareId::new(hardware)
+        .ok_or_else(|| format!("hardware id `{hardware}`: 1-32 bytes of UTF-8"))?;
+    let model_size = u32::try_from(model_size).map_err(|_| "model too large".to_string())?;
+    Ok(Manifest::describe(version, image, model_size, hardware_id, contract).sign(key.id, &key.seed))
+}
+
+/// The manifest a faulted request gets: `current_version` is the device's, for
+/// [`Fault::OlderVersion`].
+pub fn apply_manifest_fault(
+    manifest: &Manifest,
+    fault: &Fault,
+    key: &SigningKey,
+    current_version: u32,
+) -> Manifest {
+    let mut m = *manifest;
+    let resign = |m: Manifest| m.sign(key.id, &key.seed);
+    match fault {
+        Fault::BadSignature => {
+            m.signature[0] ^= 0x01;
+            m
+        }
+        Fault::UnknownKey => m.sign(ROGUE_KEY_ID, &ROGUE_SEED),
+        Fault::WrongHardware => {
+            m.hardware_id = HardwareId::new("not-this-band").unwrap_or(m.hardware_id);
+            resign(m)
+        }
+        Fault::WrongModelShape => {
+            // Same input size (so the image still adds up), other shape.
+            if m.contract.channels % 2 == 0 {
+                m.contract.channels /= 2;
+                m.contract.window_len = m.contract.window_len.saturating_mul(2);
+            } else {
+                m.contract.input_scale *= 2.0;
+            }
+            resign(m)
+        }
+        Fault::OlderVersion => {
+            m.version = current_version.saturating_sub(1);
+            resign(m)
+        }
+        _ => m,
+    }
+}
+
+/// SHA-256, re-exported for callers comparing downloads.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    manifest::sha256(bytes)
+}

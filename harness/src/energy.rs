@@ -3,14 +3,14 @@
 //!
 //! Units: mA × V × ms = µJ; mA × s = mC, and 1 mAh = 3600 mC.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::board::PowerSpec;
 
 const HOURS_PER_DAY: f64 = 24.0;
 
 /// Energy of one inference and the band's budget over one window hop.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnergyEstimate {
     /// Active current × supply × estimated inference time.
     pub inference_uj: f64,

@@ -1,9 +1,9 @@
 //! Agreement of the device with the host references: int8 logits bit for bit, float by class.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A window whose device logits differ from the host int8 reference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Int8Mismatch {
     pub window: usize,
     pub device: Vec<i8>,

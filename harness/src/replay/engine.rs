@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::target::{DeviceInfo, Inference, QemuConfig, QemuTarget, Target, TargetError};
 
@@ -25,7 +25,7 @@ pub struct CellPlan {
 }
 
 /// A named failure of part of a cell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardFailure {
     /// `hang`, `trap`, `exited`, `garbage`, … ([`TargetError::kind`]) or `unsupported`.
     pub kind: String,

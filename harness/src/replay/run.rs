@@ -177,6 +177,7 @@ pub fn run_scenario(
             cpi_source: board.mcu.as_ref().map(|m| m.cpi_source.clone()),
         },
         jobs,
+        shard: None,
         wall_s,
         results,
     })

@@ -1,7 +1,8 @@
 //! One result row: metrics of a cell computed from the device's answers and the references.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::CheckResult;
 use crate::board::BoardProfile;
 use crate::energy::EnergyEstimate;
 use crate::footprint::{ElfSizes, Footprint};
@@ -9,7 +10,7 @@ use crate::metrics::{Confusion, InstructionStats, Int8Mismatch, agreement_float,
 use crate::replay::{CellOutcome, Mode, ReplayWindows, ShardFailure};
 
 /// How a cell ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every window has a device result.
@@ -22,7 +23,7 @@ pub enum Status {
     Unsupported,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
     pub model: String,
     pub target: String,
@@ -36,6 +37,10 @@ pub struct CellResult {
     pub windows_available: usize,
     /// Stream mode: windows the device inferred that carry no host label (not scored).
     pub windows_unscored: u64,
+    /// Which windows of the slice were replayed: `all`, `evenly_spread` (tensor mode thinned
+    /// to `max_windows`) or `whole_segments` (stream mode: whole segments from the slice's
+    /// start). Tensor and stream cells of one slice score different windows.
+    pub window_selection: String,
     /// Windows of activities outside the model's classes (not replayed), by activity.
     pub left_out: std::collections::BTreeMap<String, usize>,
     pub classes: Vec<String>,
@@ -64,6 +69,8 @@ pub struct CellResult {
     /// Replayed subjects the model trained or validated on; empty for a held-out slice.
     pub subjects_seen_in_training: Vec<String>,
     pub failures: Vec<ShardFailure>,
+    /// The scenario's thresholds evaluated on this cell (plus `status_ok`), in scenario order.
+    pub checks: Vec<CheckResult>,
 }
 
 /// What a cell's numbers are computed from besides the device's answers.
@@ -172,6 +179,29 @@ impl CellResult {
             energy,
             subjects_seen_in_training: w.seen_in_training.clone(),
             failures: outcome.failures.clone(),
+            window_selection: match cx.mode {
+                Mode::Stream => "whole_segments",
+                Mode::Tensor if w.len() < w.available => "evenly_spread",
+                Mode::Tensor => "all",
+            }
+            .to_string(),
+            checks: Vec::new(),
         }
+    }
+
+    /// A stable id, `model/dataset/target/mode`: shards, JUnit names, merge and diff key on it.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.model,
+            self.dataset,
+            self.target,
+            self.mode.name()
+        )
+    }
+
+    /// Every check passed (a cell without checks passes only if its status is ok).
+    pub fn passed(&self) -> bool {
+        self.status == Status::Ok && self.checks.iter().all(|c| c.passed)
     }
 }

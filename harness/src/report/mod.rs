@@ -2,19 +2,22 @@
 //! `report.json` (stable fields, docs/report-json.md) and `report.md`.
 
 mod cell;
+mod check;
 mod markdown;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use cell::{CellContext, CellResult, Status};
+pub use check::{CheckResult, CompareOp, METRICS, STATUS_OK, is_byte_metric, metric_value};
 pub use markdown::{summary_rows, to_markdown};
 
 /// Bumped when a field changes meaning or disappears (adding fields does not bump it).
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `checks`, `window_selection` and `shard` (docs/report-json.md).
+pub const SCHEMA_VERSION: u32 = 2;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub harbor_version: String,
@@ -22,13 +25,23 @@ pub struct Report {
     pub scenario_file: String,
     pub board: BoardSummary,
     pub jobs: usize,
+    /// Set when this report holds one shard of the scenario's cells (`--shard i/n`).
+    pub shard: Option<Shard>,
     /// Wall-clock seconds of the replay (not deterministic, unlike everything in `results`).
     pub wall_s: f64,
     pub results: Vec<CellResult>,
 }
 
+/// `index` of `count` (1-based): the cells whose position in matrix order is
+/// `index - 1` modulo `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
 /// The board figures latency and energy estimates rest on.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoardSummary {
     pub name: String,
     pub clock_hz: Option<u64>,
@@ -37,6 +50,16 @@ pub struct BoardSummary {
 }
 
 impl Report {
+    /// Reads a `report.json` back (for merge and diff).
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        serde_json::from_str(text)
+    }
+
+    /// Every cell passed every check.
+    pub fn passed(&self) -> bool {
+        self.results.iter().all(CellResult::passed)
+    }
+
     /// Writes `report.json` and `report.md` into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
@@ -45,3 +68,6 @@ impl Report {
         std::fs::write(dir.join("report.md"), to_markdown(self))
     }
 }
+
+#[cfg(test)]
+mod tests;

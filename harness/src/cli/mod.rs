@@ -3,6 +3,8 @@
 mod bench;
 mod boards;
 mod datasets;
+mod flash;
+mod image;
 #[cfg(feature = "train")]
 mod models;
 mod prepare;
@@ -83,6 +85,10 @@ enum Command {
     Run(run::RunArgs),
     /// Measure windows/s through QEMU per core and the harness's share of the CPU time.
     Bench(bench::BenchArgs),
+    /// Build the ESP app image (+ bootloader, partition table, merged file) for a firmware ELF.
+    Image(image::ImageArgs),
+    /// Flash a firmware ELF to an ESP board over its serial port.
+    Flash(flash::FlashArgs),
     /// List or show board profiles (boards/*.yaml).
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
@@ -101,6 +107,8 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Datasets(cmd) => datasets::run(cmd),
         Command::Boards(cmd) => boards::run(cmd),
+        Command::Image(args) => image::run(args),
+        Command::Flash(args) => flash::run(args),
         Command::Prepare(args) => prepare::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),

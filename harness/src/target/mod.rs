@@ -89,6 +89,8 @@ pub enum BinaryReply {
     Inference(Inference),
     /// A stream-mode window; zero or more come before a StreamSamples' Ack.
     Window(StreamWindow),
+    /// The band's OTA state (docs/ota-device.md).
+    OtaStatus(harbor_core::protocol::OtaStatusReport),
 }
 
 fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
@@ -128,6 +130,7 @@ impl BinaryReply {
                 index,
                 inference: inference_of(&result),
             }),
+            Response::OtaStatus(s) => Self::OtaStatus(s),
         })
     }
 
@@ -138,6 +141,7 @@ impl BinaryReply {
             Self::Error { cause, .. } => format!("Error ({cause})"),
             Self::Inference(_) => "InferResult".into(),
             Self::Window(w) => format!("StreamWindow {}", w.index),
+            Self::OtaStatus(_) => "OtaStatus".into(),
         }
     }
 }

@@ -6,6 +6,7 @@
 use super::frame::{EncodeError, FrameRef, HEADER_LEN, MAX_PAYLOAD, finish_frame};
 use super::wire::{Reader, Writer};
 use crate::input::{ChannelQuant, InputQuant};
+use crate::ota::SlotState;
 use crate::rate::AXES;
 
 /// Longest firmware name an [`Info`] carries.
@@ -16,6 +17,12 @@ pub const SAMPLE_BYTES: usize = 12;
 pub const CONFIGURE_INPUT_LEN: usize = 1 + AXES * 9;
 /// ConfigureStream payload: up, down, window length, hop (u16 each).
 pub const CONFIGURE_STREAM_LEN: usize = 8;
+/// OtaStatus reply payload (see [`OtaStatusReport`]).
+pub const OTA_STATUS_LEN: usize = 16;
+/// QEMU exit code of a band that powered off because an [`Request::ArmPowerCut`] fired.
+pub const EXIT_POWER_CUT: u32 = 0x70;
+/// QEMU exit code after a [`Request::Reboot`] (the harness restarts it on the same flash).
+pub const EXIT_REBOOT: u32 = 0x71;
 
 /// Frame type byte. Requests are below 0x80, responses above, so a dump reads easily.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,11 +35,19 @@ pub enum MessageType {
     StreamSamples = 0x05,
     ConfigureInput = 0x06,
     ConfigureStream = 0x07,
+    OtaBegin = 0x08,
+    OtaChunk = 0x09,
+    OtaFinish = 0x0A,
+    OtaStatus = 0x0B,
+    OtaConfirm = 0x0C,
+    Reboot = 0x0D,
+    ArmPowerCut = 0x0E,
     Info = 0x81,
     Ack = 0x82,
     Error = 0x83,
     InferResult = 0x84,
     StreamWindow = 0x85,
+    OtaStatusReply = 0x86,
 }
 
 impl MessageType {
@@ -45,11 +60,19 @@ impl MessageType {
             0x05 => Self::StreamSamples,
             0x06 => Self::ConfigureInput,
             0x07 => Self::ConfigureStream,
+            0x08 => Self::OtaBegin,
+            0x09 => Self::OtaChunk,
+            0x0A => Self::OtaFinish,
+            0x0B => Self::OtaStatus,
+            0x0C => Self::OtaConfirm,
+            0x0D => Self::Reboot,
+            0x0E => Self::ArmPowerCut,
             0x81 => Self::Info,
             0x82 => Self::Ack,
             0x83 => Self::Error,
             0x84 => Self::InferResult,
             0x85 => Self::StreamWindow,
+            0x86 => Self::OtaStatusReply,
             _ => return None,
         })
     }
@@ -65,6 +88,12 @@ impl MessageType {
             Self::StreamSamples => len > 4 && (len - 4).is_multiple_of(SAMPLE_BYTES),
             Self::ConfigureInput => len == CONFIGURE_INPUT_LEN,
             Self::ConfigureStream => len == CONFIGURE_STREAM_LEN,
+            // Any length: a truncated manifest is answered (`ota-refused`), not dropped.
+            Self::OtaBegin => len > 0,
+            Self::OtaChunk => len > 4,
+            Self::OtaFinish | Self::OtaStatus | Self::OtaConfirm | Self::Reboot => len == 0,
+            Self::ArmPowerCut => len == 4,
+            Self::OtaStatusReply => len == OTA_STATUS_LEN,
             Self::StreamWindow => len >= 4 + INFER_FIXED_LEN,
             Self::Info => len >= INFO_FIXED_LEN && len <= INFO_FIXED_LEN + MAX_NAME_LEN,
             Self::Ack => len == 5,
@@ -105,6 +134,9 @@ pub enum ErrorCause {
     /// StreamSamples' first index is neither 0 (new segment) nor the next sample
     /// (detail: the index the band expected).
     StreamGap = 12,
+    /// An OTA request was refused (detail: `code << 24 | detail & 0xFF_FFFF`, the
+    /// `harbor_core::ota::OtaError` code and its detail, e.g. the minimum version).
+    OtaRefused = 13,
 }
 
 impl ErrorCause {
@@ -122,6 +154,7 @@ impl ErrorCause {
             10 => Self::NotConfigured,
             11 => Self::UnsupportedRate,
             12 => Self::StreamGap,
+            13 => Self::OtaRefused,
             _ => return None,
         })
     }
@@ -140,6 +173,7 @@ impl ErrorCause {
             Self::NotConfigured => "not-configured",
             Self::UnsupportedRate => "unsupported-rate",
             Self::StreamGap => "stream-gap",
+            Self::OtaRefused => "ota-refused",
         }
     }
 }
@@ -184,6 +218,25 @@ pub struct InferResult<'a> {
 
 const INFER_FIXED_LEN: usize = 8 + 4 + 4 + 1 + 1;
 
+/// The band's OTA state (reply to OtaStatus).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OtaStatusReport {
+    /// Slot the running model came from (0 = A, 1 = B); `None`: no model from flash.
+    pub active_slot: Option<u8>,
+    /// The state record's state; `None` before the first update.
+    pub state: Option<SlotState>,
+    /// Last OTA error code (`harbor_core::ota::error::code_name`), 0 if none.
+    pub last_error: u8,
+    /// Whether this boot ran the self-test on a PENDING_VERIFY image and it passed.
+    pub self_test_passed: bool,
+    /// Version of the running model (0 without one).
+    pub version: u32,
+    /// Anti-rollback floor.
+    pub min_version: u32,
+    /// Flash erase/program operations since this boot (the power-cut hook counts these).
+    pub flash_ops: u32,
+}
+
 /// Host → band.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -217,6 +270,28 @@ pub enum Request<'a> {
         window_len: u16,
         hop: u16,
     },
+    /// Starts an update: the release manifest's bytes → Ack(value = target slot).
+    OtaBegin {
+        manifest: &'a [u8],
+    },
+    /// Image bytes at `offset`, in order → Ack(value = bytes written).
+    OtaChunk {
+        offset: u32,
+        data: &'a [u8],
+    },
+    /// Verifies the image in flash and activates it for the next boot → Ack(value = slot).
+    OtaFinish,
+    /// → [`Response::OtaStatus`].
+    OtaStatus,
+    /// Confirms a PENDING_VERIFY model → Ack(value = anti-rollback floor).
+    OtaConfirm,
+    /// → Ack, then the band restarts (QEMU exits with [`EXIT_REBOOT`]).
+    Reboot,
+    /// Test hook: after this many more flash erase/program operations the band powers
+    /// off (QEMU exits with [`EXIT_POWER_CUT`]) → Ack(value = operations so far).
+    ArmPowerCut {
+        after_flash_ops: u32,
+    },
 }
 
 /// Band → host.
@@ -241,6 +316,7 @@ pub enum Response<'a> {
         index: u32,
         result: InferResult<'a>,
     },
+    OtaStatus(OtaStatusReport),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,6 +360,13 @@ impl<'a> Request<'a> {
             Self::StreamSamples { .. } => MessageType::StreamSamples,
             Self::ConfigureInput(_) => MessageType::ConfigureInput,
             Self::ConfigureStream { .. } => MessageType::ConfigureStream,
+            Self::OtaBegin { .. } => MessageType::OtaBegin,
+            Self::OtaChunk { .. } => MessageType::OtaChunk,
+            Self::OtaFinish => MessageType::OtaFinish,
+            Self::OtaStatus => MessageType::OtaStatus,
+            Self::OtaConfirm => MessageType::OtaConfirm,
+            Self::Reboot => MessageType::Reboot,
+            Self::ArmPowerCut { .. } => MessageType::ArmPowerCut,
         }
     }
 
@@ -328,6 +411,13 @@ impl<'a> Request<'a> {
                 w.u16(window_len)?;
                 w.u16(hop)
             }
+            Self::OtaBegin { manifest } => w.bytes(manifest),
+            Self::OtaChunk { offset, data } => {
+                w.u32(offset)?;
+                w.bytes(data)
+            }
+            Self::OtaFinish | Self::OtaStatus | Self::OtaConfirm | Self::Reboot => Some(()),
+            Self::ArmPowerCut { after_flash_ops } => w.u32(after_flash_ops),
         })?;
         check_len(ty, len)?;
         finish_frame(ty, len, out)
@@ -388,6 +478,23 @@ impl<'a> Request<'a> {
                     hop: r.u16().ok_or(short)?,
                 }
             }
+            MessageType::OtaBegin => Self::OtaBegin {
+                manifest: r.rest(),
+            },
+            MessageType::OtaChunk => {
+                let offset = r.u32().ok_or(bad("no offset"))?;
+                Self::OtaChunk {
+                    offset,
+                    data: r.rest(),
+                }
+            }
+            MessageType::OtaFinish => Self::OtaFinish,
+            MessageType::OtaStatus => Self::OtaStatus,
+            MessageType::OtaConfirm => Self::OtaConfirm,
+            MessageType::Reboot => Self::Reboot,
+            MessageType::ArmPowerCut => Self::ArmPowerCut {
+                after_flash_ops: r.u32().ok_or(bad("no count"))?,
+            },
             other => return Err(DecodeError::WrongDirection(other)),
         };
         if !r.is_empty() {
@@ -405,6 +512,7 @@ impl<'a> Response<'a> {
             Self::Error { .. } => MessageType::Error,
             Self::InferResult(_) => MessageType::InferResult,
             Self::StreamWindow { .. } => MessageType::StreamWindow,
+            Self::OtaStatus(_) => MessageType::OtaStatusReply,
         }
     }
 
@@ -454,6 +562,15 @@ impl<'a> Response<'a> {
             Self::StreamWindow { index, result } => {
                 w.u32(index)?;
                 write_infer_result(w, &result)
+            }
+            Self::OtaStatus(s) => {
+                w.u8(s.active_slot.unwrap_or(0xFF))?;
+                w.u8(s.state.map_or(0, |st| st as u8))?;
+                w.u8(s.last_error)?;
+                w.u8(u8::from(s.self_test_passed))?;
+                w.u32(s.version)?;
+                w.u32(s.min_version)?;
+                w.u32(s.flash_ops)
             }
         })?;
         check_len(ty, len)?;
@@ -509,6 +626,29 @@ impl<'a> Response<'a> {
                     index,
                     result: read_infer_result(&mut r, ty)?,
                 }
+            }
+            MessageType::OtaStatusReply => {
+                let short = bad("shorter than 16 bytes");
+                let slot = r.u8().ok_or(short)?;
+                let state = r.u8().ok_or(short)?;
+                let last_error = r.u8().ok_or(short)?;
+                let flags = r.u8().ok_or(short)?;
+                Self::OtaStatus(OtaStatusReport {
+                    active_slot: match slot {
+                        0 | 1 => Some(slot),
+                        0xFF => None,
+                        _ => return Err(bad("slot neither 0, 1 nor 0xFF")),
+                    },
+                    state: match state {
+                        0 => None,
+                        s => Some(SlotState::from_u8(s).ok_or(bad("unknown slot state"))?),
+                    },
+                    last_error,
+                    self_test_passed: flags & 1 != 0,
+                    version: r.u32().ok_or(short)?,
+                    min_version: r.u32().ok_or(short)?,
+                    flash_ops: r.u32().ok_or(short)?,
+                })
             }
             other => return Err(DecodeError::WrongDirection(other)),
         };

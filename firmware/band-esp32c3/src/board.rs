@@ -1,12 +1,15 @@
-//! The ESP32-C3 as a band: UART0 through esp-hal, the performance counter CSRs, the
-//! painted main stack, software reset.
+//! The ESP32-C3 as a band: the host link (UART0, or RTT with feature `rtt`), the
+//! performance counter CSRs, the painted main stack, software reset.
 
 use core::cell::Cell;
 
 use band_app::{Board, StackUsage};
-use esp_hal::Blocking;
 use esp_hal::clock::CpuClock;
-use esp_hal::uart::{Config as UartConfig, Uart};
+
+#[cfg(feature = "rtt")]
+use crate::rtt_link::HostLink;
+#[cfg(not(feature = "rtt"))]
+use crate::uart_link::HostLink;
 
 /// Word written over the unused stack at start-up (as band-qemu).
 const STACK_PAINT: u32 = 0xA5A5_A5A5;
@@ -55,7 +58,7 @@ pub fn paint_stack() {
 }
 
 pub struct Esp32c3 {
-    uart: Uart<'static, Blocking>,
+    link: HostLink,
     /// The 32-bit counter extended to 64 bits: last raw value and the running total.
     counter_last: Cell<u32>,
     counter_total: Cell<u64>,
@@ -64,20 +67,14 @@ pub struct Esp32c3 {
 impl Esp32c3 {
     pub fn init() -> Self {
         let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
-        let uart = match Uart::new(peripherals.UART0, UartConfig::default()) {
-            Ok(uart) => uart
-                .with_rx(peripherals.GPIO20)
-                .with_tx(peripherals.GPIO21),
-            // The default configuration is always valid; if not, nothing can be reported.
-            Err(_) => esp_hal::system::software_reset(),
-        };
+        let link = HostLink::new(peripherals);
         // SAFETY: selects and enables the instruction count event; no memory effects.
         unsafe {
             core::arch::asm!("csrw {csr}, {v}", csr = const MPCER, v = in(reg) PCER_INSTRUCTIONS);
             core::arch::asm!("csrw {csr}, {v}", csr = const MPCMR, v = in(reg) PCMR_ENABLE);
         }
         Self {
-            uart,
+            link,
             counter_last: Cell::new(0),
             counter_total: Cell::new(0),
         }
@@ -93,23 +90,11 @@ fn read_counter() -> u32 {
 
 impl Board for Esp32c3 {
     fn read_byte(&mut self) -> u8 {
-        let mut byte = [0u8; 1];
-        loop {
-            // Blocks until a byte is in the FIFO; a line error drops that byte only.
-            if let Ok(1) = self.uart.read(&mut byte) {
-                return byte[0];
-            }
-        }
+        self.link.read_byte()
     }
 
-    fn write_bytes(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            match self.uart.write(bytes) {
-                Ok(n) => bytes = &bytes[n..],
-                Err(_) => return,
-            }
-        }
-        let _ = self.uart.flush();
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        self.link.write_bytes(bytes)
     }
 
     fn instructions(&self) -> u64 {

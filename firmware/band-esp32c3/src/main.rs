@@ -1,11 +1,15 @@
 //! harbor's band firmware for a real ESP32-C3: the shared band application (`band-app`)
-//! on esp-hal's UART0 (the devkits' USB bridge, 115 200 Bd), the C3's own instruction
-//! counter, and a painted stack. It cannot run here; CI builds it (scripts/build-firmware)
+//! on esp-hal's UART0 (the devkits' USB bridge, 115 200 Bd) or, with feature `rtt`, on
+//! RTT channels a debug probe reads; the C3's own instruction counter, and a painted stack. It cannot run here; CI builds it (scripts/build-firmware)
 //! and `harness/tests/esp32c3_elf.rs` checks the image.
 #![no_std]
 #![no_main]
 
 mod board;
+#[cfg(feature = "rtt")]
+mod rtt_link;
+#[cfg(not(feature = "rtt"))]
+mod uart_link;
 
 use band_app::{App, Board, Identity, ModelSlot};
 use board::Esp32c3;

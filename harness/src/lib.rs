@@ -16,6 +16,7 @@ pub mod hardware;
 pub mod metrics;
 pub mod model;
 pub mod npz;
+pub mod ota;
 pub mod renode;
 pub mod replay;
 pub mod report;

@@ -4,7 +4,7 @@
 use harbor_core::ota::manifest::{self, HardwareId, InputContract, Manifest};
 use harbor_core::tflite::Model;
 use harbor_core::interpreter::Interpreter;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::hex;
 use super::faults::Fault;
@@ -82,7 +82,7 @@ pub struct Release {
 }
 
 /// The release API's answer.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReleaseInfo {
     pub release: String,
     pub device: String,

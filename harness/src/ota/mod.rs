@@ -1,0 +1,4 @@
+//! Over-the-air updates from the harness's side: the band's radio link to the mock cloud.
+
+pub mod link_model;
+pub mod radio;

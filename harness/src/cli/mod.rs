@@ -10,6 +10,7 @@ mod models;
 mod prepare;
 mod progress;
 mod run;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -83,6 +84,8 @@ enum Command {
     Prepare(prepare::PrepareArgs),
     /// Replay a scenario into its targets and write report.json and report.md.
     Run(run::RunArgs),
+    /// Check a scenario file without running it: schema, paths, thresholds, matrix size.
+    Validate(validate::ValidateArgs),
     /// Measure windows/s through QEMU per core and the harness's share of the CPU time.
     Bench(bench::BenchArgs),
     /// Build the ESP app image (+ bootloader, partition table, merged file) for a firmware ELF.
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Flash(args) => flash::run(args),
         Command::Prepare(args) => prepare::run(args),
         Command::Run(args) => run::run(args),
+        Command::Validate(args) => validate::run(&args),
         Command::Bench(args) => bench::run(args),
         #[cfg(feature = "train")]
         Command::Models(cmd) => models::run(cmd),

@@ -1,22 +1,24 @@
-//! `harbor run <scenario.yaml> --out <dir>`: replay a scenario and write report.json/.md.
+//! `harbor run <scenario.yaml>`: replay a scenario's matrix (or one shard of it), evaluate its
+//! thresholds and write the reports. `--dry-run` prints the expanded matrix instead.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{CliError, CliResult, Exit};
 use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
-use crate::report::{Report, Status, summary_rows};
-use crate::scenario::Scenario;
+use crate::report::{Report, Shard, summary_rows};
+use crate::scenario::{Scenario, parse_shard};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (e.g. scenarios/quickstart.yaml).
+    /// The scenario file (e.g. scenarios/ci.yaml).
     scenario: PathBuf,
-    /// Folder for report.json and report.md.
-    #[arg(long)]
+    /// Folder for the reports (report.json, report.md, ...).
+    #[arg(long, default_value = "reports")]
     out: PathBuf,
     /// Emulators in parallel (default: the scenario's `jobs`). Results do not depend on it.
     #[arg(long)]
@@ -24,32 +26,108 @@ pub struct RunArgs {
     /// Replay at most this many windows per dataset (evenly spread), e.g. for a smoke test.
     #[arg(long)]
     max_windows: Option<usize>,
+    /// Run only shard i of n (1-based): the matrix cells whose position is i-1 modulo n.
+    #[arg(long, value_name = "i/n", value_parser = parse_shard)]
+    shard: Option<Shard>,
+    /// Print the expanded matrix (one cell id per line, with its thresholds); run nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
-/// Stage messages and a window bar on stderr (hidden when it is not a terminal).
+/// Stage messages, one bar per matrix cell and an overall bar, on stderr (hidden when
+/// stderr is not a terminal).
 struct Bars {
-    bar: ProgressBar,
+    multi: MultiProgress,
+    stage: ProgressBar,
+    cells: Mutex<Vec<ProgressBar>>,
+    total: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        let multi = MultiProgress::new();
+        let stage = multi.add(ProgressBar::new_spinner());
+        stage
+            .set_style(ProgressStyle::with_template("  {spinner} {msg}").expect("static template"));
+        Bars {
+            multi,
+            stage,
+            cells: Mutex::new(Vec::new()),
+            total: Mutex::new(None),
+        }
+    }
+
+    fn finish(&self) {
+        self.stage.finish_and_clear();
+        for bar in self
+            .cells
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            bar.finish_and_clear();
+        }
+        if let Some(total) = self
+            .total
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            total.finish_and_clear();
+        }
+    }
 }
 
 impl RunProgress for Bars {
     fn stage(&self, message: &str) {
-        self.bar.set_message(message.to_string());
-        self.bar.tick();
+        self.stage.set_message(message.to_string());
+        self.stage.tick();
     }
 
-    fn start_replay(&self, windows: u64) {
-        self.bar.set_style(
-            ProgressStyle::with_template(
-                "  replaying [{bar:30}] {pos}/{len} windows {per_sec} eta {eta}",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        self.bar.set_length(windows);
+    fn start_replay(&self, cells: &[(String, u64)]) {
+        self.stage.finish_and_clear();
+        let style = |template: &str| {
+            ProgressStyle::with_template(template)
+                .expect("static template")
+                .progress_chars("=> ")
+        };
+        let width = cells.iter().map(|(id, _)| id.len()).max().unwrap_or(0);
+        let bars = cells
+            .iter()
+            .map(|(id, windows)| {
+                let bar = self.multi.add(ProgressBar::new(*windows));
+                bar.set_style(style("  {prefix} [{bar:24}] {pos}/{len} windows eta {eta}"));
+                bar.set_prefix(format!("{id:<width$}"));
+                bar
+            })
+            .collect();
+        *self.cells.lock().unwrap_or_else(PoisonError::into_inner) = bars;
+        let total = self
+            .multi
+            .add(ProgressBar::new(cells.iter().map(|(_, n)| n).sum()));
+        total.set_style(style(
+            "  all cells [{bar:24}] {pos}/{len} windows {per_sec} eta {eta}",
+        ));
+        *self.total.lock().unwrap_or_else(PoisonError::into_inner) = Some(total);
     }
 
-    fn windows_done(&self, n: u64) {
-        self.bar.inc(n);
+    fn windows_done(&self, cell: usize, n: u64) {
+        if let Some(bar) = self
+            .cells
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(cell)
+        {
+            bar.inc(n);
+        }
+        if let Some(total) = self
+            .total
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            total.inc(n);
+        }
     }
 }
 
@@ -57,6 +135,10 @@ pub fn run(args: RunArgs) -> CliResult {
     let scenario = Scenario::load(&args.scenario).map_err(CliError::usage)?;
     if args.jobs == Some(0) {
         return Err(CliError::usage("--jobs must be at least 1"));
+    }
+    if args.dry_run {
+        print_matrix(&scenario, args.shard);
+        return Ok(Exit::Ok);
     }
     for target in &scenario.targets {
         if !target.firmware.is_file() {
@@ -67,29 +149,56 @@ pub fn run(args: RunArgs) -> CliResult {
             )));
         }
     }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("  {spinner} {msg}").expect("static template"));
-    let bars = Arc::new(Bars { bar: bar.clone() });
+    let bars = Arc::new(Bars::new());
     let options = RunOptions {
         jobs: args.jobs,
         max_windows: args.max_windows,
+        shard: args.shard,
     };
-    let report = run_scenario(&scenario, &options, bars).map_err(|e| match e {
+    let report = run_scenario(&scenario, &options, bars.clone()).map_err(|e| match e {
         RunError::Runtime(_) => CliError::infrastructure(e),
         _ => CliError::usage(e),
     })?;
-    bar.finish_and_clear();
+    bars.finish();
     report
         .write(&args.out)
         .map_err(|e| CliError::infrastructure(format!("{}: {e}", args.out.display())))?;
     print_summary(&report);
-    println!(
-        "wrote {} and report.md",
-        args.out.join("report.json").display()
-    );
+    println!("wrote {}", args.out.join("report.json").display());
     Ok(exit_of(&report))
 }
 
+/// `--dry-run`: the cells this run (or shard) would replay, with their thresholds.
+fn print_matrix(scenario: &Scenario, shard: Option<Shard>) {
+    let cells = scenario.shard_cells(shard);
+    let shard_note = shard.map_or_else(String::new, |s| {
+        format!(
+            " (shard {}/{} of {})",
+            s.index,
+            s.count,
+            scenario.cells.len()
+        )
+    });
+    println!("{}: {} cells{shard_note}", scenario.name, cells.len());
+    for cell in &cells {
+        let thresholds: Vec<String> = cell
+            .thresholds
+            .iter()
+            .map(|t| format!("{} {} {}", t.metric, t.op, t.expected))
+            .collect();
+        println!(
+            "{}  [{}]",
+            scenario.cell_id(cell),
+            if thresholds.is_empty() {
+                "status ok only".to_string()
+            } else {
+                thresholds.join(", ")
+            }
+        );
+    }
+}
+
+/// The summary table, every failure and failed check, and the verdict.
 fn print_summary(report: &Report) {
     let rows = summary_rows(&report.results);
     let widths: Vec<usize> = (0..rows[0].len())
@@ -105,24 +214,36 @@ fn print_summary(report: &Report) {
     }
     for r in &report.results {
         for f in &r.failures {
-            println!(
-                "{} · {} · {} · {}: {} — {}",
-                r.model,
-                r.dataset,
-                r.target,
-                r.mode.name(),
-                f.kind,
-                f.message
-            );
+            println!("{}: {} — {}", r.id(), f.kind, f.message);
+        }
+        for c in r.checks.iter().filter(|c| !c.passed) {
+            println!("{}: {c}", r.id());
         }
     }
+    let checks: Vec<_> = report.results.iter().flat_map(|r| &r.checks).collect();
+    let failed_cells: BTreeMap<String, usize> = report
+        .results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| (r.id(), r.checks.iter().filter(|c| !c.passed).count()))
+        .collect();
+    println!(
+        "{} of {} checks passed; {} of {} cells passed{}",
+        checks.iter().filter(|c| c.passed).count(),
+        checks.len(),
+        report.results.len() - failed_cells.len(),
+        report.results.len(),
+        report
+            .shard
+            .map_or_else(String::new, |s| format!(" (shard {}/{})", s.index, s.count))
+    );
     println!(
         "latencies are estimates at the board's clock and CPI; {:.1} s wall with {} emulator(s)",
         report.wall_s, report.jobs
     );
 }
 
-/// 3 when the emulator itself is missing, 1 when any cell did not complete, else 0.
+/// 3 when the emulator or firmware is missing, 1 when a cell failed a check, else 0.
 fn exit_of(report: &Report) -> Exit {
     let failures = || report.results.iter().flat_map(|r| &r.failures);
     if failures().any(|f| {
@@ -132,9 +253,9 @@ fn exit_of(report: &Report) -> Exit {
         )
     }) {
         Exit::Infrastructure
-    } else if report.results.iter().any(|r| r.status != Status::Ok) {
-        Exit::ChecksFailed
-    } else {
+    } else if report.passed() {
         Exit::Ok
+    } else {
+        Exit::ChecksFailed
     }
 }

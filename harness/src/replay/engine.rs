@@ -93,12 +93,12 @@ fn shards(cells: &[CellPlan], jobs: usize) -> VecDeque<Shard> {
     queue
 }
 
-/// Runs every cell with at most `jobs` emulators at once. `progress` is called with the
-/// number of windows finished (successfully or not) as they finish.
+/// Runs every cell with at most `jobs` emulators at once. `progress` is called with a cell's
+/// index and the number of its windows finished (successfully or not) as they finish.
 pub async fn run_cells(
     cells: &[CellPlan],
     jobs: usize,
-    progress: Arc<dyn Fn(u64) + Send + Sync>,
+    progress: Arc<dyn Fn(usize, u64) + Send + Sync>,
 ) -> Vec<CellOutcome> {
     let queue = Arc::new(Mutex::new(shards(cells, jobs)));
     let plans = Arc::new(cells.to_vec());
@@ -114,7 +114,9 @@ pub async fn run_cells(
                     .unwrap_or_else(PoisonError::into_inner)
                     .pop_front();
                 let Some(shard) = next else { break };
-                done.push(run_shard(&plans[shard.cell], shard, progress.as_ref()).await);
+                let cell = shard.cell;
+                let tick = |n| progress(cell, n);
+                done.push(run_shard(&plans[cell], shard, &tick).await);
             }
             done
         });

@@ -1,12 +1,15 @@
-//! A whole scenario: workloads, cells, the parallel replay, and the report.
+//! A whole scenario: the expanded matrix (or one shard of it), workloads, the parallel
+//! replay, the report and its threshold checks.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::board::{BoardError, BoardProfile};
 use crate::footprint::ElfSizes;
-use crate::report::{BoardSummary, CellContext, CellResult, Report, SCHEMA_VERSION};
-use crate::scenario::{Scenario, TargetKind};
+use crate::report::{
+    BoardSummary, CellContext, CellResult, CheckResult, Report, SCHEMA_VERSION, Shard,
+};
+use crate::scenario::{Scenario, TargetKind, Threshold};
 use crate::target::QemuConfig;
 
 use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
@@ -17,13 +20,17 @@ pub struct RunOptions {
     pub jobs: Option<usize>,
     /// Caps every dataset's `max_windows`.
     pub max_windows: Option<usize>,
+    /// Run only this shard of the expanded matrix (`--shard i/n`).
+    pub shard: Option<Shard>,
 }
 
 /// Reports progress to the caller (the CLI draws bars; tests stay quiet).
 pub trait RunProgress: Send + Sync {
     fn stage(&self, _message: &str) {}
-    fn start_replay(&self, _windows: u64) {}
-    fn windows_done(&self, _n: u64) {}
+    /// The cells about to run, in report order: id and windows of each.
+    fn start_replay(&self, _cells: &[(String, u64)]) {}
+    /// `n` more windows of cell `cell` (an index into `start_replay`'s list) finished.
+    fn windows_done(&self, _cell: usize, _n: u64) {}
 }
 
 pub struct Quiet;
@@ -39,7 +46,7 @@ pub enum RunError {
     Runtime(String),
 }
 
-/// Runs `scenario` and returns its report (not yet written anywhere).
+/// Runs `scenario` (its shard, if any) and returns its report, every threshold evaluated.
 pub fn run_scenario(
     scenario: &Scenario,
     options: &RunOptions,
@@ -47,25 +54,36 @@ pub fn run_scenario(
 ) -> Result<Report, RunError> {
     let board = BoardProfile::load(&scenario.board)?;
     let jobs = options.jobs.unwrap_or(scenario.jobs).max(1);
+    let cells = scenario.shard_cells(options.shard);
 
     let mut models = Vec::new();
     for m in &scenario.models {
         progress.stage(&format!("loading model {}", m.name));
         models.push(ModelBundle::load(&m.name, &m.dir)?);
     }
-    // Windows per (model, dataset): each model has its own rate, window and classes.
-    let mut workloads = Vec::new();
-    let mut streams = Vec::new();
-    let stream_mode = scenario.modes.contains(&Mode::Stream);
-    for model in &models {
-        for dataset in &scenario.datasets {
-            progress.stage(&format!("preparing {} for {}", dataset.name, model.name));
+    // Windows per (model, dataset) some cell of this run needs: each model has its own
+    // rate, window and classes.
+    let n_datasets = scenario.datasets.len();
+    let mut workloads: Vec<Option<ReplayWindows>> = Vec::new();
+    let mut streams: Vec<Option<Arc<StreamWorkload>>> = Vec::new();
+    for (mi, model) in models.iter().enumerate() {
+        for (di, dataset) in scenario.datasets.iter().enumerate() {
+            let needs = |mode: Mode| {
+                cells
+                    .iter()
+                    .any(|c| c.model == mi && c.dataset == di && c.mode == mode)
+            };
             let mut entry = dataset.clone();
             if let Some(cap) = options.max_windows {
                 entry.max_windows = Some(entry.max_windows.map_or(cap, |m| m.min(cap)));
             }
-            workloads.push(ReplayWindows::build(model, &entry, &board)?);
-            streams.push(if stream_mode {
+            workloads.push(if needs(Mode::Tensor) {
+                progress.stage(&format!("preparing {} for {}", dataset.name, model.name));
+                Some(ReplayWindows::build(model, &entry, &board)?)
+            } else {
+                None
+            });
+            streams.push(if needs(Mode::Stream) {
                 progress.stage(&format!("cutting {} into IMU-rate segments", dataset.name));
                 Some(Arc::new(StreamWorkload::build(model, &entry, &board)?))
             } else {
@@ -80,52 +98,49 @@ pub fn run_scenario(
         .map(|t| ElfSizes::read(&t.firmware).ok())
         .collect();
 
-    struct CellKey {
-        model: usize,
-        dataset: usize,
-        target: usize,
-        workload: usize,
-    }
-    let mut keys = Vec::new();
-    let mut plans = Vec::new();
-    for (mi, model) in models.iter().enumerate() {
-        let model_bytes = Arc::new(model.host.model_bytes().to_vec());
-        for di in 0..scenario.datasets.len() {
-            let wi = mi * scenario.datasets.len() + di;
-            let inputs = Arc::new(workloads[wi].int8.clone());
-            for (ti, target) in scenario.targets.iter().enumerate() {
-                let TargetKind::Qemu = target.kind;
-                let mut config = QemuConfig::new(&target.firmware);
-                config.boot_timeout = scenario.boot_timeout;
-                config.exchange_timeout = scenario.exchange_timeout;
-                for &mode in &scenario.modes {
-                    keys.push(CellKey {
-                        model: mi,
-                        dataset: di,
-                        target: ti,
-                        workload: wi,
-                    });
-                    let stream = match mode {
-                        Mode::Tensor => None,
-                        Mode::Stream => streams[wi].clone(),
-                    };
-                    plans.push(CellPlan {
-                        mode,
-                        config: config.clone(),
-                        model: model_bytes.clone(),
-                        inputs: stream.as_ref().map_or_else(
-                            || inputs.clone(),
-                            |s: &Arc<StreamWorkload>| Arc::new(s.windows.int8.clone()),
-                        ),
-                        stream,
-                    });
-                }
+    let model_bytes: Vec<Arc<Vec<u8>>> = models
+        .iter()
+        .map(|m| Arc::new(m.host.model_bytes().to_vec()))
+        .collect();
+    let tensor_inputs: Vec<Option<Arc<Vec<Vec<i8>>>>> = workloads
+        .iter()
+        .map(|w| w.as_ref().map(|w| Arc::new(w.int8.clone())))
+        .collect();
+    let plans: Vec<CellPlan> = cells
+        .iter()
+        .map(|cell| {
+            let wi = cell.model * n_datasets + cell.dataset;
+            let target = &scenario.targets[cell.target];
+            let TargetKind::Qemu = target.kind;
+            let mut config = QemuConfig::new(&target.firmware);
+            config.boot_timeout = scenario.boot_timeout;
+            config.exchange_timeout = scenario.exchange_timeout;
+            let stream = match cell.mode {
+                Mode::Tensor => None,
+                Mode::Stream => streams[wi].clone(),
+            };
+            let inputs = match &stream {
+                Some(s) => Arc::new(s.windows.int8.clone()),
+                None => tensor_inputs[wi]
+                    .clone()
+                    .expect("built for every tensor cell"),
+            };
+            CellPlan {
+                mode: cell.mode,
+                config,
+                model: model_bytes[cell.model].clone(),
+                inputs,
+                stream,
             }
-        }
-    }
+        })
+        .collect();
 
-    let total: usize = plans.iter().map(|p| p.inputs.len()).sum();
-    progress.start_replay(total as u64);
+    let listing: Vec<(String, u64)> = cells
+        .iter()
+        .zip(&plans)
+        .map(|(c, p)| (scenario.cell_id(c), p.inputs.len() as u64))
+        .collect();
+    progress.start_replay(&listing);
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -135,34 +150,37 @@ pub fn run_scenario(
     let outcomes = runtime.block_on(run_cells(
         &plans,
         jobs,
-        Arc::new(move |n| tick.windows_done(n)),
+        Arc::new(move |cell, n| tick.windows_done(cell, n)),
     ));
     let wall_s = started.elapsed().as_secs_f64();
 
-    let results = keys
+    let results = cells
         .iter()
         .zip(&plans)
         .zip(&outcomes)
-        .map(|((k, plan), outcome)| {
-            let model = &models[k.model];
-            CellResult::new(
+        .map(|((cell, plan), outcome)| {
+            let model = &models[cell.model];
+            let wi = cell.model * n_datasets + cell.dataset;
+            let mut result = CellResult::new(
                 &CellContext {
                     model: &model.name,
-                    target: &scenario.targets[k.target].name,
-                    dataset: &scenario.datasets[k.dataset].name,
+                    target: &scenario.targets[cell.target].name,
+                    dataset: &scenario.datasets[cell.dataset].name,
                     mode: plan.mode,
                     classes: &model.class_names,
-                    windows: match (&plan.stream, plan.mode) {
-                        (Some(s), Mode::Stream) => &s.windows,
-                        _ => &workloads[k.workload],
+                    windows: match &plan.stream {
+                        Some(s) => &s.windows,
+                        None => workloads[wi].as_ref().expect("built for every tensor cell"),
                     },
                     board: &board,
-                    elf: elf_sizes[k.target].as_ref(),
+                    elf: elf_sizes[cell.target].as_ref(),
                     model_bytes: plan.model.len() as u64,
                     hop_s: model.hop_s(),
                 },
                 outcome,
-            )
+            );
+            result.checks = evaluate(&result, &cell.thresholds);
+            result
         })
         .collect();
     Ok(Report {
@@ -177,8 +195,19 @@ pub fn run_scenario(
             cpi_source: board.mcu.as_ref().map(|m| m.cpi_source.clone()),
         },
         jobs,
-        shard: None,
+        shard: options.shard,
         wall_s,
         results,
     })
+}
+
+/// The implicit `status_ok` check, then the cell's thresholds in scenario order.
+pub fn evaluate(cell: &CellResult, thresholds: &[Threshold]) -> Vec<CheckResult> {
+    std::iter::once(CheckResult::status_ok(cell))
+        .chain(
+            thresholds.iter().map(|t| {
+                CheckResult::evaluate(cell, &t.metric, t.op, t.expected, t.origin.clone())
+            }),
+        )
+        .collect()
 }

@@ -21,7 +21,7 @@ pub enum ScenarioError {
 }
 
 impl ScenarioError {
-    pub(super) fn at(path: &Path, loc: Location, reason: String) -> Self {
+    pub fn at(path: &Path, loc: Location, reason: String) -> Self {
         ScenarioError::At {
             path: path.to_path_buf(),
             line: loc.line(),

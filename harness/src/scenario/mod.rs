@@ -1,12 +1,15 @@
 //! Scenario files (`scenarios/*.yaml`): what `harbor run` replays, into which targets, how.
 //!
-//! The schema is deliberately small and grows by adding optional keys (thresholds and
-//! matrices come next); unknown keys are errors so a typo never silently means "default".
-//! Relative paths resolve against the scenario file's folder, dataset roots against
-//! [`crate::datasets::data_root`]. Errors name the file, line and column.
+//! A scenario is a matrix (models × datasets × targets × modes, minus `exclude`) with
+//! thresholds per cell (docs/scenarios.md). Unknown keys are errors so a typo never silently
+//! means "default". Relative paths resolve against the scenario file's folder, dataset roots
+//! against [`crate::datasets::data_root`]. Errors name the file, line and column.
 
 mod error;
+mod matrix;
+mod resolve;
 mod schema;
+mod threshold;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,7 +18,9 @@ use std::time::Duration;
 use serde_saphyr::Location;
 
 pub use error::ScenarioError;
+pub use matrix::{MatrixCell, parse_shard};
 pub use schema::{Mode, Subjects, TargetKind};
+pub use threshold::Threshold;
 
 use crate::datasets::DatasetKind;
 
@@ -25,6 +30,7 @@ pub struct Scenario {
     pub path: PathBuf,
     pub name: String,
     pub board: String,
+    pub board_at: Location,
     pub jobs: usize,
     pub boot_timeout: Duration,
     pub exchange_timeout: Duration,
@@ -32,6 +38,8 @@ pub struct Scenario {
     pub models: Vec<ModelEntry>,
     pub targets: Vec<TargetEntry>,
     pub modes: Vec<Mode>,
+    /// The expanded matrix in matrix order (models, then datasets, targets, modes).
+    pub cells: Vec<MatrixCell>,
 }
 
 #[derive(Clone, Debug)]
@@ -39,6 +47,7 @@ pub struct DatasetEntry {
     pub name: String,
     pub kind: DatasetKind,
     pub root: PathBuf,
+    pub root_at: Location,
     pub subjects: Subjects,
     /// At most this many windows, chosen evenly over the dataset's order (deterministic).
     pub max_windows: Option<usize>,
@@ -56,6 +65,7 @@ pub struct TargetEntry {
     pub name: String,
     pub kind: TargetKind,
     pub firmware: PathBuf,
+    pub firmware_at: Location,
 }
 
 impl Scenario {
@@ -106,15 +116,26 @@ impl Scenario {
                     "`max_windows` must be at least 1".into(),
                 ));
             }
-            let root = PathBuf::from(&d.root);
+            let root = PathBuf::from(&d.root.value);
+            let (name, name_at) = d.name.map_or_else(
+                || (kind.name().to_string(), d.kind.referenced),
+                |n| (n.value, n.referenced),
+            );
+            if datasets.iter().any(|e: &DatasetEntry| e.name == name) {
+                return Err(at(
+                    name_at,
+                    format!("a second dataset named `{name}`: give each a distinct `name`"),
+                ));
+            }
             datasets.push(DatasetEntry {
-                name: d.name.unwrap_or_else(|| kind.name().to_string()),
+                name,
                 kind,
                 root: if root.is_absolute() {
                     root
                 } else {
                     crate::datasets::data_root().join(root)
                 },
+                root_at: d.root.referenced,
                 subjects: d.subjects,
                 max_windows: d.max_windows,
             });
@@ -122,7 +143,7 @@ impl Scenario {
         let models = raw
             .models
             .value
-            .into_iter()
+            .iter()
             .map(|m| {
                 let dir = base.join(&m.value);
                 if !dir.join("model.tflite").is_file() {
@@ -137,27 +158,63 @@ impl Scenario {
                 Ok(ModelEntry { name, dir })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let targets = raw
-            .targets
-            .value
-            .into_iter()
-            .map(|t| TargetEntry {
-                name: t.name,
+        if let Some(pos) =
+            (1..models.len()).find(|&i| models[..i].iter().any(|m| m.name == models[i].name))
+        {
+            return Err(at(
+                raw.models.value[pos].referenced,
+                format!("model `{}` is listed twice", models[pos].name),
+            ));
+        }
+        let mut targets: Vec<TargetEntry> = Vec::new();
+        for t in &raw.targets.value {
+            if targets.iter().any(|e| e.name == t.name.value) {
+                return Err(at(
+                    t.name.referenced,
+                    format!("a second target named `{}`", t.name.value),
+                ));
+            }
+            targets.push(TargetEntry {
+                name: t.name.value.clone(),
                 kind: t.kind,
-                firmware: base.join(t.firmware),
-            })
-            .collect();
+                firmware: base.join(&t.firmware.value),
+                firmware_at: t.firmware.referenced,
+            });
+        }
+        let mut modes: Vec<Mode> = Vec::new();
+        for &m in &raw.modes.value {
+            if modes.contains(&m) {
+                return Err(at(
+                    raw.modes.referenced,
+                    format!("mode `{}` is listed twice", m.name()),
+                ));
+            }
+            modes.push(m);
+        }
+        let cells = matrix::MatrixInput {
+            path,
+            models: models.iter().map(|m| m.name.as_str()).collect(),
+            datasets: datasets.iter().map(|d| d.name.as_str()).collect(),
+            targets: targets.iter().map(|t| t.name.as_str()).collect(),
+            modes: &modes,
+            exclude: &raw.exclude,
+            thresholds: &raw.thresholds,
+            overrides: &raw.overrides,
+        }
+        .expand()?;
         Ok(Scenario {
             path: path.to_path_buf(),
             name: raw.name,
-            board: raw.board,
+            board: raw.board.value,
+            board_at: raw.board.referenced,
             jobs: raw.jobs.value,
             boot_timeout: Duration::from_secs_f64(raw.timeouts.boot_s),
             exchange_timeout: Duration::from_secs_f64(raw.timeouts.exchange_s),
             datasets,
             models,
             targets,
-            modes: raw.modes.value,
+            modes,
+            cells,
         })
     }
 }

@@ -1,4 +1,4 @@
-//! The YAML shape of a scenario, as written by users (see docs/replay.md).
+//! The YAML shape of a scenario, as written by users (see docs/scenarios.md).
 
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 pub(super) struct RawScenario {
     pub name: String,
     #[serde(default = "default_board")]
-    pub board: String,
+    pub board: Spanned<String>,
     #[serde(default = "default_jobs")]
     pub jobs: Spanned<usize>,
     #[serde(default)]
@@ -17,18 +17,57 @@ pub(super) struct RawScenario {
     pub models: Spanned<Vec<Spanned<String>>>,
     pub targets: Spanned<Vec<RawTarget>>,
     pub modes: Spanned<Vec<Mode>>,
+    /// Matrix cells to leave out: each entry selects cells like an override's `match`.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<RawMatch>>,
+    /// `metric: "op value"` for every cell.
+    #[serde(default)]
+    pub thresholds: RawThresholds,
+    /// Later entries win: each replaces or adds thresholds of the cells it matches.
+    #[serde(default)]
+    pub overrides: Vec<RawOverride>,
 }
 
-fn default_board() -> String {
-    crate::board::BoardProfile::DEFAULT.to_string()
+/// Metric name → threshold text, both with their positions (map order is restored from them).
+pub(super) type RawThresholds = std::collections::HashMap<Spanned<String>, Spanned<String>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOverride {
+    #[serde(rename = "match")]
+    pub selector: Spanned<RawMatch>,
+    pub thresholds: RawThresholds,
 }
 
-fn default_jobs() -> Spanned<usize> {
+/// Selects matrix cells: every given key must equal the cell's (absent keys match anything).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMatch {
+    #[serde(default)]
+    pub model: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dataset: Option<Spanned<String>>,
+    #[serde(default)]
+    pub target: Option<Spanned<String>>,
+    #[serde(default)]
+    pub mode: Option<Spanned<Mode>>,
+}
+
+fn default_board() -> Spanned<String> {
+    unplaced(crate::board::BoardProfile::DEFAULT.to_string())
+}
+
+/// A default value: it has no place in the file.
+fn unplaced<T>(value: T) -> Spanned<T> {
     Spanned {
-        value: 1,
+        value,
         referenced: serde_saphyr::Location::UNKNOWN,
         defined: serde_saphyr::Location::UNKNOWN,
     }
+}
+
+fn default_jobs() -> Spanned<usize> {
+    unplaced(1)
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,11 +100,11 @@ fn default_exchange_s() -> f64 {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDataset {
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     /// A `harbor datasets list` kind.
     pub kind: Spanned<String>,
     /// Relative to the data root.
-    pub root: String,
+    pub root: Spanned<String>,
     #[serde(default)]
     pub subjects: Subjects,
     #[serde(default)]
@@ -88,10 +127,10 @@ pub enum Subjects {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
-    pub name: String,
+    pub name: Spanned<String>,
     pub kind: TargetKind,
     /// The firmware ELF, relative to the scenario file.
-    pub firmware: String,
+    pub firmware: Spanned<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]

@@ -3,7 +3,7 @@
 //! | value | board |
 //! |---|---|
 //! | `esp32c3-serial:/dev/ttyACM0` | ESP32-C3 band over serial (USB-JTAG-Serial or a UART bridge), 115 200 Bd |
-//! | `esp32c3-serial:/dev/ttyUSB0@921600` | the same at another baud rate (flashing and protocol) |
+//! | `esp32c3-serial:/dev/ttyUSB0@921600` | the same, flashing at 921 600 Bd (the band's protocol stays at 115 200) |
 //! | `esp32c3-probe` | ESP32-C3 over its built-in USB-JTAG with probe-rs (the only probe attached) |
 //! | `esp32c3-probe:303a:1001:<serial>` | the same, one probe picked by VID:PID[:serial] |
 //! | `probe:nRF52840_xxAA` | any chip probe-rs knows by name (Cortex-M boards), first probe |
@@ -28,6 +28,7 @@ pub enum HardwareBoard {
     Serial {
         chip: EspChip,
         port: PathBuf,
+        /// Flashing baud rate (the band firmware's UART runs at 115 200).
         baud: u32,
     },
     /// A board behind a debug probe: flashed by probe-rs, the protocol over RTT.

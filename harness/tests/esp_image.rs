@@ -202,3 +202,17 @@ fn harbor_image_on_bad_input_is_a_usage_error_naming_the_file() {
     assert_eq!(chip.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&chip.stderr).contains("unknown chip `esp32s9`"));
 }
+
+#[test]
+fn the_rtt_variant_images_too_and_carries_its_rtt_control_block() {
+    // The probe target finds the control block through this symbol (docs/hardware.md).
+    let path = qemu_support::firmware("band-esp32c3-rtt");
+    let elf_bytes = std::fs::read(&path).unwrap();
+    let elf = object::File::parse(&*elf_bytes).unwrap();
+    use object::ObjectSymbol;
+    let rtt = elf.symbols().find(|s| s.name() == Ok("_SEGGER_RTT")).expect("_SEGGER_RTT symbol");
+    assert!(EspChip::Esp32c3.region_of(rtt.address(), rtt.size().max(1)).is_some_and(|r| r.kind == RegionKind::Dram));
+    let images = build_images(&path, EspChip::Esp32c3).unwrap();
+    let image = EspImage::parse_exact(&images.app.bytes).unwrap();
+    check_against_elf(&image, &elf_bytes, EspChip::Esp32c3).unwrap_or_else(|e| panic!("{e}"));
+}

@@ -8,6 +8,8 @@
 mod error;
 pub mod input;
 pub mod link;
+#[cfg(feature = "probe")]
+pub mod probe;
 pub mod qemu;
 
 use std::future::Future;

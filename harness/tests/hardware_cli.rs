@@ -1,0 +1,54 @@
+//! `harbor flash` without a board: what can be checked here is that every missing piece
+//! is named with its fix and the right exit code, before and instead of any flashing.
+
+mod qemu_support;
+
+use std::process::{Command, Output};
+
+fn harbor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harbor")).args(args).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_missing_port_is_an_infrastructure_failure_naming_the_port_and_the_fix() {
+    let elf = qemu_support::firmware("band-esp32c3");
+    let out = harbor(&["flash", "--port", "/dev/ttyHARBOR-NONE0", elf.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("/dev/ttyHARBOR-NONE0") && err.contains("does not exist"), "{err}");
+    assert!(err.contains("--port") && err.contains("/dev/ttyACM"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_no_serial_port_is_named_as_such() {
+    let elf = qemu_support::firmware("band-esp32c3");
+    let not_a_tty = tempfile::NamedTempFile::new().unwrap();
+    let port = not_a_tty.path().to_str().unwrap();
+    let out = harbor(&["flash", "--port", port, elf.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("cannot open serial port {port}")), "{err}");
+}
+
+#[test]
+fn a_bad_elf_is_an_input_error_found_before_the_port_is_touched() {
+    // The port does not exist either: the ELF is checked first, so this is exit 2.
+    let out = harbor(&["flash", "--port", "/dev/ttyHARBOR-NONE0", "/no/such/band.elf"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/no/such/band.elf") && err.contains("scripts/build-firmware"), "{err}");
+}
+
+#[test]
+fn flash_and_image_have_help() {
+    for sub in ["flash", "image"] {
+        let out = harbor(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage:") && text.contains("--chip"), "{text}");
+    }
+}

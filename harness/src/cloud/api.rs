@@ -323,13 +323,20 @@ async fn artifact(
     let part = Bytes::from(bytes[start as usize..end as usize].to_vec());
     let body = match reset_after {
         Some(after) if after < part.len() as u64 => {
-            // The prefix, then an I/O error: hyper drops the connection mid-body.
+            // The prefix, then an I/O error: hyper drops the connection mid-body. The pause
+            // lets hyper flush the prefix first (it flushes when the body is pending).
             let prefix = part.slice(..after as usize);
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(prefix),
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: reset mid-body")),
-            ];
-            Body::from_stream(futures_util::stream::iter(chunks))
+            let stream = futures_util::stream::unfold(Some(prefix), |prefix| async move {
+                match prefix {
+                    Some(p) => Some((Ok(p), None)),
+                    None => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: reset mid-body");
+                        Some((Err::<Bytes, _>(cut), None))
+                    }
+                }
+            });
+            Body::from_stream(stream)
         }
         _ => Body::from(part.clone()),
     };

@@ -217,8 +217,7 @@ mod tests {
 
     #[test]
     fn energy_uses_the_boards_radio_currents() {
-        let root = crate::datasets::workspace_root();
-        let board = BoardProfile::load(&root.join("boards/esp32-band.yaml")).unwrap();
+        let board = BoardProfile::load("esp32-band").unwrap();
         let mut link = Link::new(LinkModel::wifi());
         link.exchange(1000, 100_000);
         let (tx, rx) = currents(board.radio.as_ref().unwrap(), RadioKind::Wifi).unwrap();

@@ -3,10 +3,12 @@
 mod bench;
 mod boards;
 mod datasets;
+mod diff;
 mod flash;
 mod image;
 #[cfg(feature = "train")]
 mod models;
+mod merge;
 mod prepare;
 mod progress;
 mod run;
@@ -86,6 +88,10 @@ enum Command {
     Run(run::RunArgs),
     /// Check a scenario file without running it: schema, paths, thresholds, matrix size.
     Validate(validate::ValidateArgs),
+    /// Compare two report.json files: per-cell metric deltas; exit 1 on a regression.
+    Diff(diff::DiffArgs),
+    /// Merge shard reports (`harbor run --shard i/n`) into one report.
+    Merge(merge::MergeArgs),
     /// Measure windows/s through QEMU per core and the harness's share of the CPU time.
     Bench(bench::BenchArgs),
     /// Build the ESP app image (+ bootloader, partition table, merged file) for a firmware ELF.
@@ -115,6 +121,8 @@ pub fn main() -> ExitCode {
         Command::Prepare(args) => prepare::run(args),
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::run(&args),
+        Command::Diff(args) => diff::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Bench(args) => bench::run(args),
         #[cfg(feature = "train")]
         Command::Models(cmd) => models::run(cmd),

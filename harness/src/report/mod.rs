@@ -1,9 +1,15 @@
 //! The run report: one [`CellResult`] per (model × dataset × target × mode), written as
-//! `report.json` (stable fields, docs/report-json.md) and `report.md`.
+//! `report.json` (stable fields, docs/report-json.md), `report.md`, `report.junit.xml` and
+//! `report.html` (docs/reports.md).
 
 mod cell;
 mod check;
+mod diff;
+mod html;
+mod junit;
 mod markdown;
+mod merge;
+mod plots;
 
 use std::path::Path;
 
@@ -11,7 +17,12 @@ use serde::{Deserialize, Serialize};
 
 pub use cell::{CellContext, CellResult, Status};
 pub use check::{CheckResult, CompareOp, METRICS, STATUS_OK, is_byte_metric, metric_value};
-pub use markdown::{summary_rows, to_markdown};
+pub use diff::{CellDiff, Diff, MetricDelta, Tolerance, Tolerances, diff};
+pub use html::{confusion_id, to_html};
+pub use junit::{escape_xml, failure_message, to_junit};
+pub use markdown::{diff_markdown, markdown_table, summary_rows, to_markdown};
+pub use merge::{MergeError, merge};
+pub use plots::PlotError;
 
 /// Bumped when a field changes meaning or disappears (adding fields does not bump it).
 /// 2: `checks`, `window_selection` and `shard` (docs/report-json.md).
@@ -60,12 +71,21 @@ impl Report {
         self.results.iter().all(CellResult::passed)
     }
 
-    /// Writes `report.json` and `report.md` into `dir` (created if missing).
+    /// Writes the four report files into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        self.write_with_baseline(dir, None)
+    }
+
+    /// Writes report.json, report.md, report.junit.xml and report.html into `dir`; a
+    /// baseline comparison, if any, becomes a section of the Markdown and HTML.
+    pub fn write_with_baseline(&self, dir: &Path, baseline: Option<&Diff>) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("report.json"), json + "\n")?;
-        std::fs::write(dir.join("report.md"), to_markdown(self))
+        std::fs::write(dir.join("report.md"), to_markdown(self, baseline))?;
+        std::fs::write(dir.join("report.junit.xml"), to_junit(self))?;
+        let html = to_html(self, baseline).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("report.html"), html)
     }
 }
 

@@ -1,0 +1,95 @@
+//! Shard reports (`harbor run --shard i/n`) back into one report of the whole matrix.
+//!
+//! Shard `i` of `n` holds the cells whose matrix position is `i - 1` modulo `n`, in matrix
+//! order, so interleaving the shards round-robin restores the unsharded order exactly.
+
+use super::{Report, Shard};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MergeError {
+    #[error("no reports to merge")]
+    Empty,
+    #[error("{0} is not a shard report (it has no `shard`); merge takes the reports of `harbor run --shard i/n`")]
+    NotAShard(String),
+    #[error("{path} is shard {index}/{count}, but {first} is shard of {first_count}: every shard must come from the same --shard …/n")]
+    CountMismatch { path: String, index: usize, count: usize, first: String, first_count: usize },
+    #[error("{path} is from scenario `{scenario}`, {first} from `{first_scenario}`")]
+    ScenarioMismatch { path: String, scenario: String, first: String, first_scenario: String },
+    #[error("{path} has schema_version {version}, {first} has {first_version}")]
+    SchemaMismatch { path: String, version: u32, first: String, first_version: u32 },
+    #[error("shard {index}/{count} appears twice: {a} and {b}")]
+    Duplicate { index: usize, count: usize, a: String, b: String },
+    #[error("shard {index}/{count} is missing")]
+    Missing { index: usize, count: usize },
+    #[error("shard {index}/{count} ({path}) has {has} cells, but a {total}-cell matrix split {count} ways gives it {expected}")]
+    CellCount { index: usize, count: usize, path: String, has: usize, total: usize, expected: usize },
+}
+
+/// Merges `(source, report)` pairs, one per shard, in any order. The result has no `shard`,
+/// the shards' largest `jobs` and the longest `wall_s` (shards run side by side).
+pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
+    let (first_path, first) = reports.first().ok_or(MergeError::Empty)?;
+    let count = first.shard.ok_or_else(|| MergeError::NotAShard(first_path.clone()))?.count;
+    let mut slots: Vec<Option<(String, Report)>> = vec![None; count];
+    for (path, report) in &reports {
+        let Some(Shard { index, count: c }) = report.shard else {
+            return Err(MergeError::NotAShard(path.clone()));
+        };
+        if c != count || index == 0 || index > count {
+            return Err(MergeError::CountMismatch {
+                path: path.clone(),
+                index,
+                count: c,
+                first: first_path.clone(),
+                first_count: count,
+            });
+        }
+        if report.scenario != first.scenario {
+            return Err(MergeError::ScenarioMismatch {
+                path: path.clone(),
+                scenario: report.scenario.clone(),
+                first: first_path.clone(),
+                first_scenario: first.scenario.clone(),
+            });
+        }
+        if report.schema_version != first.schema_version {
+            return Err(MergeError::SchemaMismatch {
+                path: path.clone(),
+                version: report.schema_version,
+                first: first_path.clone(),
+                first_version: first.schema_version,
+            });
+        }
+        if let Some((a, _)) = &slots[index - 1] {
+            return Err(MergeError::Duplicate { index, count, a: a.clone(), b: path.clone() });
+        }
+        slots[index - 1] = Some((path.clone(), report.clone()));
+    }
+    let shards: Vec<(String, Report)> = slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| s.ok_or(MergeError::Missing { index: i + 1, count }))
+        .collect::<Result<_, _>>()?;
+    let total: usize = shards.iter().map(|(_, r)| r.results.len()).sum();
+    for (i, (path, r)) in shards.iter().enumerate() {
+        let expected = total.saturating_sub(i).div_ceil(count);
+        if r.results.len() != expected {
+            return Err(MergeError::CellCount {
+                index: i + 1,
+                count,
+                path: path.clone(),
+                has: r.results.len(),
+                total,
+                expected,
+            });
+        }
+    }
+    let mut merged = shards[0].1.clone();
+    merged.shard = None;
+    merged.jobs = shards.iter().map(|(_, r)| r.jobs).max().unwrap_or(merged.jobs);
+    merged.wall_s = shards.iter().map(|(_, r)| r.wall_s).fold(0.0, f64::max);
+    merged.results = (0..total)
+        .map(|k| shards[k % count].1.results[k / count].clone())
+        .collect();
+    Ok(merged)
+}

@@ -63,6 +63,7 @@ fn usb_info(port: &Path) -> UsbPortInfo {
             serial_number: None,
             manufacturer: None,
             product: None,
+            interface: None,
         })
 }
 

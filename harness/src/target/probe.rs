@@ -319,8 +319,8 @@ impl LinkTarget<DuplexStream, ProbeBoard> {
             return Err(TargetError::FirmwareMissing { path: config.firmware.clone() });
         }
         let (session, rtt) = {
-            let (config, name) = (config.clone(), name.clone());
-            tokio::task::spawn_blocking(move || attach_blocking(&config, &name))
+            let (config, for_thread) = (config.clone(), name.clone());
+            tokio::task::spawn_blocking(move || attach_blocking(&config, &for_thread))
                 .await
                 .map_err(|e| probe_error(&name, "attaching", e))??
         };

@@ -16,6 +16,9 @@ use crate::inference::{self, Failure, MAX_LOGITS};
 use crate::model_slot::ModelSlot;
 use crate::stream::{MAX_WINDOW, Stream};
 
+mod ota;
+pub use ota::HARDWARE_ID;
+
 pub const VERSION: [u8; 3] = [0, 1, 0];
 
 /// How a band image names itself in Info and the MLPerf replies.
@@ -64,6 +67,7 @@ pub struct App {
     window_input: [i8; MAX_WINDOW * AXES],
     commands: u32,
     tx: [u8; MAX_FRAME],
+    ota: ota::OtaRuntime,
 }
 
 impl App {
@@ -90,6 +94,7 @@ impl App {
             window_input: [0; MAX_WINDOW * AXES],
             commands: 0,
             tx: [0; MAX_FRAME],
+            ota: ota::OtaRuntime::new(),
         }
     }
 
@@ -102,6 +107,9 @@ impl App {
         #[allow(clippy::deref_addrof)]
         let arena = unsafe { &mut *(&raw mut ARENA) };
         self.arena = Some(arena);
+        // The model from the active flash slot, if there is one (before the banner, so a
+        // host that saw m-ready can rely on it).
+        self.ota_boot(board);
         reply(board, Reply::InitDone);
         reply(board, Reply::Ready);
     }
@@ -355,6 +363,16 @@ impl App {
                 },
                 Err((cause, detail)) => error(ty, cause, detail),
             },
+            Request::OtaBegin { manifest } => self.ota_begin(board, manifest),
+            Request::OtaChunk { offset, data } => self.ota_chunk(board, offset, data),
+            Request::OtaFinish => self.ota_finish(board),
+            Request::OtaStatus => self.ota_status(board),
+            Request::OtaConfirm => self.ota_confirm(board),
+            Request::ArmPowerCut { after_flash_ops } => self.arm_power_cut(board, after_flash_ops),
+            Request::Reboot => {
+                self.send(board, &ack_zero(ty));
+                board.exit(harbor_core::protocol::message::EXIT_REBOOT)
+            }
         };
         self.send(board, &response);
     }
@@ -571,6 +589,13 @@ impl InferError {
             Self::InputSize { expected, .. } => (ErrorCause::InputSizeMismatch, expected as u32),
             Self::Failed => (ErrorCause::InferenceFailed, 0),
         }
+    }
+}
+
+fn ack_zero(ty: MessageType) -> Response<'static> {
+    Response::Ack {
+        for_type: ty as u8,
+        value: 0,
     }
 }
 

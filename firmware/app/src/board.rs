@@ -5,6 +5,18 @@
 
 use core::fmt;
 
+use harbor_core::ota::Flash;
+
+/// The band's persistent flash, as the OTA code and its test hook need it.
+pub trait BandFlash: Flash {
+    /// Erase + program operations since boot.
+    fn ops(&self) -> u32;
+    /// Test hook: after `after_ops` more operations the band powers off at once.
+    fn arm_power_cut(&mut self, after_ops: u32);
+    /// The flash bytes `[addr, addr + len)` as memory (XIP), if the flash is mapped.
+    fn mapped(&self, addr: u32, len: u32) -> Option<&[u8]>;
+}
+
 pub trait Board {
     /// Blocks until a byte arrives, sleeping (not spinning) while the line is idle.
     fn read_byte(&mut self) -> u8;
@@ -16,6 +28,10 @@ pub trait Board {
     fn stack(&self) -> StackUsage;
     /// Ends the run: code 0 is success (an emulator exits; a real board resets).
     fn exit(&mut self, code: u32) -> !;
+    /// The flash OTA updates are written to; `None` on a board without one (yet).
+    fn ota_flash(&mut self) -> Option<&mut dyn BandFlash> {
+        None
+    }
 
     fn out(&mut self) -> Out<'_, Self>
     where

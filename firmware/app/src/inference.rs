@@ -84,3 +84,27 @@ pub fn run(
         arena_used: interpreter.arena_used() as u32,
     })
 }
+
+/// Whether `model` runs here with the input/output a release's manifest promises.
+pub fn matches_contract(
+    model: &[u8],
+    arena: &mut [u8],
+    contract: &harbor_core::ota::InputContract,
+) -> bool {
+    let Ok(parsed) = Model::parse(model) else {
+        return false;
+    };
+    if Interpreter::arena_required(&parsed).map_or(true, |n| n > arena.len()) {
+        return false;
+    }
+    let Ok(interpreter) = Interpreter::new(parsed, arena) else {
+        return false;
+    };
+    let (Ok(input), Ok(output)) = (interpreter.input_info(0), interpreter.output_info(0)) else {
+        return false;
+    };
+    input.len() == contract.input_len()
+        && output.len() == usize::from(contract.classes)
+        && input.scale.to_bits() == contract.input_scale.to_bits()
+        && input.zero_point == i32::from(contract.input_zero_point)
+}

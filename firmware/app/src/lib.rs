@@ -12,6 +12,6 @@ mod inference;
 pub mod model_slot;
 mod stream;
 
-pub use app::{ARENA_SIZE, App, Identity};
-pub use board::{Board, Out, StackUsage, stack_high_water};
+pub use app::{ARENA_SIZE, App, HARDWARE_ID, Identity};
+pub use board::{BandFlash, Board, Out, StackUsage, stack_high_water};
 pub use model_slot::ModelSlot;

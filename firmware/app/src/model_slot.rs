@@ -68,6 +68,22 @@ impl ModelSlot {
         Ok(actual)
     }
 
+    /// Fills the slot with a model of `len` bytes that `fill` copies in (from flash, already
+    /// verified by hash and signature); `false` if it does not fit or `fill` fails.
+    pub fn load_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> bool) -> bool {
+        self.next_offset = 0;
+        self.valid_len = None;
+        let Some(dest) = self.bytes.get_mut(..len) else {
+            return false;
+        };
+        if !fill(dest) {
+            return false;
+        }
+        self.next_offset = len;
+        self.valid_len = Some(len);
+        true
+    }
+
     /// The checked model, once LoadModelFinish accepted it.
     pub fn model(&self) -> Option<&[u8]> {
         self.valid_len.map(|n| &self.bytes[..n])

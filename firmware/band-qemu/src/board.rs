@@ -1,8 +1,9 @@
 //! QEMU `virt` machine: 16550 UART, PLIC (only to wake `wfi`), CLINT timer, SiFive test
 //! device, and the hart's `minstret`.
 
+use crate::flash::PFlash;
 use crate::start::STACK_PAINT;
-use band_app::{Board, StackUsage};
+use band_app::{BandFlash, Board, StackUsage};
 
 const UART: usize = 0x1000_0000;
 const UART_RBR: usize = UART;
@@ -38,7 +39,7 @@ unsafe extern "C" {
 }
 
 pub struct QemuVirt {
-    _private: (),
+    flash: PFlash,
 }
 
 fn read8(addr: usize) -> u8 {
@@ -73,12 +74,16 @@ impl QemuVirt {
         write32(PLIC_THRESHOLD_CTX0, 0);
         // SAFETY: setting mie.MEIE only makes external interrupts pending-visible to wfi.
         unsafe { core::arch::asm!("csrs mie, {0}", in(reg) MIE_MEIE) };
-        Self { _private: () }
+        Self {
+            flash: PFlash::new(),
+        }
     }
 
     /// The board as the trap handler uses it: no set-up, just the UART and exit.
     pub fn for_trap() -> Self {
-        Self { _private: () }
+        Self {
+            flash: PFlash::new(),
+        }
     }
 
     fn stack_bounds() -> (usize, usize) {
@@ -146,6 +151,17 @@ impl Board for QemuVirt {
     }
 
     fn exit(&mut self, code: u32) -> ! {
+        exit_qemu(code)
+    }
+
+    fn ota_flash(&mut self) -> Option<&mut dyn BandFlash> {
+        Some(&mut self.flash)
+    }
+}
+
+/// Ends QEMU with `code` through the SiFive test device (also the power-cut hook's way out).
+pub fn exit_qemu(code: u32) -> ! {
+    {
         let value = if code == 0 {
             TEST_PASS
         } else {

@@ -5,6 +5,7 @@
 #![no_main]
 
 mod board;
+mod flash;
 mod start;
 mod trap;
 

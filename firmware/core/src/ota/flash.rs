@@ -39,3 +39,22 @@ impl core::fmt::Display for FlashError {
         }
     }
 }
+
+/// Lets `&mut dyn Flash` (and `&mut` of any flash) go where `impl Flash` is asked for.
+impl<F: Flash + ?Sized> Flash for &mut F {
+    fn sector_size(&self) -> u32 {
+        (**self).sector_size()
+    }
+    fn capacity(&self) -> u32 {
+        (**self).capacity()
+    }
+    fn read(&mut self, addr: u32, buf: &mut [u8]) -> Result<(), FlashError> {
+        (**self).read(addr, buf)
+    }
+    fn erase_sector(&mut self, addr: u32) -> Result<(), FlashError> {
+        (**self).erase_sector(addr)
+    }
+    fn program(&mut self, addr: u32, data: &[u8]) -> Result<(), FlashError> {
+        (**self).program(addr, data)
+    }
+}

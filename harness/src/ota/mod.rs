@@ -1,4 +1,5 @@
 //! Over-the-air updates from the harness's side: the band's radio link to the mock cloud.
 
+pub mod device;
 pub mod link_model;
 pub mod radio;

@@ -36,6 +36,10 @@ pub struct QemuConfig {
     pub exchange_timeout: Duration,
     /// Bytes of noise tolerated before an exchange fails as garbage.
     pub garbage_budget: usize,
+    /// Persistent OTA flash: a 32 MiB raw file behind `virt`'s second CFI flash bank
+    /// (0x2200_0000), kept across QEMU restarts (docs/ota-device.md). `None`: no file, the
+    /// bank is volatile.
+    pub flash_image: Option<PathBuf>,
 }
 
 impl QemuConfig {
@@ -46,6 +50,7 @@ impl QemuConfig {
             boot_timeout: Duration::from_secs(10),
             exchange_timeout: Duration::from_secs(10),
             garbage_budget: 4 * MAX_FRAME,
+            flash_image: None,
         }
     }
 
@@ -79,6 +84,13 @@ impl QemuConfig {
         args.push(chardev);
         args.extend(["-serial", "chardev:uart0", "-kernel"].map(OsString::from));
         args.push(self.firmware.clone().into_os_string());
+        if let Some(image) = &self.flash_image {
+            // Unit 1: unit 0 would become the boot ROM and move the reset vector.
+            // QEMU's option syntax escapes a comma in a value by doubling it.
+            let file = image.to_string_lossy().replace(',', ",,");
+            let drive = format!("if=pflash,unit=1,format=raw,file={file}");
+            args.extend([OsString::from("-drive"), OsString::from(drive)]);
+        }
         args
     }
 }

@@ -1,0 +1,460 @@
+//! OTA on the emulated band, end to end: signed releases pushed over the UART into A/B
+//! slots of a persistent flash file, QEMU restarted on the same file, self-test, confirm,
+//! rollback, refusals, and a power cut at every flash operation of an update.
+
+mod qemu_support;
+
+use std::path::{Path, PathBuf};
+
+use harbor::cloud::release::build_image;
+use harbor::ota::device::{
+    self, DeviceOtaStatus, MAX_CHUNK, OtaDeviceError, create_flash_image, relaunch,
+};
+use harbor::target::{QemuConfig, QemuTarget, Target};
+use harbor_core::interpreter::Interpreter;
+use harbor_core::ota::keys::{DEV_KEY_ID, DEV_KEY_SEED};
+use harbor_core::ota::{HardwareId, Manifest, SlotState};
+use harbor_core::tflite::Model;
+
+const V1_MODEL: &str = "small-int8-generalized";
+const V2_MODEL: &str = "small-int8-personalized-1617";
+
+fn model_file(name: &str, file: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(name)
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Window `i` of the model's committed golden inputs (60×6 int8).
+fn golden_window(name: &str, i: usize) -> Vec<i8> {
+    let inputs = model_file(name, "golden/inputs.i8");
+    inputs[i * 360..(i + 1) * 360]
+        .iter()
+        .map(|&b| b as i8)
+        .collect()
+}
+
+/// A release: the image (model || self-test window || expected logits) and its manifest
+/// signed with the development key (fixed seed, so the bytes are the same every run).
+struct Release {
+    image: Vec<u8>,
+    manifest: Manifest,
+}
+
+impl Release {
+    fn new(name: &str, version: u32) -> Self {
+        let model = model_file(name, "model.tflite");
+        let (image, contract) =
+            build_image(&model, Some(&golden_window(name, 0))).expect("release image");
+        let manifest = Manifest::describe(
+            version,
+            &image,
+            model.len() as u32,
+            HardwareId::new("esp32c3-band").unwrap(),
+            contract,
+        )
+        .sign(DEV_KEY_ID, &DEV_KEY_SEED);
+        Self { image, manifest }
+    }
+
+    fn model_len(&self) -> usize {
+        self.manifest.model_size as usize
+    }
+
+    /// Re-signs after the image changed, so only what the test broke is wrong.
+    fn resign(&mut self) {
+        let m = &self.manifest;
+        self.manifest = Manifest::describe(
+            m.version,
+            &self.image,
+            m.model_size,
+            m.hardware_id,
+            m.contract,
+        )
+        .sign(DEV_KEY_ID, &DEV_KEY_SEED);
+    }
+}
+
+/// A band with its own flash file.
+struct Band {
+    _dir: tempfile::TempDir,
+    flash: PathBuf,
+    config: QemuConfig,
+}
+
+impl Band {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let flash = dir.path().join("flash.img");
+        create_flash_image(&flash).expect("flash image");
+        let mut config = qemu_support::config("band-qemu");
+        config.flash_image = Some(flash.clone());
+        Self {
+            _dir: dir,
+            flash,
+            config,
+        }
+    }
+
+    /// A band whose flash starts as a copy of `other`'s.
+    fn copy_of(other: &Band) -> Self {
+        let band = Self::new();
+        std::fs::copy(&other.flash, &band.flash).expect("copy flash");
+        band
+    }
+
+    async fn launch(&self) -> QemuTarget {
+        QemuTarget::launch(self.config.clone())
+            .await
+            .unwrap_or_else(|e| panic!("launching band-qemu with a flash file: {e}"))
+    }
+
+    async fn relaunch(&self, target: QemuTarget) -> QemuTarget {
+        relaunch(target, &self.config).await.expect("relaunch")
+    }
+
+    async fn reboot(&self, target: QemuTarget) -> QemuTarget {
+        device::reboot_qemu(target, &self.config)
+            .await
+            .expect("reboot")
+    }
+}
+
+async fn push(target: &mut QemuTarget, r: &Release) -> Result<device::Pushed, OtaDeviceError> {
+    device::push_update(target, &r.manifest.encode(), &r.image, MAX_CHUNK, |_, _| {}).await
+}
+
+async fn status(target: &mut QemuTarget) -> DeviceOtaStatus {
+    device::status(target).await.expect("OtaStatus")
+}
+
+/// Installs `r` (push, reboot, self-test, confirm) and returns the running band.
+async fn install(band: &Band, mut target: QemuTarget, r: &Release) -> QemuTarget {
+    push(&mut target, r).await.expect("push");
+    let mut target = band.reboot(target).await;
+    let s = status(&mut target).await;
+    assert_eq!(s.version, r.manifest.version, "{s:?}");
+    assert_eq!(s.state, Some(SlotState::PendingVerify), "{s:?}");
+    assert!(s.self_test_passed, "{s:?}");
+    device::confirm(&mut target).await.expect("confirm");
+    target
+}
+
+/// The host interpreter's logits for `window` (the reference the band must equal).
+fn host_logits(model: &[u8], window: &[i8]) -> Vec<i8> {
+    let parsed = Model::parse(model).unwrap();
+    let mut arena = vec![0u8; Interpreter::arena_required(&parsed).unwrap()];
+    let mut interp = Interpreter::new(parsed, &mut arena).unwrap();
+    interp.set_input(0, window).unwrap();
+    interp.invoke().unwrap();
+    interp.output(0).unwrap().iter().collect()
+}
+
+/// The band runs `name`'s model: logits equal the host reference on a few golden windows
+/// (the two models disagree on these, so the check tells them apart).
+async fn assert_runs(target: &mut QemuTarget, name: &str) {
+    let model = model_file(name, "model.tflite");
+    for i in [1, 7, 20] {
+        let window = golden_window(name, i);
+        let got = target.infer(&window).await.expect("infer").logits;
+        assert_eq!(got, host_logits(&model, &window), "{name} window {i}");
+    }
+}
+
+#[tokio::test]
+async fn update_runs_the_new_model_and_reports_its_version() {
+    let band = Band::new();
+    let mut target = band.launch().await;
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.active_slot, s.state, s.version),
+        (None, None, 0),
+        "{s:?}"
+    );
+    assert!(
+        target.infer(&golden_window(V1_MODEL, 0)).await.is_err(),
+        "no model yet"
+    );
+
+    let v1 = Release::new(V1_MODEL, 1);
+    let mut target = install(&band, target, &v1).await;
+    assert_runs(&mut target, V1_MODEL).await;
+
+    let v2 = Release::new(V2_MODEL, 2);
+    let pushed = push(&mut target, &v2).await.expect("push v2");
+    assert_eq!(pushed.slot, 1);
+    assert_eq!(pushed.chunks as usize, v2.image.len().div_ceil(MAX_CHUNK));
+    // Until the reboot the old model keeps running.
+    assert_runs(&mut target, V1_MODEL).await;
+    let mut target = band.reboot(target).await;
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.active_slot, s.state, s.version, s.self_test_passed),
+        (Some(1), Some(SlotState::PendingVerify), 2, true),
+        "{s:?}"
+    );
+    assert_runs(&mut target, V2_MODEL).await;
+    assert_eq!(device::confirm(&mut target).await.expect("confirm"), 2);
+    // Persisted: a fresh QEMU on the same file boots v2, confirmed.
+    let mut target = band.relaunch(target).await;
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.active_slot, s.state, s.version, s.min_version),
+        (Some(1), Some(SlotState::Confirmed), 2, 2),
+        "{s:?}"
+    );
+    assert_runs(&mut target, V2_MODEL).await;
+}
+
+#[tokio::test]
+async fn tampered_unknown_key_and_downgrade_are_refused() {
+    let band = Band::new();
+    let target = band.launch().await;
+    let mut target = install(&band, target, &Release::new(V1_MODEL, 3)).await;
+
+    let mut tampered = Release::new(V2_MODEL, 4);
+    tampered.image[100] ^= 0x01;
+    let err = push(&mut target, &tampered).await.unwrap_err();
+    assert_eq!(err.refusal(), Some("hash-mismatch"), "{err}");
+
+    let mut bytes = Release::new(V2_MODEL, 4).manifest.encode();
+    bytes[8] ^= 0x01; // version: signed
+    let r = Release::new(V2_MODEL, 4);
+    let err = device::push_update(&mut target, &bytes, &r.image, MAX_CHUNK, |_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.refusal(), Some("bad-signature"), "{err}");
+
+    let mut rogue = Release::new(V2_MODEL, 4);
+    rogue.manifest = rogue.manifest.sign(77, &[9; 32]);
+    let err = push(&mut target, &rogue).await.unwrap_err();
+    assert_eq!(err.refusal(), Some("unknown-key"), "{err}");
+
+    for version in [2, 3] {
+        let err = push(&mut target, &Release::new(V2_MODEL, version))
+            .await
+            .unwrap_err();
+        assert_eq!(err.refusal(), Some("downgrade"), "{err}");
+        assert!(
+            matches!(err, OtaDeviceError::Refused { detail: 4, .. }),
+            "{err}"
+        );
+    }
+
+    // Signed, but for another band, or with another input contract than the running model.
+    let r = Release::new(V2_MODEL, 5);
+    let other_hw = Manifest::describe(
+        5,
+        &r.image,
+        r.manifest.model_size,
+        HardwareId::new("nrf52840-band").unwrap(),
+        r.manifest.contract,
+    )
+    .sign(DEV_KEY_ID, &DEV_KEY_SEED);
+    let err = device::push_update(
+        &mut target,
+        &other_hw.encode(),
+        &r.image,
+        MAX_CHUNK,
+        |_, _| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.refusal(), Some("incompatible"), "{err}");
+    let mut half = r.manifest.contract;
+    half.window_len = 30;
+    let mut short_image = r.image[..r.model_len()].to_vec();
+    short_image.extend(vec![0u8; half.input_len() + usize::from(half.classes)]);
+    let reshaped = Manifest::describe(
+        5,
+        &short_image,
+        r.manifest.model_size,
+        r.manifest.hardware_id,
+        half,
+    )
+    .sign(DEV_KEY_ID, &DEV_KEY_SEED);
+    let err = device::push_update(
+        &mut target,
+        &reshaped.encode(),
+        &short_image,
+        MAX_CHUNK,
+        |_, _| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.refusal(), Some("incompatible"), "{err}");
+
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.version, s.state),
+        (3, Some(SlotState::Confirmed)),
+        "{s:?}"
+    );
+    assert_ne!(s.last_error, "none");
+    let mut target = band.reboot(target).await;
+    let s = status(&mut target).await;
+    assert_eq!((s.active_slot, s.version), (Some(0), 3), "{s:?}");
+    assert_runs(&mut target, V1_MODEL).await;
+}
+
+#[tokio::test]
+async fn failing_self_test_and_missing_confirm_roll_back() {
+    let band = Band::new();
+    let target = band.launch().await;
+    let mut target = install(&band, target, &Release::new(V1_MODEL, 1)).await;
+
+    // Correctly signed, but its expected logits are wrong: the self-test fails at boot.
+    let mut bad = Release::new(V2_MODEL, 2);
+    let last = bad.image.len() - 1;
+    bad.image[last] = bad.image[last].wrapping_add(1);
+    bad.resign();
+    push(&mut target, &bad).await.expect("push");
+    let mut target = band.reboot(target).await;
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.active_slot, s.state, s.version, s.last_error),
+        (Some(0), Some(SlotState::Confirmed), 1, "self-test-failed"),
+        "{s:?}"
+    );
+    assert_runs(&mut target, V1_MODEL).await;
+
+    // A good release that is never confirmed: the boot after next returns to v1.
+    let good = Release::new(V2_MODEL, 2);
+    push(&mut target, &good).await.expect("push");
+    let mut target = band.reboot(target).await;
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.version, s.state),
+        (2, Some(SlotState::PendingVerify)),
+        "{s:?}"
+    );
+    let mut target = band.reboot(target).await;
+    let s = status(&mut target).await;
+    assert_eq!(
+        (s.active_slot, s.version, s.last_error),
+        (Some(0), 1, "not-confirmed"),
+        "{s:?}"
+    );
+    assert_runs(&mut target, V1_MODEL).await;
+    assert_eq!(good.model_len(), model_file(V2_MODEL, "model.tflite").len());
+}
+
+/// The MCUboot-simulator standard on the emulated band: cut the power before every flash
+/// operation of an update (and of the confirm after it), restart QEMU on the persisted
+/// flash, and check it boots a signed model that verifies and runs.
+#[tokio::test]
+async fn power_cut_at_every_flash_operation_leaves_a_bootable_band() {
+    let v1 = Release::new(V1_MODEL, 1);
+    let v2 = Release::new(V2_MODEL, 2);
+    let base = Band::new();
+    let target = base.launch().await;
+    let target = install(&base, target, &v1).await;
+    target.shutdown().await;
+
+    // Dry run: how many flash operations the update and the confirm take.
+    let dry = Band::copy_of(&base);
+    let mut target = dry.launch().await;
+    let before = status(&mut target).await.flash_ops;
+    push(&mut target, &v2).await.expect("push");
+    let update_ops = status(&mut target).await.flash_ops - before;
+    let mut target = dry.reboot(target).await;
+    let before = status(&mut target).await.flash_ops;
+    device::confirm(&mut target).await.expect("confirm");
+    let confirm_ops = status(&mut target).await.flash_ops - before;
+    target.shutdown().await;
+    assert!(
+        update_ops >= 4 && confirm_ops == 2,
+        "{update_ops} + {confirm_ops}"
+    );
+
+    let mut tried = 0u32;
+    let mut bricked = Vec::new();
+    let mut versions = Vec::new();
+    // Cuts during the update.
+    for k in 0..update_ops {
+        let band = Band::copy_of(&base);
+        let mut target = band.launch().await;
+        device::arm_power_cut(&mut target, k).await.expect("arm");
+        let err = push(&mut target, &v2).await.unwrap_err();
+        assert!(
+            matches!(err, OtaDeviceError::PowerCut { .. }),
+            "cut {k}: {err}"
+        );
+        tried += 1;
+        let (ok, version) = check_bootable(&band, target, &v1, &v2).await;
+        if !ok {
+            bricked.push(format!("update op {k}"));
+        }
+        versions.push(version);
+    }
+    // Cuts during the confirm of the new model's first boot: each copy of this flash
+    // boots v2 for the first time (NEW → PENDING_VERIFY).
+    let pushed = Band::copy_of(&base);
+    let mut target = pushed.launch().await;
+    push(&mut target, &v2).await.expect("push");
+    target.shutdown().await;
+    for k in 0..confirm_ops {
+        let band = Band::copy_of(&pushed);
+        let mut target = band.launch().await;
+        assert_eq!(
+            status(&mut target).await.state,
+            Some(SlotState::PendingVerify)
+        );
+        device::arm_power_cut(&mut target, k).await.expect("arm");
+        let err = device::confirm(&mut target).await.unwrap_err();
+        assert!(
+            matches!(err, OtaDeviceError::PowerCut { .. }),
+            "confirm cut {k}: {err}"
+        );
+        tried += 1;
+        let (ok, version) = check_bootable(&band, target, &v1, &v2).await;
+        if !ok {
+            bricked.push(format!("confirm op {k}"));
+        }
+        versions.push(version);
+    }
+    println!(
+        "power-cut sweep: {tried} cut points ({update_ops} update + {confirm_ops} confirm operations), {} unbootable; versions after the cut: {versions:?}",
+        bricked.len()
+    );
+    assert_eq!(tried, update_ops + confirm_ops);
+    assert!(bricked.is_empty(), "unbootable after: {bricked:?}");
+}
+
+/// After a cut: a fresh QEMU on the flash boots v1 or v2 from flash, it runs, and a retry
+/// of the update brings it to v2.
+async fn check_bootable(
+    band: &Band,
+    target: QemuTarget,
+    v1: &Release,
+    v2: &Release,
+) -> (bool, u32) {
+    let mut target = band.relaunch(target).await;
+    let s = status(&mut target).await;
+    let name = match s.version {
+        1 => V1_MODEL,
+        2 => V2_MODEL,
+        _ => return (false, s.version),
+    };
+    if s.active_slot.is_none() {
+        return (false, s.version);
+    }
+    assert_runs(&mut target, name).await;
+    // Finish the job: a pending v2 is confirmed, a v1 band takes the update again.
+    if s.version == 2 {
+        if s.state == Some(SlotState::PendingVerify) {
+            device::confirm(&mut target)
+                .await
+                .expect("confirm after cut");
+        }
+    } else {
+        assert_eq!(s.state, Some(SlotState::Confirmed), "{s:?}");
+        target = install(band, target, v2).await;
+    }
+    assert_eq!(status(&mut target).await.version, 2);
+    let _ = v1;
+    target.shutdown().await;
+    (true, s.version)
+}

@@ -197,7 +197,18 @@ fn harbor_image_on_bad_input_is_a_usage_error_naming_the_file() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("is not an ELF file"));
 
+    // An ELF for another memory map (QEMU virt) and the C3 image for the Xtensa ESP32.
+    let qemu = qemu_support::firmware("band-qemu");
+    let run = harbor(&["image", qemu.to_str().unwrap(), "--out", o]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("outside the esp32c3's memory map"), "{err}");
     let (path, _) = c3_elf();
+    let run = harbor(&["image", path.to_str().unwrap(), "--chip", "esp32", "--out", o]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("built for Riscv32, the esp32 needs Xtensa"), "{err}");
+
     let chip = harbor(&["image", path.to_str().unwrap(), "--chip", "esp32s9", "--out", o]);
     assert_eq!(chip.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&chip.stderr).contains("unknown chip `esp32s9`"));

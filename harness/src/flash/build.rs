@@ -53,6 +53,12 @@ pub(crate) fn idf_format<'a>(
     path: &Path,
     chip: EspChip,
 ) -> Result<IdfBootloaderFormat<'a>, FlashError> {
+    // espflash assumes a well-formed ESP ELF (it panics on some that are not).
+    super::verify::check_elf_for_chip(elf, chip).map_err(|reason| FlashError::Image {
+        path: path.to_path_buf(),
+        chip,
+        reason,
+    })?;
     let flash_data = FlashData::new(
         FlashSettings::default(),
         0,

@@ -68,6 +68,44 @@ fn loadable_sections<'a>(elf: &object::File<'a>) -> Result<Vec<ElfSection<'a>>, 
     Ok(out)
 }
 
+/// Whether an ELF can become an app image for `chip` at all: its architecture, its app
+/// descriptor in DROM (ESP-IDF's bootloader refuses images without one), and every
+/// allocated section on the chip's memory map. Checked before espflash sees the ELF.
+pub fn check_elf_for_chip(elf_bytes: &[u8], chip: EspChip) -> Result<(), String> {
+    let elf = object::File::parse(elf_bytes).map_err(|e| format!("not a readable ELF: {e}"))?;
+    let wanted = match chip {
+        EspChip::Esp32c3 => object::Architecture::Riscv32,
+        EspChip::Esp32 => object::Architecture::Xtensa,
+    };
+    if elf.architecture() != wanted {
+        return Err(format!("it is built for {:?}, the {chip} needs {wanted:?}", elf.architecture()));
+    }
+    for section in elf.sections() {
+        let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
+            return Err("not an ELF file".into());
+        };
+        let alloc = sh_flags.0 & object::elf::SHF_ALLOC.0 != 0;
+        if !alloc || section.size() == 0 || section.address() == 0 {
+            continue;
+        }
+        if chip.region_of(section.address(), section.size()).is_none() {
+            return Err(format!(
+                "section {} at {:#x}+{:#x} is outside the {chip}'s memory map (linked for another chip or an emulator?)",
+                section.name().unwrap_or("<unnamed>"),
+                section.address(),
+                section.size()
+            ));
+        }
+    }
+    let desc = elf
+        .section_by_name(".flash.appdesc")
+        .ok_or("it has no .flash.appdesc section: add esp_bootloader_esp_idf::esp_app_desc!() (ESP-IDF's bootloader refuses images without an app descriptor)")?;
+    match chip.region_of(desc.address(), desc.size()) {
+        Some(r) if r.kind == RegionKind::Drom => Ok(()),
+        _ => Err(format!(".flash.appdesc at {:#x} is not in the {chip}'s DROM", desc.address())),
+    }
+}
+
 /// Checks `image` against the ELF it was built from, for `chip`:
 /// entry point; chip id; every image segment inside one memory region, flash segments at
 /// their MMU page offset; every loadable ELF byte present exactly once with its value

@@ -32,6 +32,13 @@ pub struct RunArgs {
     /// Print the expanded matrix (one cell id per line, with its thresholds); run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Compare with this earlier report.json (or its folder) after the run: the deltas go into
+    /// the reports, and a regression beyond tolerance exits 1 (docs/reports.md).
+    #[arg(long, value_name = "JSON")]
+    baseline: Option<PathBuf>,
+    /// With --baseline: override a tolerance, `metric=value` or `metric=N%`; repeatable.
+    #[arg(long = "tolerance", value_name = "METRIC=VALUE", requires = "baseline")]
+    tolerances: Vec<String>,
 }
 
 /// Stage messages, one bar per matrix cell and an overall bar, on stderr (hidden when
@@ -140,6 +147,12 @@ pub fn run(args: RunArgs) -> CliResult {
         print_matrix(&scenario, args.shard);
         return Ok(Exit::Ok);
     }
+    // Read the baseline before replaying anything: a bad one is a usage error, not a late surprise.
+    let baseline = match &args.baseline {
+        Some(path) => Some((path, super::diff::read_report(path)?)),
+        None => None,
+    };
+    let tolerances = super::diff::tolerances(&args.tolerances)?;
     for target in &scenario.targets {
         if !target.firmware.is_file() {
             return Err(CliError::infrastructure(format!(
@@ -160,12 +173,22 @@ pub fn run(args: RunArgs) -> CliResult {
         _ => CliError::usage(e),
     })?;
     bars.finish();
+    let comparison = baseline.map(|(path, old)| {
+        crate::report::diff(&path.display().to_string(), &old, &report, &tolerances)
+    });
     report
-        .write(&args.out)
+        .write_with_baseline(&args.out, comparison.as_ref())
         .map_err(|e| CliError::infrastructure(format!("{}: {e}", args.out.display())))?;
     print_summary(&report);
+    if let Some(comparison) = &comparison {
+        print!("{}", crate::report::diff_markdown(comparison));
+    }
     println!("wrote {}", args.out.join("report.json").display());
-    Ok(exit_of(&report))
+    let exit = exit_of(&report);
+    Ok(match &comparison {
+        Some(c) if c.has_regressions() && exit == Exit::Ok => Exit::ChecksFailed,
+        _ => exit,
+    })
 }
 
 /// `--dry-run`: the cells this run (or shard) would replay, with their thresholds.

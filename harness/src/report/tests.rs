@@ -96,7 +96,7 @@ fn full_report() -> Report {
         },
         jobs: 2,
         shard: Some(Shard { index: 2, count: 4 }),
-        wall_s: 11.300_000_000_000_001,
+        wall_s: 11.3 + 1e-14,
         results: vec![full_cell(Mode::Tensor), full_cell(Mode::Stream)],
     }
 }

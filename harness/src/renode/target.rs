@@ -4,21 +4,17 @@
 //! [`RenodeError::Missing`] says how to install it; tests that need it are `#[ignore]`d
 //! with that reason so they are reported as skipped, never as passed.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use harbor_core::protocol::Request;
 use harbor_core::protocol::frame::MAX_FRAME;
-use harbor_core::protocol::text::Reply;
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
-use tokio::time::Instant;
 
 use super::resd::ResdError;
 use super::script::{ScriptParams, platform_path, render};
-use crate::target::link::{Incoming, Link, LinkFailure};
-use crate::target::{BinaryReply, Target, TargetError};
+use crate::target::process::{EmulatorProcess, target_name};
+use crate::target::{LinkTarget, TargetError, Tool};
 
 /// Environment variable naming the Renode binary.
 pub const RENODE_ENV: &str = "HARBOR_RENODE";
@@ -103,28 +99,14 @@ impl RenodeConfig {
     }
 }
 
-/// A running Renode with the firmware, connected and past its `m-ready` banner.
-pub struct RenodeTarget {
-    name: String,
-    child: Child,
-    link: Link<TcpStream>,
-    exchange_timeout: Duration,
-    failed: Option<String>,
-    log_path: PathBuf,
-    /// Holds the generated script and Renode's log; removed on drop.
-    _dir: tempfile::TempDir,
-}
+/// A running Renode with the firmware, connected and past its `m-ready` banner; Renode is
+/// killed when the target is dropped and whenever an exchange fails.
+pub type RenodeTarget = LinkTarget<TcpStream, EmulatorProcess>;
 
-impl RenodeTarget {
+impl LinkTarget<TcpStream, EmulatorProcess> {
     pub async fn launch(config: RenodeConfig) -> Result<Self, RenodeError> {
         let renode = find_renode()?;
-        let name = format!(
-            "renode:{}",
-            config.firmware.file_name().map_or_else(
-                || config.firmware.display().to_string(),
-                |n| n.to_string_lossy().into_owned()
-            )
-        );
+        let name = target_name("renode", &config.firmware);
         if !config.firmware.is_file() {
             return Err(TargetError::FirmwareMissing {
                 path: config.firmware.clone(),
@@ -136,10 +118,7 @@ impl RenodeTarget {
             context: context.to_string(),
             source,
         };
-        let dir = tempfile::Builder::new()
-            .prefix("harbor-renode-")
-            .tempdir()
-            .map_err(|e| io("creating a run folder", e))?;
+        let dir = EmulatorProcess::folder(&name, "renode")?;
         let uart_port = free_port().map_err(|e| io("finding a free TCP port", e))?;
         let firmware = std::path::absolute(&config.firmware)
             .map_err(|e| io("resolving the firmware path", e))?;
@@ -152,130 +131,28 @@ impl RenodeTarget {
         .map_err(RenodeError::Script)?;
         let script_path = dir.path().join("band.resc");
         std::fs::write(&script_path, script).map_err(|e| io("writing the Renode script", e))?;
-        let log_path = dir.path().join("renode.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| io("creating the Renode log", e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| io("creating the Renode log", e))?;
-
-        let mut child = Command::new(&renode)
-            .arg("--disable-xwt")
-            .arg("--plain")
-            .arg(&script_path)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => RenodeError::Missing {
-                    looked: format!("{} could not be executed", renode.display()),
-                },
-                _ => TargetError::EmulatorFailed {
-                    binary: renode.clone(),
-                    source,
-                }
-                .into(),
-            })?;
-
-        let stream = connect(&name, &mut child, uart_port, config.boot_timeout, &log_path).await?;
-        let mut target = RenodeTarget {
+        let args = ["--disable-xwt", "--plain"]
+            .map(OsString::from)
+            .into_iter()
+            .chain([script_path.into_os_string()]);
+        let mut process =
+            EmulatorProcess::spawn(&name, Tool::Renode, &renode, args, dir, "renode.log", None)?;
+        let stream = process
+            .await_ready(
+                connect(uart_port),
+                config.boot_timeout,
+                "waiting for Renode's UART socket",
+            )
+            .await?;
+        let mut target = Self::new(
             name,
-            child,
-            link: Link::new(stream, config.garbage_budget),
-            exchange_timeout: config.exchange_timeout,
-            failed: None,
-            log_path,
-            _dir: dir,
-        };
+            stream,
+            process,
+            config.garbage_budget,
+            config.exchange_timeout,
+        );
         target.await_ready(config.boot_timeout, "booting").await?;
         Ok(target)
-    }
-
-    /// Renode's console output so far (errors loading the platform show up here).
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-
-    async fn await_ready(
-        &mut self,
-        timeout: Duration,
-        during: &str,
-    ) -> Result<Vec<String>, TargetError> {
-        let deadline = Instant::now() + timeout;
-        let mut lines = Vec::new();
-        loop {
-            match self.link.next(deadline).await {
-                Ok(Incoming::Line(line)) if Reply::parse(&line) == Some(Reply::Ready) => {
-                    return Ok(lines);
-                }
-                Ok(Incoming::Line(line)) => lines.push(line),
-                Ok(Incoming::Frame { ty, .. }) => {
-                    let got = format!("a {ty:?} frame");
-                    return Err(self.fail(TargetError::Unexpected {
-                        target: self.name.clone(),
-                        expected: "text lines",
-                        got,
-                    }));
-                }
-                Err(failure) => return Err(self.link_failure(failure, during, timeout)),
-            }
-        }
-    }
-
-    fn link_failure(
-        &mut self,
-        failure: LinkFailure,
-        during: &str,
-        waited: Duration,
-    ) -> TargetError {
-        let (target, during) = (self.name.clone(), during.to_string());
-        let error = match failure {
-            LinkFailure::Timeout => TargetError::Hang {
-                target,
-                during,
-                waited,
-            },
-            LinkFailure::Trap(report) => TargetError::Trap {
-                target,
-                during,
-                report,
-            },
-            LinkFailure::Closed => TargetError::Exited {
-                target,
-                code: None,
-                during,
-                stderr: self.log(),
-            },
-            LinkFailure::Garbage(bytes) => TargetError::Garbage {
-                target,
-                during,
-                bytes,
-            },
-            LinkFailure::Io(source) => TargetError::Io {
-                target,
-                context: during,
-                source,
-            },
-        };
-        self.fail(error)
-    }
-
-    /// Records the first failure and stops Renode: the target is unusable afterwards.
-    fn fail(&mut self, error: TargetError) -> TargetError {
-        let _ = self.child.start_kill();
-        self.failed.get_or_insert_with(|| error.to_string());
-        error
-    }
-
-    fn check_alive(&self) -> Result<(), TargetError> {
-        match &self.failed {
-            Some(first_failure) => Err(TargetError::Dead {
-                target: self.name.clone(),
-                first_failure: first_failure.clone(),
-            }),
-            None => Ok(()),
-        }
     }
 }
 
@@ -286,100 +163,12 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-/// Connects to Renode's UART socket, retrying while Renode starts.
-async fn connect(
-    name: &str,
-    child: &mut Child,
-    port: u16,
-    timeout: Duration,
-    log: &Path,
-) -> Result<TcpStream, TargetError> {
-    let deadline = Instant::now() + timeout;
+/// Connects to Renode's UART socket, retrying while Renode starts (the caller bounds it).
+async fn connect(port: u16) -> Result<TcpStream, TargetError> {
     loop {
         if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)).await {
             return Ok(stream);
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            let stderr = std::fs::read_to_string(log).unwrap_or_default();
-            return Err(TargetError::Exited {
-                target: name.to_string(),
-                code: status.code(),
-                during: "starting".into(),
-                stderr,
-            });
-        }
-        if Instant::now() >= deadline {
-            let _ = child.start_kill();
-            return Err(TargetError::Hang {
-                target: name.to_string(),
-                during: "waiting for Renode's UART socket".into(),
-                waited: timeout,
-            });
-        }
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-impl Target for RenodeTarget {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn exchange(&mut self, request: &Request<'_>) -> Result<BinaryReply, TargetError> {
-        self.check_alive()?;
-        let ty = request.message_type();
-        let during = format!("answering {ty:?}");
-        let mut frame = [0u8; MAX_FRAME];
-        let n = request.encode(&mut frame).map_err(|e| TargetError::Io {
-            target: self.name.clone(),
-            context: format!("encoding {ty:?}"),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
-        })?;
-        let deadline = Instant::now() + self.exchange_timeout;
-        if let Err(failure) = self.link.send(&frame[..n], deadline).await {
-            return Err(self.link_failure(failure, &during, self.exchange_timeout));
-        }
-        loop {
-            match self.link.next(deadline).await {
-                Ok(Incoming::Frame {
-                    ty: reply_ty,
-                    payload,
-                }) => {
-                    return BinaryReply::from_frame(reply_ty, &payload).ok_or_else(|| {
-                        let got = format!("a {reply_ty:?} frame with a malformed payload");
-                        self.fail(TargetError::Unexpected {
-                            target: self.name.clone(),
-                            expected: "a response frame",
-                            got,
-                        })
-                    });
-                }
-                Ok(Incoming::Line(_)) => {}
-                Err(failure) => {
-                    return Err(self.link_failure(failure, &during, self.exchange_timeout));
-                }
-            }
-        }
-    }
-
-    async fn command(&mut self, command: &str) -> Result<Vec<String>, TargetError> {
-        self.check_alive()?;
-        let during = format!("answering `{command}%`");
-        let mut bytes = command.as_bytes().to_vec();
-        bytes.push(b'%');
-        if let Err(failure) = self
-            .link
-            .send(&bytes, Instant::now() + self.exchange_timeout)
-            .await
-        {
-            return Err(self.link_failure(failure, &during, self.exchange_timeout));
-        }
-        self.await_ready(self.exchange_timeout, &during).await
-    }
-}
-
-impl Drop for RenodeTarget {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }

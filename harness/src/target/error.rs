@@ -6,12 +6,72 @@ use std::time::Duration;
 use harbor_core::protocol::trap::TrapReport;
 use harbor_core::protocol::{ErrorCause, MessageType};
 
+/// A program harbor starts for a target, named in errors with how to get it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Qemu,
+    Renode,
+}
+
+impl Tool {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Qemu => "QEMU",
+            Self::Renode => "Renode",
+        }
+    }
+
+    /// The exact step that installs it.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Self::Qemu => {
+                "run scripts/setup, or `apt-get install -t bookworm-backports qemu-system-misc` (Debian bookworm)"
+            }
+            Self::Renode => crate::renode::INSTALL_HINT,
+        }
+    }
+}
+
+/// Why a serial port could not be opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortProblem {
+    Missing,
+    Busy,
+    Denied,
+    Other,
+}
+
+impl PortProblem {
+    /// What to check or change, by cause.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::Missing => {
+                "is the board plugged in? `harbor ports` lists the serial ports with their USB VID:PID"
+            }
+            Self::Busy => {
+                "another program holds the port (a serial monitor, `espflash monitor`, another harbor run): close it"
+            }
+            Self::Denied => {
+                "no permission to open it: add your user to the group owning the device (`dialout` on Debian: `sudo usermod -aG dialout $USER`, then log in again)"
+            }
+            Self::Other => "check the device path and that it is a serial port (`harbor ports`)",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error(
-        "emulator `{binary}` not found: run scripts/setup, or `apt-get install -t bookworm-backports qemu-system-misc` (Debian bookworm)"
-    )]
-    EmulatorMissing { binary: PathBuf },
+    #[error("{} `{binary}` not found: {}", tool.name(), tool.install_hint())]
+    EmulatorMissing { tool: Tool, binary: PathBuf },
+    #[error("cannot open serial port {port}: {reason}; {}", problem.hint())]
+    PortUnavailable {
+        port: String,
+        problem: PortProblem,
+        /// The OS error as the serial library reported it.
+        reason: String,
+    },
+    #[error("{target} disconnected while {during} (the port closed: board unplugged or reset?)")]
+    Disconnected { target: String, during: String },
     #[error("could not start emulator `{binary}`: {source}")]
     EmulatorFailed {
         binary: PathBuf,
@@ -35,10 +95,19 @@ pub enum TargetError {
         during: String,
         report: TrapReport,
     },
-    #[error("{target} hung: no answer within {waited:?} while {during} (emulator killed)")]
+    #[error("{target} hung: no answer within {waited:?} while {during}")]
     Hang {
         target: String,
         during: String,
+        waited: Duration,
+    },
+    #[error(
+        "{target} sent {held} bytes of a frame and not the rest within {waited:?} while {during} (bytes lost on the line?)"
+    )]
+    Truncated {
+        target: String,
+        during: String,
+        held: usize,
         waited: Duration,
     },
     #[error("{target} sent {bytes} bytes that never formed a valid response while {during}")]
@@ -94,11 +163,14 @@ impl TargetError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::EmulatorMissing { .. } => "emulator-missing",
+            Self::PortUnavailable { .. } => "port-unavailable",
+            Self::Disconnected { .. } => "disconnected",
             Self::EmulatorFailed { .. } => "emulator-failed",
             Self::FirmwareMissing { .. } => "firmware-missing",
             Self::Exited { .. } => "exited",
             Self::Trap { .. } => "trap",
             Self::Hang { .. } => "hang",
+            Self::Truncated { .. } => "truncated",
             Self::Garbage { .. } => "garbage",
             Self::Rejected { .. } => "rejected",
             Self::Unexpected { .. } => "unexpected",

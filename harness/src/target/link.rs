@@ -4,6 +4,7 @@
 //! [`Incoming`] items and says precisely why it could not ([`LinkFailure`]).
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use harbor_core::protocol::text::Reply;
 use harbor_core::protocol::trap::TrapReport;
@@ -26,6 +27,9 @@ pub enum Incoming {
 pub enum LinkFailure {
     /// The deadline passed with no complete item.
     Timeout,
+    /// The deadline passed while part of a frame was held: the rest never came (bytes
+    /// dropped on the line, or a device that stopped mid-frame). The count held.
+    Truncated(usize),
     /// The device closed the stream (the emulator exited).
     Closed,
     /// More than the budget of bytes arrived without forming a frame or protocol line.
@@ -51,6 +55,8 @@ pub struct Link<S> {
 
 /// Longest text line kept; longer ones are noise.
 const MAX_LINE: usize = 4096;
+/// Quiet time after which a held candidate frame is re-examined (see `Link::salvage`).
+const LINE_IDLE: Duration = Duration::from_millis(50);
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
     pub fn new(stream: S, garbage_budget: usize) -> Self {
@@ -93,14 +99,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
                 }
             }
             let mut buf = [0u8; 4096];
-            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
-                Err(_) => return Err(LinkFailure::Timeout),
+            // While part of a frame is held, look again whenever the line goes quiet.
+            let wake = match self.decoder.pending_len() {
+                0 => deadline,
+                _ => deadline.min(Instant::now() + LINE_IDLE),
+            };
+            let n = match tokio::time::timeout_at(wake, self.stream.read(&mut buf)).await {
+                Err(_) if wake < deadline => {
+                    self.salvage();
+                    continue;
+                }
+                Err(_) => return Err(self.timed_out()),
                 Ok(Err(e)) if is_closed(&e) => return Err(LinkFailure::Closed),
                 Ok(Err(e)) => return Err(LinkFailure::Io(e)),
                 Ok(Ok(0)) => return Err(LinkFailure::Closed),
                 Ok(Ok(n)) => n,
             };
             self.rx.extend(&buf[..n]);
+        }
+    }
+
+    /// The line went quiet with a candidate frame held. If the candidate is a false one
+    /// (garbage that looked like a header and swallowed the real frame), dropping it reveals
+    /// a complete, CRC-checked frame: take that. Otherwise keep everything and wait on,
+    /// so a frame that is merely slow to arrive is never cut.
+    fn salvage(&mut self) {
+        let mut trial = self.decoder.clone();
+        while trial.pending_len() > 0 {
+            if trial.line_idle() {
+                self.noise += (trial.discarded_bytes() - self.decoder.discarded_bytes()) as usize;
+                self.decoder = trial;
+                while let Some(f) = self.decoder.take_frame() {
+                    self.ready.push_back(Incoming::Frame {
+                        ty: f.ty,
+                        payload: f.payload.to_vec(),
+                    });
+                }
+                return;
+            }
+        }
+    }
+
+    /// The line went quiet: a frame still being waited for will not finish.
+    fn timed_out(&mut self) -> LinkFailure {
+        match self.decoder.pending_len() {
+            0 => LinkFailure::Timeout,
+            held => LinkFailure::Truncated(held),
         }
     }
 
@@ -238,11 +282,72 @@ mod tests {
         bytes.extend_from_slice(b"log\r\nm-ready\r\n");
         bytes.extend_from_slice(&hello_frame());
         device.write_all(&bytes).await.unwrap();
-        assert_eq!(link.next(deadline()).await.unwrap(), Incoming::Line("m-ready".into()));
+        assert_eq!(
+            link.next(deadline()).await.unwrap(),
+            Incoming::Line("m-ready".into())
+        );
         assert!(matches!(
             link.next(deadline()).await.unwrap(),
-            Incoming::Frame { ty: MessageType::Hello, .. }
+            Incoming::Frame {
+                ty: MessageType::Hello,
+                ..
+            }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_frame_missing_a_byte_is_truncated_not_silence() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        let mut frame = hello_frame();
+        frame.extend_from_slice(&[0xA5, 0x82, 0x05, 0x00, 0x02, 0x10, 0x00, 0x00]);
+        // An Ack frame that lost its last CRC byte: the Hello arrives, the Ack never does.
+        device.write_all(&frame).await.unwrap();
+        assert!(matches!(
+            link.next(deadline()).await,
+            Ok(Incoming::Frame { .. })
+        ));
+        let soon = Instant::now() + Duration::from_millis(50);
+        match link.next(soon).await {
+            Err(LinkFailure::Truncated(held)) => assert_eq!(held, 8),
+            other => panic!("expected a truncated frame, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_false_header_that_swallows_a_frame_gives_it_back_when_the_line_goes_quiet() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        // `A5 04 00 01`: a TensorInfer header claiming 256 bytes, which swallows the Hello.
+        let mut bytes = vec![0xA5, 0x04, 0x00, 0x01];
+        bytes.extend_from_slice(&hello_frame());
+        device.write_all(&bytes).await.unwrap();
+        match link.next(deadline()).await.unwrap() {
+            Incoming::Frame { ty, .. } => assert_eq!(ty, MessageType::Hello),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_frame_is_not_cut_by_a_quiet_line() {
+        let (mut device, host) = tokio::io::duplex(1 << 16);
+        let mut link = Link::new(host, 100);
+        let frame = hello_frame();
+        let tail = frame[3..].to_vec();
+        device.write_all(&frame[..3]).await.unwrap();
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(LINE_IDLE * 4).await;
+            device.write_all(&tail).await.unwrap();
+            device
+        });
+        assert!(matches!(
+            link.next(deadline()).await.unwrap(),
+            Incoming::Frame {
+                ty: MessageType::Hello,
+                ..
+            }
+        ));
+        drop(sender.await.unwrap());
     }
 
     #[tokio::test]

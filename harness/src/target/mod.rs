@@ -1,16 +1,23 @@
 //! Devices under test that speak harbor's protocol: the [`Target`] trait and its backends.
 //!
-//! [`qemu::QemuTarget`] runs the band firmware in a real `qemu-system-riscv32` process;
-//! serial boards and debug probes implement the same trait later. Every exchange has a
-//! wall-clock deadline, and every failure is a named [`TargetError`] (hang, trap, exit,
-//! garbage, refusal) rather than a stuck test.
+//! [`qemu::QemuTarget`] runs the band firmware in a real `qemu-system-riscv32` process,
+//! [`serial::SerialTarget`] talks to a board on a serial port; both (and Renode) are a
+//! [`LinkTarget`]: the protocol over a byte stream, with an emulator or a board behind it.
+//! Every exchange has a wall-clock deadline, and every failure is a named [`TargetError`]
+//! (hang, trap, exit, garbage, refusal) rather than a stuck test.
 
 mod error;
 pub mod input;
 pub mod link;
+pub mod ports;
 #[cfg(feature = "probe")]
 pub mod probe;
+pub mod process;
 pub mod qemu;
+pub mod qemu_pty;
+pub mod serial;
+mod session;
+mod tty;
 
 use std::future::Future;
 
@@ -21,9 +28,15 @@ use harbor_core::protocol::message::SAMPLE_BYTES;
 use harbor_core::protocol::text::Reply;
 use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Request, Response};
 
-pub use error::TargetError;
+pub use error::{PortProblem, TargetError, Tool};
 pub use input::device_input_quant;
+pub use ports::{PortInfo, list_ports};
+pub use process::EmulatorProcess;
 pub use qemu::{QemuConfig, QemuTarget};
+pub use qemu_pty::QemuPty;
+pub use serial::{Reset, SerialBoard, SerialConfig, SerialTarget};
+pub use session::{Backing, LinkTarget};
+pub use tty::TtyStream;
 
 /// What the firmware says about itself (the Info response).
 #[derive(Clone, Debug, PartialEq, Eq)]

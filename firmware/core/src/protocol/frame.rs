@@ -117,6 +117,8 @@ enum Front {
 /// unknown, whose length is impossible for its type, or whose CRC fails loses only its
 /// sync byte; the decoder then rescans the bytes it already holds, so a valid frame hidden
 /// inside a false candidate (garbage, or a frame that lost a byte) is still found.
+/// `Clone` lets a host try [`FrameDecoder::line_idle`] without committing to it.
+#[derive(Clone)]
 pub struct FrameDecoder {
     buf: [u8; MAX_FRAME],
     len: usize,

@@ -1,0 +1,209 @@
+//! An emulator process behind a target: started in its own temp folder with its output
+//! logged there, awaited until it is ready, and its exit or failure named as a
+//! [`TargetError`]. QEMU, Renode and the pty test launcher all start theirs here.
+
+use std::ffi::OsString;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+use super::TargetError;
+use super::error::Tool;
+use super::session::{Backing, LinkTarget};
+
+/// How long a process that reported a trap or closed its UART gets to exit on its own.
+const REAP_GRACE: Duration = Duration::from_secs(2);
+
+/// A running emulator; killed when dropped.
+pub struct EmulatorProcess {
+    name: String,
+    child: Child,
+    log_path: PathBuf,
+    /// Holds the log (and whatever the caller put there: sockets, scripts); removed on drop.
+    dir: tempfile::TempDir,
+}
+
+impl EmulatorProcess {
+    /// A fresh folder `harbor-<prefix>-…` for the process's files, before it starts.
+    pub fn folder(name: &str, prefix: &str) -> Result<tempfile::TempDir, TargetError> {
+        tempfile::Builder::new()
+            .prefix(&format!("harbor-{prefix}-"))
+            .tempdir()
+            .map_err(|source| TargetError::Io {
+                target: name.to_string(),
+                context: "creating a run folder".into(),
+                source,
+            })
+    }
+
+    /// Starts `binary args` with stdout and stderr in `<dir>/<log_name>` (stdout is
+    /// `stdout` when given: a pipe the caller reads). A binary that does not exist is
+    /// [`TargetError::EmulatorMissing`] with `tool`'s install hint.
+    pub fn spawn(
+        name: &str,
+        tool: Tool,
+        binary: &Path,
+        args: impl IntoIterator<Item = OsString>,
+        dir: tempfile::TempDir,
+        log_name: &str,
+        stdout: Option<Stdio>,
+    ) -> Result<Self, TargetError> {
+        let io = |context: &str, source| TargetError::Io {
+            target: name.to_string(),
+            context: context.to_string(),
+            source,
+        };
+        let log_path = dir.path().join(log_name);
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| io("creating the emulator log", e))?;
+        let stdout = match stdout {
+            Some(stdout) => stdout,
+            None => log
+                .try_clone()
+                .map_err(|e| io("creating the emulator log", e))?
+                .into(),
+        };
+        let child = Command::new(binary)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => TargetError::EmulatorMissing {
+                    tool,
+                    binary: binary.to_path_buf(),
+                },
+                _ => TargetError::EmulatorFailed {
+                    binary: binary.to_path_buf(),
+                    source,
+                },
+            })?;
+        Ok(Self {
+            name: name.to_string(),
+            child,
+            log_path,
+            dir,
+        })
+    }
+
+    /// Runs `ready` until it finishes, the process exits (`Exited` with its log) or
+    /// `timeout` passes (`Hang`, process killed). `during` names the wait in errors.
+    pub async fn await_ready<T>(
+        &mut self,
+        ready: impl Future<Output = Result<T, TargetError>>,
+        timeout: Duration,
+        during: &str,
+    ) -> Result<T, TargetError> {
+        let deadline = Instant::now() + timeout;
+        let outcome = tokio::select! {
+            done = tokio::time::timeout_at(deadline, ready) => match done {
+                Ok(result) => result,
+                Err(_) => Err(TargetError::Hang {
+                    target: self.name.clone(),
+                    during: during.to_string(),
+                    waited: timeout,
+                }),
+            },
+            status = self.child.wait() => Err(TargetError::Exited {
+                target: self.name.clone(),
+                code: status.ok().and_then(|s| s.code()),
+                during: during.to_string(),
+                stderr: self.log(),
+            }),
+        };
+        if outcome.is_err() {
+            self.stop();
+        }
+        outcome
+    }
+
+    /// The process's stdout, when [`Self::spawn`] was given a pipe for it.
+    pub fn take_stdout(&mut self) -> Option<tokio::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// The folder the process runs with.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What the process wrote to its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Kills the process and waits for it.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Waits briefly for the process to exit on its own, then kills it; its exit code.
+    async fn reap(&mut self) -> Option<i32> {
+        match tokio::time::timeout(REAP_GRACE, self.child.wait()).await {
+            Ok(Ok(status)) => status.code(),
+            _ => {
+                self.kill().await;
+                None
+            }
+        }
+    }
+}
+
+impl Backing for EmulatorProcess {
+    fn stop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+
+    async fn settle(&mut self) {
+        self.reap().await;
+    }
+
+    async fn closed(&mut self, target: String, during: String) -> TargetError {
+        let code = self.reap().await;
+        TargetError::Exited {
+            target,
+            code,
+            during,
+            stderr: self.log(),
+        }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        // kill_on_drop also does this; being explicit keeps it true if that changes.
+        let _ = self.child.start_kill();
+    }
+}
+
+impl<S> LinkTarget<S, EmulatorProcess> {
+    /// The emulator's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.backing().pid()
+    }
+
+    /// The emulator's output so far (errors loading the platform show up here).
+    pub fn log(&self) -> String {
+        self.backing().log()
+    }
+}
+
+/// `<prefix>:<file name of path>`, the name a target goes by in messages.
+pub fn target_name(prefix: &str, path: &Path) -> String {
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    format!("{prefix}:{file}")
+}

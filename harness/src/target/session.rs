@@ -1,0 +1,262 @@
+//! The protocol over a [`Link`], shared by every backend: requests with deadlines, the
+//! `m-ready` banner, link failures named as [`TargetError`]s, and "dead after the first
+//! failure". What differs per backend (an emulator process, a board on a port) is its
+//! [`Backing`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use harbor_core::protocol::Request;
+use harbor_core::protocol::frame::{MAX_FRAME, RESYNC_FILL, RESYNC_FILL_LEN};
+use harbor_core::protocol::text::Reply;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+use super::link::{Incoming, Link, LinkFailure};
+use super::{BinaryReply, Target, TargetError};
+
+/// What stands behind a link: told when the link fails, and asked why it closed.
+pub trait Backing: Send {
+    /// Stops the device after a failure it cannot recover from (an emulator is killed).
+    fn stop(&mut self);
+    /// After a trap report: lets the device finish on its own, then stops it.
+    fn settle(&mut self) -> impl Future<Output = ()> + Send;
+    /// The error for a byte stream that closed (`during` what).
+    fn closed(
+        &mut self,
+        target: String,
+        during: String,
+    ) -> impl Future<Output = TargetError> + Send;
+}
+
+/// A device speaking harbor's protocol over a byte stream `S`, with `B` behind it.
+/// `QemuTarget`, `RenodeTarget` and `SerialTarget` are this with their stream and backing.
+pub struct LinkTarget<S, B> {
+    name: String,
+    link: Link<S>,
+    backing: B,
+    exchange_timeout: Duration,
+    /// Why the target stopped working, once it has.
+    failed: Option<String>,
+}
+
+impl<S, B> LinkTarget<S, B> {
+    /// What stands behind the link.
+    pub fn backing(&self) -> &B {
+        &self.backing
+    }
+}
+
+impl<S, B> LinkTarget<S, B>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    B: Backing,
+{
+    pub(crate) fn new(
+        name: String,
+        stream: S,
+        backing: B,
+        garbage_budget: usize,
+        exchange_timeout: Duration,
+    ) -> Self {
+        Self {
+            name,
+            link: Link::new(stream, garbage_budget),
+            backing,
+            exchange_timeout,
+            failed: None,
+        }
+    }
+
+    /// Stops the device now (an emulator is killed; also done on drop).
+    pub async fn shutdown(mut self) {
+        self.backing.stop();
+        self.backing.settle().await;
+    }
+
+    /// Lines the firmware printed that were not protocol replies.
+    pub fn stray_lines(&self) -> &[String] {
+        self.link.stray_lines()
+    }
+
+    /// Writes raw bytes to the band's UART without waiting for an answer: fault
+    /// injection (line noise) for robustness tests.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), TargetError> {
+        self.check_alive()?;
+        let timeout = self.exchange_timeout;
+        match self.link.send(bytes, Instant::now() + timeout).await {
+            Ok(()) => Ok(()),
+            Err(failure) => Err(self.fail(failure, "receiving raw bytes", timeout).await),
+        }
+    }
+
+    /// Sends the resynchronisation fill (docs/protocol.md): afterwards any half-received
+    /// frame in the band is resolved and the next request is read cleanly.
+    pub async fn resync(&mut self) -> Result<(), TargetError> {
+        self.send_raw(&[RESYNC_FILL; RESYNC_FILL_LEN]).await
+    }
+
+    /// Text lines up to the firmware's `m-ready`, within `timeout`.
+    pub(crate) async fn await_ready(
+        &mut self,
+        timeout: Duration,
+        during: &str,
+    ) -> Result<Vec<String>, TargetError> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = Vec::new();
+        loop {
+            match self.link.next(deadline).await {
+                Ok(Incoming::Line(line)) if Reply::parse(&line) == Some(Reply::Ready) => {
+                    return Ok(lines);
+                }
+                Ok(Incoming::Line(line)) => lines.push(line),
+                Ok(Incoming::Frame { ty, .. }) => {
+                    return Err(self.fail_with(TargetError::Unexpected {
+                        target: self.name.clone(),
+                        expected: "text lines",
+                        got: format!("a {ty:?} frame"),
+                    }));
+                }
+                Err(failure) => return Err(self.fail(failure, during, timeout).await),
+            }
+        }
+    }
+
+    /// Sends one request and returns its first response frame, both within `timeout`.
+    pub(crate) async fn exchange_within(
+        &mut self,
+        request: &Request<'_>,
+        timeout: Duration,
+    ) -> Result<BinaryReply, TargetError> {
+        self.check_alive()?;
+        let ty = request.message_type();
+        let during = format!("answering {ty:?}");
+        let mut frame = [0u8; MAX_FRAME];
+        let n = request.encode(&mut frame).map_err(|e| TargetError::Io {
+            target: self.name.clone(),
+            context: format!("encoding {ty:?}"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+        })?;
+        let deadline = Instant::now() + timeout;
+        if let Err(failure) = self.link.send(&frame[..n], deadline).await {
+            return Err(self.fail(failure, &during, timeout).await);
+        }
+        self.next_reply(deadline, timeout, &during).await
+    }
+
+    fn check_alive(&self) -> Result<(), TargetError> {
+        match &self.failed {
+            Some(first_failure) => Err(TargetError::Dead {
+                target: self.name.clone(),
+                first_failure: first_failure.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The next response frame by `deadline`, skipping text lines.
+    async fn next_reply(
+        &mut self,
+        deadline: Instant,
+        timeout: Duration,
+        during: &str,
+    ) -> Result<BinaryReply, TargetError> {
+        loop {
+            match self.link.next(deadline).await {
+                Ok(Incoming::Frame { ty, payload }) => {
+                    return match BinaryReply::from_frame(ty, &payload) {
+                        Some(reply) => Ok(reply),
+                        None => Err(self.fail_with(TargetError::Unexpected {
+                            target: self.name.clone(),
+                            expected: "a response frame",
+                            got: format!("a {ty:?} frame with a malformed payload"),
+                        })),
+                    };
+                }
+                // Text while waiting for a frame (e.g. a late `m-ready`) is not an answer.
+                Ok(Incoming::Line(_)) => {}
+                Err(failure) => return Err(self.fail(failure, during, timeout).await),
+            }
+        }
+    }
+
+    /// Turns a link failure into its named cause; the target is dead afterwards.
+    async fn fail(&mut self, failure: LinkFailure, during: &str, waited: Duration) -> TargetError {
+        let target = self.name.clone();
+        let during = during.to_string();
+        let error = match failure {
+            LinkFailure::Timeout => TargetError::Hang {
+                target,
+                during,
+                waited,
+            },
+            LinkFailure::Truncated(held) => TargetError::Truncated {
+                target,
+                during,
+                held,
+                waited,
+            },
+            LinkFailure::Trap(report) => {
+                self.backing.settle().await;
+                TargetError::Trap {
+                    target,
+                    during,
+                    report,
+                }
+            }
+            LinkFailure::Closed => self.backing.closed(target, during).await,
+            LinkFailure::Garbage(bytes) => TargetError::Garbage {
+                target,
+                during,
+                bytes,
+            },
+            LinkFailure::Io(source) => TargetError::Io {
+                target,
+                context: during,
+                source,
+            },
+        };
+        self.fail_with(error)
+    }
+
+    /// Records the first failure and stops the device.
+    fn fail_with(&mut self, error: TargetError) -> TargetError {
+        self.backing.stop();
+        self.failed.get_or_insert_with(|| error.to_string());
+        error
+    }
+}
+
+impl<S, B> Target for LinkTarget<S, B>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    B: Backing,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn exchange(&mut self, request: &Request<'_>) -> Result<BinaryReply, TargetError> {
+        self.exchange_within(request, self.exchange_timeout).await
+    }
+
+    async fn receive(&mut self) -> Result<BinaryReply, TargetError> {
+        self.check_alive()?;
+        let timeout = self.exchange_timeout;
+        let deadline = Instant::now() + timeout;
+        self.next_reply(deadline, timeout, "finishing a multi-frame reply")
+            .await
+    }
+
+    async fn command(&mut self, command: &str) -> Result<Vec<String>, TargetError> {
+        self.check_alive()?;
+        let during = format!("answering `{command}%`");
+        let timeout = self.exchange_timeout;
+        let mut bytes = command.as_bytes().to_vec();
+        bytes.push(b'%');
+        if let Err(failure) = self.link.send(&bytes, Instant::now() + timeout).await {
+            return Err(self.fail(failure, &during, timeout).await);
+        }
+        self.await_ready(timeout, &during).await
+    }
+}

@@ -76,7 +76,7 @@ async fn esp32c3_over_serial_is_flashed_and_replays_golden_windows_bit_exactly()
 
 #[tokio::test]
 #[ignore = "needs hardware: HARBOR_BOARD=esp32c3-probe and --features probe"]
-async fn esp32c3_over_its_usb_jtag_is_flashed_and_replays_golden_windows_over_rtt() {
+async fn esp32c3_probe_over_its_usb_jtag_is_flashed_and_replays_golden_windows_over_rtt() {
     let HardwareBoard::Probe { chip, selector } = board("esp32c3-probe") else {
         panic!("HARBOR_BOARD names a serial board; this test needs esp32c3-probe[:<vid>:<pid>[:<serial>]]");
     };

@@ -85,10 +85,23 @@ struct Band {
 }
 
 impl Band {
+    /// A band with an erased flash file.
     fn new() -> Self {
+        let band = Self::without_flash();
+        create_flash_image(&band.flash).expect("flash image");
+        band
+    }
+
+    /// A band whose flash starts as a copy of `other`'s.
+    fn copy_of(other: &Band) -> Self {
+        let band = Self::without_flash();
+        std::fs::copy(&other.flash, &band.flash).expect("copy flash");
+        band
+    }
+
+    fn without_flash() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let flash = dir.path().join("flash.img");
-        create_flash_image(&flash).expect("flash image");
         let mut config = qemu_support::config("band-qemu");
         config.flash_image = Some(flash.clone());
         Self {
@@ -96,13 +109,6 @@ impl Band {
             flash,
             config,
         }
-    }
-
-    /// A band whose flash starts as a copy of `other`'s.
-    fn copy_of(other: &Band) -> Self {
-        let band = Self::new();
-        std::fs::copy(&other.flash, &band.flash).expect("copy flash");
-        band
     }
 
     async fn launch(&self) -> QemuTarget {
@@ -199,6 +205,9 @@ async fn update_runs_the_new_model_and_reports_its_version() {
     assert_eq!(device::confirm(&mut target).await.expect("confirm"), 2);
     // Persisted: a fresh QEMU on the same file boots v2, confirmed.
     let mut target = band.relaunch(target).await;
+    // Virtual µs since reset (icount: 1 instruction = 1 ns): the boot-time verification.
+    let lap = target.command("timestamp").await.expect("timestamp");
+    println!("boot with a model in flash (verify + load), virtual time: {lap:?}");
     let s = status(&mut target).await;
     assert_eq!(
         (s.active_slot, s.state, s.version, s.min_version),

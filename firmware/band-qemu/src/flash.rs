@@ -154,6 +154,8 @@ impl BandFlash for PFlash {
         Self::check(addr, len as usize).ok()?;
         // SAFETY: inside the bank; every operation ends in read-array mode and needs
         // `&mut self`, so the bytes cannot change while this borrow lives.
-        Some(unsafe { core::slice::from_raw_parts((BASE + addr as usize) as *const u8, len as usize) })
+        Some(unsafe {
+            core::slice::from_raw_parts((BASE + addr as usize) as *const u8, len as usize)
+        })
     }
 }

@@ -2,14 +2,14 @@
 //! a first boot), and the OTA requests. The A/B logic itself is `harbor_core::ota`.
 
 use harbor_core::ota::{
-    Boot, DeviceProfile, FlashError, HardwareId, Layout, OtaConfig, OtaError, SlotImage,
-    SlotState, TRUSTED_KEYS, Updater, boot,
+    Boot, DeviceProfile, FlashError, HardwareId, Layout, OtaConfig, OtaError, SlotImage, SlotState,
+    TRUSTED_KEYS, Updater, boot,
 };
 use harbor_core::protocol::message::OtaStatusReport;
 use harbor_core::protocol::{ErrorCause, MessageType, Response};
 use harbor_core::rate::AXES;
 
-use super::{App, ARENA_SIZE, DB_CAPACITY, error};
+use super::{ARENA_SIZE, App, DB_CAPACITY, error};
 use crate::board::{BandFlash, Board};
 use crate::inference;
 use crate::stream::MAX_WINDOW;
@@ -124,7 +124,10 @@ impl App {
         self.unload_model();
         let addr = image.image_addr;
         let len = image.manifest.model_size as usize;
-        if !self.slot().load_with(len, |dest| flash.read(addr, dest).is_ok()) {
+        if !self
+            .slot()
+            .load_with(len, |dest| flash.read(addr, dest).is_ok())
+        {
             return false;
         }
         let model = self.slot().model().unwrap_or(&[]);
@@ -193,7 +196,11 @@ impl App {
         })
     }
 
-    pub(super) fn ota_begin(&mut self, board: &mut impl Board, manifest: &[u8]) -> Response<'static> {
+    pub(super) fn ota_begin(
+        &mut self,
+        board: &mut impl Board,
+        manifest: &[u8],
+    ) -> Response<'static> {
         let ty = MessageType::OtaBegin;
         self.ota.updater = None;
         let Some(mut flash) = board.ota_flash() else {
@@ -210,7 +217,12 @@ impl App {
         }
     }
 
-    pub(super) fn ota_chunk(&mut self, board: &mut impl Board, offset: u32, data: &[u8]) -> Response<'static> {
+    pub(super) fn ota_chunk(
+        &mut self,
+        board: &mut impl Board,
+        offset: u32,
+        data: &[u8],
+    ) -> Response<'static> {
         let ty = MessageType::OtaChunk;
         let Some(mut flash) = board.ota_flash() else {
             return refusal(ty, NO_FLASH);
@@ -250,7 +262,11 @@ impl App {
                 Some(arena) => inference::matches_contract(model, arena, &image.manifest.contract),
                 None => false,
             };
-            if fits { Ok(()) } else { Err(OtaError::ModelRejected) }
+            if fits {
+                Ok(())
+            } else {
+                Err(OtaError::ModelRejected)
+            }
         };
         match updater.finish(&mut flash, &cfg, check) {
             Ok(image) => ack(ty, u32::from(image.slot)),
@@ -277,7 +293,11 @@ impl App {
         }
     }
 
-    pub(super) fn arm_power_cut(&mut self, board: &mut impl Board, after: u32) -> Response<'static> {
+    pub(super) fn arm_power_cut(
+        &mut self,
+        board: &mut impl Board,
+        after: u32,
+    ) -> Response<'static> {
         let ty = MessageType::ArmPowerCut;
         let Some(flash) = board.ota_flash() else {
             return refusal(ty, NO_FLASH);

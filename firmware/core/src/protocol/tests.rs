@@ -521,19 +521,39 @@ fn ota_messages_round_trip_with_their_documented_payloads() {
     let manifest = [0x48u8; 164];
     let chunk = [1u8, 2, 3];
     let requests = [
-        (Request::OtaBegin { manifest: &manifest }, 0x08, manifest.to_vec()),
-        (Request::OtaChunk { offset: 0x0102, data: &chunk }, 0x09, vec![2, 1, 0, 0, 1, 2, 3]),
+        (
+            Request::OtaBegin {
+                manifest: &manifest,
+            },
+            0x08,
+            manifest.to_vec(),
+        ),
+        (
+            Request::OtaChunk {
+                offset: 0x0102,
+                data: &chunk,
+            },
+            0x09,
+            vec![2, 1, 0, 0, 1, 2, 3],
+        ),
         (Request::OtaFinish, 0x0A, vec![]),
         (Request::OtaStatus, 0x0B, vec![]),
         (Request::OtaConfirm, 0x0C, vec![]),
         (Request::Reboot, 0x0D, vec![]),
-        (Request::ArmPowerCut { after_flash_ops: 7 }, 0x0E, vec![7, 0, 0, 0]),
+        (
+            Request::ArmPowerCut { after_flash_ops: 7 },
+            0x0E,
+            vec![7, 0, 0, 0],
+        ),
     ];
     for (req, ty, payload) in requests {
         let bytes = encode_request(&req);
         assert_eq!(bytes[1], ty);
         assert_eq!(&bytes[4..bytes.len() - 4], payload.as_slice());
-        let frame = FrameRef { ty: MessageType::from_u8(ty).unwrap(), payload: &bytes[4..bytes.len() - 4] };
+        let frame = FrameRef {
+            ty: MessageType::from_u8(ty).unwrap(),
+            payload: &bytes[4..bytes.len() - 4],
+        };
         assert_eq!(Request::decode(frame).unwrap(), req);
     }
     let status = Response::OtaStatus(OtaStatusReport {
@@ -548,8 +568,14 @@ fn ota_messages_round_trip_with_their_documented_payloads() {
     let mut out = [0u8; MAX_FRAME];
     let n = status.encode(&mut out).unwrap();
     assert_eq!(out[1], 0x86);
-    assert_eq!(&out[4..n - 4], &[1, 2, 19, 1, 4, 3, 2, 1, 2, 0, 0, 0, 9, 0, 0, 0]);
-    let frame = FrameRef { ty: MessageType::OtaStatusReply, payload: &out[4..n - 4] };
+    assert_eq!(
+        &out[4..n - 4],
+        &[1, 2, 19, 1, 4, 3, 2, 1, 2, 0, 0, 0, 9, 0, 0, 0]
+    );
+    let frame = FrameRef {
+        ty: MessageType::OtaStatusReply,
+        payload: &out[4..n - 4],
+    };
     assert_eq!(Response::decode(frame).unwrap(), status);
     // A reply to nothing: no slot, no state.
     let none = Response::OtaStatus(OtaStatusReport {
@@ -563,7 +589,10 @@ fn ota_messages_round_trip_with_their_documented_payloads() {
     });
     let n = none.encode(&mut out).unwrap();
     assert_eq!(&out[4..8], &[0xFF, 0, 0, 0]);
-    let frame = FrameRef { ty: MessageType::OtaStatusReply, payload: &out[4..n - 4] };
+    let frame = FrameRef {
+        ty: MessageType::OtaStatusReply,
+        payload: &out[4..n - 4],
+    };
     assert_eq!(Response::decode(frame).unwrap(), none);
     assert_eq!(ErrorCause::from_u8(13), Some(ErrorCause::OtaRefused));
 }

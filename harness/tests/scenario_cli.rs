@@ -44,12 +44,17 @@ fn run(scenario: &Path, extra: &[&str]) -> (i32, Option<Value>, String) {
 
 /// ci.yaml copied into `dir` with its relative paths made absolute, plus `extra` appended.
 fn ci_copy(dir: &Path, extra: &str) -> PathBuf {
+    ci_edited(dir, |text| text + extra)
+}
+
+/// ci.yaml with absolute paths, edited by `edit`, written into `dir`.
+fn ci_edited(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let scenarios = workspace().join("scenarios");
     let text = std::fs::read_to_string(ci_yaml())
         .unwrap()
         .replace("../", &format!("{}/../", scenarios.display()));
     let path = dir.join("ci-copy.yaml");
-    std::fs::write(&path, text + extra).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
     path
 }
 
@@ -207,4 +212,38 @@ fn an_impossible_threshold_exits_1_naming_the_metric_measured_and_expected() {
     );
     // The summary names it too.
     assert!(text.contains("flash_bytes <= 1024: measured"), "{text}");
+}
+
+#[test]
+fn model_val_replays_the_cards_validation_users_and_says_they_were_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = ci_edited(dir.path(), |t| {
+        t.replace("subjects: model_test", "subjects: model_val")
+    });
+    let (code, report, out) = run(&scenario, &["--max-windows", "12"]);
+    let report = report.unwrap_or_else(|| panic!("{out}"));
+    let cells = results(&report);
+    assert_eq!(cells.len(), 4, "{out}");
+    for cell in cells {
+        let seen = cell["subjects_seen_in_training"].as_array().unwrap();
+        assert!(
+            !seen.is_empty(),
+            "validation users are not held out: {cell}"
+        );
+        assert!(cell["windows_completed"].as_u64().unwrap() >= 12, "{cell}");
+    }
+    // Thresholds tuned for held-out users may or may not hold here; nothing else may fail.
+    assert!(code == 0 || code == 1, "{out}");
+}
+
+#[test]
+fn an_empty_subject_list_is_an_error_not_every_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = ci_edited(dir.path(), |t| {
+        t.replace("subjects: model_test", "subjects: {list: []}")
+    });
+    let (code, report, out) = run(&scenario, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(report.is_none());
+    assert!(out.contains("selects no subject"), "{out}");
 }

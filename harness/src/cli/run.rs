@@ -17,9 +17,9 @@ use crate::scenario::{Scenario, parse_shard};
 pub struct RunArgs {
     /// The scenario file (e.g. scenarios/ci.yaml).
     scenario: PathBuf,
-    /// Folder for the reports (report.json, report.md, ...).
-    #[arg(long, default_value = "reports")]
-    out: PathBuf,
+    /// Folder for the reports (report.json, report.md, ...); default reports/<scenario name>.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Emulators in parallel (default: the scenario's `jobs`). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
@@ -162,6 +162,7 @@ pub fn run(args: RunArgs) -> CliResult {
             )));
         }
     }
+    let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
     let bars = Arc::new(Bars::new());
     let options = RunOptions {
         jobs: args.jobs,
@@ -177,18 +178,33 @@ pub fn run(args: RunArgs) -> CliResult {
         crate::report::diff(&path.display().to_string(), &old, &report, &tolerances)
     });
     report
-        .write_with_baseline(&args.out, comparison.as_ref())
-        .map_err(|e| CliError::infrastructure(format!("{}: {e}", args.out.display())))?;
+        .write_with_baseline(&out, comparison.as_ref())
+        .map_err(|e| CliError::infrastructure(format!("{}: {e}", out.display())))?;
     print_summary(&report);
     if let Some(comparison) = &comparison {
         print!("{}", crate::report::diff_markdown(comparison));
     }
-    println!("wrote {}", args.out.join("report.json").display());
+    println!("wrote {}", out.join("report.json").display());
     let exit = exit_of(&report);
     Ok(match &comparison {
         Some(c) if c.has_regressions() && exit == Exit::Ok => Exit::ChecksFailed,
         _ => exit,
     })
+}
+
+/// `reports/<name>`, the name reduced to characters safe in a folder name.
+fn default_out(name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    PathBuf::from("reports").join(safe.trim_start_matches('.'))
 }
 
 /// `--dry-run`: the cells this run (or shard) would replay, with their thresholds.

@@ -45,7 +45,7 @@ impl StreamWorkload {
             dataset: dataset.name.clone(),
             message,
         };
-        let options: LoadOptions = load_options(model, dataset);
+        let options: LoadOptions = load_options(model, dataset)?;
         let loaded = datasets::load(dataset.kind, &dataset.root, &options, &NoProgress)?;
         let spec = model.window_spec();
         let prepared = prepare(

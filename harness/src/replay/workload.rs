@@ -160,7 +160,7 @@ impl ReplayWindows {
         dataset: &DatasetEntry,
         board: &BoardProfile,
     ) -> Result<Self, WorkloadError> {
-        let options = load_options(model, dataset);
+        let options = load_options(model, dataset)?;
         let loaded = datasets::load(dataset.kind, &dataset.root, &options, &NoProgress)?;
         if loaded.recordings.is_empty() {
             return Err(WorkloadError::Prepare {
@@ -257,15 +257,32 @@ impl ReplayWindows {
     }
 }
 
-/// Which subjects to load: the card's test subjects for `model_test`.
-pub(super) fn load_options(model: &ModelBundle, dataset: &DatasetEntry) -> LoadOptions {
-    let subjects = match &dataset.subjects {
-        Subjects::All => Vec::new(),
-        Subjects::ModelTest => model.card.dataset.test_subjects.clone(),
-        Subjects::List(list) => list.clone(),
+/// Which subjects to load: the card's test, validation or training subjects for `model_*`.
+pub(super) fn load_options(
+    model: &ModelBundle,
+    dataset: &DatasetEntry,
+) -> Result<LoadOptions, WorkloadError> {
+    let card = &model.card.dataset;
+    let (subjects, part) = match &dataset.subjects {
+        Subjects::All => return Ok(LoadOptions::default()),
+        Subjects::ModelTest => (&card.test_subjects, "test_subjects"),
+        Subjects::ModelVal => (&card.val_subjects, "val_subjects"),
+        Subjects::ModelTrain => (&card.train_subjects, "train_subjects"),
+        Subjects::List(list) => (list, ""),
     };
-    LoadOptions {
-        subjects,
-        ..LoadOptions::default()
+    // An empty list means "every subject" to the loader: never let a selection mean that.
+    if subjects.is_empty() {
+        return Err(WorkloadError::Prepare {
+            dataset: dataset.name.clone(),
+            message: if part.is_empty() {
+                "`subjects: {list: []}` selects no subject".to_string()
+            } else {
+                format!("model {}'s card lists no {part}", model.name)
+            },
+        });
     }
+    Ok(LoadOptions {
+        subjects: subjects.clone(),
+        ..LoadOptions::default()
+    })
 }

@@ -120,6 +120,10 @@ pub enum Subjects {
     All,
     /// The model card's `test_subjects`: users the model never trained on.
     ModelTest,
+    /// The card's `val_subjects` (seen during training for early stopping: not held out).
+    ModelVal,
+    /// The card's `train_subjects`: how well the model fits its own training users.
+    ModelTrain,
     /// These subject ids.
     List(Vec<String>),
 }

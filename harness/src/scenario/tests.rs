@@ -307,3 +307,14 @@ fn shard_arguments_are_one_based_and_bounded() {
         assert!(parse_shard(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn subjects_may_be_the_cards_validation_or_training_users() {
+    for (text, expected) in [
+        ("model_val", Subjects::ModelVal),
+        ("model_train", Subjects::ModelTrain),
+    ] {
+        let s = Scenario::parse(&scenario_path(), &GOOD.replace("model_test", text)).unwrap();
+        assert_eq!(s.datasets[0].subjects, expected);
+    }
+}

@@ -98,3 +98,40 @@ fn escaping_covers_markup_quotes_and_control_characters() {
     let parsed = parse_with_python(&to_junit(&report));
     assert!(parsed.contains("suite m<&>\"'/wisdm2019-watch-held-out/qemu-band/stream"), "{parsed}");
 }
+
+/// End to end: the quickstart with an impossible flash threshold added (a copy in a tempdir,
+/// paths made absolute), 8 windows in QEMU: exit 1, and the JUnit failure names the metric.
+#[test]
+fn a_deliberately_failing_threshold_exits_1_with_a_junit_failure_naming_the_metric() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(workspace.join("scenarios/quickstart.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("failing.yaml");
+    let absolute = format!("{}/", workspace.display());
+    std::fs::write(
+        &scenario,
+        text.replace("../", &absolute) + "thresholds:\n  flash_bytes: \"<= 1KiB\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .arg("run")
+        .arg(&scenario)
+        .args(["--max-windows", "8", "--jobs", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{log}");
+    let parsed = parse_with_python(&std::fs::read_to_string(out.join("report.junit.xml")).unwrap());
+    let failures: Vec<&str> = parsed.lines().filter(|l| l.starts_with("   failure")).collect();
+    assert_eq!(failures.len(), 2, "one per mode:\n{parsed}");
+    for line in failures {
+        assert!(
+            line.starts_with("   failure threshold flash_bytes: measured ")
+                && line.contains(", expected <= 1024 (")
+                && line.contains("failing.yaml:"),
+            "{line}"
+        );
+    }
+}

@@ -139,6 +139,15 @@ impl RunProgress for Bars {
 }
 
 pub fn run(args: RunArgs) -> CliResult {
+    // `kind: ota` scenarios run against the mock cloud (harbor::ota::scenario, docs/cloud.md).
+    if crate::ota::scenario::is_ota_scenario(&args.scenario) {
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports/ota"));
+        return match crate::ota::scenario::run_to_dir(&args.scenario, &out) {
+            Ok(true) => Ok(Exit::Ok),
+            Ok(false) => Ok(Exit::ChecksFailed),
+            Err(e) => Err(CliError::usage(e)),
+        };
+    }
     let scenario = Scenario::load(&args.scenario).map_err(CliError::usage)?;
     if args.jobs == Some(0) {
         return Err(CliError::usage("--jobs must be at least 1"));

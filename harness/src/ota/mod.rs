@@ -3,3 +3,4 @@
 pub mod device;
 pub mod link_model;
 pub mod radio;
+pub mod scenario;

@@ -1,0 +1,59 @@
+//! scenarios/ota.yaml end to end against the real mock cloud: every case ends as expected,
+//! with bytes, modelled duration, radio-on time and energy per device; a wrong expectation
+//! fails the case; `harbor run` dispatches `kind: ota` scenarios and exits 1 on a failure.
+
+use std::process::Command;
+
+use harbor::ota::scenario::{OtaScenario, run};
+
+fn scenario_path() -> std::path::PathBuf {
+    harbor::datasets::workspace_root().join("scenarios/ota.yaml")
+}
+
+#[tokio::test]
+async fn every_ota_case_ends_as_expected_with_link_figures() {
+    let s = OtaScenario::load(&scenario_path()).expect("scenarios/ota.yaml parses");
+    let report = run(&s).await.expect("runs");
+    for c in &report.cases {
+        assert!(c.passed, "{}: expected {}, got {:?}", c.name, c.expected, c.devices.iter().map(|d| &d.outcome).collect::<Vec<_>>());
+        for d in &c.devices {
+            if d.outcome != "no_update" {
+                assert!(d.link.bytes_down > 0 && d.link.duration_s > 0.0 && d.link.radio_on_s > 0.0, "{}: {:?}", c.name, d.link);
+                assert!(d.radio_energy_mj.is_some_and(|e| e > 0.0));
+            }
+        }
+    }
+    let case = |name: &str| report.cases.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(case("8 devices at once").devices.len(), 8);
+    assert!(case("interrupted download resumes").devices[0].resumes >= 1);
+    assert_eq!(case("server 503 with Retry-After").faults_hit, vec!["unavailable", "unavailable"]);
+    // Waiting out 2 × 20 s of Retry-After is modelled time with the radio off.
+    let waited = &case("server 503 with Retry-After").devices[0].link;
+    assert!(waited.duration_s - waited.radio_on_s >= 40.0 - 1e-9);
+    assert!(report.passed);
+}
+
+#[test]
+fn harbor_run_dispatches_ota_scenarios_and_fails_a_wrong_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = harbor::datasets::workspace_root().join("models/small-int8-generalized");
+    let yaml = format!(
+        "kind: ota\nname: wrong\nmodel: {}\ncases:\n  - {{name: ok, expect: accepted}}\n  - {{name: bad sig accepted?, fault: {{type: bad_signature}}, expect: accepted}}\n",
+        model.display()
+    );
+    let path = dir.path().join("wrong.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .args(["run", &path.to_string_lossy(), "--out", &out.to_string_lossy()])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("ota-report.json")).unwrap()).unwrap();
+    assert_eq!(report["cases"][0]["passed"], true);
+    assert_eq!(report["cases"][1]["passed"], false);
+    assert_eq!(report["cases"][1]["devices"][0]["outcome"], "bad-signature");
+    assert!(out.join("ota-report.md").is_file());
+}

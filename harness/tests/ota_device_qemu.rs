@@ -467,3 +467,79 @@ async fn check_bootable(
     target.shutdown().await;
     (true, s.version)
 }
+
+/// Requests out of sequence get named refusals, and the band stays usable.
+#[tokio::test]
+async fn out_of_sequence_requests_are_refused_with_named_errors() {
+    use harbor_core::protocol::Request;
+    let band = Band::new();
+    let mut target = band.launch().await;
+    let refusal = |r: Result<u32, harbor::target::TargetError>| match r {
+        Err(harbor::target::TargetError::Rejected { detail, .. }) => {
+            harbor_core::ota::error::code_name((detail >> 24) as u8)
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let chunk = Request::OtaChunk {
+        offset: 0,
+        data: &[1, 2, 3],
+    };
+    assert_eq!(refusal(target.expect_ack(&chunk).await), "no-update");
+    assert_eq!(
+        refusal(target.expect_ack(&Request::OtaFinish).await),
+        "no-update"
+    );
+    assert_eq!(
+        refusal(target.expect_ack(&Request::OtaConfirm).await),
+        "nothing-to-confirm"
+    );
+    let v1 = Release::new(V1_MODEL, 1);
+    let manifest = v1.manifest.encode();
+    let short = Request::OtaBegin {
+        manifest: &manifest[..50],
+    };
+    assert_eq!(
+        refusal(target.expect_ack(&short).await),
+        "manifest-truncated"
+    );
+
+    assert_eq!(
+        target
+            .expect_ack(&Request::OtaBegin {
+                manifest: &manifest
+            })
+            .await
+            .unwrap(),
+        0
+    );
+    let first = Request::OtaChunk {
+        offset: 0,
+        data: &v1.image[..500],
+    };
+    assert_eq!(target.expect_ack(&first).await.unwrap(), 500);
+    let skip = Request::OtaChunk {
+        offset: 900,
+        data: &v1.image[900..1000],
+    };
+    match target.expect_ack(&skip).await {
+        Err(harbor::target::TargetError::Rejected { detail, .. }) => {
+            assert_eq!(
+                detail,
+                (12 << 24) | 500,
+                "out-of-order, expected offset 500"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        refusal(target.expect_ack(&Request::OtaFinish).await),
+        "incomplete"
+    );
+    // Nothing was activated: the next boot has no model, and a full push still works.
+    let mut target = band.reboot(target).await;
+    assert_eq!(status(&mut target).await.active_slot, None);
+    let mut target = install(&band, target, &v1).await;
+    // Confirming a confirmed model changes nothing.
+    assert_eq!(device::confirm(&mut target).await.unwrap(), 1);
+    assert_eq!(status(&mut target).await.last_error, "none");
+}

@@ -9,6 +9,7 @@ mod image;
 #[cfg(feature = "train")]
 mod models;
 mod merge;
+mod ports;
 mod prepare;
 mod progress;
 mod run;
@@ -98,6 +99,8 @@ enum Command {
     Image(image::ImageArgs),
     /// Flash a firmware ELF to an ESP board over its serial port.
     Flash(flash::FlashArgs),
+    /// List the serial ports with their USB VID:PID (where a board may be).
+    Ports(ports::PortsArgs),
     /// List or show board profiles (boards/*.yaml).
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Datasets(cmd) => datasets::run(cmd),
         Command::Boards(cmd) => boards::run(cmd),
+        Command::Ports(args) => ports::run(&args),
         Command::Image(args) => image::run(args),
         Command::Flash(args) => flash::run(args),
         Command::Prepare(args) => prepare::run(args),

@@ -260,3 +260,120 @@ where
         self.await_ready(timeout, &during).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The shared session over TCP, the transport RenodeTarget uses: what can be checked of
+    //! the Renode backend without Renode.
+
+    use harbor_core::protocol::message::{InferResult, Response};
+    use harbor_core::protocol::{FrameDecoder, MessageType, Pushed};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// Stands in for the emulator process: records that it was stopped.
+    #[derive(Default)]
+    struct TestBacking {
+        stopped: bool,
+    }
+
+    impl Backing for TestBacking {
+        fn stop(&mut self) {
+            self.stopped = true;
+        }
+        async fn settle(&mut self) {}
+        async fn closed(&mut self, target: String, during: String) -> TargetError {
+            TargetError::Disconnected { target, during }
+        }
+    }
+
+    async fn tcp_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = TcpStream::connect(listener.local_addr().unwrap());
+        let (host, device) = tokio::join!(host, listener.accept());
+        (host.unwrap(), device.unwrap().0)
+    }
+
+    fn target(stream: TcpStream) -> LinkTarget<TcpStream, TestBacking> {
+        LinkTarget::new(
+            "tcp-test".into(),
+            stream,
+            TestBacking::default(),
+            4 * MAX_FRAME,
+            Duration::from_secs(5),
+        )
+    }
+
+    /// Reads request frames until one of type `ty` arrives.
+    async fn read_request(device: &mut TcpStream, ty: MessageType) {
+        let mut decoder = FrameDecoder::new();
+        let mut byte = [0u8; 1];
+        loop {
+            device.read_exact(&mut byte).await.unwrap();
+            if decoder.push(byte[0]) == Pushed::FrameReady
+                && decoder.take_frame().map(|f| f.ty) == Some(ty)
+            {
+                return;
+            }
+        }
+    }
+
+    fn frame(response: &Response<'_>) -> Vec<u8> {
+        let mut out = [0u8; MAX_FRAME];
+        let n = response.encode(&mut out).unwrap();
+        out[..n].to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_multi_frame_reply_is_read_to_its_ack_over_tcp() {
+        let (host, mut device) = tcp_pair().await;
+        let mut band = target(host);
+        let peer = tokio::spawn(async move {
+            read_request(&mut device, MessageType::StreamSamples).await;
+            let logits = [1u8, 0xFE, 3];
+            let result = InferResult {
+                instructions: 1000,
+                stack_high_water: 64,
+                arena_used: 128,
+                predicted: 2,
+                logits: &logits,
+            };
+            let mut bytes = Vec::new();
+            for index in [0, 1] {
+                bytes.extend(frame(&Response::StreamWindow { index, result }));
+            }
+            bytes.extend(frame(&Response::Ack {
+                for_type: MessageType::StreamSamples as u8,
+                value: 40,
+            }));
+            device.write_all(&bytes).await.unwrap();
+            device
+        });
+        let outcome = band.stream(0, &[[7i16; 6]; 40]).await.unwrap();
+        assert_eq!(outcome.received, 40);
+        let indices: Vec<u32> = outcome.windows.iter().map(|w| w.index).collect();
+        assert_eq!(indices, [0, 1]);
+        assert_eq!(outcome.windows[1].inference.logits, [1, -2, 3]);
+        drop(peer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_closed_stream_is_named_by_the_backing_and_the_target_is_dead_after() {
+        let (host, device) = tcp_pair().await;
+        let mut band = target(host);
+        drop(device);
+        let err = band.info().await.unwrap_err();
+        assert_eq!(err.kind(), "disconnected", "{err}");
+        assert!(band.backing().stopped);
+        let again = band.command("name").await.unwrap_err();
+        assert_eq!(again.kind(), "dead", "{again}");
+        assert!(
+            again
+                .to_string()
+                .contains("disconnected while answering Hello"),
+            "{again}"
+        );
+    }
+}

@@ -45,7 +45,8 @@ fn run(out: &Path, extra: &[&str]) -> (i32, String) {
         .args(extra)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
     (output.status.code().unwrap_or(-1), text)
 }
 
@@ -64,25 +65,47 @@ fn a_regression_against_the_baseline_fails_the_run_and_is_reported() {
         .lines()
         .find(|l| l.contains("qemu-band/tensor") && l.contains("flash_bytes"))
         .unwrap_or_else(|| panic!("no flash_bytes delta in\n{md}"));
-    assert!(flash_row.contains("**REGRESSION**") && flash_row.contains("| 1000 "), "{flash_row}");
+    assert!(
+        flash_row.contains("**REGRESSION**") && flash_row.contains("| 1000 "),
+        "{flash_row}"
+    );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<table id=\"baseline\">") && html.contains("REGRESSION"));
     // The run itself passed: the JSON has no failed check, only the baseline made it exit 1.
-    let report = Report::from_json(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report =
+        Report::from_json(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert!(report.passed(), "{text}");
 
     // A tolerance wide enough for the growth lets the same comparison pass.
     let out = dir.path().join("loose");
-    let (code, text) = run(&out, &["--baseline", tight.to_str().unwrap(), "--tolerance", "flash_bytes=100000%"]);
+    let (code, text) = run(
+        &out,
+        &[
+            "--baseline",
+            tight.to_str().unwrap(),
+            "--tolerance",
+            "flash_bytes=100000%",
+        ],
+    );
     assert_eq!(code, 0, "{text}");
-    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("0 regression(s)"));
+    assert!(
+        std::fs::read_to_string(out.join("report.md"))
+            .unwrap()
+            .contains("0 regression(s)")
+    );
 }
 
 #[test]
 fn an_unreadable_baseline_is_a_usage_error_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let (code, text) = run(&out, &["--baseline", dir.path().join("missing.json").to_str().unwrap()]);
+    let (code, text) = run(
+        &out,
+        &[
+            "--baseline",
+            dir.path().join("missing.json").to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("missing.json"), "{text}");
     assert!(!out.exists(), "nothing was written");

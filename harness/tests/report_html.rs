@@ -38,7 +38,10 @@ fn dump_dom(page: &Path) -> String {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("chromium did not finish loading {} within 120 s", page.display());
+            panic!(
+                "chromium did not finish loading {} within 120 s",
+                page.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -64,11 +67,19 @@ fn chromium_finds_every_plot_and_one_rect_per_confusion_cell() {
     let page = dir.path().join("report.html");
     let html = std::fs::read_to_string(&page).unwrap();
     // Self-contained: nothing to fetch, nothing to run.
-    assert!(!html.contains("http://") && !html.contains("https://"), "the page names a URL");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page names a URL"
+    );
     assert!(!html.contains("<script"), "the page has a script");
 
     let dom = dump_dom(&page);
-    for id in ["plot-accuracy", "plot-instructions", "plot-footprint", "plot-energy"] {
+    for id in [
+        "plot-accuracy",
+        "plot-instructions",
+        "plot-footprint",
+        "plot-energy",
+    ] {
         let svg = svg_element(&dom, id);
         assert!(svg.contains("<rect"), "{id} draws no bars: {svg}");
     }
@@ -85,10 +96,23 @@ fn chromium_finds_every_plot_and_one_rect_per_confusion_cell() {
     assert!(texts.contains(&"17"), "{confusion}");
 
     // The thresholds table: the failed accuracy check is marked, its origin escaped intact.
-    let thresholds = &dom[dom.find("<table id=\"thresholds\"").expect("thresholds table")..];
+    let thresholds = &dom[dom
+        .find("<table id=\"thresholds\"")
+        .expect("thresholds table")..];
     let thresholds = &thresholds[..thresholds.find("</table>").unwrap()];
-    assert_eq!(thresholds.matches("<td class=\"fail\">FAIL</td>").count(), 3, "{thresholds}");
-    assert_eq!(thresholds.matches("<td class=\"pass\">pass</td>").count(), 3, "{thresholds}");
-    assert!(thresholds.contains("scenarios/ci.yaml:14:15 &lt;\"strict\" &amp; 'high'&gt;"), "{thresholds}");
+    assert_eq!(
+        thresholds.matches("<td class=\"fail\">FAIL</td>").count(),
+        3,
+        "{thresholds}"
+    );
+    assert_eq!(
+        thresholds.matches("<td class=\"pass\">pass</td>").count(),
+        3,
+        "{thresholds}"
+    );
+    assert!(
+        thresholds.contains("scenarios/ci.yaml:14:15 &lt;\"strict\" &amp; 'high'&gt;"),
+        "{thresholds}"
+    );
     assert!(dom.contains("<span id=\"verdict\" class=\"fail\">3 of 6 checks passed</span>"));
 }

@@ -29,7 +29,11 @@ for s in root:
         .arg(&path)
         .output()
         .expect("python3 runs (scripts/setup)");
-    assert!(out.status.success(), "not well-formed XML: {}\n{xml}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "not well-formed XML: {}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -45,7 +49,9 @@ fn one_suite_per_cell_one_case_per_check_with_counts() {
         "suite small-int8-generalized/wisdm2019-watch-held-out/qemu-band/tensor 4 1 0 0 None",
         "{parsed}"
     );
-    assert!(parsed.contains(" case small-int8-generalized/wisdm2019-watch-held-out/qemu-band/tensor flash_bytes"));
+    assert!(parsed.contains(
+        " case small-int8-generalized/wisdm2019-watch-held-out/qemu-band/tensor flash_bytes"
+    ));
     // No wall times anywhere: the file is deterministic.
     assert!(!xml.contains("time="), "{xml}");
 }
@@ -58,9 +64,14 @@ fn a_failed_threshold_names_metric_measured_expected_and_origin() {
     let expected = format!(
         "   failure threshold accuracy: measured {tensor_accuracy}, expected >= 0.9 (scenarios/ci.yaml:14:15 <\"strict\" & 'high'>)"
     );
-    assert!(parsed.lines().any(|l| l == expected), "{expected}\nnot in\n{parsed}");
     assert!(
-        parsed.contains("   failure threshold accuracy: not measured, expected >= 0.7 (scenarios/ci.yaml:14:15)"),
+        parsed.lines().any(|l| l == expected),
+        "{expected}\nnot in\n{parsed}"
+    );
+    assert!(
+        parsed.contains(
+            "   failure threshold accuracy: not measured, expected >= 0.7 (scenarios/ci.yaml:14:15)"
+        ),
         "{parsed}"
     );
 }
@@ -82,21 +93,31 @@ fn a_missing_emulator_is_an_error_not_a_failure() {
     cell.failures[0].during = "launching".into();
     let parsed = parse_with_python(&to_junit(&report));
     assert!(parsed.starts_with("testsuites 6 2 1 0"), "{parsed}");
-    assert!(parsed.contains("   error infrastructure status failed: emulator-missing while launching"), "{parsed}");
+    assert!(
+        parsed.contains("   error infrastructure status failed: emulator-missing while launching"),
+        "{parsed}"
+    );
 }
 
 #[test]
 fn escaping_covers_markup_quotes_and_control_characters() {
-    assert_eq!(escape_xml("a<b>&\"c\"'d'"), "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;");
+    assert_eq!(
+        escape_xml("a<b>&\"c\"'d'"),
+        "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;"
+    );
     assert_eq!(escape_xml("line\nnext\ttab"), "line&#10;next&#9;tab");
     // XML 1.0 cannot carry NUL or ESC even escaped: they become visible escapes.
     assert_eq!(escape_xml("\u{0}\u{1b}[0m"), "\\u{0}\\u{1b}[0m");
     // Hostile device text in a message still yields a well-formed file.
     let mut report = report_support::report();
-    report.results[1].failures[0].message = "garbage \u{0}\u{7}<![CDATA[ ]]> </failure>&amp;".into();
+    report.results[1].failures[0].message =
+        "garbage \u{0}\u{7}<![CDATA[ ]]> </failure>&amp;".into();
     report.results[1].model = "m<&>\"'".into();
     let parsed = parse_with_python(&to_junit(&report));
-    assert!(parsed.contains("suite m<&>\"'/wisdm2019-watch-held-out/qemu-band/stream"), "{parsed}");
+    assert!(
+        parsed.contains("suite m<&>\"'/wisdm2019-watch-held-out/qemu-band/stream"),
+        "{parsed}"
+    );
 }
 
 /// End to end: the quickstart with an impossible flash threshold added (a copy in a tempdir,
@@ -121,10 +142,14 @@ fn a_deliberately_failing_threshold_exits_1_with_a_junit_failure_naming_the_metr
         .arg(&out)
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
+    let log =
+        String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{log}");
     let parsed = parse_with_python(&std::fs::read_to_string(out.join("report.junit.xml")).unwrap());
-    let failures: Vec<&str> = parsed.lines().filter(|l| l.starts_with("   failure")).collect();
+    let failures: Vec<&str> = parsed
+        .lines()
+        .filter(|l| l.starts_with("   failure"))
+        .collect();
     assert_eq!(failures.len(), 2, "one per mode:\n{parsed}");
     for line in failures {
         assert!(

@@ -22,7 +22,13 @@ fn split(n: usize) -> (Report, Vec<(String, Report)>) {
             let mut r = whole.clone();
             r.shard = Some(Shard { index: i, count: n });
             r.wall_s = i as f64;
-            r.results = whole.results.iter().skip(i - 1).step_by(n).cloned().collect();
+            r.results = whole
+                .results
+                .iter()
+                .skip(i - 1)
+                .step_by(n)
+                .cloned()
+                .collect();
             (format!("shard-{i}"), r)
         })
         .collect();
@@ -44,20 +50,32 @@ fn merged_shards_equal_the_whole_in_any_order() {
 #[test]
 fn missing_duplicate_foreign_and_unsharded_reports_are_refused() {
     let (whole, shards) = split(3);
-    assert_eq!(merge(shards[..2].to_vec()), Err(MergeError::Missing { index: 3, count: 3 }));
+    assert_eq!(
+        merge(shards[..2].to_vec()),
+        Err(MergeError::Missing { index: 3, count: 3 })
+    );
 
     let mut twice = shards.clone();
     twice[2] = ("again".into(), shards[0].1.clone());
-    assert!(matches!(merge(twice), Err(MergeError::Duplicate { index: 1, .. })));
+    assert!(matches!(
+        merge(twice),
+        Err(MergeError::Duplicate { index: 1, .. })
+    ));
 
     let mut foreign = shards.clone();
     foreign[1].1.scenario = "other".into();
-    assert!(matches!(merge(foreign), Err(MergeError::ScenarioMismatch { .. })));
+    assert!(matches!(
+        merge(foreign),
+        Err(MergeError::ScenarioMismatch { .. })
+    ));
 
     let (_, of_two) = split(2);
     let mut mixed = shards.clone();
     mixed[2] = of_two[1].clone();
-    assert!(matches!(merge(mixed), Err(MergeError::CountMismatch { .. })));
+    assert!(matches!(
+        merge(mixed),
+        Err(MergeError::CountMismatch { .. })
+    ));
 
     let mut unsharded = shards.clone();
     unsharded.push(("whole".into(), whole));
@@ -65,7 +83,10 @@ fn missing_duplicate_foreign_and_unsharded_reports_are_refused() {
 
     let mut short = shards;
     short[0].1.results.pop();
-    assert!(matches!(merge(short), Err(MergeError::CellCount { index: 1, .. })));
+    assert!(matches!(
+        merge(short),
+        Err(MergeError::CellCount { index: 1, .. })
+    ));
     assert_eq!(merge(vec![]), Err(MergeError::Empty));
 }
 
@@ -80,13 +101,27 @@ fn cli_writes_all_four_outputs_and_exits_by_the_checks() {
     }
     let out_dir = dir.path().join("merged");
     args.extend(["--out".to_string(), out_dir.display().to_string()]);
-    let out = Command::new(env!("CARGO_BIN_EXE_harbor")).args(&args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .args(&args)
+        .output()
+        .unwrap();
     // The sample report has failing checks: the merged report says so with exit 1.
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    for file in ["report.json", "report.md", "report.junit.xml", "report.html"] {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "report.json",
+        "report.md",
+        "report.junit.xml",
+        "report.html",
+    ] {
         assert!(out_dir.join(file).is_file(), "{file} not written");
     }
-    let merged = Report::from_json(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
+    let merged =
+        Report::from_json(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(merged.results, whole.results);
     assert_eq!(merged.shard, None);
 

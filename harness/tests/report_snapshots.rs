@@ -21,20 +21,29 @@ fn harbor(args: &[&str]) -> (i32, String) {
         .args(args)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
 
 /// `harbor run scenarios/ci.yaml --jobs 2 --out <dir> <extra>`, which must pass.
 fn run_ci(out: &Path, extra: &[&str]) {
-    let mut args = vec!["run", "scenarios/ci.yaml", "--jobs", "2", "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        "scenarios/ci.yaml",
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let (code, text) = harbor(&args);
     assert_eq!(code, 0, "harbor {args:?}:\n{text}");
 }
 
 fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
 }
 
 /// report.md's one volatile phrase: "…, 12.3 s wall."
@@ -78,10 +87,22 @@ fn two_shards_merged_equal_the_unsharded_run() {
     let load = |d: &Path| Report::from_json(&read(d, "report.json")).unwrap();
     let (expected, mut got) = (load(&whole), load(&merged));
     let (one, two) = (load(&shards[0]), load(&shards[1]));
-    assert!(!one.results.is_empty() && !two.results.is_empty(), "both shards hold cells");
-    assert_eq!(one.results.len() + two.results.len(), expected.results.len());
+    assert!(
+        !one.results.is_empty() && !two.results.is_empty(),
+        "both shards hold cells"
+    );
+    assert_eq!(
+        one.results.len() + two.results.len(),
+        expected.results.len()
+    );
     got.wall_s = expected.wall_s;
     assert_eq!(got, expected);
-    assert_eq!(read(&merged, "report.junit.xml"), read(&whole, "report.junit.xml"));
-    assert_eq!(redact_wall(&read(&merged, "report.md")), redact_wall(&read(&whole, "report.md")));
+    assert_eq!(
+        read(&merged, "report.junit.xml"),
+        read(&whole, "report.junit.xml")
+    );
+    assert_eq!(
+        redact_wall(&read(&merged, "report.md")),
+        redact_wall(&read(&whole, "report.md"))
+    );
 }

@@ -21,7 +21,11 @@ pub struct DiffArgs {
 
 /// `path` itself, or `path/report.json` when it is a folder.
 fn json_path(path: &Path) -> PathBuf {
-    if path.is_dir() { path.join("report.json") } else { path.to_path_buf() }
+    if path.is_dir() {
+        path.join("report.json")
+    } else {
+        path.to_path_buf()
+    }
 }
 
 /// Reads a report.json written by this schema version; anything else is a usage error (2).
@@ -31,7 +35,10 @@ pub fn read_report(path: &Path) -> Result<Report, CliError> {
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(format!("{}: not JSON: {e}", path.display())))?;
-    match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => {
             return Err(CliError::usage(format!(
@@ -52,15 +59,25 @@ pub fn read_report(path: &Path) -> Result<Report, CliError> {
 pub fn tolerances(specs: &[String]) -> Result<Tolerances, CliError> {
     let mut t = Tolerances::default();
     for spec in specs {
-        t.set(spec).map_err(|e| CliError::usage(format!("--tolerance {e}")))?;
+        t.set(spec)
+            .map_err(|e| CliError::usage(format!("--tolerance {e}")))?;
     }
     Ok(t)
 }
 
 /// Compares `new` with the baseline file at `baseline`.
-pub fn against_baseline(baseline: &Path, new: &Report, tolerances: &Tolerances) -> Result<Diff, CliError> {
+pub fn against_baseline(
+    baseline: &Path,
+    new: &Report,
+    tolerances: &Tolerances,
+) -> Result<Diff, CliError> {
     let old = read_report(baseline)?;
-    Ok(diff(&json_path(baseline).display().to_string(), &old, new, tolerances))
+    Ok(diff(
+        &json_path(baseline).display().to_string(),
+        &old,
+        new,
+        tolerances,
+    ))
 }
 
 pub fn run(args: DiffArgs) -> CliResult {
@@ -68,5 +85,9 @@ pub fn run(args: DiffArgs) -> CliResult {
     let new = read_report(&args.new)?;
     let d = against_baseline(&args.old, &new, &tolerances)?;
     print!("{}", diff_markdown(&d));
-    Ok(if d.has_regressions() { Exit::ChecksFailed } else { Exit::Ok })
+    Ok(if d.has_regressions() {
+        Exit::ChecksFailed
+    } else {
+        Exit::Ok
+    })
 }

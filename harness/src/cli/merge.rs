@@ -33,5 +33,9 @@ pub fn run(args: MergeArgs) -> CliResult {
         merged.results.len(),
         args.out.display()
     );
-    Ok(if merged.passed() { Exit::Ok } else { Exit::ChecksFailed })
+    Ok(if merged.passed() {
+        Exit::Ok
+    } else {
+        Exit::ChecksFailed
+    })
 }

@@ -62,7 +62,11 @@ impl FromStr for Tolerance {
         if !v.is_finite() || v < 0.0 {
             return Err(format!("tolerance `{s}` must be a number ≥ 0"));
         }
-        Ok(if relative { Tolerance::Relative(v / 100.0) } else { Tolerance::Absolute(v) })
+        Ok(if relative {
+            Tolerance::Relative(v / 100.0)
+        } else {
+            Tolerance::Absolute(v)
+        })
     }
 }
 
@@ -76,7 +80,11 @@ const GATED: &[(&str, Worse, Tolerance)] = &[
     ("flash_bytes", Worse::Higher, Tolerance::Relative(0.01)),
     ("ram_bytes", Worse::Higher, Tolerance::Relative(0.01)),
     ("stack_bytes", Worse::Higher, Tolerance::Relative(0.01)),
-    ("instructions_median", Worse::Higher, Tolerance::Relative(0.01)),
+    (
+        "instructions_median",
+        Worse::Higher,
+        Tolerance::Relative(0.01),
+    ),
     ("instructions_max", Worse::Higher, Tolerance::Relative(0.01)),
     ("energy_uj", Worse::Higher, Tolerance::Relative(0.01)),
 ];
@@ -99,9 +107,9 @@ impl Tolerances {
 
     /// Applies `metric=value` (e.g. `accuracy=0.01`, `flash_bytes=2%`).
     pub fn set(&mut self, spec: &str) -> Result<(), String> {
-        let (metric, value) = spec
-            .split_once('=')
-            .ok_or_else(|| format!("`{spec}`: expected metric=value, e.g. accuracy=0.01 or flash_bytes=2%"))?;
+        let (metric, value) = spec.split_once('=').ok_or_else(|| {
+            format!("`{spec}`: expected metric=value, e.g. accuracy=0.01 or flash_bytes=2%")
+        })?;
         let metric = metric.trim();
         let key = Self::metrics().find(|m| *m == metric).ok_or_else(|| {
             format!(
@@ -114,7 +122,10 @@ impl Tolerances {
     }
 
     pub fn get(&self, metric: &str) -> Tolerance {
-        self.0.get(metric).copied().unwrap_or(Tolerance::Absolute(0.0))
+        self.0
+            .get(metric)
+            .copied()
+            .unwrap_or(Tolerance::Absolute(0.0))
     }
 }
 
@@ -167,7 +178,13 @@ impl Diff {
     }
 }
 
-fn metric_delta(metric: &str, worse: Worse, tolerance: Tolerance, old: &CellResult, new: &CellResult) -> MetricDelta {
+fn metric_delta(
+    metric: &str,
+    worse: Worse,
+    tolerance: Tolerance,
+    old: &CellResult,
+    new: &CellResult,
+) -> MetricDelta {
     let (o, n) = (metric_value(old, metric), metric_value(new, metric));
     let delta = o.zip(n).map(|(o, n)| n - o);
     let regression = match (o, n) {
@@ -181,13 +198,22 @@ fn metric_delta(metric: &str, worse: Worse, tolerance: Tolerance, old: &CellResu
         }
         _ => false,
     };
-    MetricDelta { metric: metric.to_string(), old: o, new: n, delta, tolerance, regression }
+    MetricDelta {
+        metric: metric.to_string(),
+        old: o,
+        new: n,
+        delta,
+        tolerance,
+        regression,
+    }
 }
 
 /// Compares `new` with the baseline `old`, cell by cell (cells match by id).
 pub fn diff(baseline: &str, old: &Report, new: &Report, tolerances: &Tolerances) -> Diff {
-    let old_cells: BTreeMap<String, &CellResult> = old.results.iter().map(|c| (c.id(), c)).collect();
-    let new_ids: std::collections::BTreeSet<String> = new.results.iter().map(CellResult::id).collect();
+    let old_cells: BTreeMap<String, &CellResult> =
+        old.results.iter().map(|c| (c.id(), c)).collect();
+    let new_ids: std::collections::BTreeSet<String> =
+        new.results.iter().map(CellResult::id).collect();
     let mut cells = Vec::new();
     let mut added = Vec::new();
     for cell in &new.results {
@@ -208,7 +234,18 @@ pub fn diff(baseline: &str, old: &Report, new: &Report, tolerances: &Tolerances)
             metrics,
         });
     }
-    let removed = old.results.iter().map(CellResult::id).filter(|id| !new_ids.contains(id)).collect();
+    let removed = old
+        .results
+        .iter()
+        .map(CellResult::id)
+        .filter(|id| !new_ids.contains(id))
+        .collect();
     let regressions = cells.iter().map(CellDiff::regressions).sum();
-    Diff { baseline: baseline.to_string(), cells, added, removed, regressions }
+    Diff {
+        baseline: baseline.to_string(),
+        cells,
+        added,
+        removed,
+        regressions,
+    }
 }

@@ -82,7 +82,11 @@ fn summary(report: &Report) -> String {
         .map(|r| {
             vec![
                 td(&r.id()),
-                td_result(r.status == super::Status::Ok, &status_name(r), &status_name(r)),
+                td_result(
+                    r.status == super::Status::Ok,
+                    &status_name(r),
+                    &status_name(r),
+                ),
                 td_num(&format!("{}/{}", r.windows_completed, r.windows)),
                 td_num(&pct(r.accuracy)),
                 td_num(&pct(r.host_int8_accuracy)),
@@ -99,8 +103,18 @@ fn summary(report: &Report) -> String {
     table(
         "summary",
         &[
-            "cell", "status", "windows", "accuracy", "host int8", "host float", "int8 bit-exact",
-            "instr. median", "est. latency", "flash B", "RAM B", "energy µJ",
+            "cell",
+            "status",
+            "windows",
+            "accuracy",
+            "host int8",
+            "host float",
+            "int8 bit-exact",
+            "instr. median",
+            "est. latency",
+            "flash B",
+            "RAM B",
+            "energy µJ",
         ],
         &rows,
     )
@@ -128,7 +142,14 @@ fn thresholds(report: &Report) -> String {
     }
     table(
         "thresholds",
-        &["cell", "metric", "expected", "measured", "result", "threshold from"],
+        &[
+            "cell",
+            "metric",
+            "expected",
+            "measured",
+            "result",
+            "threshold from",
+        ],
         &rows,
     )
 }
@@ -147,7 +168,11 @@ fn baseline(diff: &Diff) -> String {
                 td_result(!cell.status_regression, "ok", "REGRESSION"),
             ]);
         }
-        for m in cell.metrics.iter().filter(|m| m.old != m.new || m.regression) {
+        for m in cell
+            .metrics
+            .iter()
+            .filter(|m| m.old != m.new || m.regression)
+        {
             let value = |v: Option<f64>| v.map_or("–".into(), |v| format_value(&m.metric, v));
             rows.push(vec![
                 td(&cell.cell),
@@ -169,13 +194,24 @@ fn baseline(diff: &Diff) -> String {
     if !rows.is_empty() {
         html += &table(
             "baseline",
-            &["cell", "metric", "baseline", "now", "delta", "tolerance", "result"],
+            &[
+                "cell",
+                "metric",
+                "baseline",
+                "now",
+                "delta",
+                "tolerance",
+                "result",
+            ],
             &rows,
         );
     }
     for (what, ids) in [("added", &diff.added), ("removed", &diff.removed)] {
         if !ids.is_empty() {
-            let list: Vec<String> = ids.iter().map(|i| format!("<code>{}</code>", esc(i))).collect();
+            let list: Vec<String> = ids
+                .iter()
+                .map(|i| format!("<code>{}</code>", esc(i)))
+                .collect();
             let _ = writeln!(html, "<p>Cells {what}: {}</p>", list.join(", "));
         }
     }
@@ -198,11 +234,18 @@ fn failures(report: &Report) -> String {
             );
         }
     }
-    if html.is_empty() { html } else { format!("<h2>Device failures</h2>\n<ul id=\"failures\">\n{html}</ul>\n") }
+    if html.is_empty() {
+        html
+    } else {
+        format!("<h2>Device failures</h2>\n<ul id=\"failures\">\n{html}</ul>\n")
+    }
 }
 
 fn figure(svg: String, caption: &str) -> String {
-    format!("<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>\n", esc(caption))
+    format!(
+        "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>\n",
+        esc(caption)
+    )
 }
 
 /// The confusion plot's element id of result `index` (stable, unlike ids with names in them).
@@ -225,10 +268,15 @@ pub fn to_html(report: &Report, baseline_diff: Option<&Diff>) -> Result<String, 
         "<p>Board <code>{}</code>; latencies and energy are <strong>estimates</strong> ({} CPI, {} Hz). \
          {} cell(s); <span id=\"verdict\" class=\"{}\">{passed} of {} checks passed</span>.</p>",
         esc(&b.name),
-        b.cycles_per_instruction.map_or("–".into(), |c| c.to_string()),
+        b.cycles_per_instruction
+            .map_or("–".into(), |c| c.to_string()),
         b.clock_hz.map_or("–".into(), |c| c.to_string()),
         cells.len(),
-        if passed == checks.len() { "pass" } else { "fail" },
+        if passed == checks.len() {
+            "pass"
+        } else {
+            "fail"
+        },
         checks.len()
     );
     html += "<h2>Summary</h2>\n";
@@ -241,21 +289,43 @@ pub fn to_html(report: &Report, baseline_diff: Option<&Diff>) -> Result<String, 
     }
     html += &failures(report);
     html += "<h2>Plots</h2>\n<div class=\"plots\">\n";
-    html += &figure(plots::accuracy(cells)?, "On-device accuracy next to harbor-core int8 and the float model on the host, same windows.");
-    html += &figure(plots::instructions(cells)?, "Retired instructions per inference (deterministic under QEMU icount).");
-    html += &figure(plots::footprint(cells)?, "Flash: firmware + model; RAM: static data, arena used and stack high-water.");
-    html += &figure(plots::energy(cells)?, "Energy proxy per inference from the board profile's currents.");
+    html += &figure(
+        plots::accuracy(cells)?,
+        "On-device accuracy next to harbor-core int8 and the float model on the host, same windows.",
+    );
+    html += &figure(
+        plots::instructions(cells)?,
+        "Retired instructions per inference (deterministic under QEMU icount).",
+    );
+    html += &figure(
+        plots::footprint(cells)?,
+        "Flash: firmware + model; RAM: static data, arena used and stack high-water.",
+    );
+    html += &figure(
+        plots::energy(cells)?,
+        "Energy proxy per inference from the board profile's currents.",
+    );
     html += "</div>\n<h2>Confusion matrices</h2>\n<div class=\"plots\">\n";
     for (i, r) in cells.iter().enumerate() {
         let title = format!("Confusion: {}", r.id());
         let svg = match &r.confusion {
             Some(c) => plots::confusion(&confusion_id(i), &title, &r.classes, &c.counts)?,
             None => {
-                let _ = writeln!(html, "<p>{}: no completed windows, no confusion matrix.</p>", esc(&r.id()));
+                let _ = writeln!(
+                    html,
+                    "<p>{}: no completed windows, no confusion matrix.</p>",
+                    esc(&r.id())
+                );
                 continue;
             }
         };
-        html += &figure(svg, &format!("{}: rows true class, columns the device's prediction.", r.id()));
+        html += &figure(
+            svg,
+            &format!(
+                "{}: rows true class, columns the device's prediction.",
+                r.id()
+            ),
+        );
     }
     html += "</div>\n</body>\n</html>\n";
     Ok(html)

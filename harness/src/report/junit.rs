@@ -60,15 +60,25 @@ pub fn failure_message(check: &CheckResult) -> String {
 
 enum Outcome {
     Passed,
-    Failure { kind: &'static str, message: String, details: String },
-    Error { message: String, details: String },
+    Failure {
+        kind: &'static str,
+        message: String,
+        details: String,
+    },
+    Error {
+        message: String,
+        details: String,
+    },
 }
 
 fn device_failures(cell: &CellResult) -> String {
     cell.failures
         .iter()
         .map(|f| {
-            let window = f.window.map(|w| format!(" (window {w})")).unwrap_or_default();
+            let window = f
+                .window
+                .map(|w| format!(" (window {w})"))
+                .unwrap_or_default();
             format!(
                 "{} while {}{window}: windows {}..{} without result: {}\n",
                 f.kind, f.during, f.windows_lost.start, f.windows_lost.end, f.message
@@ -90,12 +100,21 @@ fn outcome(cell: &CellResult, check: &CheckResult) -> Outcome {
     }
     let status = format!("status {}", status_name(cell));
     let first = cell.failures.first();
-    let named = first.map_or(String::new(), |f| format!(": {} while {}", f.kind, f.during));
+    let named = first.map_or(String::new(), |f| {
+        format!(": {} while {}", f.kind, f.during)
+    });
     let details = device_failures(cell);
     if first.is_some_and(|f| INFRASTRUCTURE_KINDS.contains(&f.kind.as_str())) {
-        Outcome::Error { message: format!("{status}{named}"), details }
+        Outcome::Error {
+            message: format!("{status}{named}"),
+            details,
+        }
     } else {
-        Outcome::Failure { kind: "device", message: format!("{status}{named}"), details }
+        Outcome::Failure {
+            kind: "device",
+            message: format!("{status}{named}"),
+            details,
+        }
     }
 }
 
@@ -122,8 +141,14 @@ pub fn to_junit(report: &Report) -> String {
         let id = escape_xml(&cell.id());
         let checks = checks_of(cell);
         let outcomes: Vec<Outcome> = checks.iter().map(|c| outcome(cell, c)).collect();
-        let f = outcomes.iter().filter(|o| matches!(o, Outcome::Failure { .. })).count();
-        let e = outcomes.iter().filter(|o| matches!(o, Outcome::Error { .. })).count();
+        let f = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Failure { .. }))
+            .count();
+        let e = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Error { .. }))
+            .count();
         tests += checks.len();
         failures += f;
         errors += e;
@@ -139,7 +164,11 @@ pub fn to_junit(report: &Report) -> String {
                 Outcome::Passed => {
                     let _ = writeln!(suites, "{open}/>");
                 }
-                Outcome::Failure { kind, message, details } => {
+                Outcome::Failure {
+                    kind,
+                    message,
+                    details,
+                } => {
                     let _ = writeln!(
                         suites,
                         "{open}>\n      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n    </testcase>",

@@ -67,9 +67,16 @@ pub fn summary_rows(results: &[CellResult]) -> Vec<[String; 11]> {
 /// Every threshold check of every cell: cell, metric, expected, measured, result, origin.
 fn checks_table(results: &[CellResult]) -> Option<String> {
     let mut rows = vec![
-        ["cell", "metric", "expected", "measured", "result", "threshold from"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "cell",
+            "metric",
+            "expected",
+            "measured",
+            "result",
+            "threshold from",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for r in results {
         for c in &r.checks {
@@ -101,7 +108,11 @@ fn format_delta(m: &MetricDelta) -> String {
     match (m.old, m.delta) {
         (Some(old), Some(d)) => {
             let sign = if d > 0.0 { "+" } else { "" };
-            let rel = if old != 0.0 { format!(" ({sign}{:.2} %)", 100.0 * d / old.abs()) } else { String::new() };
+            let rel = if old != 0.0 {
+                format!(" ({sign}{:.2} %)", 100.0 * d / old.abs())
+            } else {
+                String::new()
+            };
             format!("{sign}{}{rel}", format_value(&m.metric, d))
         }
         _ => "–".to_string(),
@@ -112,9 +123,17 @@ fn format_delta(m: &MetricDelta) -> String {
 pub fn diff_markdown(diff: &Diff) -> String {
     let mut md = String::new();
     let mut rows = vec![
-        ["cell", "metric", "baseline", "now", "delta", "tolerance", "result"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "cell",
+            "metric",
+            "baseline",
+            "now",
+            "delta",
+            "tolerance",
+            "result",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     let mut unchanged = 0;
     for cell in &diff.cells {
@@ -126,7 +145,12 @@ pub fn diff_markdown(diff: &Diff) -> String {
                 format!("{:?}", cell.new_status).to_lowercase(),
                 "–".into(),
                 "–".into(),
-                if cell.status_regression { "**REGRESSION**" } else { "ok" }.into(),
+                if cell.status_regression {
+                    "**REGRESSION**"
+                } else {
+                    "ok"
+                }
+                .into(),
             ]);
         }
         for m in &cell.metrics {
@@ -155,9 +179,19 @@ pub fn diff_markdown(diff: &Diff) -> String {
     if rows.len() > 1 {
         let _ = writeln!(md, "{}\n", markdown_table(rows));
     }
-    for (what, ids) in [("added (not in the baseline)", &diff.added), ("removed (only in the baseline)", &diff.removed)] {
+    for (what, ids) in [
+        ("added (not in the baseline)", &diff.added),
+        ("removed (only in the baseline)", &diff.removed),
+    ] {
         if !ids.is_empty() {
-            let _ = writeln!(md, "Cells {what}: {}\n", ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                md,
+                "Cells {what}: {}\n",
+                ids.iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
     }
     md
@@ -181,9 +215,18 @@ pub fn to_markdown(report: &Report, baseline: Option<&Diff>) -> String {
     let rows = summary_rows(&report.results);
     let _ = writeln!(md, "{}", markdown_table(rows.into_iter().map(Vec::from)));
     if let Some(table) = checks_table(&report.results) {
-        let failed = report.results.iter().flat_map(|r| &r.checks).filter(|c| !c.passed).count();
+        let failed = report
+            .results
+            .iter()
+            .flat_map(|r| &r.checks)
+            .filter(|c| !c.passed)
+            .count();
         let total = report.results.iter().map(|r| r.checks.len()).sum::<usize>();
-        let _ = writeln!(md, "\n## Thresholds: {} of {total} checks passed\n\n{table}", total - failed);
+        let _ = writeln!(
+            md,
+            "\n## Thresholds: {} of {total} checks passed\n\n{table}",
+            total - failed
+        );
     }
     if let Some(diff) = baseline {
         let _ = write!(md, "\n## Baseline\n\n{}", diff_markdown(diff));

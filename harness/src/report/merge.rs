@@ -9,27 +9,64 @@ use super::{Report, Shard};
 pub enum MergeError {
     #[error("no reports to merge")]
     Empty,
-    #[error("{0} is not a shard report (it has no `shard`); merge takes the reports of `harbor run --shard i/n`")]
+    #[error(
+        "{0} is not a shard report (it has no `shard`); merge takes the reports of `harbor run --shard i/n`"
+    )]
     NotAShard(String),
-    #[error("{path} is shard {index}/{count}, but {first} is shard of {first_count}: every shard must come from the same --shard …/n")]
-    CountMismatch { path: String, index: usize, count: usize, first: String, first_count: usize },
+    #[error(
+        "{path} is shard {index}/{count}, but {first} is shard of {first_count}: every shard must come from the same --shard …/n"
+    )]
+    CountMismatch {
+        path: String,
+        index: usize,
+        count: usize,
+        first: String,
+        first_count: usize,
+    },
     #[error("{path} is from scenario `{scenario}`, {first} from `{first_scenario}`")]
-    ScenarioMismatch { path: String, scenario: String, first: String, first_scenario: String },
+    ScenarioMismatch {
+        path: String,
+        scenario: String,
+        first: String,
+        first_scenario: String,
+    },
     #[error("{path} has schema_version {version}, {first} has {first_version}")]
-    SchemaMismatch { path: String, version: u32, first: String, first_version: u32 },
+    SchemaMismatch {
+        path: String,
+        version: u32,
+        first: String,
+        first_version: u32,
+    },
     #[error("shard {index}/{count} appears twice: {a} and {b}")]
-    Duplicate { index: usize, count: usize, a: String, b: String },
+    Duplicate {
+        index: usize,
+        count: usize,
+        a: String,
+        b: String,
+    },
     #[error("shard {index}/{count} is missing")]
     Missing { index: usize, count: usize },
-    #[error("shard {index}/{count} ({path}) has {has} cells, but a {total}-cell matrix split {count} ways gives it {expected}")]
-    CellCount { index: usize, count: usize, path: String, has: usize, total: usize, expected: usize },
+    #[error(
+        "shard {index}/{count} ({path}) has {has} cells, but a {total}-cell matrix split {count} ways gives it {expected}"
+    )]
+    CellCount {
+        index: usize,
+        count: usize,
+        path: String,
+        has: usize,
+        total: usize,
+        expected: usize,
+    },
 }
 
 /// Merges `(source, report)` pairs, one per shard, in any order. The result has no `shard`,
 /// the shards' largest `jobs` and the longest `wall_s` (shards run side by side).
 pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
     let (first_path, first) = reports.first().ok_or(MergeError::Empty)?;
-    let count = first.shard.ok_or_else(|| MergeError::NotAShard(first_path.clone()))?.count;
+    let count = first
+        .shard
+        .ok_or_else(|| MergeError::NotAShard(first_path.clone()))?
+        .count;
     let mut slots: Vec<Option<(String, Report)>> = vec![None; count];
     for (path, report) in &reports {
         let Some(Shard { index, count: c }) = report.shard else {
@@ -61,14 +98,24 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
             });
         }
         if let Some((a, _)) = &slots[index - 1] {
-            return Err(MergeError::Duplicate { index, count, a: a.clone(), b: path.clone() });
+            return Err(MergeError::Duplicate {
+                index,
+                count,
+                a: a.clone(),
+                b: path.clone(),
+            });
         }
         slots[index - 1] = Some((path.clone(), report.clone()));
     }
     let shards: Vec<(String, Report)> = slots
         .into_iter()
         .enumerate()
-        .map(|(i, s)| s.ok_or(MergeError::Missing { index: i + 1, count }))
+        .map(|(i, s)| {
+            s.ok_or(MergeError::Missing {
+                index: i + 1,
+                count,
+            })
+        })
         .collect::<Result<_, _>>()?;
     let total: usize = shards.iter().map(|(_, r)| r.results.len()).sum();
     for (i, (path, r)) in shards.iter().enumerate() {
@@ -86,7 +133,11 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
     }
     let mut merged = shards[0].1.clone();
     merged.shard = None;
-    merged.jobs = shards.iter().map(|(_, r)| r.jobs).max().unwrap_or(merged.jobs);
+    merged.jobs = shards
+        .iter()
+        .map(|(_, r)| r.jobs)
+        .max()
+        .unwrap_or(merged.jobs);
     merged.wall_s = shards.iter().map(|(_, r)| r.wall_s).fold(0.0, f64::max);
     merged.results = (0..total)
         .map(|k| shards[k % count].1.results[k / count].clone())

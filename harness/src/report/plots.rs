@@ -60,7 +60,10 @@ fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&Area<'_>) -> Result<(), String>,
 ) -> Result<String, PlotError> {
-    let fail = |message: String| PlotError { id: id.to_string(), message };
+    let fail = |message: String| PlotError {
+        id: id.to_string(),
+        message,
+    };
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
@@ -68,8 +71,13 @@ fn svg(
         draw(&root).map_err(fail)?;
         root.present().map_err(|e| fail(e.to_string()))?;
     }
-    let open = text.find("<svg ").ok_or_else(|| fail("no <svg> element".into()))?;
-    let close = open + text[open..].find('>').ok_or_else(|| fail("unclosed <svg>".into()))?;
+    let open = text
+        .find("<svg ")
+        .ok_or_else(|| fail("no <svg> element".into()))?;
+    let close = open
+        + text[open..]
+            .find('>')
+            .ok_or_else(|| fail("unclosed <svg>".into()))?;
     let attributes = text[open + 5..close].replace(r#" xmlns="http://www.w3.org/2000/svg""#, "");
     let attributes = attributes.trim_end_matches('/').trim();
     Ok(format!(
@@ -123,7 +131,12 @@ pub fn short_labels(cells: &[CellResult]) -> Vec<String> {
 
 /// Rows true class, columns device prediction; one `<rect>` per cell of the matrix,
 /// shaded by the row's share so every class reads the same whatever its support.
-pub fn confusion(id: &str, title: &str, classes: &[String], counts: &[Vec<u64>]) -> Result<String, PlotError> {
+pub fn confusion(
+    id: &str,
+    title: &str,
+    classes: &[String],
+    counts: &[Vec<u64>],
+) -> Result<String, PlotError> {
     let n = classes.len().max(1) as u32;
     let longest = classes.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
     // Wide enough for the longest class name under its column (the page scales the SVG down).
@@ -164,7 +177,11 @@ pub fn confusion(id: &str, title: &str, classes: &[String], counts: &[Vec<u64>])
             let total: u64 = row.iter().sum();
             let y = n - 1 - i as u32;
             for (j, &count) in row.iter().enumerate().take(n as usize) {
-                let share = if total == 0 { 0.0 } else { count as f64 / total as f64 };
+                let share = if total == 0 {
+                    0.0
+                } else {
+                    count as f64 / total as f64
+                };
                 let shade = |c: u8| (255.0 - (255.0 - f64::from(c)) * share).round() as u8;
                 let color = RGBColor(shade(BLUE.0), shade(BLUE.1), shade(BLUE.2));
                 let x = j as u32;
@@ -179,7 +196,10 @@ pub fn confusion(id: &str, title: &str, classes: &[String], counts: &[Vec<u64>])
                 texts.push(Text::new(
                     count.to_string(),
                     (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
-                    (FONT, 11).into_font().color(&ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                    (FONT, 11)
+                        .into_font()
+                        .color(&ink)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
                 ));
             }
         }
@@ -197,7 +217,12 @@ struct Series<'a> {
 }
 
 /// The title, and under it a colour key: a swatch and the name of each series.
-fn draw_heading(area: &Area<'_>, left: i32, title: &str, series: &[Series<'_>]) -> Result<(), String> {
+fn draw_heading(
+    area: &Area<'_>,
+    left: i32,
+    title: &str,
+    series: &[Series<'_>],
+) -> Result<(), String> {
     area.draw(&Text::new(title.to_string(), (left, 8), (FONT, 14)))
         .map_err(|e| e.to_string())?;
     let mut x = left;
@@ -223,9 +248,19 @@ fn hbars(
 ) -> Result<String, PlotError> {
     let n = categories.len().max(1);
     let band = 14 * series.len().max(1) as u32 + 12;
-    let label_w = (7 * categories.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32 + 16).min(420);
+    let label_w = (7 * categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4) as u32
+        + 16)
+        .min(420);
     let size = (label_w + 560, band * n as u32 + 150);
-    let x_max = if x_max.is_finite() && x_max > 0.0 { x_max } else { 1.0 };
+    let x_max = if x_max.is_finite() && x_max > 0.0 {
+        x_max
+    } else {
+        1.0
+    };
     svg(id, class, title, size, |root| {
         let (heading, plot) = root.split_vertically(50);
         draw_heading(&heading, label_w as i32 + 10, title, series)?;
@@ -243,7 +278,10 @@ fn hbars(
             .x_desc(x_desc)
             .y_label_formatter(&|y| {
                 let k = y.floor() as usize;
-                categories.get(n - 1 - k.min(n - 1)).cloned().unwrap_or_default()
+                categories
+                    .get(n - 1 - k.min(n - 1))
+                    .cloned()
+                    .unwrap_or_default()
             })
             .label_style((FONT, 11))
             .draw()
@@ -253,7 +291,12 @@ fn hbars(
             let color = line.color;
             let bars = line.values.iter().enumerate().filter_map(|(k, v)| {
                 let top = (n - 1 - k) as f64 + 0.9 - slot * s as f64;
-                v.map(|v| Rectangle::new([(0.0, top), (v.min(x_max), top - slot * 0.9)], color.filled()))
+                v.map(|v| {
+                    Rectangle::new(
+                        [(0.0, top), (v.min(x_max), top - slot * 0.9)],
+                        color.filled(),
+                    )
+                })
             });
             chart.draw_series(bars).map_err(|e| e.to_string())?;
         }
@@ -268,9 +311,21 @@ fn max_of(values: impl IntoIterator<Item = Option<f64>>) -> f64 {
 /// On-device accuracy next to the host int8 and float references, per cell.
 pub fn accuracy(cells: &[CellResult]) -> Result<String, PlotError> {
     let series = [
-        Series { name: "on device", color: BLUE, values: cells.iter().map(|c| c.accuracy).collect() },
-        Series { name: "host int8", color: ORANGE, values: cells.iter().map(|c| c.host_int8_accuracy).collect() },
-        Series { name: "host float", color: GREEN, values: cells.iter().map(|c| c.float_accuracy).collect() },
+        Series {
+            name: "on device",
+            color: BLUE,
+            values: cells.iter().map(|c| c.accuracy).collect(),
+        },
+        Series {
+            name: "host int8",
+            color: ORANGE,
+            values: cells.iter().map(|c| c.host_int8_accuracy).collect(),
+        },
+        Series {
+            name: "host float",
+            color: GREEN,
+            values: cells.iter().map(|c| c.float_accuracy).collect(),
+        },
     ];
     hbars(
         "plot-accuracy",
@@ -287,8 +342,16 @@ pub fn accuracy(cells: &[CellResult]) -> Result<String, PlotError> {
 pub fn footprint(cells: &[CellResult]) -> Result<String, PlotError> {
     let kib = |v: Option<u64>| v.map(|b| b as f64 / 1024.0);
     let series = [
-        Series { name: "flash", color: BLUE, values: cells.iter().map(|c| kib(c.flash_bytes)).collect() },
-        Series { name: "RAM", color: ORANGE, values: cells.iter().map(|c| kib(c.ram_bytes)).collect() },
+        Series {
+            name: "flash",
+            color: BLUE,
+            values: cells.iter().map(|c| kib(c.flash_bytes)).collect(),
+        },
+        Series {
+            name: "RAM",
+            color: ORANGE,
+            values: cells.iter().map(|c| kib(c.ram_bytes)).collect(),
+        },
     ];
     let x_max = max_of(series.iter().flat_map(|s| s.values.iter().copied()));
     hbars(
@@ -325,7 +388,13 @@ pub fn energy(cells: &[CellResult]) -> Result<String, PlotError> {
 pub fn instructions(cells: &[CellResult]) -> Result<String, PlotError> {
     let categories = short_labels(cells);
     let n = categories.len().max(1);
-    let label_w = (7 * categories.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32 + 16).min(420);
+    let label_w = (7 * categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4) as u32
+        + 16)
+        .min(420);
     // Zoomed on the measured range: the spread is a few % of the count.
     let stats: Vec<_> = cells.iter().filter_map(|c| c.instructions).collect();
     let lo = stats.iter().map(|s| s.min).min().unwrap_or(0) as f64;
@@ -333,39 +402,54 @@ pub fn instructions(cells: &[CellResult]) -> Result<String, PlotError> {
     let pad = ((hi - lo) * 0.1).max(hi * 0.005).max(1.0);
     let (x_min, x_max) = ((lo - pad).max(0.0), hi + pad);
     let title = "Instructions per inference (min – median – max)";
-    svg("plot-instructions", "instructions", title, (label_w + 560, 30 * n as u32 + 110), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 14))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(label_w)
-            .build_cartesian_2d(x_min..x_max, Bands(n))
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GREY.mix(0.3))
-            .x_desc("instructions (millions)")
-            .x_label_formatter(&|x| format!("{:.3}", x / 1e6))
-            .y_label_formatter(&|y| {
-                let k = y.floor() as usize;
-                categories.get(n - 1 - k.min(n - 1)).cloned().unwrap_or_default()
-            })
-            .label_style((FONT, 11))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        let mut shapes = Vec::new();
-        for (k, c) in cells.iter().enumerate() {
-            let Some(s) = c.instructions else { continue };
-            let y = (n - 1 - k) as f64;
-            let (lo, hi) = (s.min as f64, s.max as f64);
-            let half = ((x_max - x_min) / 400.0).max(0.5);
-            shapes.push(Rectangle::new([(lo, y + 0.65), (hi.max(lo + half), y + 0.35)], BLUE.mix(0.35).filled()));
-            let m = s.median as f64;
-            shapes.push(Rectangle::new([(m - half, y + 0.8), (m + half, y + 0.2)], BLUE.filled()));
-        }
-        chart.draw_series(shapes).map_err(|e| e.to_string())?;
-        Ok(())
-    })
+    svg(
+        "plot-instructions",
+        "instructions",
+        title,
+        (label_w + 560, 30 * n as u32 + 110),
+        |root| {
+            let mut chart = ChartBuilder::on(root)
+                .caption(title, (FONT, 14))
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(label_w)
+                .build_cartesian_2d(x_min..x_max, Bands(n))
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(GREY.mix(0.3))
+                .x_desc("instructions (millions)")
+                .x_label_formatter(&|x| format!("{:.3}", x / 1e6))
+                .y_label_formatter(&|y| {
+                    let k = y.floor() as usize;
+                    categories
+                        .get(n - 1 - k.min(n - 1))
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .label_style((FONT, 11))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            let mut shapes = Vec::new();
+            for (k, c) in cells.iter().enumerate() {
+                let Some(s) = c.instructions else { continue };
+                let y = (n - 1 - k) as f64;
+                let (lo, hi) = (s.min as f64, s.max as f64);
+                let half = ((x_max - x_min) / 400.0).max(0.5);
+                shapes.push(Rectangle::new(
+                    [(lo, y + 0.65), (hi.max(lo + half), y + 0.35)],
+                    BLUE.mix(0.35).filled(),
+                ));
+                let m = s.median as f64;
+                shapes.push(Rectangle::new(
+                    [(m - half, y + 0.8), (m + half, y + 0.2)],
+                    BLUE.filled(),
+                ));
+            }
+            chart.draw_series(shapes).map_err(|e| e.to_string())?;
+            Ok(())
+        },
+    )
 }

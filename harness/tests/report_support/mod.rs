@@ -6,13 +6,28 @@
 use harbor::energy::EnergyEstimate;
 use harbor::metrics::{Confusion, InstructionStats};
 use harbor::replay::{Mode, ShardFailure};
-use harbor::report::{BoardSummary, CellResult, CheckResult, CompareOp, Report, SCHEMA_VERSION, Status};
+use harbor::report::{
+    BoardSummary, CellResult, CheckResult, CompareOp, Report, SCHEMA_VERSION, Status,
+};
 
 pub const CLASSES: [&str; 8] = [
-    "walking", "jogging", "stairs", "sitting", "standing", "typing", "brushing teeth", "eating",
+    "walking",
+    "jogging",
+    "stairs",
+    "sitting",
+    "standing",
+    "typing",
+    "brushing teeth",
+    "eating",
 ];
 
-pub fn check(metric: &str, op: CompareOp, expected: f64, measured: Option<f64>, origin: &str) -> CheckResult {
+pub fn check(
+    metric: &str,
+    op: CompareOp,
+    expected: f64,
+    measured: Option<f64>,
+    origin: &str,
+) -> CheckResult {
     CheckResult {
         metric: metric.into(),
         op,
@@ -72,7 +87,11 @@ pub fn ok_cell() -> CellResult {
         agreement_int8: Some(1.0),
         int8_mismatches: vec![],
         agreement_float: Some(0.98),
-        instructions: Some(InstructionStats { min: 983_373, median: 988_666, max: 1_002_001 }),
+        instructions: Some(InstructionStats {
+            min: 983_373,
+            median: 988_666,
+            max: 1_002_001,
+        }),
         est_latency_ms: Some(6.179),
         flash_bytes: Some(98_646),
         ram_bytes: Some(57_804),
@@ -86,9 +105,27 @@ pub fn ok_cell() -> CellResult {
     };
     cell.checks = vec![
         CheckResult::status_ok(&cell),
-        check("accuracy", CompareOp::Ge, 0.9, cell.accuracy, "scenarios/ci.yaml:14:15 <\"strict\" & 'high'>"),
-        check("agreement_int8", CompareOp::Eq, 1.0, Some(1.0), "scenarios/ci.yaml:15:21"),
-        check("flash_bytes", CompareOp::Le, 131072.0, Some(98646.0), "scenarios/ci.yaml:16:18"),
+        check(
+            "accuracy",
+            CompareOp::Ge,
+            0.9,
+            cell.accuracy,
+            "scenarios/ci.yaml:14:15 <\"strict\" & 'high'>",
+        ),
+        check(
+            "agreement_int8",
+            CompareOp::Eq,
+            1.0,
+            Some(1.0),
+            "scenarios/ci.yaml:15:21",
+        ),
+        check(
+            "flash_bytes",
+            CompareOp::Le,
+            131072.0,
+            Some(98646.0),
+            "scenarios/ci.yaml:16:18",
+        ),
     ];
     cell
 }
@@ -135,7 +172,13 @@ pub fn failed_cell() -> CellResult {
     };
     cell.checks = vec![
         CheckResult::status_ok(&cell),
-        check("accuracy", CompareOp::Ge, 0.7, None, "scenarios/ci.yaml:14:15"),
+        check(
+            "accuracy",
+            CompareOp::Ge,
+            0.7,
+            None,
+            "scenarios/ci.yaml:14:15",
+        ),
     ];
     cell
 }

@@ -85,7 +85,7 @@ enum Command {
     Datasets(datasets::DatasetsCommand),
     /// Turn a dataset into labelled model windows at the band's IMU and model rates (.npz).
     Prepare(prepare::PrepareArgs),
-    /// Replay a scenario into its targets and write report.json and report.md.
+    /// Replay a scenario into its targets; write report.json, .md, .junit.xml and .html.
     Run(run::RunArgs),
     /// Check a scenario file without running it: schema, paths, thresholds, matrix size.
     Validate(validate::ValidateArgs),

@@ -543,3 +543,76 @@ async fn out_of_sequence_requests_are_refused_with_named_errors() {
     assert_eq!(device::confirm(&mut target).await.unwrap(), 1);
     assert_eq!(status(&mut target).await.last_error, "none");
 }
+
+/// Power cuts inside the boot decision's own writes (NEW → PENDING_VERIFY, the rollback
+/// record, ABORTED after a failed self-test): armed before reset through QEMU's fw_cfg.
+#[tokio::test]
+async fn power_cut_during_boot_time_writes_leaves_a_bootable_band() {
+    let v1 = Release::new(V1_MODEL, 1);
+    let v2 = Release::new(V2_MODEL, 2);
+    let mut bad = Release::new(V2_MODEL, 2);
+    let last = bad.image.len() - 1;
+    bad.image[last] = bad.image[last].wrapping_add(1);
+    bad.resign();
+
+    let base = Band::new();
+    let target = base.launch().await;
+    install(&base, target, &v1).await.shutdown().await;
+    // Flash states whose next boot writes: v2 pushed (first boot), v2 booted once and not
+    // confirmed (rollback), a v2 whose self-test fails (abort, then rollback).
+    let pushed = Band::copy_of(&base);
+    let mut target = pushed.launch().await;
+    push(&mut target, &v2).await.expect("push");
+    target.shutdown().await;
+    let unconfirmed = Band::copy_of(&pushed);
+    unconfirmed.launch().await.shutdown().await;
+    let failing = Band::copy_of(&base);
+    let mut target = failing.launch().await;
+    push(&mut target, &bad).await.expect("push");
+    target.shutdown().await;
+
+    let mut tried = 0;
+    let mut bricked = Vec::new();
+    for (what, state) in [
+        ("first boot", &pushed),
+        ("rollback", &unconfirmed),
+        ("failed self-test", &failing),
+    ] {
+        let dry = Band::copy_of(state);
+        let mut target = dry.launch().await;
+        let boot_ops = status(&mut target).await.flash_ops;
+        target.shutdown().await;
+        assert!(boot_ops >= 2, "{what}: {boot_ops} flash operations at boot");
+        for k in 0..boot_ops {
+            let mut band = Band::copy_of(state);
+            band.config.power_cut_at_boot = Some(k);
+            match QemuTarget::launch(band.config.clone()).await {
+                Err(harbor::target::TargetError::Exited {
+                    code: Some(0x70), ..
+                }) => {}
+                Err(e) => panic!("{what} cut {k}: {e}"),
+                Ok(_) => panic!("{what} cut {k}: the band booted through its power cut"),
+            }
+            tried += 1;
+            band.config.power_cut_at_boot = None;
+            let mut target = band.launch().await;
+            let s = status(&mut target).await;
+            let name = match (s.active_slot, s.version) {
+                (Some(_), 1) => V1_MODEL,
+                (Some(_), 2) if what != "failed self-test" => V2_MODEL,
+                _ => {
+                    bricked.push(format!("{what} op {k}: {s:?}"));
+                    continue;
+                }
+            };
+            assert_runs(&mut target, name).await;
+            target.shutdown().await;
+        }
+    }
+    println!(
+        "boot-time power cuts: {tried} cut points, {} unbootable",
+        bricked.len()
+    );
+    assert!(tried >= 10, "{tried}");
+    assert!(bricked.is_empty(), "{bricked:?}");
+}

@@ -74,9 +74,12 @@ impl QemuVirt {
         write32(PLIC_THRESHOLD_CTX0, 0);
         // SAFETY: setting mie.MEIE only makes external interrupts pending-visible to wfi.
         unsafe { core::arch::asm!("csrs mie, {0}", in(reg) MIE_MEIE) };
-        Self {
-            flash: PFlash::new(),
+        let mut flash = PFlash::new();
+        // Test hook: a power cut armed before boot, so it can hit the boot decision's writes.
+        if let Some(after) = crate::fw_cfg::number("opt/harbor/power-cut-at-boot") {
+            flash.arm_power_cut(after);
         }
+        Self { flash }
     }
 
     /// The board as the trap handler uses it: no set-up, just the UART and exit.

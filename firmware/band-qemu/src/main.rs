@@ -6,6 +6,7 @@
 
 mod board;
 mod flash;
+mod fw_cfg;
 mod start;
 mod trap;
 

@@ -38,6 +38,9 @@ pub struct QemuConfig {
     /// (0x2200_0000), kept across QEMU restarts (docs/ota-device.md). `None`: no file, the
     /// bank is volatile.
     pub flash_image: Option<PathBuf>,
+    /// Test hook: the band powers off after this many flash operations from reset, so a
+    /// cut can hit the boot decision's own writes (passed through QEMU's fw_cfg).
+    pub power_cut_at_boot: Option<u32>,
 }
 
 impl QemuConfig {
@@ -49,6 +52,7 @@ impl QemuConfig {
             exchange_timeout: Duration::from_secs(10),
             garbage_budget: 4 * MAX_FRAME,
             flash_image: None,
+            power_cut_at_boot: None,
         }
     }
 
@@ -114,6 +118,10 @@ impl QemuConfig {
             let file = image.to_string_lossy().replace(',', ",,");
             let drive = format!("if=pflash,unit=1,format=raw,file={file}");
             args.extend([OsString::from("-drive"), OsString::from(drive)]);
+        }
+        if let Some(after) = self.power_cut_at_boot {
+            let hook = format!("name=opt/harbor/power-cut-at-boot,string={after}");
+            args.extend([OsString::from("-fw_cfg"), OsString::from(hook)]);
         }
         args
     }

@@ -41,7 +41,9 @@ pub enum HardwareBoard {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{ENV}=`{value}`: {reason} (forms: esp32c3-serial:<port>[@<baud>], esp32c3-probe[:<vid>:<pid>[:<serial>]], probe:<chip>[@<vid>:<pid>[:<serial>]])")]
+#[error(
+    "{ENV}=`{value}`: {reason} (forms: esp32c3-serial:<port>[@<baud>], esp32c3-probe[:<vid>:<pid>[:<serial>]], probe:<chip>[@<vid>:<pid>[:<serial>]])"
+)]
 pub struct BoardSpecError {
     pub value: String,
     pub reason: String,
@@ -77,7 +79,10 @@ impl HardwareBoard {
 }
 
 fn err(value: &str, reason: impl Into<String>) -> BoardSpecError {
-    BoardSpecError { value: value.to_string(), reason: reason.into() }
+    BoardSpecError {
+        value: value.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// `VID:PID[:SERIAL]` with hexadecimal VID and PID.
@@ -86,11 +91,17 @@ fn check_selector(value: &str, selector: &str) -> Result<(), BoardSpecError> {
     for what in ["vendor id", "product id"] {
         let part = parts.next().unwrap_or("");
         if part.is_empty() || u16::from_str_radix(part, 16).is_err() {
-            return Err(err(value, format!("probe selector `{selector}`: {what} `{part}` is not 1-4 hex digits")));
+            return Err(err(
+                value,
+                format!("probe selector `{selector}`: {what} `{part}` is not 1-4 hex digits"),
+            ));
         }
     }
     if parts.next().is_some_and(str::is_empty) {
-        return Err(err(value, format!("probe selector `{selector}`: empty serial number")));
+        return Err(err(
+            value,
+            format!("probe selector `{selector}`: empty serial number"),
+        ));
     }
     Ok(())
 }
@@ -106,14 +117,17 @@ impl FromStr for HardwareBoard {
         };
         if let Some(chip) = kind.strip_suffix("-serial") {
             let chip: EspChip = chip.parse().map_err(|e: String| err(value, e))?;
-            let rest = rest.filter(|r| !r.is_empty()).ok_or_else(|| err(value, "no serial port after `:`"))?;
+            let rest = rest
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| err(value, "no serial port after `:`"))?;
             let (port, baud) = match rest.rsplit_once('@') {
                 Some((port, baud)) => {
-                    let baud = baud
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|&b| b > 0)
-                        .ok_or_else(|| err(value, format!("baud rate `{baud}` is not a positive integer")))?;
+                    let baud = baud.parse::<u32>().ok().filter(|&b| b > 0).ok_or_else(|| {
+                        err(
+                            value,
+                            format!("baud rate `{baud}` is not a positive integer"),
+                        )
+                    })?;
                     (port, baud)
                 }
                 None => (rest, ROM_BAUD),
@@ -121,17 +135,26 @@ impl FromStr for HardwareBoard {
             if port.is_empty() {
                 return Err(err(value, "empty serial port"));
             }
-            return Ok(Self::Serial { chip, port: PathBuf::from(port), baud });
+            return Ok(Self::Serial {
+                chip,
+                port: PathBuf::from(port),
+                baud,
+            });
         }
         if kind == "esp32c3-probe" {
             let selector = rest.map(str::to_string);
             if let Some(s) = &selector {
                 check_selector(value, s)?;
             }
-            return Ok(Self::Probe { chip: "esp32c3".into(), selector });
+            return Ok(Self::Probe {
+                chip: "esp32c3".into(),
+                selector,
+            });
         }
         if kind == "probe" {
-            let rest = rest.filter(|r| !r.is_empty()).ok_or_else(|| err(value, "no chip name after `probe:`"))?;
+            let rest = rest
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| err(value, "no chip name after `probe:`"))?;
             let (chip, selector) = match rest.split_once('@') {
                 Some((chip, sel)) => (chip, Some(sel.to_string())),
                 None => (rest, None),
@@ -142,7 +165,10 @@ impl FromStr for HardwareBoard {
             if let Some(s) = &selector {
                 check_selector(value, s)?;
             }
-            return Ok(Self::Probe { chip: chip.to_string(), selector });
+            return Ok(Self::Probe {
+                chip: chip.to_string(),
+                selector,
+            });
         }
         Err(err(value, format!("unknown board kind `{kind}`")))
     }
@@ -151,10 +177,20 @@ impl FromStr for HardwareBoard {
 impl fmt::Display for HardwareBoard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Serial { chip, port, baud } if *baud == ROM_BAUD => write!(f, "{chip}-serial:{}", port.display()),
-            Self::Serial { chip, port, baud } => write!(f, "{chip}-serial:{}@{baud}", port.display()),
-            Self::Probe { chip, selector: None } => write!(f, "probe:{chip}"),
-            Self::Probe { chip, selector: Some(s) } => write!(f, "probe:{chip}@{s}"),
+            Self::Serial { chip, port, baud } if *baud == ROM_BAUD => {
+                write!(f, "{chip}-serial:{}", port.display())
+            }
+            Self::Serial { chip, port, baud } => {
+                write!(f, "{chip}-serial:{}@{baud}", port.display())
+            }
+            Self::Probe {
+                chip,
+                selector: None,
+            } => write!(f, "probe:{chip}"),
+            Self::Probe {
+                chip,
+                selector: Some(s),
+            } => write!(f, "probe:{chip}@{s}"),
         }
     }
 }
@@ -171,7 +207,11 @@ mod tests {
     fn serial_boards_with_and_without_baud() {
         assert_eq!(
             parse("esp32c3-serial:/dev/ttyACM0"),
-            Ok(HardwareBoard::Serial { chip: EspChip::Esp32c3, port: "/dev/ttyACM0".into(), baud: 115_200 })
+            Ok(HardwareBoard::Serial {
+                chip: EspChip::Esp32c3,
+                port: "/dev/ttyACM0".into(),
+                baud: 115_200
+            })
         );
         assert_eq!(
             parse(" esp32-serial:/dev/serial/by-id/usb-Silicon_Labs_CP2102-if00@921600 "),
@@ -185,30 +225,59 @@ mod tests {
 
     #[test]
     fn probe_boards_with_and_without_selector() {
-        assert_eq!(parse("esp32c3-probe"), Ok(HardwareBoard::Probe { chip: "esp32c3".into(), selector: None }));
+        assert_eq!(
+            parse("esp32c3-probe"),
+            Ok(HardwareBoard::Probe {
+                chip: "esp32c3".into(),
+                selector: None
+            })
+        );
         assert_eq!(
             parse("esp32c3-probe:303a:1001:F4:12:FA:00:00:01"),
-            Ok(HardwareBoard::Probe { chip: "esp32c3".into(), selector: Some("303a:1001:F4:12:FA:00:00:01".into()) })
+            Ok(HardwareBoard::Probe {
+                chip: "esp32c3".into(),
+                selector: Some("303a:1001:F4:12:FA:00:00:01".into())
+            })
         );
         assert_eq!(
             parse("probe:nRF52840_xxAA@1366:1051"),
-            Ok(HardwareBoard::Probe { chip: "nRF52840_xxAA".into(), selector: Some("1366:1051".into()) })
+            Ok(HardwareBoard::Probe {
+                chip: "nRF52840_xxAA".into(),
+                selector: Some("1366:1051".into())
+            })
         );
     }
 
     #[test]
     fn every_form_round_trips_through_display() {
-        for v in ["esp32c3-serial:/dev/ttyACM0", "esp32c3-serial:/dev/ttyUSB1@460800", "probe:esp32c3", "probe:STM32L476RGTx@0483:374b"] {
+        for v in [
+            "esp32c3-serial:/dev/ttyACM0",
+            "esp32c3-serial:/dev/ttyUSB1@460800",
+            "probe:esp32c3",
+            "probe:STM32L476RGTx@0483:374b",
+        ] {
             assert_eq!(parse(v).unwrap().to_string(), v);
         }
     }
 
     #[test]
     fn profiles_follow_the_chip() {
-        assert_eq!(parse("esp32c3-serial:/dev/ttyACM0").unwrap().profile(), Some("esp32c3-band"));
-        assert_eq!(parse("esp32c3-probe").unwrap().profile(), Some("esp32c3-band"));
-        assert_eq!(parse("esp32-serial:/dev/ttyUSB0").unwrap().profile(), Some("esp32-band"));
-        assert_eq!(parse("probe:nRF52840_xxAA").unwrap().profile(), Some("nrf52840-band"));
+        assert_eq!(
+            parse("esp32c3-serial:/dev/ttyACM0").unwrap().profile(),
+            Some("esp32c3-band")
+        );
+        assert_eq!(
+            parse("esp32c3-probe").unwrap().profile(),
+            Some("esp32c3-band")
+        );
+        assert_eq!(
+            parse("esp32-serial:/dev/ttyUSB0").unwrap().profile(),
+            Some("esp32-band")
+        );
+        assert_eq!(
+            parse("probe:nRF52840_xxAA").unwrap().profile(),
+            Some("nrf52840-band")
+        );
         assert_eq!(parse("probe:STM32F407VGTx").unwrap().profile(), None);
     }
 

@@ -40,7 +40,11 @@ fn the_band_image_matches_its_elf_segment_for_segment() {
     assert!(image.hash_appended && image.sha256.is_some());
     assert_eq!(image.wp_pin, 0xEE, "WP pin disabled");
     assert!(image.max_chip_rev_full >= image.min_chip_rev_full);
-    assert!(image.spi.size_bytes().is_some(), "flash size code {}", image.spi.size);
+    assert!(
+        image.spi.size_bytes().is_some(),
+        "flash size code {}",
+        image.spi.size
+    );
 
     let report = check_against_elf(&image, &elf_bytes, EspChip::Esp32c3)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -61,12 +65,20 @@ fn the_band_image_matches_its_elf_segment_for_segment() {
     assert_eq!(kind_of(".data"), RegionKind::Dram);
     // Every loaded byte is the ELF's; padding is small (alignment and the bootloader's
     // MMU-page workaround), never a second copy of anything.
-    let loaded: usize = report.segments.iter().filter(|s| s.kind.is_some()).map(|s| s.len - s.padding).sum();
+    let loaded: usize = report
+        .segments
+        .iter()
+        .filter(|s| s.kind.is_some())
+        .map(|s| s.len - s.padding)
+        .sum();
     let elf_loaded: u64 = elf
         .sections()
         .filter(|s| s.address() != 0 && s.kind() != object::SectionKind::UninitializedData)
         .filter(|s| s.data().is_ok_and(|d| !d.is_empty()))
-        .filter(|s| s.name().is_ok_and(|n| !n.starts_with(".debug") && n != ".comment"))
+        .filter(|s| {
+            s.name()
+                .is_ok_and(|n| !n.starts_with(".debug") && n != ".comment")
+        })
         .map(|s| s.size())
         .sum();
     assert_eq!(loaded as u64, elf_loaded);
@@ -78,10 +90,21 @@ fn the_band_image_matches_its_elf_segment_for_segment() {
     assert_eq!(report.app.project_name, "band-esp32c3");
     assert_eq!(report.app.version, "0.1.0");
     assert!(report.descriptor_has_elf_sha);
-    assert_eq!(report.app.app_elf_sha256[..], Sha256::digest(&elf_bytes)[..]);
-    println!("{}: {} B image, {} segments", path.display(), image.len(), image.segments.len());
+    assert_eq!(
+        report.app.app_elf_sha256[..],
+        Sha256::digest(&elf_bytes)[..]
+    );
+    println!(
+        "{}: {} B image, {} segments",
+        path.display(),
+        image.len(),
+        image.segments.len()
+    );
     for s in &report.segments {
-        println!("  {:#010x} {:>6} B (pad {:>2}) {:<30} {:?}", s.load_addr, s.len, s.padding, s.region, s.sections);
+        println!(
+            "  {:#010x} {:>6} B (pad {:>2}) {:<30} {:?}",
+            s.load_addr, s.len, s.padding, s.region, s.sections
+        );
     }
 }
 
@@ -96,7 +119,11 @@ fn the_merged_file_holds_bootloader_partition_table_and_app_at_their_offsets() {
     // The second-stage bootloader is itself an ESP image for the C3 (entry in IRAM).
     let boot = EspImage::parse(&merged[BOOTLOADER_AT..PARTITIONS_AT]).unwrap();
     assert_eq!(boot.chip_id, CHIP_ID_ESP32C3);
-    assert!(EspChip::Esp32c3.region_of(boot.entry.into(), 4).is_some_and(|r| r.kind == RegionKind::Iram));
+    assert!(
+        EspChip::Esp32c3
+            .region_of(boot.entry.into(), 4)
+            .is_some_and(|r| r.kind == RegionKind::Iram)
+    );
     // Partition table: 32-byte entries starting with the magic; a factory app at APP_AT.
     let table = &merged[PARTITIONS_AT..PARTITIONS_AT + 0xC00];
     let app_entry = table
@@ -104,12 +131,19 @@ fn the_merged_file_holds_bootloader_partition_table_and_app_at_their_offsets() {
         .take_while(|e| e[..2] == PARTITION_MAGIC)
         .find(|e| e[2] == 0x00 && e[3] == 0x00)
         .expect("a factory app partition (type 0, subtype 0)");
-    assert_eq!(u32::from_le_bytes(app_entry[4..8].try_into().unwrap()) as usize, APP_AT);
+    assert_eq!(
+        u32::from_le_bytes(app_entry[4..8].try_into().unwrap()) as usize,
+        APP_AT
+    );
     let app_size = u32::from_le_bytes(app_entry[8..12].try_into().unwrap()) as usize;
     assert!(images.app.bytes.len() <= app_size);
     // The app, byte for byte, with erased flash (0xFF) between the pieces.
     assert_eq!(&merged[APP_AT..], &images.app.bytes[..]);
-    assert!(merged[BOOTLOADER_AT + images.bootloader.bytes.len()..PARTITIONS_AT].iter().all(|&b| b == 0xFF));
+    assert!(
+        merged[BOOTLOADER_AT + images.bootloader.bytes.len()..PARTITIONS_AT]
+            .iter()
+            .all(|&b| b == 0xFF)
+    );
     EspImage::parse(&merged[APP_AT..]).unwrap();
 }
 
@@ -119,7 +153,11 @@ fn a_corrupted_byte_anywhere_in_the_image_fails_the_check() {
     let app = build_images(&path, EspChip::Esp32c3).unwrap().app.bytes;
     let image = EspImage::parse_exact(&app).unwrap();
     // A byte of code (checksum and SHA-256 catch it), the checksum byte, the hash, the header.
-    let text = image.segments.iter().find(|s| (0x4200_0000..0x4280_0000).contains(&s.load_addr)).unwrap();
+    let text = image
+        .segments
+        .iter()
+        .find(|s| (0x4200_0000..0x4280_0000).contains(&s.load_addr))
+        .unwrap();
     let cases = [
         ("code", text.data_offset + 100),
         ("checksum", image.checked_len - 1),
@@ -132,7 +170,9 @@ fn a_corrupted_byte_anywhere_in_the_image_fails_the_check() {
         let err = EspImage::parse_exact(&bad).expect_err(what);
         println!("{what} at {at:#x}: {err}");
         match what {
-            "code" | "checksum" => assert!(matches!(err, ImageError::Checksum { .. }), "{what}: {err}"),
+            "code" | "checksum" => {
+                assert!(matches!(err, ImageError::Checksum { .. }), "{what}: {err}")
+            }
             _ => assert!(matches!(err, ImageError::Sha256 { .. }), "{what}: {err}"),
         }
     }
@@ -157,30 +197,58 @@ fn the_app_descriptor_reads_back_from_the_image() {
     let image = EspImage::parse_exact(&app).unwrap();
     let desc = AppDescriptor::parse(image.app_descriptor().expect("app descriptor first")).unwrap();
     assert_eq!(desc.project_name, "band-esp32c3");
-    assert!(!desc.date.is_empty() && !desc.idf_ver.is_empty(), "{desc:?}");
+    assert!(
+        !desc.date.is_empty() && !desc.idf_ver.is_empty(),
+        "{desc:?}"
+    );
 }
 
 fn harbor(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn harbor_image_writes_the_four_files_and_they_check_out() {
     let (path, elf_bytes) = c3_elf();
     let out = tempfile::tempdir().unwrap();
-    let run = harbor(&["image", path.to_str().unwrap(), "--chip", "esp32c3", "--out", out.path().to_str().unwrap()]);
+    let run = harbor(&[
+        "image",
+        path.to_str().unwrap(),
+        "--chip",
+        "esp32c3",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
-    assert!(stdout.contains("band-esp32c3") && stdout.contains(".text"), "{stdout}");
-    let read = |name: &str| std::fs::read(out.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("band-esp32c3") && stdout.contains(".text"),
+        "{stdout}"
+    );
+    let read =
+        |name: &str| std::fs::read(out.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let app = read("band-esp32c3.bin");
     let image = EspImage::parse_exact(&app).unwrap();
     check_against_elf(&image, &elf_bytes, EspChip::Esp32c3).unwrap();
     let merged = read("band-esp32c3.merged.bin");
     assert_eq!(&merged[APP_AT..], &app[..]);
-    assert_eq!(&merged[..read("bootloader.bin").len()], &read("bootloader.bin")[..]);
+    assert_eq!(
+        &merged[..read("bootloader.bin").len()],
+        &read("bootloader.bin")[..]
+    );
     let table = read("partition-table.bin");
-    assert_eq!(&merged[PARTITIONS_AT..PARTITIONS_AT + table.len()], &table[..]);
+    assert_eq!(
+        &merged[PARTITIONS_AT..PARTITIONS_AT + table.len()],
+        &table[..]
+    );
 }
 
 #[test]
@@ -190,7 +258,10 @@ fn harbor_image_on_bad_input_is_a_usage_error_naming_the_file() {
     let missing = harbor(&["image", "/no/such/band.elf", "--out", o]);
     assert_eq!(missing.status.code(), Some(2));
     let err = String::from_utf8_lossy(&missing.stderr);
-    assert!(err.contains("/no/such/band.elf") && err.contains("scripts/build-firmware"), "{err}");
+    assert!(
+        err.contains("/no/such/band.elf") && err.contains("scripts/build-firmware"),
+        "{err}"
+    );
 
     let not_elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let run = harbor(&["image", not_elf.to_str().unwrap(), "--out", o]);
@@ -204,12 +275,29 @@ fn harbor_image_on_bad_input_is_a_usage_error_naming_the_file() {
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(err.contains("outside the esp32c3's memory map"), "{err}");
     let (path, _) = c3_elf();
-    let run = harbor(&["image", path.to_str().unwrap(), "--chip", "esp32", "--out", o]);
+    let run = harbor(&[
+        "image",
+        path.to_str().unwrap(),
+        "--chip",
+        "esp32",
+        "--out",
+        o,
+    ]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{err}");
-    assert!(err.contains("built for Riscv32, the esp32 needs Xtensa"), "{err}");
+    assert!(
+        err.contains("built for Riscv32, the esp32 needs Xtensa"),
+        "{err}"
+    );
 
-    let chip = harbor(&["image", path.to_str().unwrap(), "--chip", "esp32s9", "--out", o]);
+    let chip = harbor(&[
+        "image",
+        path.to_str().unwrap(),
+        "--chip",
+        "esp32s9",
+        "--out",
+        o,
+    ]);
     assert_eq!(chip.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&chip.stderr).contains("unknown chip `esp32s9`"));
 }
@@ -221,8 +309,15 @@ fn the_rtt_variant_images_too_and_carries_its_rtt_control_block() {
     let elf_bytes = std::fs::read(&path).unwrap();
     let elf = object::File::parse(&*elf_bytes).unwrap();
     use object::ObjectSymbol;
-    let rtt = elf.symbols().find(|s| s.name() == Ok("_SEGGER_RTT")).expect("_SEGGER_RTT symbol");
-    assert!(EspChip::Esp32c3.region_of(rtt.address(), rtt.size().max(1)).is_some_and(|r| r.kind == RegionKind::Dram));
+    let rtt = elf
+        .symbols()
+        .find(|s| s.name() == Ok("_SEGGER_RTT"))
+        .expect("_SEGGER_RTT symbol");
+    assert!(
+        EspChip::Esp32c3
+            .region_of(rtt.address(), rtt.size().max(1))
+            .is_some_and(|r| r.kind == RegionKind::Dram)
+    );
     let images = build_images(&path, EspChip::Esp32c3).unwrap();
     let image = EspImage::parse_exact(&images.app.bytes).unwrap();
     check_against_elf(&image, &elf_bytes, EspChip::Esp32c3).unwrap_or_else(|e| panic!("{e}"));

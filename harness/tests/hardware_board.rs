@@ -19,7 +19,9 @@ use harbor::target::Target;
 fn board(wanted: &str) -> HardwareBoard {
     match HardwareBoard::from_env() {
         Ok(Some(board)) => board,
-        Ok(None) => panic!("this test drives a real board: set HARBOR_BOARD={wanted} (docs/hardware.md)"),
+        Ok(None) => {
+            panic!("this test drives a real board: set HARBOR_BOARD={wanted} (docs/hardware.md)")
+        }
         Err(e) => panic!("{e}"),
     }
 }
@@ -40,11 +42,17 @@ async fn replay_golden(band: &mut impl Target) -> Vec<u64> {
         let result = band.infer(input).await.unwrap();
         assert_eq!(&result.logits, expected, "vector {i}");
         assert_eq!(result.predicted, first_argmax(expected), "vector {i}");
-        assert!(result.stack_high_water > 0 && result.stack_high_water < info.stack_size, "{result:?}");
+        assert!(
+            result.stack_high_water > 0 && result.stack_high_water < info.stack_size,
+            "{result:?}"
+        );
         instructions.push(result.instructions);
     }
     // The C3's counter must count: an inference is ~1 M instructions (docs/firmware.md).
-    assert!(instructions.iter().all(|&n| n > 10_000), "instruction counts {instructions:?}");
+    assert!(
+        instructions.iter().all(|&n| n > 10_000),
+        "instruction counts {instructions:?}"
+    );
     instructions
 }
 
@@ -55,21 +63,35 @@ async fn esp32c3_over_serial_is_flashed_and_replays_golden_windows_bit_exactly()
         panic!("HARBOR_BOARD names a probe board; this test needs esp32c3-serial:<port>");
     };
     let elf = qemu_support::firmware("band-esp32c3");
-    let settings = harbor::flash::SerialFlash { port: port.clone(), baud: Some(baud), chip };
+    let settings = harbor::flash::SerialFlash {
+        port: port.clone(),
+        baud: Some(baud),
+        chip,
+    };
     let flashed = tokio::task::spawn_blocking(move || {
-        harbor::flash::flash_serial(&elf, &settings, &mut espflash::target::DefaultProgressCallback)
+        harbor::flash::flash_serial(
+            &elf,
+            &settings,
+            &mut espflash::target::DefaultProgressCallback,
+        )
     })
     .await
     .unwrap()
     .unwrap_or_else(|e| panic!("{e}"));
-    println!("flashed {} pieces on {}", flashed.pieces.len(), flashed.chip);
+    println!(
+        "flashed {} pieces on {}",
+        flashed.pieces.len(),
+        flashed.chip
+    );
 
     // espflash hard-reset the board; its banner may be gone by now, so no reset on open:
     // the serial target checks the band answers Hello instead.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let mut config = harbor::target::SerialConfig::new(port.to_string_lossy());
     config.boot_timeout = std::time::Duration::from_secs(20);
-    let mut band = harbor::target::SerialTarget::open(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut band = harbor::target::SerialTarget::open(&config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let counts = replay_golden(&mut band).await;
     println!("instructions per inference on the board: {counts:?}");
 }
@@ -78,7 +100,9 @@ async fn esp32c3_over_serial_is_flashed_and_replays_golden_windows_bit_exactly()
 #[ignore = "needs hardware: HARBOR_BOARD=esp32c3-probe and --features probe"]
 async fn esp32c3_probe_over_its_usb_jtag_is_flashed_and_replays_golden_windows_over_rtt() {
     let HardwareBoard::Probe { chip, selector } = board("esp32c3-probe") else {
-        panic!("HARBOR_BOARD names a serial board; this test needs esp32c3-probe[:<vid>:<pid>[:<serial>]]");
+        panic!(
+            "HARBOR_BOARD names a serial board; this test needs esp32c3-probe[:<vid>:<pid>[:<serial>]]"
+        );
     };
     probe_replay(chip, selector).await;
 }
@@ -88,15 +112,22 @@ async fn probe_replay(chip: String, selector: Option<String>) {
     use harbor::target::probe::{ProbeConfig, ProbeTarget};
     let mut config = ProbeConfig::new(chip, qemu_support::firmware("band-esp32c3-rtt"));
     config.selector = selector;
-    let mut band = ProbeTarget::attach(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut band = ProbeTarget::attach(&config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let before = band.counter().await.unwrap();
     let counts = replay_golden(&mut band).await;
     let after = band.counter().await.unwrap();
     // The CSR is 32 bits (wraps after ~27 s at 160 MHz; the replay takes a few seconds):
     // everything the band reported counting ran between the two reads.
     let ran = after.wrapping_sub(before) & 0xFFFF_FFFF;
-    assert!(ran >= counts.iter().sum::<u64>(), "counter {before} → {after}, band reported {counts:?}");
-    println!("instructions per inference over RTT: {counts:?}; counter read by the probe {before} → {after}");
+    assert!(
+        ran >= counts.iter().sum::<u64>(),
+        "counter {before} → {after}, band reported {counts:?}"
+    );
+    println!(
+        "instructions per inference over RTT: {counts:?}; counter read by the probe {before} → {after}"
+    );
 }
 
 #[cfg(not(feature = "probe"))]

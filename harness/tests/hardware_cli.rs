@@ -6,7 +6,10 @@ mod qemu_support;
 use std::process::{Command, Output};
 
 fn harbor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -16,11 +19,22 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn a_missing_port_is_an_infrastructure_failure_naming_the_port_and_the_fix() {
     let elf = qemu_support::firmware("band-esp32c3");
-    let out = harbor(&["flash", "--port", "/dev/ttyHARBOR-NONE0", elf.to_str().unwrap()]);
+    let out = harbor(&[
+        "flash",
+        "--port",
+        "/dev/ttyHARBOR-NONE0",
+        elf.to_str().unwrap(),
+    ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("/dev/ttyHARBOR-NONE0") && err.contains("does not exist"), "{err}");
-    assert!(err.contains("--port") && err.contains("/dev/ttyACM"), "{err}");
+    assert!(
+        err.contains("/dev/ttyHARBOR-NONE0") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--port") && err.contains("/dev/ttyACM"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -31,16 +45,27 @@ fn a_file_that_is_no_serial_port_is_named_as_such() {
     let out = harbor(&["flash", "--port", port, elf.to_str().unwrap()]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains(&format!("cannot open serial port {port}")), "{err}");
+    assert!(
+        err.contains(&format!("cannot open serial port {port}")),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_bad_elf_is_an_input_error_found_before_the_port_is_touched() {
     // The port does not exist either: the ELF is checked first, so this is exit 2.
-    let out = harbor(&["flash", "--port", "/dev/ttyHARBOR-NONE0", "/no/such/band.elf"]);
+    let out = harbor(&[
+        "flash",
+        "--port",
+        "/dev/ttyHARBOR-NONE0",
+        "/no/such/band.elf",
+    ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("/no/such/band.elf") && err.contains("scripts/build-firmware"), "{err}");
+    assert!(
+        err.contains("/no/such/band.elf") && err.contains("scripts/build-firmware"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -39,13 +39,21 @@ impl ProgressCallbacks for Progress {
     fn verifying(&mut self) {}
 
     fn finish(&mut self, skipped: bool) {
-        let what = if skipped { "unchanged, skipped" } else { "written, verified" };
+        let what = if skipped {
+            "unchanged, skipped"
+        } else {
+            "written, verified"
+        };
         eprintln!("{:#07x}: {} B {what}", self.addr, self.total);
     }
 }
 
 pub fn run(args: FlashArgs) -> CliResult {
-    let settings = SerialFlash { port: args.port, baud: args.baud, chip: args.chip };
+    let settings = SerialFlash {
+        port: args.port,
+        baud: args.baud,
+        chip: args.chip,
+    };
     let flashed = flash::flash_serial(&args.elf, &settings, &mut Progress { addr: 0, total: 0 })?;
     println!(
         "flashed {} ({}) on {}: {} pieces, board reset",

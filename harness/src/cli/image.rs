@@ -23,18 +23,30 @@ pub struct ImageArgs {
 
 impl From<FlashError> for CliError {
     fn from(e: FlashError) -> Self {
-        if e.is_input_error() { CliError::usage(e) } else { CliError::infrastructure(e) }
+        if e.is_input_error() {
+            CliError::usage(e)
+        } else {
+            CliError::infrastructure(e)
+        }
     }
 }
 
 pub fn run(args: ImageArgs) -> CliResult {
     let images = flash::build_images(&args.elf, args.chip)?;
     let elf = flash::build::read_elf(&args.elf)?;
-    let image = EspImage::parse_exact(&images.app.bytes)
-        .map_err(|e| CliError::infrastructure(format!("espflash built an image harbor cannot read: {e}")))?;
-    let report = flash::check_against_elf(&image, &elf, args.chip)
-        .map_err(|e| CliError::infrastructure(format!("espflash's image does not match {}: {e}", args.elf.display())))?;
-    let stem = args.elf.file_stem().map_or("app".into(), |s| s.to_string_lossy().into_owned());
+    let image = EspImage::parse_exact(&images.app.bytes).map_err(|e| {
+        CliError::infrastructure(format!("espflash built an image harbor cannot read: {e}"))
+    })?;
+    let report = flash::check_against_elf(&image, &elf, args.chip).map_err(|e| {
+        CliError::infrastructure(format!(
+            "espflash's image does not match {}: {e}",
+            args.elf.display()
+        ))
+    })?;
+    let stem = args
+        .elf
+        .file_stem()
+        .map_or("app".into(), |s| s.to_string_lossy().into_owned());
     let written = flash::write_images(&images, &stem, &args.out)?;
     println!(
         "{} {} for {} (chip id {:#06x}), entry {:#010x}, {} segments, {} B (app at {:#x}), SHA-256 appended",
@@ -59,7 +71,11 @@ pub fn run(args: ImageArgs) -> CliResult {
     for (label, path, offset) in [
         ("app", &written.app, images.app.offset),
         ("bootloader", &written.bootloader, images.bootloader.offset),
-        ("partitions", &written.partition_table, images.partition_table.offset),
+        (
+            "partitions",
+            &written.partition_table,
+            images.partition_table.offset,
+        ),
         ("merged", &written.merged, 0),
     ] {
         println!("{label:<11} {:#07x}  {}", offset, path.display());

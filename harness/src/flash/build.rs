@@ -30,7 +30,11 @@ impl FlashImages {
     /// One file for offset 0: the pieces at their offsets, gaps erased-flash 0xFF.
     pub fn merged(&self) -> Vec<u8> {
         let pieces = [&self.bootloader, &self.partition_table, &self.app];
-        let end = pieces.iter().map(|p| p.offset as usize + p.bytes.len()).max().unwrap_or(0);
+        let end = pieces
+            .iter()
+            .map(|p| p.offset as usize + p.bytes.len())
+            .max()
+            .unwrap_or(0);
         let mut out = vec![0xFF; end];
         for p in pieces {
             out[p.offset as usize..p.offset as usize + p.bytes.len()].copy_from_slice(&p.bytes);
@@ -79,9 +83,10 @@ pub(crate) fn idf_format<'a>(
 pub fn build_images(path: &Path, chip: EspChip) -> Result<FlashImages, FlashError> {
     let elf = read_elf(path)?;
     let format = idf_format(&elf, path, chip)?;
-    let mut pieces = format
-        .flash_segments()
-        .map(|s| Piece { offset: s.addr, bytes: s.data().to_vec() });
+    let mut pieces = format.flash_segments().map(|s| Piece {
+        offset: s.addr,
+        bytes: s.data().to_vec(),
+    });
     // espflash yields them in this order: bootloader, partition table, app.
     let (Some(bootloader), Some(partition_table), Some(app)) =
         (pieces.next(), pieces.next(), pieces.next())
@@ -92,7 +97,12 @@ pub fn build_images(path: &Path, chip: EspChip) -> Result<FlashImages, FlashErro
             reason: "espflash returned fewer than three flash pieces".into(),
         });
     };
-    Ok(FlashImages { chip, bootloader, partition_table, app })
+    Ok(FlashImages {
+        chip,
+        bootloader,
+        partition_table,
+        app,
+    })
 }
 
 /// Reads an ELF, naming the fix when it is missing.
@@ -102,7 +112,9 @@ pub fn read_elf(path: &Path) -> Result<Vec<u8>, FlashError> {
         source,
     })?;
     if !bytes.starts_with(b"\x7fELF") {
-        return Err(FlashError::NotElf { path: path.to_path_buf() });
+        return Err(FlashError::NotElf {
+            path: path.to_path_buf(),
+        });
     }
     Ok(bytes)
 }
@@ -118,13 +130,23 @@ pub struct WrittenImages {
 
 /// Writes `<stem>.bin` (app image for offset 0x10000), `<stem>.merged.bin` (for offset
 /// 0), `bootloader.bin` and `partition-table.bin` into `out`.
-pub fn write_images(images: &FlashImages, stem: &str, out: &Path) -> Result<WrittenImages, FlashError> {
+pub fn write_images(
+    images: &FlashImages,
+    stem: &str,
+    out: &Path,
+) -> Result<WrittenImages, FlashError> {
     let write = |name: String, bytes: &[u8]| -> Result<PathBuf, FlashError> {
         let path = out.join(name);
-        std::fs::write(&path, bytes).map_err(|source| FlashError::Output { path: path.clone(), source })?;
+        std::fs::write(&path, bytes).map_err(|source| FlashError::Output {
+            path: path.clone(),
+            source,
+        })?;
         Ok(path)
     };
-    std::fs::create_dir_all(out).map_err(|source| FlashError::Output { path: out.to_path_buf(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| FlashError::Output {
+        path: out.to_path_buf(),
+        source,
+    })?;
     Ok(WrittenImages {
         app: write(format!("{stem}.bin"), &images.app.bytes)?,
         merged: write(format!("{stem}.merged.bin"), &images.merged())?,

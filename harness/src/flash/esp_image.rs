@@ -39,11 +39,21 @@ pub enum ImageError {
     #[error("{count} segments declared; at most {MAX_SEGMENTS} are allowed")]
     TooManySegments { count: u8 },
     #[error("segment {index} at offset {offset:#x} runs past the end of the image ({len} bytes)")]
-    Truncated { index: usize, offset: usize, len: usize },
+    Truncated {
+        index: usize,
+        offset: usize,
+        len: usize,
+    },
     #[error("segment {index} length {length:#x} is not a multiple of 4")]
     UnalignedSegment { index: usize, length: u32 },
-    #[error("checksum byte at offset {offset:#x} is {stored:#04x}, segments XOR to {computed:#04x}")]
-    Checksum { offset: usize, stored: u8, computed: u8 },
+    #[error(
+        "checksum byte at offset {offset:#x} is {stored:#04x}, segments XOR to {computed:#04x}"
+    )]
+    Checksum {
+        offset: usize,
+        stored: u8,
+        computed: u8,
+    },
     #[error("appended SHA-256 does not match the image (stored {stored}, computed {computed})")]
     Sha256 { stored: String, computed: String },
     #[error("image ends at {offset:#x} where its appended SHA-256 should be")]
@@ -158,41 +168,67 @@ impl EspImage {
         let mut checksum = CHECKSUM_SEED;
         for index in 0..count as usize {
             if at + SEGMENT_HEADER_LEN > bytes.len() {
-                return Err(ImageError::Truncated { index, offset: at, len: bytes.len() });
+                return Err(ImageError::Truncated {
+                    index,
+                    offset: at,
+                    len: bytes.len(),
+                });
             }
             let load_addr = u32_at(bytes, at);
             let length = u32_at(bytes, at + 4);
-            if length % 4 != 0 {
+            if !length.is_multiple_of(4) {
                 return Err(ImageError::UnalignedSegment { index, length });
             }
             let data_offset = at + SEGMENT_HEADER_LEN;
             let end = data_offset
                 .checked_add(length as usize)
                 .filter(|&end| end <= bytes.len())
-                .ok_or(ImageError::Truncated { index, offset: at, len: bytes.len() })?;
+                .ok_or(ImageError::Truncated {
+                    index,
+                    offset: at,
+                    len: bytes.len(),
+                })?;
             let data = bytes[data_offset..end].to_vec();
             checksum = data.iter().fold(checksum, |c, b| c ^ b);
-            segments.push(ImageSegment { load_addr, data_offset, data });
+            segments.push(ImageSegment {
+                load_addr,
+                data_offset,
+                data,
+            });
             at = end;
         }
         // Zero padding so that the checksum is the last byte of a 16-byte block.
         let checksum_at = at + (15 - at % 16);
         if checksum_at >= bytes.len() {
-            return Err(ImageError::Truncated { index: count as usize, offset: at, len: bytes.len() });
+            return Err(ImageError::Truncated {
+                index: count as usize,
+                offset: at,
+                len: bytes.len(),
+            });
         }
         let stored = bytes[checksum_at];
         if stored != checksum {
-            return Err(ImageError::Checksum { offset: checksum_at, stored, computed: checksum });
+            return Err(ImageError::Checksum {
+                offset: checksum_at,
+                stored,
+                computed: checksum,
+            });
         }
         let checked_len = checksum_at + 1;
         let hash_appended = bytes[23] == 1;
         let sha256 = if hash_appended {
-            let digest = bytes
-                .get(checked_len..checked_len + 32)
-                .ok_or(ImageError::MissingSha256 { offset: checked_len })?;
+            let digest =
+                bytes
+                    .get(checked_len..checked_len + 32)
+                    .ok_or(ImageError::MissingSha256 {
+                        offset: checked_len,
+                    })?;
             let computed = Sha256::digest(&bytes[..checked_len]);
             if computed.as_slice() != digest {
-                return Err(ImageError::Sha256 { stored: hex(digest), computed: hex(&computed) });
+                return Err(ImageError::Sha256 {
+                    stored: hex(digest),
+                    computed: hex(&computed),
+                });
             }
             Some(digest.try_into().expect("32 bytes"))
         } else {
@@ -220,7 +256,10 @@ impl EspImage {
         let image = Self::parse(bytes)?;
         match bytes.len() - image.len() {
             0 => Ok(image),
-            extra => Err(ImageError::TrailingBytes { offset: image.len(), extra }),
+            extra => Err(ImageError::TrailingBytes {
+                offset: image.len(),
+                extra,
+            }),
         }
     }
 
@@ -333,7 +372,14 @@ mod tests {
         assert_eq!(img.chip_id, CHIP_ID_ESP32C3);
         assert_eq!(img.chip_name(), "esp32c3");
         assert_eq!((img.min_chip_rev_full, img.max_chip_rev_full), (3, 199));
-        assert_eq!(img.spi, SpiFlash { mode: 2, speed: 0xF, size: 2 });
+        assert_eq!(
+            img.spi,
+            SpiFlash {
+                mode: 2,
+                speed: 0xF,
+                size: 2
+            }
+        );
         assert_eq!(img.spi.size_bytes(), Some(4 << 20));
         assert_eq!(img.segments.len(), 2);
         assert_eq!(img.segments[1].load_addr, 0x4038_0000);
@@ -366,7 +412,13 @@ mod tests {
     fn wrong_magic_and_short_input_are_named() {
         let mut bytes = image(true);
         bytes[0] = 0xE8;
-        assert_eq!(EspImage::parse(&bytes), Err(ImageError::BadMagic { found: 0xE8 }));
-        assert_eq!(EspImage::parse(&[0xE9; 5]), Err(ImageError::TooShort { len: 5 }));
+        assert_eq!(
+            EspImage::parse(&bytes),
+            Err(ImageError::BadMagic { found: 0xE8 })
+        );
+        assert_eq!(
+            EspImage::parse(&[0xE9; 5]),
+            Err(ImageError::TooShort { len: 5 })
+        );
     }
 }

@@ -57,7 +57,9 @@ impl FromStr for EspChip {
         Self::ALL
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown chip `{s}`: harbor builds images for esp32c3 and esp32"))
+            .ok_or_else(|| {
+                format!("unknown chip `{s}`: harbor builds images for esp32c3 and esp32")
+            })
     }
 }
 
@@ -95,25 +97,80 @@ impl Region {
 }
 
 const fn region(kind: RegionKind, name: &'static str, start: u64, end: u64) -> Region {
-    Region { kind, name, start, end }
+    Region {
+        kind,
+        name,
+        start,
+        end,
+    }
 }
 
 /// ESP32-C3 TRM, "Internal and external memory address mapping".
 const ESP32C3_MAP: &[Region] = &[
-    region(RegionKind::Irom, "IROM (flash, instruction bus)", 0x4200_0000, 0x4280_0000),
-    region(RegionKind::Drom, "DROM (flash, data bus)", 0x3C00_0000, 0x3C80_0000),
-    region(RegionKind::Iram, "IRAM (SRAM, instruction bus)", 0x4037_C000, 0x403E_0000),
-    region(RegionKind::Dram, "DRAM (SRAM, data bus)", 0x3FC7_C000, 0x3FCE_0000),
+    region(
+        RegionKind::Irom,
+        "IROM (flash, instruction bus)",
+        0x4200_0000,
+        0x4280_0000,
+    ),
+    region(
+        RegionKind::Drom,
+        "DROM (flash, data bus)",
+        0x3C00_0000,
+        0x3C80_0000,
+    ),
+    region(
+        RegionKind::Iram,
+        "IRAM (SRAM, instruction bus)",
+        0x4037_C000,
+        0x403E_0000,
+    ),
+    region(
+        RegionKind::Dram,
+        "DRAM (SRAM, data bus)",
+        0x3FC7_C000,
+        0x3FCE_0000,
+    ),
     region(RegionKind::Rtc, "RTC fast memory", 0x5000_0000, 0x5000_2000),
 ];
 
 /// ESP32 TRM, "Address mapping" (embedded memory and external flash through the cache).
 const ESP32_MAP: &[Region] = &[
-    region(RegionKind::Irom, "IROM (flash, instruction bus)", 0x400D_0000, 0x4040_0000),
-    region(RegionKind::Drom, "DROM (flash, data bus)", 0x3F40_0000, 0x3F80_0000),
-    region(RegionKind::Iram, "IRAM (SRAM0/1, instruction bus)", 0x4007_0000, 0x400C_0000),
-    region(RegionKind::Dram, "DRAM (SRAM1/2, data bus)", 0x3FFA_E000, 0x4000_0000),
-    region(RegionKind::Rtc, "RTC fast memory (instruction bus)", 0x400C_0000, 0x400C_2000),
-    region(RegionKind::Rtc, "RTC fast memory (data bus)", 0x3FF8_0000, 0x3FF8_2000),
+    region(
+        RegionKind::Irom,
+        "IROM (flash, instruction bus)",
+        0x400D_0000,
+        0x4040_0000,
+    ),
+    region(
+        RegionKind::Drom,
+        "DROM (flash, data bus)",
+        0x3F40_0000,
+        0x3F80_0000,
+    ),
+    region(
+        RegionKind::Iram,
+        "IRAM (SRAM0/1, instruction bus)",
+        0x4007_0000,
+        0x400C_0000,
+    ),
+    region(
+        RegionKind::Dram,
+        "DRAM (SRAM1/2, data bus)",
+        0x3FFA_E000,
+        0x4000_0000,
+    ),
+    region(
+        RegionKind::Rtc,
+        "RTC fast memory (instruction bus)",
+        0x400C_0000,
+        0x400C_2000,
+    ),
+    region(
+        RegionKind::Rtc,
+        "RTC fast memory (data bus)",
+        0x3FF8_0000,
+        0x3FF8_2000,
+    ),
     region(RegionKind::Rtc, "RTC slow memory", 0x5000_0000, 0x5000_2000),
 ];

@@ -25,7 +25,9 @@ pub enum FlashError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not an ELF file (pass the firmware ELF, e.g. target/firmware/elf/band-esp32c3.elf)")]
+    #[error(
+        "{path} is not an ELF file (pass the firmware ELF, e.g. target/firmware/elf/band-esp32c3.elf)"
+    )]
     NotElf { path: PathBuf },
     #[error("cannot build an {chip} image from {path}: {reason}")]
     Image {
@@ -62,6 +64,9 @@ pub enum FlashError {
 impl FlashError {
     /// Input problems (exit 2) versus board and file-system problems (exit 3).
     pub fn is_input_error(&self) -> bool {
-        matches!(self, Self::ElfUnreadable { .. } | Self::NotElf { .. } | Self::Image { .. })
+        matches!(
+            self,
+            Self::ElfUnreadable { .. } | Self::NotElf { .. } | Self::Image { .. }
+        )
     }
 }

@@ -37,7 +37,9 @@ pub fn check_port(port: &Path) -> Result<(), FlashError> {
     if port.exists() {
         Ok(())
     } else {
-        Err(FlashError::PortMissing { port: port.to_path_buf() })
+        Err(FlashError::PortMissing {
+            port: port.to_path_buf(),
+        })
     }
 }
 
@@ -49,10 +51,7 @@ fn usb_info(port: &Path) -> UsbPortInfo {
     serialport::available_ports()
         .unwrap_or_default()
         .into_iter()
-        .find(|p| {
-            p.port_name == wanted
-                || canonical.as_deref() == Some(Path::new(&p.port_name))
-        })
+        .find(|p| p.port_name == wanted || canonical.as_deref() == Some(Path::new(&p.port_name)))
         .and_then(|p| match p.port_type {
             SerialPortType::UsbPort(info) => Some(info),
             _ => None,
@@ -84,7 +83,10 @@ pub fn flash_serial(
         .map_err(|e| FlashError::PortOpen {
             port: settings.port.clone(),
             reason: e.to_string(),
-            permission: matches!(e.kind(), serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied)),
+            permission: matches!(
+                e.kind(),
+                serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied)
+            ),
         })?;
     let connection = Connection::new(
         serial,
@@ -93,7 +95,10 @@ pub fn flash_serial(
         ResetBeforeOperation::DefaultReset,
         settings.baud.unwrap_or(ROM_BAUD),
     );
-    let board = |e: espflash::Error| FlashError::Board { port: settings.port.clone(), reason: e.to_string() };
+    let board = |e: espflash::Error| FlashError::Board {
+        port: settings.port.clone(),
+        reason: e.to_string(),
+    };
     let mut flasher = Flasher::connect(
         connection,
         true,
@@ -110,6 +115,11 @@ pub fn flash_serial(
         .iter()
         .map(|s| (s.addr, s.data().len()))
         .collect();
-    flasher.load_image_to_flash(progress, format).map_err(board)?;
-    Ok(Flashed { chip: flasher.chip().to_string(), pieces })
+    flasher
+        .load_image_to_flash(progress, format)
+        .map_err(board)?;
+    Ok(Flashed {
+        chip: flasher.chip().to_string(),
+        pieces,
+    })
 }

@@ -78,7 +78,10 @@ pub fn check_elf_for_chip(elf_bytes: &[u8], chip: EspChip) -> Result<(), String>
         EspChip::Esp32 => object::Architecture::Xtensa,
     };
     if elf.architecture() != wanted {
-        return Err(format!("it is built for {:?}, the {chip} needs {wanted:?}", elf.architecture()));
+        return Err(format!(
+            "it is built for {:?}, the {chip} needs {wanted:?}",
+            elf.architecture()
+        ));
     }
     for section in elf.sections() {
         let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
@@ -102,7 +105,10 @@ pub fn check_elf_for_chip(elf_bytes: &[u8], chip: EspChip) -> Result<(), String>
         .ok_or("it has no .flash.appdesc section: add esp_bootloader_esp_idf::esp_app_desc!() (ESP-IDF's bootloader refuses images without an app descriptor)")?;
     match chip.region_of(desc.address(), desc.size()) {
         Some(r) if r.kind == RegionKind::Drom => Ok(()),
-        _ => Err(format!(".flash.appdesc at {:#x} is not in the {chip}'s DROM", desc.address())),
+        _ => Err(format!(
+            ".flash.appdesc at {:#x} is not in the {chip}'s DROM",
+            desc.address()
+        )),
     }
 }
 
@@ -126,9 +132,15 @@ pub fn check_against_elf(
         ));
     }
     if u64::from(image.entry) != elf.entry() {
-        return Err(format!("image entry {:#x}, ELF entry {:#x}", image.entry, elf.entry()));
+        return Err(format!(
+            "image entry {:#x}, ELF entry {:#x}",
+            image.entry,
+            elf.entry()
+        ));
     }
-    let app_bytes = image.app_descriptor().ok_or("first segment does not start with an app descriptor (magic 0xABCD5432)")?;
+    let app_bytes = image
+        .app_descriptor()
+        .ok_or("first segment does not start with an app descriptor (magic 0xABCD5432)")?;
     let app = AppDescriptor::parse(app_bytes).expect("magic checked");
     let desc_addr = image.segments[0].load_addr as u64;
 
@@ -138,7 +150,9 @@ pub fn check_against_elf(
     for (i, seg) in image.segments.iter().enumerate() {
         if seg.load_addr == 0 {
             if seg.data.iter().any(|&b| b != 0) {
-                return Err(format!("padding segment {i} (load address 0) holds non-zero bytes"));
+                return Err(format!(
+                    "padding segment {i} (load address 0) holds non-zero bytes"
+                ));
             }
             matches.push(SegmentMatch {
                 load_addr: 0,
@@ -150,10 +164,18 @@ pub fn check_against_elf(
             });
             continue;
         }
-        let region = chip.region_of(seg.load_addr.into(), seg.len() as u64).ok_or_else(|| {
-            format!("segment {i} at {:#x}+{:#x} is outside the {chip}'s memory map", seg.load_addr, seg.len())
-        })?;
-        if region.kind.is_flash() && (seg.data_offset as u64 % MMU_PAGE) != (u64::from(seg.load_addr) % MMU_PAGE) {
+        let region = chip
+            .region_of(seg.load_addr.into(), seg.len() as u64)
+            .ok_or_else(|| {
+                format!(
+                    "segment {i} at {:#x}+{:#x} is outside the {chip}'s memory map",
+                    seg.load_addr,
+                    seg.len()
+                )
+            })?;
+        if region.kind.is_flash()
+            && (seg.data_offset as u64 % MMU_PAGE) != (u64::from(seg.load_addr) % MMU_PAGE)
+        {
             return Err(format!(
                 "flash segment {i} at {:#x} sits at image offset {:#x}: not at its offset in a {MMU_PAGE:#x} MMU page",
                 seg.load_addr, seg.data_offset
@@ -175,15 +197,23 @@ pub fn check_against_elf(
     for pair in sorted.windows(2) {
         let ((a, sa), (b, sb)) = (pair[0], pair[1]);
         if sa.end() > u64::from(sb.load_addr) {
-            return Err(format!("segments {a} and {b} overlap at {:#x}", sb.load_addr));
+            return Err(format!(
+                "segments {a} and {b} overlap at {:#x}",
+                sb.load_addr
+            ));
         }
     }
 
     let elf_sha = Sha256::digest(elf_bytes);
-    let sha_field = desc_addr + APP_DESC_ELF_SHA_OFFSET as u64..desc_addr + APP_DESC_ELF_SHA_OFFSET as u64 + 32;
+    let sha_field =
+        desc_addr + APP_DESC_ELF_SHA_OFFSET as u64..desc_addr + APP_DESC_ELF_SHA_OFFSET as u64 + 32;
     let mut descriptor_has_elf_sha = false;
     // Bytes of each segment the ELF defines.
-    let mut covered: Vec<Vec<bool>> = image.segments.iter().map(|s| vec![false; s.len()]).collect();
+    let mut covered: Vec<Vec<bool>> = image
+        .segments
+        .iter()
+        .map(|s| vec![false; s.len()])
+        .collect();
     for section in loadable_sections(&elf)? {
         let end = section.addr + section.data.len() as u64;
         let mut addr = section.addr;
@@ -191,10 +221,16 @@ pub fn check_against_elf(
             let &(i, seg) = sorted
                 .iter()
                 .find(|(_, s)| u64::from(s.load_addr) <= addr && addr < s.end())
-                .ok_or_else(|| format!("{} byte at {addr:#x} is in no image segment", section.name))?;
+                .ok_or_else(|| {
+                    format!("{} byte at {addr:#x} is in no image segment", section.name)
+                })?;
             let chunk_end = end.min(seg.end());
-            let (from, to) = ((addr - u64::from(seg.load_addr)) as usize, (chunk_end - u64::from(seg.load_addr)) as usize);
-            let expected = &section.data[(addr - section.addr) as usize..(chunk_end - section.addr) as usize];
+            let (from, to) = (
+                (addr - u64::from(seg.load_addr)) as usize,
+                (chunk_end - u64::from(seg.load_addr)) as usize,
+            );
+            let expected =
+                &section.data[(addr - section.addr) as usize..(chunk_end - section.addr) as usize];
             let actual = &seg.data[from..to];
             for (k, (e, a)) in expected.iter().zip(actual).enumerate() {
                 let at = addr + k as u64;
@@ -217,7 +253,8 @@ pub fn check_against_elf(
             addr = chunk_end;
         }
     }
-    if image.segments[0].data[APP_DESC_ELF_SHA_OFFSET..APP_DESC_ELF_SHA_OFFSET + 32] == elf_sha[..] {
+    if image.segments[0].data[APP_DESC_ELF_SHA_OFFSET..APP_DESC_ELF_SHA_OFFSET + 32] == elf_sha[..]
+    {
         descriptor_has_elf_sha = true;
     }
     for (i, seg) in segments {
@@ -233,5 +270,9 @@ pub fn check_against_elf(
             }
         }
     }
-    Ok(ImageReport { segments: matches, app, descriptor_has_elf_sha })
+    Ok(ImageReport {
+        segments: matches,
+        app,
+        descriptor_has_elf_sha,
+    })
 }

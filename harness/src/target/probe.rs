@@ -24,8 +24,8 @@ use probe_rs::rtt::Rtt;
 use probe_rs::{Architecture, MemoryInterface, Permissions, RegisterId, Session};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
-use super::session::{Backing, LinkTarget};
 use super::TargetError;
+use super::session::{Backing, LinkTarget};
 
 /// The C3's performance counter count register (docs/firmware.md: event select 0x7E0 = instructions).
 const C3_COUNTER_CSR: u16 = 0x7E2;
@@ -151,16 +151,22 @@ fn attach_blocking(config: &ProbeConfig, name: &str) -> Result<(Session, Rtt), T
             )
         })?;
     {
-        let mut core = session.core(0).map_err(|e| probe_error(name, "selecting core 0", e))?;
-        core.reset().map_err(|e| probe_error(name, "resetting the core", e))?;
+        let mut core = session
+            .core(0)
+            .map_err(|e| probe_error(name, "selecting core 0", e))?;
+        core.reset()
+            .map_err(|e| probe_error(name, "resetting the core", e))?;
         if core.architecture() == Architecture::Arm {
-            enable_cycle_counter(&mut core).map_err(|e| probe_error(name, "enabling the DWT cycle counter", e))?;
+            enable_cycle_counter(&mut core)
+                .map_err(|e| probe_error(name, "enabling the DWT cycle counter", e))?;
         }
     }
     // The firmware writes the control block early in start-up: retry until it is there.
     let deadline = Instant::now() + config.boot_timeout;
     loop {
-        let mut core = session.core(0).map_err(|e| probe_error(name, "selecting core 0", e))?;
+        let mut core = session
+            .core(0)
+            .map_err(|e| probe_error(name, "selecting core 0", e))?;
         match Rtt::attach_at(&mut core, rtt_addr) {
             Ok(rtt) => {
                 drop(core);
@@ -188,7 +194,12 @@ fn flash(session: &mut Session, config: &ProbeConfig, name: &str) -> Result<(), 
             DownloadOptions::default(),
         )
     } else {
-        download_file_with_options(session, path, ElfLoader(ElfOptions::default()), DownloadOptions::default())
+        download_file_with_options(
+            session,
+            path,
+            ElfLoader(ElfOptions::default()),
+            DownloadOptions::default(),
+        )
     };
     outcome.map_err(|e| probe_error(name, &format!("flashing {}", path.display()), e))
 }
@@ -206,12 +217,16 @@ fn read_counter(session: &mut Session) -> Result<u64, String> {
     let mut core = session.core(0).map_err(|e| e.to_string())?;
     match core.architecture() {
         Architecture::Riscv => {
-            core.halt(Duration::from_millis(100)).map_err(|e| e.to_string())?;
+            core.halt(Duration::from_millis(100))
+                .map_err(|e| e.to_string())?;
             let value: Result<u32, _> = core.read_core_reg(RegisterId(C3_COUNTER_CSR));
             core.run().map_err(|e| e.to_string())?;
             value.map(u64::from).map_err(|e| e.to_string())
         }
-        Architecture::Arm => core.read_word_32(DWT_CYCCNT).map(u64::from).map_err(|e| e.to_string()),
+        Architecture::Arm => core
+            .read_word_32(DWT_CYCCNT)
+            .map(u64::from)
+            .map_err(|e| e.to_string()),
         other => Err(format!("no counter for a {other:?} core")),
     }
 }
@@ -237,16 +252,18 @@ fn pump(
             let mut core = session.core(0).map_err(|e| e.to_string())?;
             // Band → host.
             if to_host.is_empty() {
-                let up = rtt.up_channel(0).ok_or("the firmware has no RTT up channel 0")?;
+                let up = rtt
+                    .up_channel(0)
+                    .ok_or("the firmware has no RTT up channel 0")?;
                 let n = up.read(&mut core, &mut up_buf).map_err(|e| e.to_string())?;
                 to_host.extend_from_slice(&up_buf[..n]);
             }
-            if !to_host.is_empty() {
-                if let Poll::Ready(r) = Pin::new(&mut device).poll_write(&mut cx, &to_host) {
-                    let n = r.map_err(|e| e.to_string())?;
-                    to_host.drain(..n);
-                    busy = true;
-                }
+            if !to_host.is_empty()
+                && let Poll::Ready(r) = Pin::new(&mut device).poll_write(&mut cx, &to_host)
+            {
+                let n = r.map_err(|e| e.to_string())?;
+                to_host.drain(..n);
+                busy = true;
             }
             // Host → band.
             if to_band.is_empty() {
@@ -261,7 +278,9 @@ fn pump(
                 }
             }
             if !to_band.is_empty() {
-                let down = rtt.down_channel(0).ok_or("the firmware has no RTT down channel 0")?;
+                let down = rtt
+                    .down_channel(0)
+                    .ok_or("the firmware has no RTT down channel 0")?;
                 let n = down.write(&mut core, &to_band).map_err(|e| e.to_string())?;
                 to_band.drain(..n);
                 busy |= n > 0;
@@ -293,11 +312,18 @@ impl Backing for ProbeBoard {
     async fn settle(&mut self) {}
 
     async fn closed(&mut self, target: String, during: String) -> TargetError {
-        let failure = self.shared.failure.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let failure = self
+            .shared
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         TargetError::Io {
             target,
             context: during,
-            source: std::io::Error::other(failure.unwrap_or_else(|| "the probe session ended".into())),
+            source: std::io::Error::other(
+                failure.unwrap_or_else(|| "the probe session ended".into()),
+            ),
         }
     }
 }
@@ -316,7 +342,9 @@ impl LinkTarget<DuplexStream, ProbeBoard> {
     pub async fn attach(config: &ProbeConfig) -> Result<Self, TargetError> {
         let name = format!("probe:{}", config.chip);
         if !config.firmware.is_file() {
-            return Err(TargetError::FirmwareMissing { path: config.firmware.clone() });
+            return Err(TargetError::FirmwareMissing {
+                path: config.firmware.clone(),
+            });
         }
         let (session, rtt) = {
             let (config, for_thread) = (config.clone(), name.clone());
@@ -325,7 +353,10 @@ impl LinkTarget<DuplexStream, ProbeBoard> {
                 .map_err(|e| probe_error(&name, "attaching", e))??
         };
         let (host, device) = tokio::io::duplex(64 * 1024);
-        let shared = Arc::new(Shared { stop: AtomicBool::new(false), failure: Mutex::new(None) });
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            failure: Mutex::new(None),
+        });
         let (tx, rx) = mpsc::channel();
         let thread = {
             let shared = shared.clone();
@@ -334,8 +365,18 @@ impl LinkTarget<DuplexStream, ProbeBoard> {
                 .spawn(move || pump(session, rtt, device, shared, rx))
                 .map_err(|e| probe_error(&name, "starting the RTT pump thread", e))?
         };
-        let board = ProbeBoard { shared, counter_requests: tx, thread: Some(thread) };
-        let mut target = LinkTarget::new(name, host, board, config.garbage_budget, config.exchange_timeout);
+        let board = ProbeBoard {
+            shared,
+            counter_requests: tx,
+            thread: Some(thread),
+        };
+        let mut target = LinkTarget::new(
+            name,
+            host,
+            board,
+            config.garbage_budget,
+            config.exchange_timeout,
+        );
         target.await_ready(config.boot_timeout, "booting").await?;
         Ok(target)
     }
@@ -345,14 +386,23 @@ impl LinkTarget<DuplexStream, ProbeBoard> {
     pub async fn counter(&self) -> Result<u64, TargetError> {
         let target = self.name_for_errors();
         let (tx, rx) = mpsc::channel();
-        self.backing()
-            .counter_requests
-            .send(tx)
-            .map_err(|_| probe_error(&target, "reading the counter", "the probe session has ended"))?;
+        self.backing().counter_requests.send(tx).map_err(|_| {
+            probe_error(
+                &target,
+                "reading the counter",
+                "the probe session has ended",
+            )
+        })?;
         tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(5)))
             .await
             .map_err(|e| probe_error(&target, "reading the counter", e))?
-            .map_err(|_| probe_error(&target, "reading the counter", "no answer from the probe thread"))?
+            .map_err(|_| {
+                probe_error(
+                    &target,
+                    "reading the counter",
+                    "no answer from the probe thread",
+                )
+            })?
             .map_err(|e| probe_error(&target, "reading the counter", e))
     }
 

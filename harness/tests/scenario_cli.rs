@@ -76,6 +76,17 @@ fn validate_accepts_ci_yaml_and_prints_the_matrix_size() {
 }
 
 #[test]
+fn every_committed_scenario_validates() {
+    for entry in std::fs::read_dir(workspace().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let (code, _, text) = harbor(&["validate".as_ref(), path.as_os_str()]);
+            assert_eq!(code, 0, "{}: {text}", path.display());
+        }
+    }
+}
+
+#[test]
 fn validate_rejects_a_bad_threshold_with_file_line_column_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let good = ci_copy(dir.path(), "");

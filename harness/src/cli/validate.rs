@@ -15,6 +15,17 @@ pub struct ValidateArgs {
 
 /// Exit 0 with the matrix size, or 2 with every problem at its `file:line:column`.
 pub fn run(args: &ValidateArgs) -> CliResult {
+    // `kind: ota` scenarios have their own schema (harbor::ota::scenario, docs/cloud.md).
+    if crate::ota::scenario::is_ota_scenario(&args.scenario) {
+        let ota =
+            crate::ota::scenario::OtaScenario::load(&args.scenario).map_err(CliError::usage)?;
+        println!(
+            "{}: ok — OTA scenario, {} cases",
+            args.scenario.display(),
+            ota.cases.len()
+        );
+        return Ok(Exit::Ok);
+    }
     let scenario = Scenario::load(&args.scenario).map_err(CliError::usage)?;
     let problems = scenario.check_inputs();
     if !problems.is_empty() {

@@ -116,3 +116,31 @@ fn chromium_finds_every_plot_and_one_rect_per_confusion_cell() {
     );
     assert!(dom.contains("<span id=\"verdict\" class=\"fail\">3 of 6 checks passed</span>"));
 }
+
+/// Nothing measured anywhere (every cell failed, no classes): the page still renders, with
+/// every summary plot present and no confusion matrix.
+#[test]
+fn a_report_with_nothing_measured_still_renders() {
+    let mut report = report_support::report();
+    let mut empty = report_support::failed_cell();
+    empty.classes.clear();
+    report.results = vec![report_support::failed_cell(), empty];
+    let html = harbor::report::to_html(&report, None).unwrap();
+    for id in [
+        "plot-accuracy",
+        "plot-instructions",
+        "plot-footprint",
+        "plot-energy",
+    ] {
+        assert!(html.contains(&format!("<svg id=\"{id}\"")), "{id} missing");
+    }
+    assert!(!html.contains("plot-confusion-"));
+    assert!(html.contains("no completed windows, no confusion matrix"));
+    // An empty report too.
+    report.results.clear();
+    assert!(
+        harbor::report::to_html(&report, None)
+            .unwrap()
+            .contains("0 of 0 checks passed")
+    );
+}

@@ -12,6 +12,7 @@ use super::{CliError, CliResult, Exit};
 use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
 use crate::report::{Report, Shard, summary_rows};
 use crate::scenario::{Scenario, parse_shard};
+use crate::target::TargetError;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -291,15 +292,10 @@ fn print_summary(report: &Report) {
     );
 }
 
-/// 3 when the emulator or firmware is missing, 1 when a cell failed a check, else 0.
+/// 3 when the emulator, firmware or board's port is missing, 1 when a cell failed a check, else 0.
 fn exit_of(report: &Report) -> Exit {
     let failures = || report.results.iter().flat_map(|r| &r.failures);
-    if failures().any(|f| {
-        matches!(
-            f.kind.as_str(),
-            "emulator-missing" | "emulator-failed" | "firmware-missing"
-        )
-    }) {
+    if failures().any(|f| TargetError::INFRASTRUCTURE_KINDS.contains(&f.kind.as_str())) {
         Exit::Infrastructure
     } else if report.passed() {
         Exit::Ok

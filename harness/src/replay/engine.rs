@@ -7,16 +7,25 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::target::{DeviceInfo, Inference, QemuConfig, QemuTarget, Target, TargetError};
+use crate::target::{
+    DeviceInfo, Inference, QemuConfig, QemuTarget, SerialConfig, SerialTarget, Target, TargetError,
+};
 
 use super::Mode;
 use super::stream::StreamWorkload;
+
+/// Where a cell runs: the firmware in QEMU, or a board on a serial port.
+#[derive(Clone, Debug)]
+pub enum DeviceConfig {
+    Qemu(QemuConfig),
+    Serial(SerialConfig),
+}
 
 /// One cell to run: a model's windows into one firmware in one mode.
 #[derive(Clone)]
 pub struct CellPlan {
     pub mode: Mode,
-    pub config: QemuConfig,
+    pub config: DeviceConfig,
     pub model: Arc<Vec<u8>>,
     /// int8 input tensors, in window order (one slot per scored window).
     pub inputs: Arc<Vec<Vec<i8>>>,
@@ -100,6 +109,12 @@ pub async fn run_cells(
     jobs: usize,
     progress: Arc<dyn Fn(usize, u64) + Send + Sync>,
 ) -> Vec<CellOutcome> {
+    // A serial port takes one opener at a time: with a board in the run, one worker.
+    let jobs = if cells.iter().any(|c| matches!(c.config, DeviceConfig::Serial(_))) {
+        1
+    } else {
+        jobs
+    };
     let queue = Arc::new(Mutex::new(shards(cells, jobs)));
     let plans = Arc::new(cells.to_vec());
     let mut workers = tokio::task::JoinSet::new();
@@ -185,18 +200,40 @@ async fn run_shard(
         fail(result, e.kind(), e.to_string(), during, window)
     };
 
-    let mut target = match QemuTarget::launch(plan.config.clone()).await {
-        Ok(t) => t,
-        Err(e) => {
-            target_failure(&mut result, e, "launching", None);
-            return result;
-        }
+    match &plan.config {
+        DeviceConfig::Qemu(config) => match QemuTarget::launch(config.clone()).await {
+            Ok(mut target) => {
+                drive(&mut target, plan, &shard, &mut result, progress, &fail).await;
+                target.shutdown().await;
+            }
+            Err(e) => target_failure(&mut result, e, "launching", None),
+        },
+        DeviceConfig::Serial(config) => match SerialTarget::open(config).await {
+            Ok(mut target) => drive(&mut target, plan, &shard, &mut result, progress, &fail).await,
+            Err(e) => target_failure(&mut result, e, "opening the port", None),
+        },
+    }
+    result
+}
+
+/// Identifies the firmware, loads the model and runs the shard's windows (tensor) or the
+/// stream; stops at the first failure, recorded in `result`.
+async fn drive<T: Target>(
+    target: &mut T,
+    plan: &CellPlan,
+    shard: &Shard,
+    result: &mut ShardResult,
+    progress: &(dyn Fn(u64) + Send + Sync),
+    fail: &FailFn<'_>,
+) {
+    let target_failure = |result: &mut ShardResult, e: TargetError, during: &str, window| {
+        fail(result, e.kind(), e.to_string(), during, window)
     };
     match target.info().await {
         Ok(info) => result.device = Some(info),
         Err(e) => {
-            target_failure(&mut result, e, "identifying the firmware", None);
-            return result;
+            target_failure(result, e, "identifying the firmware", None);
+            return;
         }
     }
     if plan.mode == Mode::Stream && plan.stream.is_none() {
@@ -207,7 +244,7 @@ async fn run_shard(
             )
         });
         fail(
-            &mut result,
+            result,
             "unsupported",
             format!(
                 "stream mode is not supported by this firmware{name}: it does not window or infer a sample stream"
@@ -215,17 +252,15 @@ async fn run_shard(
             "checking stream support",
             None,
         );
-        target.shutdown().await;
-        return result;
+                return;
     }
     if let Err(e) = target.load_model(&plan.model).await {
-        target_failure(&mut result, e, "loading the model", None);
-        return result;
+        target_failure(result, e, "loading the model", None);
+        return;
     }
     if let Some(stream) = &plan.stream {
-        run_stream(&mut target, stream, &mut result, progress, &fail).await;
-        target.shutdown().await;
-        return result;
+        run_stream(target, stream, result, progress, fail).await;
+                return;
     }
     for i in shard.windows.clone() {
         match target.infer(&plan.inputs[i]).await {
@@ -234,21 +269,19 @@ async fn run_shard(
                 progress(1);
             }
             Err(e) => {
-                target_failure(&mut result, e, "inferring", Some(i));
-                return result;
+                target_failure(result, e, "inferring", Some(i));
+                return;
             }
         }
     }
-    target.shutdown().await;
-    result
-}
+    }
 
 type FailFn<'a> = dyn Fn(&mut ShardResult, &str, String, &str, Option<usize>) + Send + Sync + 'a;
 
 /// Configures the band's input conversion and windowing, then streams every segment; the
 /// windows it reports are stored at their slots, unscored ones dropped.
-async fn run_stream(
-    target: &mut QemuTarget,
+async fn run_stream<T: Target>(
+    target: &mut T,
     stream: &StreamWorkload,
     result: &mut ShardResult,
     progress: &(dyn Fn(u64) + Send + Sync),
@@ -312,7 +345,7 @@ mod tests {
     fn plan(n: usize, mode: Mode) -> CellPlan {
         CellPlan {
             mode,
-            config: QemuConfig::new("unused.elf"),
+            config: DeviceConfig::Qemu(QemuConfig::new("unused.elf")),
             model: Arc::new(Vec::new()),
             inputs: Arc::new(vec![Vec::new(); n]),
             stream: None,

@@ -12,7 +12,7 @@ use crate::report::{
 use crate::scenario::{Scenario, TargetKind, Threshold};
 use crate::target::QemuConfig;
 
-use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
+use super::{CellPlan, DeviceConfig, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
 
 /// Overrides of the scenario from the command line.
 #[derive(Clone, Debug, Default)]
@@ -111,10 +111,20 @@ pub fn run_scenario(
         .map(|cell| {
             let wi = cell.model * n_datasets + cell.dataset;
             let target = &scenario.targets[cell.target];
-            let TargetKind::Qemu = target.kind;
-            let mut config = QemuConfig::new(&target.firmware);
-            config.boot_timeout = scenario.boot_timeout;
-            config.exchange_timeout = scenario.exchange_timeout;
+            let config = match (&target.kind, &target.serial) {
+                (TargetKind::Serial, Some(serial)) => {
+                    let mut config = serial.clone();
+                    config.boot_timeout = scenario.boot_timeout;
+                    config.exchange_timeout = scenario.exchange_timeout;
+                    DeviceConfig::Serial(config)
+                }
+                _ => {
+                    let mut config = QemuConfig::new(&target.firmware);
+                    config.boot_timeout = scenario.boot_timeout;
+                    config.exchange_timeout = scenario.exchange_timeout;
+                    DeviceConfig::Qemu(config)
+                }
+            };
             let stream = match cell.mode {
                 Mode::Tensor => None,
                 Mode::Stream => streams[wi].clone(),

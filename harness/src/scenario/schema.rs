@@ -132,9 +132,17 @@ pub enum Subjects {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
     pub name: Spanned<String>,
-    pub kind: TargetKind,
-    /// The firmware ELF, relative to the scenario file.
+    pub kind: Spanned<TargetKind>,
+    /// The firmware ELF, relative to the scenario file (for `serial`: the image the board
+    /// runs, read for its flash/RAM figures; harbor does not flash it).
     pub firmware: Spanned<String>,
+    /// `serial` only: the board's port, its baud rate and `reset: none|dtr-rts`.
+    #[serde(default)]
+    pub port: Option<Spanned<String>>,
+    #[serde(default)]
+    pub baud: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub reset: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -142,6 +150,8 @@ pub(super) struct RawTarget {
 pub enum TargetKind {
     /// `qemu-system-riscv32 -M virt` with the band firmware.
     Qemu,
+    /// A board on a serial port (docs/serial.md).
+    Serial,
 }
 
 /// How windows reach the device.

@@ -159,6 +159,15 @@ fn stderr_text(stderr: &str) -> String {
 }
 
 impl TargetError {
+    /// Kinds that say the harness could not reach the device (nothing to install or plug in
+    /// was there), not that the device misbehaved: `harbor run` exits 3 on them.
+    pub const INFRASTRUCTURE_KINDS: &[&str] = &[
+        "emulator-missing",
+        "emulator-failed",
+        "firmware-missing",
+        "port-unavailable",
+    ];
+
     /// A short stable name of the failure kind, for reports and test assertions.
     pub fn kind(&self) -> &'static str {
         match self {

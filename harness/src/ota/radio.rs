@@ -92,10 +92,8 @@ impl RadioBridge {
                     self.link.wait(retry_after(&r));
                     continue;
                 }
-                _ if got.cut => {
-                    self.link.wait(self.link.model.loss_timeout);
-                    continue;
-                }
+                // The answer was lost (the link model already charged the listening).
+                _ if got.cut => continue,
                 204 => return Ok(Poll::NoUpdate),
                 200 => {
                     let info = serde_json::from_slice(&r.body)

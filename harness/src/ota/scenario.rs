@@ -3,8 +3,10 @@
 //! download under the link model, and judges what arrived with harbor-core's release checks
 //! (signature, compatibility, anti-rollback, image hash) — the checks the band runs.
 //!
-//! Not yet here: pushing the image into the emulated band (`ota::device::push_update`),
-//! power-cut sweeps and on-device accuracy; the outcome is the host-side verdict.
+//! With `firmware:` set, every device is a band-qemu with its own persistent flash: it is
+//! first given the factory release (`current_version`), then the downloaded release is
+//! pushed into it (`ota::device`) and the outcome is the band's own verdict after a reboot.
+//! Not yet here: power-cut sweeps and on-device accuracy of a personalized release.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,7 +17,9 @@ use crate::board::BoardProfile;
 use crate::cloud::client::unhex;
 use crate::cloud::{CloudConfig, CloudServer, Fault, FaultTarget, HttpClient};
 use crate::ota::link_model::{Link, LinkModel, LinkTotals, RadioKind};
+use crate::ota::device as ota_device;
 use crate::ota::radio::{Poll, RadioBridge};
+use crate::target::{QemuConfig, QemuTarget};
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -31,6 +35,10 @@ pub struct OtaScenario {
     pub board: String,
     #[serde(default)]
     pub link: LinkSpec,
+    /// Band firmware ELF (relative to the scenario file): push into emulated bands. Without
+    /// it the band's checks run on the host.
+    #[serde(default)]
+    pub firmware: Option<PathBuf>,
     pub cases: Vec<OtaCase>,
 }
 
@@ -198,8 +206,14 @@ impl OtaScenario {
         if s.cases.is_empty() {
             return Err(format!("{}: no cases", path.display()));
         }
+        let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
         if s.model.is_relative() {
-            s.model = path.parent().unwrap_or(Path::new("")).join(&s.model);
+            s.model = base.join(&s.model);
+        }
+        if let Some(fw) = &mut s.firmware {
+            if fw.is_relative() {
+                *fw = base.join(&*fw);
+            }
         }
         Ok(s)
     }
@@ -234,8 +248,74 @@ fn verdict(
     }
 }
 
+/// An emulated band with its own flash file, running the factory release.
+struct Band {
+    _dir: tempfile::TempDir,
+    config: QemuConfig,
+    target: QemuTarget,
+}
+
+async fn factory_band(
+    firmware: &Path,
+    server: &CloudServer,
+    device: &str,
+    model: &[u8],
+    version: u32,
+) -> Result<Band, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let flash = dir.path().join("flash.img");
+    ota_device::create_flash_image(&flash).map_err(|e| e.to_string())?;
+    let mut config = QemuConfig::new(firmware);
+    config.flash_image = Some(flash);
+    // Two shared cores: generous deadlines, several bands may boot at once.
+    config.boot_timeout = Duration::from_secs(30);
+    config.exchange_timeout = Duration::from_secs(30);
+    let mut target = QemuTarget::launch(config.clone()).await.map_err(|e| e.to_string())?;
+    if version > 0 {
+        // Installed at the factory: straight from the cloud's store, no radio.
+        let info = server.publish(device, model, version, None).map_err(|e| e.to_string())?;
+        let image = server.artifact_bytes(&info).ok_or("factory image missing")?;
+        let manifest = unhex(&info.manifest).ok_or("factory manifest")?;
+        ota_device::push_update(&mut target, &manifest, &image, ota_device::MAX_CHUNK, |_, _| {})
+            .await
+            .map_err(|e| format!("factory install: {e}"))?;
+        target = ota_device::reboot_qemu(target, &config).await.map_err(|e| e.to_string())?;
+        ota_device::confirm(&mut target).await.map_err(|e| format!("factory confirm: {e}"))?;
+    }
+    Ok(Band {
+        _dir: dir,
+        config,
+        target,
+    })
+}
+
+/// Pushes the download into the band and reads what it concluded after a reboot.
+async fn band_verdict(band: Band, info: &crate::cloud::ReleaseInfo, d: &crate::ota::radio::Download) -> String {
+    let Band { _dir, config, mut target } = band;
+    let verdict = match crate::ota::radio::deliver(&mut target, info, d, ota_device::MAX_CHUNK).await {
+        Err(e) => e.refusal().map_or_else(|| format!("push-failed: {e}"), str::to_string),
+        Ok(_) => match ota_device::reboot_qemu(target, &config).await {
+            Err(e) => return format!("reboot-failed: {e}"),
+            Ok(mut t) => {
+                let v = match ota_device::status(&mut t).await {
+                    Ok(s) if s.version == info.version && s.self_test_passed => "accepted".to_string(),
+                    Ok(s) => format!("not-activated (running v{}, last error {})", s.version, s.last_error),
+                    Err(e) => format!("status-failed: {e}"),
+                };
+                t.shutdown().await;
+                return v;
+            }
+        },
+    };
+    target.shutdown().await;
+    verdict
+}
+
 /// Runs every case against one cloud; the report says which passed.
 pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
+    if let Some(fw) = s.firmware.as_ref().filter(|f| !f.is_file()) {
+        return Err(format!("firmware image {} does not exist: run scripts/build-firmware", fw.display()));
+    }
     let board = BoardProfile::load(&s.board).map_err(|e| e.to_string())?;
     let server = CloudServer::start(CloudConfig {
         hardware: vec![board.name.clone()],
@@ -260,6 +340,10 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
         for d in 0..case.devices.max(1) {
             let id = format!("case{ci}-dev{d}");
             let token = server.add_device("ota", &id, &board.name).map_err(|e| e.to_string())?;
+            let band = match &s.firmware {
+                Some(fw) => Some(factory_band(fw, &server, &id, &model, case.current_version).await?),
+                None => None,
+            };
             server
                 .publish(&id, &model, case.release_version, None)
                 .map_err(|e| e.to_string())?;
@@ -269,18 +353,21 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
             }
             let link = Link::new(s.link.model(case.loss, s.link.seed.wrapping_add(d as u64))?);
             let client = HttpClient::new(server.base_url(), Some(&token));
-            bridges.push(RadioBridge::new(client, &id, &board.name, link));
+            bridges.push((RadioBridge::new(client, &id, &board.name, link), band));
         }
-        let runs = bridges.into_iter().map(|mut b| {
+        let runs = bridges.into_iter().map(|(mut b, band)| {
             let keys = keys.clone();
             async move {
                 let outcome = match b.poll(case.current_version).await {
                     Ok(Poll::NoUpdate) => ("no_update".to_string(), 0),
                     Ok(Poll::Update(info)) => match b.download(&info).await {
-                        Ok(d) => (
-                            verdict(&info.manifest, &d.bytes, d.complete, &keys, &device, case.current_version),
-                            d.resumes,
-                        ),
+                        Ok(d) => match band {
+                            Some(band) => (band_verdict(band, &info, &d).await, d.resumes),
+                            None => (
+                                verdict(&info.manifest, &d.bytes, d.complete, &keys, &device, case.current_version),
+                                d.resumes,
+                            ),
+                        },
                         Err(e) => (format!("download-failed: {e}"), 0),
                     },
                     Err(e) => (format!("poll-failed: {e}"), 0),
@@ -315,7 +402,10 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
     Ok(OtaReport {
         scenario: s.name.clone(),
         radio,
-        verified_by: "harbor-core release checks on the host (the band's own checks; push into the emulated band not wired yet)".into(),
+        verified_by: match &s.firmware {
+            Some(fw) => format!("the emulated band ({}) after push and reboot", fw.display()),
+            None => "harbor-core release checks on the host (the band's own checks)".into(),
+        },
         passed: cases.iter().all(|c| c.passed),
         cases,
     })

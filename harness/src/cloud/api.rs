@@ -349,10 +349,10 @@ async fn artifact(
     if let Ok(v) = HeaderValue::from_str(&artifact.etag) {
         h.insert(header::ETAG, v);
     }
-    if status == StatusCode::PARTIAL_CONTENT {
-        if let Ok(v) = HeaderValue::from_str(&range::content_range(start, end - 1, len)) {
-            h.insert(header::CONTENT_RANGE, v);
-        }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&range::content_range(start, end - 1, len))
+    {
+        h.insert(header::CONTENT_RANGE, v);
     }
     Ok(response)
 }

@@ -150,7 +150,7 @@ pub fn apply_manifest_fault(
         }
         Fault::WrongModelShape => {
             // Same input size (so the image still adds up), other shape.
-            if m.contract.channels % 2 == 0 {
+            if m.contract.channels.is_multiple_of(2) {
                 m.contract.channels /= 2;
                 m.contract.window_len = m.contract.window_len.saturating_mul(2);
             } else {

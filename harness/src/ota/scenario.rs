@@ -210,10 +210,10 @@ impl OtaScenario {
         if s.model.is_relative() {
             s.model = base.join(&s.model);
         }
-        if let Some(fw) = &mut s.firmware {
-            if fw.is_relative() {
-                *fw = base.join(&*fw);
-            }
+        if let Some(fw) = &mut s.firmware
+            && fw.is_relative()
+        {
+            *fw = base.join(&*fw);
         }
         Ok(s)
     }

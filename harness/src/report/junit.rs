@@ -4,14 +4,13 @@
 //! `failures`, `errors` and `skipped` counts. No `time` attributes: the report is
 //! deterministic and wall times would make every run differ. A device failure the harness
 //! could not run past (emulator or firmware missing) is an `<error>`; anything the device did
-//! (hang, trap, garbage, a missed threshold) is a `<failure>`.
+//! (hang, trap, garbage, a missed threshold) is a `<failure>`; the split is
+//! [`TargetError::INFRASTRUCTURE_KINDS`], the same one `harbor run` exits 3 on.
 
 use std::fmt::Write;
 
 use super::{CellResult, CheckResult, Report, STATUS_OK};
-
-/// Failure kinds that say the harness could not run the cell, not that the device misbehaved.
-const INFRASTRUCTURE_KINDS: &[&str] = &["emulator-missing", "emulator-failed", "firmware-missing"];
+use crate::target::TargetError;
 
 /// Escapes an XML attribute value (line breaks kept as character references).
 pub fn escape_xml(s: &str) -> String {
@@ -99,12 +98,18 @@ fn outcome(cell: &CellResult, check: &CheckResult) -> Outcome {
         };
     }
     let status = format!("status {}", status_name(cell));
-    let first = cell.failures.first();
-    let named = first.map_or(String::new(), |f| {
-        format!(": {} while {}", f.kind, f.during)
-    });
+    // An infrastructure failure anywhere in the cell decides the kind, and is the one named.
+    let infrastructure = cell
+        .failures
+        .iter()
+        .find(|f| TargetError::INFRASTRUCTURE_KINDS.contains(&f.kind.as_str()));
+    let named = infrastructure
+        .or(cell.failures.first())
+        .map_or(String::new(), |f| {
+            format!(": {} while {}", f.kind, f.during)
+        });
     let details = device_failures(cell);
-    if first.is_some_and(|f| INFRASTRUCTURE_KINDS.contains(&f.kind.as_str())) {
+    if infrastructure.is_some() {
         Outcome::Error {
             message: format!("{status}{named}"),
             details,

@@ -48,7 +48,11 @@ pub fn check_port(port: &Path) -> Result<(), FlashError> {
 fn usb_info(port: &Path) -> UsbPortInfo {
     let wanted = port.to_string_lossy();
     let canonical = std::fs::canonicalize(port).ok();
-    serialport::available_ports()
+    // serialport panics when the folder it scans is missing (some containers).
+    let listable = !cfg!(target_os = "linux") || Path::new("/sys/class/tty").is_dir();
+    listable
+        .then(serialport::available_ports)
+        .and_then(Result::ok)
         .unwrap_or_default()
         .into_iter()
         .find(|p| p.port_name == wanted || canonical.as_deref() == Some(Path::new(&p.port_name)))

@@ -130,7 +130,7 @@ fn thresholds(report: &Report) -> String {
                     td(&r.id()),
                     td(&c.metric),
                     td_num(&format!("{} {}", c.op, c.expected)),
-                    td_num(&opt(c.measured, |m| m.to_string())),
+                    td_num(&opt(c.measured, |m| format_value(&c.metric, m))),
                     td_result(c.passed, "pass", "FAIL"),
                     td(&c.origin),
                 ]

@@ -84,7 +84,7 @@ fn checks_table(results: &[CellResult]) -> Option<String> {
                 r.id(),
                 c.metric.clone(),
                 format!("{} {}", c.op, c.expected),
-                opt(c.measured, |m| m.to_string()),
+                opt(c.measured, |m| format_value(&c.metric, m)),
                 if c.passed { "pass" } else { "**FAIL**" }.to_string(),
                 c.origin.clone(),
             ]);
@@ -203,12 +203,12 @@ pub fn to_markdown(report: &Report, baseline: Option<&Diff>) -> String {
     let b = &report.board;
     let _ = writeln!(
         md,
-        "Board `{}`; latencies are **estimates**: instructions × {} CPI ({}) / {} Hz. \
+        "Board `{}`; latencies are **estimates**: instructions × {} CPI / {} Hz (CPI: {}). \
          {} emulator(s) in parallel, {:.1} s wall.\n",
         b.name,
         opt(b.cycles_per_instruction, |c| c.to_string()),
-        b.cpi_source.as_deref().unwrap_or("no source"),
         opt(b.clock_hz, |c| c.to_string()),
+        b.cpi_source.as_deref().unwrap_or("no source"),
         report.jobs,
         report.wall_s
     );

@@ -13,14 +13,29 @@ fn scenario_path() -> std::path::PathBuf {
 #[tokio::test]
 async fn every_ota_case_ends_as_expected_with_link_figures() {
     let mut s = OtaScenario::load(&scenario_path()).expect("scenarios/ota.yaml parses");
-    // The band's checks on the host: the same verdicts, in a fraction of a second.
+    // The band's checks on the host: the same verdicts, in a fraction of a second. The
+    // rollback and the power-cut sweep need a band.
     s.firmware = None;
+    let on_band = |c: &harbor::ota::scenario::OtaCase| c.sweep.is_some() || c.self_test_fails;
+    assert!(run(&s).await.unwrap_err().contains("set `firmware:`"));
+    s.cases.retain(|c| !on_band(c));
     let report = run(&s).await.expect("runs");
     for c in &report.cases {
-        assert!(c.passed, "{}: expected {}, got {:?}", c.name, c.expected, c.devices.iter().map(|d| &d.outcome).collect::<Vec<_>>());
+        assert!(
+            c.passed,
+            "{}: expected {}, got {:?}",
+            c.name,
+            c.expected,
+            c.devices.iter().map(|d| &d.outcome).collect::<Vec<_>>()
+        );
         for d in &c.devices {
             if d.outcome != "no_update" {
-                assert!(d.link.bytes_down > 0 && d.link.duration_s > 0.0 && d.link.radio_on_s > 0.0, "{}: {:?}", c.name, d.link);
+                assert!(
+                    d.link.bytes_down > 0 && d.link.duration_s > 0.0 && d.link.radio_on_s > 0.0,
+                    "{}: {:?}",
+                    c.name,
+                    d.link
+                );
                 assert!(d.radio_energy_mj.is_some_and(|e| e > 0.0));
             }
         }
@@ -28,7 +43,10 @@ async fn every_ota_case_ends_as_expected_with_link_figures() {
     let case = |name: &str| report.cases.iter().find(|c| c.name == name).unwrap();
     assert_eq!(case("8 devices at once").devices.len(), 8);
     assert!(case("interrupted download resumes").devices[0].resumes >= 1);
-    assert_eq!(case("server 503 with Retry-After").faults_hit, vec!["unavailable", "unavailable"]);
+    assert_eq!(
+        case("server 503 with Retry-After").faults_hit,
+        vec!["unavailable", "unavailable"]
+    );
     // Waiting out 2 × 20 s of Retry-After is modelled time with the radio off.
     let waited = &case("server 503 with Retry-After").devices[0].link;
     assert!(waited.duration_s - waited.radio_on_s >= 40.0 - 1e-9);
@@ -38,13 +56,44 @@ async fn every_ota_case_ends_as_expected_with_link_figures() {
 #[tokio::test]
 async fn on_emulated_bands_every_case_ends_as_the_band_decides() {
     let s = OtaScenario::load(&scenario_path()).expect("scenarios/ota.yaml parses");
-    let elf = s.firmware.clone().expect("scenarios/ota.yaml names the band firmware");
-    assert!(elf.is_file(), "{} is missing: run scripts/build-firmware", elf.display());
+    let elf = s
+        .firmware
+        .clone()
+        .expect("scenarios/ota.yaml names the band firmware");
+    assert!(
+        elf.is_file(),
+        "{} is missing: run scripts/build-firmware",
+        elf.display()
+    );
     let report = run(&s).await.expect("runs");
     assert!(report.verified_by.contains("emulated band"));
     for c in &report.cases {
-        assert!(c.passed, "{}: expected {}, got {:?}", c.name, c.expected, c.devices.iter().map(|d| &d.outcome).collect::<Vec<_>>());
+        assert!(
+            c.passed,
+            "{}: expected {}, got {:?}",
+            c.name,
+            c.expected,
+            c.devices.iter().map(|d| &d.outcome).collect::<Vec<_>>()
+        );
     }
+    let case = |name: &str| report.cases.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(
+        case("rollback after a failing self-test").devices[0].outcome,
+        "rolled_back"
+    );
+    // A cut before each flash operation of the update (≥ 4) and of the confirm (2).
+    let sweep = case("power cut at every flash write");
+    println!(
+        "power-cut sweep: {:?} cut points, {:?} unbootable",
+        sweep.cut_points_tried, sweep.unbootable
+    );
+    assert!(
+        sweep.cut_points_tried.is_some_and(|n| n >= 6),
+        "{:?}",
+        sweep.cut_points_tried
+    );
+    assert_eq!(sweep.unbootable, Some(0), "{:?}", sweep.unbootable_after);
+    assert!(sweep.devices[0].link.bytes_down > 0);
 }
 
 #[test]
@@ -59,10 +108,19 @@ fn harbor_run_dispatches_ota_scenarios_and_fails_a_wrong_expectation() {
     std::fs::write(&path, yaml).unwrap();
     let out = dir.path().join("out");
     let run = Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(["run", &path.to_string_lossy(), "--out", &out.to_string_lossy()])
+        .args([
+            "run",
+            &path.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+        ])
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(run.status.code(), Some(1), "{text}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("ota-report.json")).unwrap()).unwrap();

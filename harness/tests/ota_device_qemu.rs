@@ -1,6 +1,6 @@
 //! OTA on the emulated band, end to end: signed releases pushed over the UART into A/B
 //! slots of a persistent flash file, QEMU restarted on the same file, self-test, confirm,
-//! rollback, refusals, and a power cut at every flash operation of an update.
+//! rollback, refusals, and power cuts during the boot decision's writes.
 
 mod qemu_support;
 
@@ -350,123 +350,8 @@ async fn failing_self_test_and_missing_confirm_roll_back() {
     assert_eq!(good.model_len(), model_file(V2_MODEL, "model.tflite").len());
 }
 
-/// The MCUboot-simulator standard on the emulated band: cut the power before every flash
-/// operation of an update (and of the confirm after it), restart QEMU on the persisted
-/// flash, and check it boots a signed model that verifies and runs.
-#[tokio::test]
-async fn power_cut_at_every_flash_operation_leaves_a_bootable_band() {
-    let v1 = Release::new(V1_MODEL, 1);
-    let v2 = Release::new(V2_MODEL, 2);
-    let base = Band::new();
-    let target = base.launch().await;
-    let target = install(&base, target, &v1).await;
-    target.shutdown().await;
-
-    // Dry run: how many flash operations the update and the confirm take.
-    let dry = Band::copy_of(&base);
-    let mut target = dry.launch().await;
-    let before = status(&mut target).await.flash_ops;
-    push(&mut target, &v2).await.expect("push");
-    let update_ops = status(&mut target).await.flash_ops - before;
-    let mut target = dry.reboot(target).await;
-    let before = status(&mut target).await.flash_ops;
-    device::confirm(&mut target).await.expect("confirm");
-    let confirm_ops = status(&mut target).await.flash_ops - before;
-    target.shutdown().await;
-    assert!(
-        update_ops >= 4 && confirm_ops == 2,
-        "{update_ops} + {confirm_ops}"
-    );
-
-    let mut tried = 0u32;
-    let mut bricked = Vec::new();
-    let mut versions = Vec::new();
-    // Cuts during the update.
-    for k in 0..update_ops {
-        let band = Band::copy_of(&base);
-        let mut target = band.launch().await;
-        device::arm_power_cut(&mut target, k).await.expect("arm");
-        let err = push(&mut target, &v2).await.unwrap_err();
-        assert!(
-            matches!(err, OtaDeviceError::PowerCut { .. }),
-            "cut {k}: {err}"
-        );
-        tried += 1;
-        let (ok, version) = check_bootable(&band, target, &v1, &v2).await;
-        if !ok {
-            bricked.push(format!("update op {k}"));
-        }
-        versions.push(version);
-    }
-    // Cuts during the confirm of the new model's first boot: each copy of this flash
-    // boots v2 for the first time (NEW → PENDING_VERIFY).
-    let pushed = Band::copy_of(&base);
-    let mut target = pushed.launch().await;
-    push(&mut target, &v2).await.expect("push");
-    target.shutdown().await;
-    for k in 0..confirm_ops {
-        let band = Band::copy_of(&pushed);
-        let mut target = band.launch().await;
-        assert_eq!(
-            status(&mut target).await.state,
-            Some(SlotState::PendingVerify)
-        );
-        device::arm_power_cut(&mut target, k).await.expect("arm");
-        let err = device::confirm(&mut target).await.unwrap_err();
-        assert!(
-            matches!(err, OtaDeviceError::PowerCut { .. }),
-            "confirm cut {k}: {err}"
-        );
-        tried += 1;
-        let (ok, version) = check_bootable(&band, target, &v1, &v2).await;
-        if !ok {
-            bricked.push(format!("confirm op {k}"));
-        }
-        versions.push(version);
-    }
-    println!(
-        "power-cut sweep: {tried} cut points ({update_ops} update + {confirm_ops} confirm operations), {} unbootable; versions after the cut: {versions:?}",
-        bricked.len()
-    );
-    assert_eq!(tried, update_ops + confirm_ops);
-    assert!(bricked.is_empty(), "unbootable after: {bricked:?}");
-}
-
-/// After a cut: a fresh QEMU on the flash boots v1 or v2 from flash, it runs, and a retry
-/// of the update brings it to v2.
-async fn check_bootable(
-    band: &Band,
-    target: QemuTarget,
-    v1: &Release,
-    v2: &Release,
-) -> (bool, u32) {
-    let mut target = band.relaunch(target).await;
-    let s = status(&mut target).await;
-    let name = match s.version {
-        1 => V1_MODEL,
-        2 => V2_MODEL,
-        _ => return (false, s.version),
-    };
-    if s.active_slot.is_none() {
-        return (false, s.version);
-    }
-    assert_runs(&mut target, name).await;
-    // Finish the job: a pending v2 is confirmed, a v1 band takes the update again.
-    if s.version == 2 {
-        if s.state == Some(SlotState::PendingVerify) {
-            device::confirm(&mut target)
-                .await
-                .expect("confirm after cut");
-        }
-    } else {
-        assert_eq!(s.state, Some(SlotState::Confirmed), "{s:?}");
-        target = install(band, target, v2).await;
-    }
-    assert_eq!(status(&mut target).await.version, 2);
-    let _ = v1;
-    target.shutdown().await;
-    (true, s.version)
-}
+// The power-cut sweep over an update and its confirm is `harbor::ota::sweep`, run once by
+// scenarios/ota.yaml's `power cut at every flash write` (tests/cloud_ota_scenario.rs).
 
 /// Requests out of sequence get named refusals, and the band stays usable.
 #[tokio::test]

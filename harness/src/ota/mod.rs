@@ -4,3 +4,4 @@ pub mod device;
 pub mod link_model;
 pub mod radio;
 pub mod scenario;
+pub mod sweep;

@@ -6,7 +6,10 @@
 //! With `firmware:` set, every device is a band-qemu with its own persistent flash: it is
 //! first given the factory release (`current_version`), then the downloaded release is
 //! pushed into it (`ota::device`) and the outcome is the band's own verdict after a reboot.
-//! Not yet here: power-cut sweeps and on-device accuracy of a personalized release.
+//! `sweep: power_cut` runs `ota::sweep` (a cut at every flash operation of the update and
+//! its confirm); `self_test_fails: true` delivers a release whose self-test window fails,
+//! and the band must roll back (`rolled_back`). Both need `firmware:`.
+//! Not yet here: on-device accuracy of a personalized release.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,11 +17,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::board::BoardProfile;
-use crate::cloud::client::unhex;
-use crate::cloud::{CloudConfig, CloudServer, Fault, FaultTarget, HttpClient};
-use crate::ota::link_model::{Link, LinkModel, LinkTotals, RadioKind};
+use crate::cloud::client::{hex, unhex};
+use crate::cloud::{
+    CloudConfig, CloudServer, Fault, FaultTarget, HttpClient, ReleaseInfo, SigningKey,
+};
 use crate::ota::device as ota_device;
-use crate::ota::radio::{Poll, RadioBridge};
+use crate::ota::link_model::{Link, LinkModel, LinkTotals, RadioKind};
+use crate::ota::radio::{Download, Poll, RadioBridge};
+use crate::ota::sweep::{SignedRelease, power_cut_sweep};
 use crate::target::{QemuConfig, QemuTarget};
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
 
@@ -125,12 +131,18 @@ impl FaultSpec {
             FaultSpec::WrongHardware => (Fault::WrongHardware, None),
             FaultSpec::WrongModelShape => (Fault::WrongModelShape, None),
             FaultSpec::OlderVersion => (Fault::OlderVersion, None),
-            FaultSpec::Stall { ms } => (Fault::Stall { delay: Duration::from_millis(ms) }, Some(1)),
+            FaultSpec::Stall { ms } => (
+                Fault::Stall {
+                    delay: Duration::from_millis(ms),
+                },
+                Some(1),
+            ),
             // Once: the resumed request gets through.
             FaultSpec::ResetMidBody { after } => (Fault::ResetMidBody { after }, Some(1)),
-            FaultSpec::Unavailable { retry_after_s, times } => {
-                (Fault::Unavailable { retry_after_s }, Some(times))
-            }
+            FaultSpec::Unavailable {
+                retry_after_s,
+                times,
+            } => (Fault::Unavailable { retry_after_s }, Some(times)),
         }
     }
 }
@@ -154,6 +166,14 @@ pub struct OtaCase {
     pub devices: usize,
     /// Overrides the scenario's link loss for this case.
     pub loss: Option<f64>,
+    /// `power_cut`: cut the power at every flash operation of the update and its confirm;
+    /// the outcome is `never_bricked` when every cut leaves a bootable band.
+    #[serde(default)]
+    pub sweep: Option<String>,
+    /// The delivered release's expected self-test logits are wrong (re-signed, so only the
+    /// self-test can catch it): the band must roll back (`rolled_back`).
+    #[serde(default)]
+    pub self_test_fails: bool,
 }
 
 fn one() -> u32 {
@@ -184,6 +204,13 @@ pub struct CaseResult {
     pub devices: Vec<DeviceOutcome>,
     /// Faults the cloud injected (names, in order).
     pub faults_hit: Vec<String>,
+    /// Power-cut sweep only: cut points tried and bands left unbootable (must be 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_points_tried: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unbootable: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unbootable_after: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -201,7 +228,11 @@ impl OtaScenario {
         let mut s: OtaScenario =
             serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         if s.kind != "ota" {
-            return Err(format!("{}: kind `{}` is not `ota`", path.display(), s.kind));
+            return Err(format!(
+                "{}: kind `{}` is not `ota`",
+                path.display(),
+                s.kind
+            ));
         }
         if s.cases.is_empty() {
             return Err(format!("{}: no cases", path.display()));
@@ -239,7 +270,10 @@ fn verdict(
         return "bad-manifest-encoding".into();
     };
     let checked = Manifest::decode(&bytes)
-        .and_then(|m| m.check_release(keys, device, current_version + 1).map(|_| m))
+        .and_then(|m| {
+            m.check_release(keys, device, current_version + 1)
+                .map(|_| m)
+        })
         .and_then(|m| m.verify_image(image));
     match checked {
         Ok(()) => "accepted".into(),
@@ -255,6 +289,118 @@ struct Band {
     target: QemuTarget,
 }
 
+fn band_config(firmware: &Path) -> QemuConfig {
+    let mut config = QemuConfig::new(firmware);
+    // Two shared cores: generous deadlines, several bands may boot at once.
+    config.boot_timeout = Duration::from_secs(30);
+    config.exchange_timeout = Duration::from_secs(30);
+    config
+}
+
+/// Makes a downloaded release's self-test fail on the band: its expected logits change and
+/// the manifest is re-signed with the cloud's key, so every check before the self-test passes.
+fn fail_self_test(
+    info: &mut ReleaseInfo,
+    d: &mut Download,
+    key: &SigningKey,
+) -> Result<(), String> {
+    let m = unhex(&info.manifest)
+        .and_then(|b| Manifest::decode(&b).ok())
+        .ok_or("the release's manifest does not decode")?;
+    let last = d.bytes.last_mut().ok_or("empty image")?;
+    *last = last.wrapping_add(1);
+    let resigned = Manifest::describe(m.version, &d.bytes, m.model_size, m.hardware_id, m.contract)
+        .sign(key.id, &key.seed);
+    info.manifest = hex(&resigned.encode());
+    Ok(())
+}
+
+/// `sweep: power_cut`: the release is downloaded over the radio, then pushed into copies of
+/// a band running `current_version` with a power cut at every flash operation.
+async fn sweep_case(
+    s: &OtaScenario,
+    server: &CloudServer,
+    board: &BoardProfile,
+    model: &[u8],
+    id: &str,
+    case: &OtaCase,
+) -> Result<CaseResult, String> {
+    if case.sweep.as_deref() != Some("power_cut") {
+        return Err(format!(
+            "case `{}`: sweep `{}`: the one sweep is `power_cut`",
+            case.name,
+            case.sweep.as_deref().unwrap_or("")
+        ));
+    }
+    let fw = s
+        .firmware
+        .as_ref()
+        .ok_or_else(|| format!("case `{}`: a power-cut sweep needs `firmware:`", case.name))?;
+    let token = server
+        .add_device("ota", id, &board.name)
+        .map_err(|e| e.to_string())?;
+    let factory = server
+        .publish(id, model, case.current_version, None)
+        .map_err(|e| e.to_string())?;
+    let v1 = SignedRelease {
+        manifest: unhex(&factory.manifest).ok_or("factory manifest")?,
+        image: server
+            .artifact_bytes(&factory)
+            .ok_or("factory image missing")?,
+    };
+    server
+        .publish(id, model, case.release_version, None)
+        .map_err(|e| e.to_string())?;
+    let link = Link::new(s.link.model(case.loss, s.link.seed)?);
+    let mut bridge = RadioBridge::new(
+        HttpClient::new(server.base_url(), Some(&token)),
+        id,
+        &board.name,
+        link,
+    );
+    let info = match bridge.poll(case.current_version).await {
+        Ok(Poll::Update(info)) => info,
+        Ok(Poll::NoUpdate) => {
+            return Err(format!("case `{}`: the cloud offered no update", case.name));
+        }
+        Err(e) => return Err(format!("case `{}`: poll: {e}", case.name)),
+    };
+    let d = bridge
+        .download(&info)
+        .await
+        .map_err(|e| format!("case `{}`: download: {e}", case.name))?;
+    let v2 = SignedRelease {
+        manifest: unhex(&info.manifest).ok_or("release manifest")?,
+        image: d.bytes.clone(),
+    };
+    let sweep = power_cut_sweep(&band_config(fw), &v1, &v2).await?;
+    let unbootable = sweep.unbootable.len() as u32;
+    let outcome = if unbootable == 0 && sweep.cut_points_tried > 0 {
+        "never_bricked".to_string()
+    } else {
+        format!(
+            "unbootable after {unbootable} of {} cuts",
+            sweep.cut_points_tried
+        )
+    };
+    Ok(CaseResult {
+        name: case.name.clone(),
+        expected: case.expect.clone(),
+        passed: outcome == case.expect,
+        devices: vec![DeviceOutcome {
+            device: id.to_string(),
+            outcome,
+            resumes: d.resumes,
+            link: bridge.totals().clone(),
+            radio_energy_mj: bridge.link.energy_mj(board),
+        }],
+        faults_hit: Vec::new(),
+        cut_points_tried: Some(sweep.cut_points_tried),
+        unbootable: Some(unbootable),
+        unbootable_after: sweep.unbootable,
+    })
+}
+
 async fn factory_band(
     firmware: &Path,
     server: &CloudServer,
@@ -265,22 +411,35 @@ async fn factory_band(
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let flash = dir.path().join("flash.img");
     ota_device::create_flash_image(&flash).map_err(|e| e.to_string())?;
-    let mut config = QemuConfig::new(firmware);
+    let mut config = band_config(firmware);
     config.flash_image = Some(flash);
-    // Two shared cores: generous deadlines, several bands may boot at once.
-    config.boot_timeout = Duration::from_secs(30);
-    config.exchange_timeout = Duration::from_secs(30);
-    let mut target = QemuTarget::launch(config.clone()).await.map_err(|e| e.to_string())?;
+    let mut target = QemuTarget::launch(config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     if version > 0 {
         // Installed at the factory: straight from the cloud's store, no radio.
-        let info = server.publish(device, model, version, None).map_err(|e| e.to_string())?;
-        let image = server.artifact_bytes(&info).ok_or("factory image missing")?;
+        let info = server
+            .publish(device, model, version, None)
+            .map_err(|e| e.to_string())?;
+        let image = server
+            .artifact_bytes(&info)
+            .ok_or("factory image missing")?;
         let manifest = unhex(&info.manifest).ok_or("factory manifest")?;
-        ota_device::push_update(&mut target, &manifest, &image, ota_device::MAX_CHUNK, |_, _| {})
+        ota_device::push_update(
+            &mut target,
+            &manifest,
+            &image,
+            ota_device::MAX_CHUNK,
+            |_, _| {},
+        )
+        .await
+        .map_err(|e| format!("factory install: {e}"))?;
+        target = ota_device::reboot_qemu(target, &config)
             .await
-            .map_err(|e| format!("factory install: {e}"))?;
-        target = ota_device::reboot_qemu(target, &config).await.map_err(|e| e.to_string())?;
-        ota_device::confirm(&mut target).await.map_err(|e| format!("factory confirm: {e}"))?;
+            .map_err(|e| e.to_string())?;
+        ota_device::confirm(&mut target)
+            .await
+            .map_err(|e| format!("factory confirm: {e}"))?;
     }
     Ok(Band {
         _dir: dir,
@@ -290,23 +449,42 @@ async fn factory_band(
 }
 
 /// Pushes the download into the band and reads what it concluded after a reboot.
-async fn band_verdict(band: Band, info: &crate::cloud::ReleaseInfo, d: &crate::ota::radio::Download) -> String {
-    let Band { _dir, config, mut target } = band;
-    let verdict = match crate::ota::radio::deliver(&mut target, info, d, ota_device::MAX_CHUNK).await {
-        Err(e) => e.refusal().map_or_else(|| format!("push-failed: {e}"), str::to_string),
-        Ok(_) => match ota_device::reboot_qemu(target, &config).await {
-            Err(e) => return format!("reboot-failed: {e}"),
-            Ok(mut t) => {
-                let v = match ota_device::status(&mut t).await {
-                    Ok(s) if s.version == info.version && s.self_test_passed => "accepted".to_string(),
-                    Ok(s) => format!("not-activated (running v{}, last error {})", s.version, s.last_error),
-                    Err(e) => format!("status-failed: {e}"),
-                };
-                t.shutdown().await;
-                return v;
-            }
-        },
-    };
+async fn band_verdict(band: Band, info: &ReleaseInfo, d: &Download) -> String {
+    let Band {
+        _dir,
+        config,
+        mut target,
+    } = band;
+    let verdict =
+        match crate::ota::radio::deliver(&mut target, info, d, ota_device::MAX_CHUNK).await {
+            Err(e) => e
+                .refusal()
+                .map_or_else(|| format!("push-failed: {e}"), str::to_string),
+            Ok(_) => match ota_device::reboot_qemu(target, &config).await {
+                Err(e) => return format!("reboot-failed: {e}"),
+                Ok(mut t) => {
+                    let v = match ota_device::status(&mut t).await {
+                        Ok(s) if s.version == info.version && s.self_test_passed => {
+                            "accepted".to_string()
+                        }
+                        Ok(s)
+                            if s.last_error == "self-test-failed"
+                                && s.version != info.version
+                                && s.active_slot.is_some() =>
+                        {
+                            "rolled_back".to_string()
+                        }
+                        Ok(s) => format!(
+                            "not-activated (running v{}, last error {})",
+                            s.version, s.last_error
+                        ),
+                        Err(e) => format!("status-failed: {e}"),
+                    };
+                    t.shutdown().await;
+                    return v;
+                }
+            },
+        };
     target.shutdown().await;
     verdict
 }
@@ -314,16 +492,32 @@ async fn band_verdict(band: Band, info: &crate::cloud::ReleaseInfo, d: &crate::o
 /// Runs every case against one cloud; the report says which passed.
 pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
     if let Some(fw) = s.firmware.as_ref().filter(|f| !f.is_file()) {
-        return Err(format!("firmware image {} does not exist: run scripts/build-firmware", fw.display()));
+        return Err(format!(
+            "firmware image {} does not exist: run scripts/build-firmware",
+            fw.display()
+        ));
     }
     let board = BoardProfile::load(&s.board).map_err(|e| e.to_string())?;
-    let server = CloudServer::start(CloudConfig {
+    if s.firmware.is_none()
+        && let Some(c) = s
+            .cases
+            .iter()
+            .find(|c| c.sweep.is_some() || c.self_test_fails)
+    {
+        return Err(format!(
+            "case `{}` runs on emulated bands: set `firmware:`",
+            c.name
+        ));
+    }
+    let config = CloudConfig {
         hardware: vec![board.name.clone()],
         ..CloudConfig::new(&s.model)
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    let signing = config.keys[0].clone();
+    let server = CloudServer::start(config).map_err(|e| e.to_string())?;
     server.add_user("ota").map_err(|e| e.to_string())?;
-    let model = std::fs::read(s.model.join("model.tflite")).map_err(|e| format!("{}: {e}", s.model.display()))?;
+    let model = std::fs::read(s.model.join("model.tflite"))
+        .map_err(|e| format!("{}: {e}", s.model.display()))?;
     let (_, contract) = crate::cloud::release::build_image(&model, None)?;
     let hardware_id = HardwareId::new(&board.name).ok_or("board name is not a hardware id")?;
     let device = DeviceProfile {
@@ -336,12 +530,22 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
     let mut cases = Vec::new();
     for (ci, case) in s.cases.iter().enumerate() {
         let log_before = server.fault_log().len();
+        if case.sweep.is_some() {
+            cases.push(
+                sweep_case(s, &server, &board, &model, &format!("case{ci}-dev0"), case).await?,
+            );
+            continue;
+        }
         let mut bridges = Vec::new();
         for d in 0..case.devices.max(1) {
             let id = format!("case{ci}-dev{d}");
-            let token = server.add_device("ota", &id, &board.name).map_err(|e| e.to_string())?;
+            let token = server
+                .add_device("ota", &id, &board.name)
+                .map_err(|e| e.to_string())?;
             let band = match &s.firmware {
-                Some(fw) => Some(factory_band(fw, &server, &id, &model, case.current_version).await?),
+                Some(fw) => {
+                    Some(factory_band(fw, &server, &id, &model, case.current_version).await?)
+                }
                 None => None,
             };
             server
@@ -351,20 +555,39 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
                 let (fault, times) = f.fault();
                 server.inject(FaultTarget::Device(id.clone()), fault, times);
             }
-            let link = Link::new(s.link.model(case.loss, s.link.seed.wrapping_add(d as u64))?);
+            let link = Link::new(
+                s.link
+                    .model(case.loss, s.link.seed.wrapping_add(d as u64))?,
+            );
             let client = HttpClient::new(server.base_url(), Some(&token));
             bridges.push((RadioBridge::new(client, &id, &board.name, link), band));
         }
         let runs = bridges.into_iter().map(|(mut b, band)| {
             let keys = keys.clone();
+            let signing = &signing;
             async move {
                 let outcome = match b.poll(case.current_version).await {
                     Ok(Poll::NoUpdate) => ("no_update".to_string(), 0),
-                    Ok(Poll::Update(info)) => match b.download(&info).await {
-                        Ok(d) => match band {
-                            Some(band) => (band_verdict(band, &info, &d).await, d.resumes),
+                    Ok(Poll::Update(mut info)) => match b.download(&info).await {
+                        Ok(mut d) => match band {
+                            Some(band) => match case
+                                .self_test_fails
+                                .then(|| fail_self_test(&mut info, &mut d, signing))
+                            {
+                                Some(Err(e)) => {
+                                    (format!("cannot break the self-test: {e}"), d.resumes)
+                                }
+                                _ => (band_verdict(band, &info, &d).await, d.resumes),
+                            },
                             None => (
-                                verdict(&info.manifest, &d.bytes, d.complete, &keys, &device, case.current_version),
+                                verdict(
+                                    &info.manifest,
+                                    &d.bytes,
+                                    d.complete,
+                                    &keys,
+                                    &device,
+                                    case.current_version,
+                                ),
                                 d.resumes,
                             ),
                         },
@@ -396,6 +619,9 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
             expected: case.expect.clone(),
             devices,
             faults_hit,
+            cut_points_tried: None,
+            unbootable: None,
+            unbootable_after: Vec::new(),
         });
     }
     let radio = s.link.model(None, 0)?.radio;
@@ -448,8 +674,10 @@ pub fn run_to_dir(path: &Path, out: &Path) -> Result<bool, String> {
     let report = runtime.block_on(run(&scenario))?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(out.join("ota-report.json"), json).map_err(|e| format!("{}: {e}", out.display()))?;
-    std::fs::write(out.join("ota-report.md"), to_markdown(&report)).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(out.join("ota-report.json"), json)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(out.join("ota-report.md"), to_markdown(&report))
+        .map_err(|e| format!("{}: {e}", out.display()))?;
     print!("{}", to_markdown(&report));
     Ok(report.passed)
 }

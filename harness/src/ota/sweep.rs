@@ -1,0 +1,294 @@
+//! The power-cut sweep (the MCUboot-simulator standard) on an emulated band: cut the power
+//! before every flash operation of an update and of the confirm after it, restart QEMU on the
+//! persisted flash, and check the band boots a signed model that passes its self-test window
+//! and reports its version. Used by `kind: ota` scenarios (`sweep: power_cut`).
+
+use std::path::PathBuf;
+
+use harbor_core::ota::{Manifest, SlotState};
+use serde::Serialize;
+
+use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
+use crate::target::{QemuConfig, QemuTarget, Target};
+
+/// A signed release as the band receives it.
+#[derive(Clone, Debug)]
+pub struct SignedRelease {
+    pub manifest: Vec<u8>,
+    pub image: Vec<u8>,
+}
+
+impl SignedRelease {
+    fn decoded(&self) -> Result<Manifest, String> {
+        Manifest::decode(&self.manifest).map_err(|e| format!("release manifest: {}", e.name()))
+    }
+
+    /// The self-test window and the expected logits the image carries after the model.
+    fn self_test(&self) -> Result<(Vec<i8>, Vec<i8>), String> {
+        let m = self.decoded()?;
+        let start = m.model_size as usize;
+        let split = start + m.contract.input_len();
+        let end = split + usize::from(m.contract.classes);
+        if self.image.len() < end {
+            return Err(format!(
+                "release image is {} bytes, its manifest needs {end}",
+                self.image.len()
+            ));
+        }
+        let as_i8 = |b: &[u8]| b.iter().map(|&x| x as i8).collect();
+        Ok((
+            as_i8(&self.image[start..split]),
+            as_i8(&self.image[split..end]),
+        ))
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SweepReport {
+    /// Flash operations of the update (OtaBegin..OtaFinish) and of the confirm.
+    pub update_ops: u32,
+    pub confirm_ops: u32,
+    pub cut_points_tried: u32,
+    /// Cut points after which the band did not boot a valid model (must be none).
+    pub unbootable: Vec<String>,
+    /// The version each cut left running.
+    pub versions_after_cut: Vec<u32>,
+}
+
+/// A band on its own copy of a flash file.
+struct Flash {
+    _dir: tempfile::TempDir,
+    config: QemuConfig,
+}
+
+impl Flash {
+    fn erased(template: &QemuConfig) -> Result<Self, String> {
+        Self::new(template, |path| {
+            create_flash_image(path).map_err(|e| e.to_string())
+        })
+    }
+
+    fn copy_of(template: &QemuConfig, other: &Flash) -> Result<Self, String> {
+        let from = other.path();
+        Self::new(template, |path| {
+            std::fs::copy(&from, path)
+                .map(|_| ())
+                .map_err(|e| format!("copy flash: {e}"))
+        })
+    }
+
+    fn new(
+        template: &QemuConfig,
+        make: impl FnOnce(&PathBuf) -> Result<(), String>,
+    ) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("flash.img");
+        make(&path)?;
+        let mut config = template.clone();
+        config.flash_image = Some(path);
+        config.power_cut_at_boot = None;
+        Ok(Self { _dir: dir, config })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.config.flash_image.clone().expect("set in new")
+    }
+
+    async fn launch(&self) -> Result<QemuTarget, String> {
+        QemuTarget::launch(self.config.clone())
+            .await
+            .map_err(|e| format!("launch band: {e}"))
+    }
+}
+
+fn step(what: &str) -> impl Fn(OtaDeviceError) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+async fn push(
+    target: &mut QemuTarget,
+    r: &SignedRelease,
+) -> Result<device::Pushed, OtaDeviceError> {
+    device::push_update(target, &r.manifest, &r.image, MAX_CHUNK, |_, _| {}).await
+}
+
+async fn flash_ops(target: &mut QemuTarget) -> Result<u32, String> {
+    Ok(device::status(target)
+        .await
+        .map_err(step("status"))?
+        .flash_ops)
+}
+
+/// Push, reboot, confirm; the running band after it.
+async fn install(
+    flash: &Flash,
+    mut target: QemuTarget,
+    r: &SignedRelease,
+) -> Result<QemuTarget, String> {
+    push(&mut target, r).await.map_err(step("install push"))?;
+    let mut target = device::reboot_qemu(target, &flash.config)
+        .await
+        .map_err(step("install reboot"))?;
+    device::confirm(&mut target)
+        .await
+        .map_err(step("install confirm"))?;
+    Ok(target)
+}
+
+/// Installs `v1` on a fresh band, then cuts the power at every flash operation of pushing
+/// and confirming `v2`. `Err` only for infrastructure trouble (QEMU would not start, an
+/// unexpected reply before the cut); a band left unbootable is in the report.
+pub async fn power_cut_sweep(
+    template: &QemuConfig,
+    v1: &SignedRelease,
+    v2: &SignedRelease,
+) -> Result<SweepReport, String> {
+    let (v1_version, v2_version) = (v1.decoded()?.version, v2.decoded()?.version);
+    let base = Flash::erased(template)?;
+    let target = base.launch().await?;
+    install(&base, target, v1).await?.shutdown().await;
+
+    // Dry run: how many flash operations the update and the confirm take.
+    let dry = Flash::copy_of(template, &base)?;
+    let mut target = dry.launch().await?;
+    let before = flash_ops(&mut target).await?;
+    push(&mut target, v2).await.map_err(step("dry-run push"))?;
+    let update_ops = flash_ops(&mut target).await? - before;
+    let mut target = device::reboot_qemu(target, &dry.config)
+        .await
+        .map_err(step("dry-run reboot"))?;
+    let before = flash_ops(&mut target).await?;
+    device::confirm(&mut target)
+        .await
+        .map_err(step("dry-run confirm"))?;
+    let confirm_ops = flash_ops(&mut target).await? - before;
+    target.shutdown().await;
+
+    let mut report = SweepReport {
+        update_ops,
+        confirm_ops,
+        ..SweepReport::default()
+    };
+    let versions = (v1_version, v2_version);
+    for k in 0..update_ops {
+        let band = Flash::copy_of(template, &base)?;
+        let mut target = band.launch().await?;
+        device::arm_power_cut(&mut target, k)
+            .await
+            .map_err(step("arm"))?;
+        match push(&mut target, v2).await {
+            Err(OtaDeviceError::PowerCut { .. }) => {}
+            other => {
+                return Err(format!(
+                    "update cut {k}: the push ended with {other:?}, not a power cut"
+                ));
+            }
+        }
+        record(
+            &mut report,
+            &format!("update op {k}"),
+            check_bootable(&band, target, versions, v1, v2).await,
+        );
+    }
+    // Each copy of this flash boots v2 for the first time (NEW → PENDING_VERIFY).
+    let pushed = Flash::copy_of(template, &base)?;
+    let mut target = pushed.launch().await?;
+    push(&mut target, v2).await.map_err(step("push"))?;
+    target.shutdown().await;
+    for k in 0..confirm_ops {
+        let band = Flash::copy_of(template, &pushed)?;
+        let mut target = band.launch().await?;
+        device::arm_power_cut(&mut target, k)
+            .await
+            .map_err(step("arm"))?;
+        match device::confirm(&mut target).await {
+            Err(OtaDeviceError::PowerCut { .. }) => {}
+            other => {
+                return Err(format!(
+                    "confirm cut {k}: the confirm ended with {other:?}, not a power cut"
+                ));
+            }
+        }
+        record(
+            &mut report,
+            &format!("confirm op {k}"),
+            check_bootable(&band, target, versions, v1, v2).await,
+        );
+    }
+    Ok(report)
+}
+
+fn record(report: &mut SweepReport, point: &str, result: Result<u32, String>) {
+    report.cut_points_tried += 1;
+    match result {
+        Ok(version) => report.versions_after_cut.push(version),
+        Err(why) => report.unbootable.push(format!("{point}: {why}")),
+    }
+}
+
+/// After a cut: a fresh QEMU on the flash boots v1 or v2, the model it runs gives its
+/// release's self-test logits, and finishing the job (confirm, or the update again) brings
+/// it to v2. The version the cut left running, or why the band is not usable.
+async fn check_bootable(
+    band: &Flash,
+    target: QemuTarget,
+    (v1_version, v2_version): (u32, u32),
+    v1: &SignedRelease,
+    v2: &SignedRelease,
+) -> Result<u32, String> {
+    let mut target = device::relaunch(target, &band.config)
+        .await
+        .map_err(step("boot after the cut"))?;
+    let result = async {
+        let s = device::status(&mut target)
+            .await
+            .map_err(step("status after the cut"))?;
+        let running = match (s.active_slot, s.version) {
+            (Some(_), v) if v == v1_version => v1,
+            (Some(_), v) if v == v2_version => v2,
+            _ => return Err(format!("boots without a valid model: {s:?}")),
+        };
+        let (window, expected) = running.self_test()?;
+        let got = target
+            .infer(&window)
+            .await
+            .map_err(|e| format!("infer: {e}"))?
+            .logits;
+        if got != expected {
+            return Err(format!(
+                "v{} gives {got:?} on its self-test window, not {expected:?}",
+                s.version
+            ));
+        }
+        Ok(s)
+    }
+    .await;
+    let s = match result {
+        Ok(s) => s,
+        Err(e) => {
+            target.shutdown().await;
+            return Err(e);
+        }
+    };
+    // Finish the job: a pending v2 is confirmed, a v1 band takes the update again.
+    if s.version == v2_version {
+        if s.state == Some(SlotState::PendingVerify) {
+            device::confirm(&mut target)
+                .await
+                .map_err(step("confirm after the cut"))?;
+        }
+    } else {
+        target = install(band, target, v2).await?;
+    }
+    let now = device::status(&mut target)
+        .await
+        .map_err(step("status after retry"))?;
+    target.shutdown().await;
+    if now.version != v2_version {
+        return Err(format!(
+            "the update after the cut left v{} running",
+            now.version
+        ));
+    }
+    Ok(s.version)
+}

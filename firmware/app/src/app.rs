@@ -490,6 +490,7 @@ impl App {
             arena_used: outcome.arena_used,
             predicted: outcome.predicted,
             logits: &logits[..outcome.n_logits],
+            elapsed_us: outcome.elapsed_us,
         };
         self.send(board, &Response::StreamWindow { index, result });
         Ok(())
@@ -537,6 +538,7 @@ impl App {
             arena_used: outcome.arena_used,
             predicted: outcome.predicted,
             logits: &logits[..outcome.n_logits],
+            elapsed_us: outcome.elapsed_us,
         };
         self.send(board, &Response::InferResult(result));
     }

@@ -25,6 +25,11 @@ pub trait Board {
     fn instructions(&self) -> u64;
     /// Microseconds since reset.
     fn micros(&self) -> u64;
+    /// Whether `micros` is a real clock worth reporting as an inference's wall time.
+    /// An emulator's clock is not (under -icount it only restates the instruction count).
+    fn measures_wall_time(&self) -> bool {
+        false
+    }
     fn stack(&self) -> StackUsage;
     /// Ends the run: code 0 is success (an emulator exits; a real board resets).
     fn exit(&mut self, code: u32) -> !;

@@ -13,6 +13,8 @@ pub struct Outcome {
     pub n_logits: usize,
     /// Retired instructions of `invoke` alone.
     pub instructions: u64,
+    /// Wall time of `invoke` in µs, on a board with a real clock.
+    pub elapsed_us: Option<u32>,
     pub arena_used: u32,
 }
 
@@ -68,9 +70,13 @@ pub fn run(
     interpreter
         .set_input(0, input)
         .map_err(|_| Failure::Failed)?;
+    let wall_clock = board.measures_wall_time();
+    let started_us = if wall_clock { board.micros() } else { 0 };
     let before = board.instructions();
     interpreter.invoke().map_err(|_| Failure::Failed)?;
     let instructions = board.instructions() - before;
+    let elapsed_us =
+        wall_clock.then(|| u32::try_from(board.micros() - started_us).unwrap_or(u32::MAX));
     let output = interpreter.output(0).map_err(|_| Failure::Failed)?;
     let n_logits = output.len().min(MAX_LOGITS);
     for (slot, v) in logits.iter_mut().zip(output.iter()) {
@@ -81,6 +87,7 @@ pub fn run(
         predicted,
         n_logits,
         instructions,
+        elapsed_us,
         arena_used: interpreter.arena_used() as u32,
     })
 }

@@ -112,9 +112,15 @@ impl Board for Esp32c3 {
             .as_micros()
     }
 
+    fn measures_wall_time(&self) -> bool {
+        // SYSTIMER: real time, independent of the instruction count.
+        true
+    }
+
     fn stack(&self) -> StackUsage {
         // SAFETY: [guard + 4, top) is the main stack: RAM, word-aligned.
-        let mut usage = unsafe { band_app::stack_high_water(paint_bottom(), stack_top(), STACK_PAINT) };
+        let mut usage =
+            unsafe { band_app::stack_high_water(paint_bottom(), stack_top(), STACK_PAINT) };
         // Report the whole stack's size, guard area included.
         usage.size = (stack_top() - &raw const _stack_end as usize) as u32;
         usage

@@ -59,6 +59,9 @@ pub struct CellResult {
     pub instructions: Option<InstructionStats>,
     /// An estimate: median instructions × CPI / clock of the board profile.
     pub est_latency_ms: Option<f64>,
+    /// Measured: median wall time the device's own timer reported per inference; `None`
+    /// from an emulator. Never filled from instructions, so the two are not mixed.
+    pub measured_latency_ms: Option<f64>,
     pub flash_bytes: Option<u64>,
     pub ram_bytes: Option<u64>,
     pub stack_bytes: Option<u64>,
@@ -85,6 +88,19 @@ pub struct CellContext<'a> {
     pub elf: Option<&'a ElfSizes>,
     pub model_bytes: u64,
     pub hop_s: f64,
+}
+
+/// Median of measured µs in ms (mean of the middle two for an even count); `None` for none.
+fn median_ms(elapsed_us: impl Iterator<Item = u32>) -> Option<f64> {
+    let mut sorted: Vec<u32> = elapsed_us.collect();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    let mid_us = match n {
+        0 => return None,
+        _ if n % 2 == 1 => f64::from(sorted[n / 2]),
+        _ => (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0,
+    };
+    Some(mid_us / 1000.0)
 }
 
 impl CellResult {
@@ -121,6 +137,7 @@ impl CellResult {
             (Some(s), Some(mcu)) => Some(mcu.estimate_ms(s.median)),
             _ => None,
         };
+        let measured_latency_ms = median_ms(done.iter().filter_map(|(_, inf)| inf.elapsed_us));
         let stack = done
             .iter()
             .map(|(_, inf)| u64::from(inf.stack_high_water))
@@ -171,6 +188,7 @@ impl CellResult {
             agreement_float,
             instructions,
             est_latency_ms,
+            measured_latency_ms,
             flash_bytes: footprint.map(|f| f.flash_bytes),
             ram_bytes: footprint.map(|f| f.ram_bytes),
             stack_bytes: footprint.map(|f| f.stack_bytes),

@@ -29,7 +29,7 @@ pub fn markdown_table(rows: impl IntoIterator<Item = Vec<String>>) -> String {
 }
 
 /// The summary table's header and one line per result (shared with the CLI's output).
-pub fn summary_rows(results: &[CellResult]) -> Vec<[String; 11]> {
+pub fn summary_rows(results: &[CellResult]) -> Vec<[String; 12]> {
     let mut rows = vec![
         [
             "model",
@@ -42,7 +42,8 @@ pub fn summary_rows(results: &[CellResult]) -> Vec<[String; 11]> {
             "host int8",
             "int8 bit-exact",
             "instr. median",
-            "est. latency",
+            "est. latency (instr × CPI)",
+            "measured latency",
         ]
         .map(String::from),
     ];
@@ -59,6 +60,7 @@ pub fn summary_rows(results: &[CellResult]) -> Vec<[String; 11]> {
             pct(r.agreement_int8),
             opt(r.instructions, |s| s.median.to_string()),
             opt(r.est_latency_ms, |ms| format!("~{ms:.3} ms")),
+            opt(r.measured_latency_ms, |ms| format!("{ms:.3} ms")),
         ]);
     }
     rows
@@ -263,6 +265,12 @@ fn cell_details(md: &mut String, r: &CellResult) {
             s.median,
             s.max,
             opt(r.est_latency_ms, |v| format!("{v:.3}"))
+        );
+    }
+    if let Some(ms) = r.measured_latency_ms {
+        let _ = writeln!(
+            md,
+            "- measured latency (the device's timer, median): {ms:.3} ms"
         );
     }
     if let (Some(flash), Some(ram)) = (r.flash_bytes, r.ram_bytes) {

@@ -43,6 +43,7 @@ fn full_cell(mode: Mode) -> CellResult {
             max: u64::MAX,
         }),
         est_latency_ms: Some(6.179_162_500_000_001),
+        measured_latency_ms: Some(7.25),
         flash_bytes: Some(98_646),
         ram_bytes: None,
         stack_bytes: Some(43_876),
@@ -144,4 +145,137 @@ fn checks_read_the_cell_and_fail_on_unmeasured_metrics() {
     assert!(!CheckResult::status_ok(&cell).passed);
     ok.status = Status::Ok;
     assert!(CheckResult::status_ok(&ok).passed);
+}
+
+/// A cell computed from three answers: instructions always, measured µs only if given.
+fn cell_from_answers(
+    target: &str,
+    instructions: [u64; 3],
+    elapsed_us: [Option<u32>; 3],
+) -> CellResult {
+    let windows = crate::replay::ReplayWindows {
+        truth: vec![0, 1, 0],
+        subject: vec!["1600".into(); 3],
+        raw: vec![Vec::new(); 3],
+        int8: vec![Vec::new(); 3],
+        host_logits: vec![vec![5, -5], vec![-5, 5], vec![5, -5]],
+        host_class: vec![0, 1, 0],
+        float_class: vec![0, 1, 0],
+        left_out: Default::default(),
+        available: 3,
+        seen_in_training: Vec::new(),
+    };
+    let board = crate::board::BoardProfile::load("esp32c3-band").unwrap();
+    let classes = ["walking".to_string(), "sitting".to_string()];
+    let outcome = crate::replay::CellOutcome {
+        inferences: instructions
+            .iter()
+            .zip(elapsed_us)
+            .zip(&windows.host_logits)
+            .map(|((&instructions, elapsed_us), logits)| {
+                Some(crate::target::Inference {
+                    predicted: u8::from(logits[1] > logits[0]),
+                    logits: logits.clone(),
+                    instructions,
+                    elapsed_us,
+                    stack_high_water: 1024,
+                    arena_used: 2048,
+                })
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let cx = CellContext {
+        model: "small-int8",
+        target,
+        dataset: "fixture",
+        mode: Mode::Tensor,
+        classes: &classes,
+        windows: &windows,
+        board: &board,
+        elf: None,
+        model_bytes: 0,
+        hop_s: 1.0,
+    };
+    CellResult::new(&cx, &outcome)
+}
+
+/// The summary row of `target` in report.md, split into its cells.
+fn markdown_summary_row(md: &str, target: &str) -> Vec<String> {
+    md.lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| {
+            l.split('|')
+                .map(|c| c.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells.get(3).is_some_and(|c| c == target))
+        .unwrap_or_else(|| panic!("no summary row for {target} in\n{md}"))
+}
+
+#[test]
+fn estimated_and_measured_latency_render_in_separate_columns() {
+    // Emulator: instructions only. Board-like target: instructions and its timer's µs.
+    let emulator = cell_from_answers("qemu-band", [160_000, 170_000, 180_000], [None; 3]);
+    let board = cell_from_answers(
+        "esp32c3-usb",
+        [160_000, 160_000, 160_000],
+        [Some(9_000), Some(2_400), Some(2_500)],
+    );
+    // esp32c3-band: 160 MHz, CPI 1 → the estimate is median instructions / 160 000 ms.
+    assert_eq!(emulator.est_latency_ms, Some(170_000.0 / 160_000.0));
+    assert_eq!(emulator.measured_latency_ms, None);
+    assert_eq!(board.est_latency_ms, Some(1.0));
+    assert_eq!(board.measured_latency_ms, Some(2.5));
+    let mut report = full_report();
+    report.results = vec![emulator, board];
+
+    let md = to_markdown(&report, None);
+    let header = markdown_summary_row(&md, "target");
+    let est = header
+        .iter()
+        .position(|h| h == "est. latency (instr × CPI)")
+        .unwrap();
+    let measured = header.iter().position(|h| h == "measured latency").unwrap();
+    let emu_row = markdown_summary_row(&md, "qemu-band");
+    assert_eq!(
+        (emu_row[est].as_str(), emu_row[measured].as_str()),
+        ("~1.062 ms", "–")
+    );
+    let board_row = markdown_summary_row(&md, "esp32c3-usb");
+    assert_eq!(
+        (board_row[est].as_str(), board_row[measured].as_str()),
+        ("~1.000 ms", "2.500 ms")
+    );
+
+    let html = to_html(&report, None).unwrap();
+    assert!(
+        html.contains("<th>est. latency (instr × CPI)</th><th>measured latency</th>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td class=\"num\">~1.000 ms</td><td class=\"num\">2.500 ms</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td class=\"num\">~1.062 ms</td><td class=\"num\">–</td>"),
+        "{html}"
+    );
+
+    let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["results"][0]["measured_latency_ms"],
+        serde_json::Value::Null
+    );
+    assert_eq!(json["results"][1]["measured_latency_ms"], 2.5);
+
+    let check = |cell: &CellResult| {
+        CheckResult::evaluate(cell, "measured_latency_ms", CompareOp::Le, 3.0, "t".into())
+    };
+    assert!(check(&report.results[1]).passed);
+    assert_eq!(
+        check(&report.results[0]).measured,
+        None,
+        "an emulator has no measured time"
+    );
 }

@@ -56,6 +56,9 @@ pub struct Inference {
     pub logits: Vec<i8>,
     /// Retired instructions around the inference (deterministic under QEMU's -icount).
     pub instructions: u64,
+    /// Wall time the band measured with its own timer (µs); `None` from an emulator,
+    /// whose time is only the instruction count restated.
+    pub elapsed_us: Option<u32>,
     pub stack_high_water: u32,
     pub arena_used: u32,
 }
@@ -113,6 +116,7 @@ fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
         predicted: r.predicted,
         logits: r.logits.iter().map(|&b| b as i8).collect(),
         instructions: r.instructions,
+        elapsed_us: r.elapsed_us,
         stack_high_water: r.stack_high_water,
         arena_used: r.arena_used,
     }

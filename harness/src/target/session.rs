@@ -339,9 +339,14 @@ mod tests {
                 arena_used: 128,
                 predicted: 2,
                 logits: &logits,
+                elapsed_us: None,
             };
             let mut bytes = Vec::new();
-            for index in [0, 1] {
+            for (index, elapsed_us) in [(0, None), (1, Some(2345))] {
+                let result = InferResult {
+                    elapsed_us,
+                    ..result
+                };
                 bytes.extend(frame(&Response::StreamWindow { index, result }));
             }
             bytes.extend(frame(&Response::Ack {
@@ -356,6 +361,10 @@ mod tests {
         let indices: Vec<u32> = outcome.windows.iter().map(|w| w.index).collect();
         assert_eq!(indices, [0, 1]);
         assert_eq!(outcome.windows[1].inference.logits, [1, -2, 3]);
+        // A band's measured time reaches the host as-is, and its absence stays absent.
+        assert_eq!(outcome.windows[0].inference.elapsed_us, None);
+        assert_eq!(outcome.windows[1].inference.elapsed_us, Some(2345));
+        assert_eq!(outcome.windows[1].inference.instructions, 1000);
         drop(peer.await.unwrap());
     }
 

@@ -214,6 +214,9 @@ pub struct InferResult<'a> {
     pub predicted: u8,
     /// One int8 logit per class, as two's-complement bytes.
     pub logits: &'a [u8],
+    /// Wall time of the inference measured by the band's own timer, in µs. Only a band
+    /// with a real clock sends it (a trailing u32); an emulator's time is not measured.
+    pub elapsed_us: Option<u32>,
 }
 
 const INFER_FIXED_LEN: usize = 8 + 4 + 4 + 1 + 1;
@@ -478,9 +481,7 @@ impl<'a> Request<'a> {
                     hop: r.u16().ok_or(short)?,
                 }
             }
-            MessageType::OtaBegin => Self::OtaBegin {
-                manifest: r.rest(),
-            },
+            MessageType::OtaBegin => Self::OtaBegin { manifest: r.rest() },
             MessageType::OtaChunk => {
                 let offset = r.u32().ok_or(bad("no offset"))?;
                 Self::OtaChunk {
@@ -530,7 +531,7 @@ impl<'a> Response<'a> {
             && res.logits.len() > usize::from(u8::MAX)
         {
             return Err(EncodeError::PayloadTooLong {
-                len: INFER_FIXED_LEN + res.logits.len(),
+                len: INFER_FIXED_LEN + res.logits.len() + 4 * usize::from(res.elapsed_us.is_some()),
             });
         }
         let len = write_payload(out, |w| match *self {
@@ -666,7 +667,11 @@ fn write_infer_result(w: &mut Writer<'_>, res: &InferResult<'_>) -> Option<()> {
     w.u8(res.predicted)?;
     // Checked by the caller: at most 255 logits.
     w.u8(res.logits.len() as u8)?;
-    w.bytes(res.logits)
+    w.bytes(res.logits)?;
+    match res.elapsed_us {
+        Some(us) => w.u32(us),
+        None => Some(()),
+    }
 }
 
 fn read_infer_result<'a>(
@@ -683,12 +688,23 @@ fn read_infer_result<'a>(
     let logits = r
         .take(usize::from(n))
         .ok_or(bad("fewer logits than announced"))?;
+    // Optional trailer: absent (older or emulated bands) or exactly one u32.
+    let elapsed_us = match r.rest() {
+        [] => None,
+        &[a, b, c, d] => Some(u32::from_le_bytes([a, b, c, d])),
+        _ => {
+            return Err(bad(
+                "trailing bytes after the logits are not a u32 elapsed_us",
+            ));
+        }
+    };
     Ok(InferResult {
         instructions,
         stack_high_water,
         arena_used,
         predicted,
         logits,
+        elapsed_us,
     })
 }
 

@@ -7,7 +7,7 @@ use std::vec::Vec;
 use proptest::prelude::*;
 
 use super::frame::{EncodeError, FrameDecoder, MAX_FRAME, MAX_PAYLOAD, Pushed, SYNC};
-use super::message::{ErrorCause, InferResult, Info, MessageType, Request, Response};
+use super::message::{DecodeError, ErrorCause, InferResult, Info, MessageType, Request, Response};
 use super::text::{
     Command, CommandError, Line, LineAssembler, Reply, decode_hex_into, write_buffer_lines,
 };
@@ -144,6 +144,15 @@ fn every_response_round_trips() {
             arena_used: 0,
             predicted: 2,
             logits: &[0xFF, 3, 0x7F],
+            elapsed_us: None,
+        }),
+        Response::InferResult(InferResult {
+            instructions: 5,
+            stack_high_water: 6,
+            arena_used: 7,
+            predicted: 0,
+            logits: &[1, 2],
+            elapsed_us: Some(0x0A0B_0C0D),
         }),
         Response::StreamWindow {
             index: 0x0102_0304,
@@ -153,6 +162,18 @@ fn every_response_round_trips() {
                 arena_used: 9,
                 predicted: 1,
                 logits: &[0x80, 0x7F],
+                elapsed_us: None,
+            },
+        },
+        Response::StreamWindow {
+            index: 3,
+            result: InferResult {
+                instructions: 7,
+                stack_high_water: 8,
+                arena_used: 9,
+                predicted: 1,
+                logits: &[0x80, 0x7F],
+                elapsed_us: Some(1234),
             },
         },
     ];
@@ -169,6 +190,63 @@ fn every_response_round_trips() {
         };
         assert_eq!(Response::decode(frame), Ok(r));
     }
+}
+
+fn infer_payload(result: InferResult<'_>) -> Vec<u8> {
+    let mut out = [0u8; MAX_FRAME];
+    let n = Response::InferResult(result).encode(&mut out).unwrap();
+    let mut dec = FrameDecoder::new();
+    let (frames, _) = feed(&mut dec, &out[..n]);
+    frames[0].1.clone()
+}
+
+#[test]
+fn measured_time_is_a_trailing_u32_only_when_present() {
+    let result = InferResult {
+        instructions: 1,
+        stack_high_water: 2,
+        arena_used: 3,
+        predicted: 1,
+        logits: &[0xAA, 0xBB],
+        elapsed_us: None,
+    };
+    let without = infer_payload(result);
+    assert_eq!(
+        without.len(),
+        18 + 2,
+        "an emulator's reply keeps the old layout"
+    );
+    let with = infer_payload(InferResult {
+        elapsed_us: Some(0x1122_3344),
+        ..result
+    });
+    assert_eq!(with.len(), 18 + 2 + 4);
+    assert_eq!(&with[..20], &without[..]);
+    assert_eq!(&with[20..], &[0x44, 0x33, 0x22, 0x11]);
+}
+
+#[test]
+fn an_infer_result_trailer_that_is_not_a_u32_is_malformed() {
+    let mut payload = infer_payload(InferResult {
+        instructions: 1,
+        stack_high_water: 2,
+        arena_used: 3,
+        predicted: 0,
+        logits: &[9],
+        elapsed_us: Some(5),
+    });
+    payload.pop();
+    let frame = super::frame::FrameRef {
+        ty: MessageType::InferResult,
+        payload: &payload,
+    };
+    assert!(matches!(
+        Response::decode(frame),
+        Err(DecodeError::Malformed {
+            ty: MessageType::InferResult,
+            ..
+        })
+    ));
 }
 
 #[test]

@@ -128,4 +128,10 @@ fn harbor_run_dispatches_ota_scenarios_and_fails_a_wrong_expectation() {
     assert_eq!(report["cases"][1]["passed"], false);
     assert_eq!(report["cases"][1]["devices"][0]["outcome"], "bad-signature");
     assert!(out.join("ota-report.md").is_file());
+    let junit = std::fs::read_to_string(out.join("ota-report.junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 2, "{junit}");
+    assert!(junit.contains(r#"tests="2" failures="1""#), "{junit}");
+    assert!(junit.contains(r#"<testcase name="ok" classname="ota.wrong"/>"#), "{junit}");
+    assert!(junit.contains("message=\"expected accepted, got case1-dev0: bad-signature\""), "{junit}");
+    assert!(junit.contains("name=\"bad sig accepted?\""), "{junit}");
 }

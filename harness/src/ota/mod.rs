@@ -1,6 +1,7 @@
 //! Over-the-air updates from the harness's side: the band's radio link to the mock cloud.
 
 pub mod device;
+pub mod junit;
 pub mod link_model;
 pub mod radio;
 pub mod scenario;

@@ -660,10 +660,21 @@ pub fn to_markdown(r: &OtaReport) -> String {
             ));
         }
     }
+    for c in r.cases.iter().filter(|c| c.cut_points_tried.is_some()) {
+        md.push_str(&format!(
+            "\nPower-cut sweep `{}`: {} cut points tried, {} unbootable.\n",
+            c.name,
+            c.cut_points_tried.unwrap_or(0),
+            c.unbootable.unwrap_or(0)
+        ));
+        for why in &c.unbootable_after {
+            md.push_str(&format!("- unbootable after {why}\n"));
+        }
+    }
     md
 }
 
-/// `harbor run <ota scenario>`: runs it, writes `ota-report.{json,md}` to `out`; `Ok(false)`
+/// `harbor run <ota scenario>`: runs it, writes `ota-report.{json,md,junit.xml}` to `out`; `Ok(false)`
 /// when a case did not end as expected.
 pub fn run_to_dir(path: &Path, out: &Path) -> Result<bool, String> {
     let scenario = OtaScenario::load(path)?;
@@ -677,6 +688,8 @@ pub fn run_to_dir(path: &Path, out: &Path) -> Result<bool, String> {
     std::fs::write(out.join("ota-report.json"), json)
         .map_err(|e| format!("{}: {e}", out.display()))?;
     std::fs::write(out.join("ota-report.md"), to_markdown(&report))
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(out.join("ota-report.junit.xml"), crate::ota::junit::to_junit(&report))
         .map_err(|e| format!("{}: {e}", out.display()))?;
     print!("{}", to_markdown(&report));
     Ok(report.passed)

@@ -98,6 +98,10 @@ mod tests {
         assert_eq!(parse("agreement_int8", "== 1.0"), Ok((CompareOp::Eq, 1.0)));
         assert_eq!(parse("est_latency_ms", "< 10"), Ok((CompareOp::Lt, 10.0)));
         assert_eq!(
+            parse("measured_latency_ms", "<= 5"),
+            Ok((CompareOp::Le, 5.0))
+        );
+        assert_eq!(
             parse("flash_bytes", "<= 128KiB"),
             Ok((CompareOp::Le, 131_072.0))
         );

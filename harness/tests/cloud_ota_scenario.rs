@@ -16,7 +16,7 @@ async fn every_ota_case_ends_as_expected_with_link_figures() {
     // The band's checks on the host: the same verdicts, in a fraction of a second. The
     // rollback and the power-cut sweep need a band.
     s.firmware = None;
-    let on_band = |c: &harbor::ota::scenario::OtaCase| c.sweep.is_some() || c.self_test_fails;
+    let on_band = |c: &harbor::ota::scenario::OtaCase| c.sweep.is_some() || c.self_test_fails || c.personalize.is_some();
     assert!(run(&s).await.unwrap_err().contains("set `firmware:`"));
     s.cases.retain(|c| !on_band(c));
     let report = run(&s).await.expect("runs");
@@ -94,6 +94,11 @@ async fn on_emulated_bands_every_case_ends_as_the_band_decides() {
     );
     assert_eq!(sweep.unbootable, Some(0), "{:?}", sweep.unbootable_after);
     assert!(sweep.devices[0].link.bytes_down > 0);
+    // Measured on the band: the personalized release is better for its user.
+    let gain = case("happy path").accuracy.clone().expect("happy path is personalized");
+    println!("on-device accuracy for user {}: {:.3} -> {:.3} on {} windows", gain.user, gain.before, gain.after, gain.test_windows);
+    assert_eq!(gain.test_windows, 120);
+    assert!(gain.after > gain.before, "{gain:?}");
 }
 
 #[test]

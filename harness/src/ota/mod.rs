@@ -3,6 +3,7 @@
 pub mod device;
 pub mod junit;
 pub mod link_model;
+pub mod personalized;
 pub mod radio;
 pub mod scenario;
 pub mod sweep;

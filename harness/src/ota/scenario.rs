@@ -9,7 +9,8 @@
 //! `sweep: power_cut` runs `ota::sweep` (a cut at every flash operation of the update and
 //! its confirm); `self_test_fails: true` delivers a release whose self-test window fails,
 //! and the band must roll back (`rolled_back`). Both need `firmware:`.
-//! Not yet here: on-device accuracy of a personalized release.
+//! `personalize:` makes the release the cloud's personalization for a held-out user and
+//! measures the band's accuracy on that user's other windows before and after.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::cloud::{
 use crate::ota::device as ota_device;
 use crate::ota::link_model::{Link, LinkModel, LinkTotals, RadioKind};
 use crate::ota::radio::{Download, Poll, RadioBridge};
+use crate::ota::personalized::{AccuracyGain, PersonalizeSpec, band_accuracy, personalize, user_windows};
 use crate::ota::sweep::{SignedRelease, power_cut_sweep};
 use crate::target::{QemuConfig, QemuTarget};
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
@@ -174,6 +176,10 @@ pub struct OtaCase {
     /// self-test can catch it): the band must roll back (`rolled_back`).
     #[serde(default)]
     pub self_test_fails: bool,
+    /// The release is the cloud's personalization of the base model for this user; the
+    /// band's accuracy on the user's other windows is measured before and after.
+    #[serde(default)]
+    pub personalize: Option<PersonalizeSpec>,
 }
 
 fn one() -> u32 {
@@ -211,6 +217,9 @@ pub struct CaseResult {
     pub unbootable: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unbootable_after: Vec<String>,
+    /// Personalized release only: on-device accuracy for its user before and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<AccuracyGain>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -395,9 +404,83 @@ async fn sweep_case(
             radio_energy_mj: bridge.link.energy_mj(board),
         }],
         faults_hit: Vec::new(),
+        accuracy: None,
         cut_points_tried: Some(sweep.cut_points_tried),
         unbootable: Some(unbootable),
         unbootable_after: sweep.unbootable,
+    })
+}
+
+/// `personalize:`: the cloud personalizes the base model for a held-out user, the band
+/// (running the base model) takes the release over the radio, and the user's other windows
+/// are replayed on the band before and after.
+async fn personalized_case(
+    s: &OtaScenario,
+    server: &CloudServer,
+    board: &BoardProfile,
+    model: &[u8],
+    id: &str,
+    case: &OtaCase,
+    spec: &PersonalizeSpec,
+) -> Result<CaseResult, String> {
+    let fw = s.firmware.as_ref().ok_or_else(|| format!("case `{}`: personalization runs on a band: set `firmware:`", case.name))?;
+    let contract = server.contract().clone();
+    let windows = user_windows(spec, board, &s.model, contract.classes.len())?;
+    let token = server.add_device("ota", id, &board.name).map_err(|e| e.to_string())?;
+    let band = factory_band(fw, server, id, model, case.current_version).await?;
+    let client = HttpClient::new(server.base_url(), Some(&token));
+    let job = personalize(&client, id, &contract, &windows.uploads).await?;
+    let Band { _dir, config, mut target } = band;
+    let before = band_accuracy(&mut target, &windows.test).await?;
+    let link = Link::new(s.link.model(case.loss, s.link.seed)?);
+    let mut bridge = RadioBridge::new(client, id, &board.name, link);
+    let info = match bridge.poll(case.current_version).await {
+        Ok(Poll::Update(info)) if info.release == job.release => info,
+        Ok(Poll::Update(info)) => return Err(format!("case `{}`: offered {} instead of the job's release", case.name, info.release)),
+        Ok(Poll::NoUpdate) => return Err(format!("case `{}`: the cloud offered no update", case.name)),
+        Err(e) => return Err(format!("case `{}`: poll: {e}", case.name)),
+    };
+    let d = bridge.download(&info).await.map_err(|e| format!("case `{}`: download: {e}", case.name))?;
+    let band = Band { _dir, config, target };
+    let (outcome, after) = match band_verdict_keep(band, &info, &d).await {
+        (v, Some(mut band)) if v == "accepted" => {
+            let confirmed = ota_device::confirm(&mut band.target).await.map_err(|e| format!("confirm: {e}"));
+            let after = match confirmed {
+                Ok(_) => band_accuracy(&mut band.target, &windows.test).await,
+                Err(e) => Err(e),
+            };
+            band.target.shutdown().await;
+            (v, Some(after?))
+        }
+        (v, band) => {
+            if let Some(band) = band {
+                band.target.shutdown().await;
+            }
+            (v, None)
+        }
+    };
+    Ok(CaseResult {
+        name: case.name.clone(),
+        expected: case.expect.clone(),
+        passed: outcome == case.expect && after.is_some_and(|a| a > before),
+        devices: vec![DeviceOutcome {
+            device: id.to_string(),
+            outcome,
+            resumes: d.resumes,
+            link: bridge.totals().clone(),
+            radio_energy_mj: bridge.link.energy_mj(board),
+        }],
+        faults_hit: Vec::new(),
+        cut_points_tried: None,
+        unbootable: None,
+        unbootable_after: Vec::new(),
+        accuracy: Some(AccuracyGain {
+            user: spec.user.clone(),
+            shots_per_class: spec.shots_per_class,
+            test_windows: windows.test.len(),
+            before,
+            after: after.unwrap_or(f64::NAN),
+        }),
     })
 }
 
@@ -450,43 +533,33 @@ async fn factory_band(
 
 /// Pushes the download into the band and reads what it concluded after a reboot.
 async fn band_verdict(band: Band, info: &ReleaseInfo, d: &Download) -> String {
-    let Band {
-        _dir,
-        config,
-        mut target,
-    } = band;
-    let verdict =
-        match crate::ota::radio::deliver(&mut target, info, d, ota_device::MAX_CHUNK).await {
-            Err(e) => e
-                .refusal()
-                .map_or_else(|| format!("push-failed: {e}"), str::to_string),
-            Ok(_) => match ota_device::reboot_qemu(target, &config).await {
-                Err(e) => return format!("reboot-failed: {e}"),
-                Ok(mut t) => {
-                    let v = match ota_device::status(&mut t).await {
-                        Ok(s) if s.version == info.version && s.self_test_passed => {
-                            "accepted".to_string()
-                        }
-                        Ok(s)
-                            if s.last_error == "self-test-failed"
-                                && s.version != info.version
-                                && s.active_slot.is_some() =>
-                        {
-                            "rolled_back".to_string()
-                        }
-                        Ok(s) => format!(
-                            "not-activated (running v{}, last error {})",
-                            s.version, s.last_error
-                        ),
-                        Err(e) => format!("status-failed: {e}"),
-                    };
-                    t.shutdown().await;
-                    return v;
-                }
-            },
-        };
-    target.shutdown().await;
+    let (verdict, band) = band_verdict_keep(band, info, d).await;
+    if let Some(band) = band {
+        band.target.shutdown().await;
+    }
     verdict
+}
+
+/// [`band_verdict`], keeping the band running after its reboot (when it came back up).
+async fn band_verdict_keep(band: Band, info: &ReleaseInfo, d: &Download) -> (String, Option<Band>) {
+    let Band { _dir, config, mut target } = band;
+    if let Err(e) = crate::ota::radio::deliver(&mut target, info, d, ota_device::MAX_CHUNK).await {
+        target.shutdown().await;
+        return (e.refusal().map_or_else(|| format!("push-failed: {e}"), str::to_string), None);
+    }
+    let mut target = match ota_device::reboot_qemu(target, &config).await {
+        Err(e) => return (format!("reboot-failed: {e}"), None),
+        Ok(t) => t,
+    };
+    let verdict = match ota_device::status(&mut target).await {
+        Ok(s) if s.version == info.version && s.self_test_passed => "accepted".to_string(),
+        Ok(s) if s.last_error == "self-test-failed" && s.version != info.version && s.active_slot.is_some() => {
+            "rolled_back".to_string()
+        }
+        Ok(s) => format!("not-activated (running v{}, last error {})", s.version, s.last_error),
+        Err(e) => format!("status-failed: {e}"),
+    };
+    (verdict, Some(Band { _dir, config, target }))
 }
 
 /// Runs every case against one cloud; the report says which passed.
@@ -502,7 +575,7 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
         && let Some(c) = s
             .cases
             .iter()
-            .find(|c| c.sweep.is_some() || c.self_test_fails)
+            .find(|c| c.sweep.is_some() || c.self_test_fails || c.personalize.is_some())
     {
         return Err(format!(
             "case `{}` runs on emulated bands: set `firmware:`",
@@ -530,6 +603,10 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
     let mut cases = Vec::new();
     for (ci, case) in s.cases.iter().enumerate() {
         let log_before = server.fault_log().len();
+        if let Some(spec) = &case.personalize {
+            cases.push(personalized_case(s, &server, &board, &model, &format!("case{ci}-dev0"), case, spec).await?);
+            continue;
+        }
         if case.sweep.is_some() {
             cases.push(
                 sweep_case(s, &server, &board, &model, &format!("case{ci}-dev0"), case).await?,
@@ -622,6 +699,7 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
             cut_points_tried: None,
             unbootable: None,
             unbootable_after: Vec::new(),
+            accuracy: None,
         });
     }
     let radio = s.link.model(None, 0)?.radio;
@@ -657,6 +735,14 @@ pub fn to_markdown(r: &OtaReport) -> String {
                 d.link.radio_on_s,
                 d.radio_energy_mj.map_or("–".into(), |e| format!("{e:.1}")),
                 d.resumes
+            ));
+        }
+    }
+    for c in &r.cases {
+        if let Some(a) = &c.accuracy {
+            md.push_str(&format!(
+                "\nPersonalization `{}`: on-device accuracy for user {} on {} of their windows (not uploaded): {:.3} before, {:.3} after the update ({} windows per class uploaded).\n",
+                c.name, a.user, a.test_windows, a.before, a.after, a.shots_per_class
             ));
         }
     }

@@ -75,7 +75,7 @@ pub fn user_windows(spec: &PersonalizeSpec, board: &BoardProfile, model_dir: &Pa
     let user = parted.part("all");
     let split = split_shots(&user, classes, spec.shots_per_class);
     let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
-    if rest.len() == 0 {
+    if rest.is_empty() {
         return Err(format!("user {} has no windows beyond the uploads", spec.user));
     }
     let uploads = (0..shots.len())

@@ -16,7 +16,9 @@ async fn every_ota_case_ends_as_expected_with_link_figures() {
     // The band's checks on the host: the same verdicts, in a fraction of a second. The
     // rollback and the power-cut sweep need a band.
     s.firmware = None;
-    let on_band = |c: &harbor::ota::scenario::OtaCase| c.sweep.is_some() || c.self_test_fails || c.personalize.is_some();
+    let on_band = |c: &harbor::ota::scenario::OtaCase| {
+        c.sweep.is_some() || c.self_test_fails || c.personalize.is_some()
+    };
     assert!(run(&s).await.unwrap_err().contains("set `firmware:`"));
     s.cases.retain(|c| !on_band(c));
     let report = run(&s).await.expect("runs");
@@ -95,8 +97,14 @@ async fn on_emulated_bands_every_case_ends_as_the_band_decides() {
     assert_eq!(sweep.unbootable, Some(0), "{:?}", sweep.unbootable_after);
     assert!(sweep.devices[0].link.bytes_down > 0);
     // Measured on the band: the personalized release is better for its user.
-    let gain = case("happy path").accuracy.clone().expect("happy path is personalized");
-    println!("on-device accuracy for user {}: {:.3} -> {:.3} on {} windows", gain.user, gain.before, gain.after, gain.test_windows);
+    let gain = case("happy path")
+        .accuracy
+        .clone()
+        .expect("happy path is personalized");
+    println!(
+        "on-device accuracy for user {}: {:.3} -> {:.3} on {} windows",
+        gain.user, gain.before, gain.after, gain.test_windows
+    );
     assert_eq!(gain.test_windows, 120);
     assert!(gain.after > gain.before, "{gain:?}");
 }
@@ -136,7 +144,13 @@ fn harbor_run_dispatches_ota_scenarios_and_fails_a_wrong_expectation() {
     let junit = std::fs::read_to_string(out.join("ota-report.junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), 2, "{junit}");
     assert!(junit.contains(r#"tests="2" failures="1""#), "{junit}");
-    assert!(junit.contains(r#"<testcase name="ok" classname="ota.wrong"/>"#), "{junit}");
-    assert!(junit.contains("message=\"expected accepted, got case1-dev0: bad-signature\""), "{junit}");
+    assert!(
+        junit.contains(r#"<testcase name="ok" classname="ota.wrong"/>"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("message=\"expected accepted, got case1-dev0: bad-signature\""),
+        "{junit}"
+    );
     assert!(junit.contains("name=\"bad sig accepted?\""), "{junit}");
 }

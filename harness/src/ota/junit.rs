@@ -16,7 +16,11 @@ fn failure(c: &CaseResult) -> String {
         .collect();
     let mut message = format!("expected {}, got {}", c.expected, got.join("; "));
     if !c.unbootable_after.is_empty() {
-        let _ = write!(message, " (unbootable after {})", c.unbootable_after.join("; "));
+        let _ = write!(
+            message,
+            " (unbootable after {})",
+            c.unbootable_after.join("; ")
+        );
     }
     message
 }
@@ -32,7 +36,10 @@ pub fn to_junit(r: &OtaReport) -> String {
         n = r.cases.len()
     );
     for c in &r.cases {
-        let open = format!(r#"    <testcase name="{}" classname="ota.{suite}""#, escape_xml(&c.name));
+        let open = format!(
+            r#"    <testcase name="{}" classname="ota.{suite}""#,
+            escape_xml(&c.name)
+        );
         if c.passed {
             let _ = writeln!(xml, "{open}/>");
         } else {

@@ -46,7 +46,12 @@ pub struct UserWindows {
 }
 
 #[cfg(feature = "train")]
-pub fn user_windows(spec: &PersonalizeSpec, board: &BoardProfile, model_dir: &Path, classes: usize) -> Result<UserWindows, String> {
+pub fn user_windows(
+    spec: &PersonalizeSpec,
+    board: &BoardProfile,
+    model_dir: &Path,
+    classes: usize,
+) -> Result<UserWindows, String> {
     use crate::datasets::DatasetKind;
     use crate::signal::WindowSpec;
     use crate::train::data::ClassSet;
@@ -57,10 +62,16 @@ pub fn user_windows(spec: &PersonalizeSpec, board: &BoardProfile, model_dir: &Pa
 
     let root = crate::datasets::data_root().join("wisdm2019");
     if !root.is_dir() {
-        return Err(format!("{} is missing: unpack the WISDM 2019 dataset there", root.display()));
+        return Err(format!(
+            "{} is missing: unpack the WISDM 2019 dataset there",
+            root.display()
+        ));
     }
     // Non-overlapping windows: test windows share no samples with the uploads.
-    let window_spec = WindowSpec { overlap: 0.0, ..WindowSpec::default() };
+    let window_spec = WindowSpec {
+        overlap: 0.0,
+        ..WindowSpec::default()
+    };
     let parted = load_windows(
         DatasetKind::Wisdm2019Watch,
         &root,
@@ -76,7 +87,10 @@ pub fn user_windows(spec: &PersonalizeSpec, board: &BoardProfile, model_dir: &Pa
     let split = split_shots(&user, classes, spec.shots_per_class);
     let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
     if rest.is_empty() {
-        return Err(format!("user {} has no windows beyond the uploads", spec.user));
+        return Err(format!(
+            "user {} has no windows beyond the uploads",
+            spec.user
+        ));
     }
     let uploads = (0..shots.len())
         .map(|i| LabelledWindow {
@@ -86,7 +100,11 @@ pub fn user_windows(spec: &PersonalizeSpec, board: &BoardProfile, model_dir: &Pa
         .collect();
     // The band's input conversion; the personalized model keeps it.
     let base = Trained::load(model_dir).map_err(|e| format!("{}: {e}", model_dir.display()))?;
-    let conv = InputQuant::new(&base.norm, base.quant.input.scale, base.quant.input.zero_point);
+    let conv = InputQuant::new(
+        &base.norm,
+        base.quant.input.scale,
+        base.quant.input.zero_point,
+    );
     let n = spec.test_windows.clamp(1, rest.len());
     let test = (0..n)
         .map(|k| k * rest.len() / n)
@@ -96,41 +114,77 @@ pub fn user_windows(spec: &PersonalizeSpec, board: &BoardProfile, model_dir: &Pa
 }
 
 #[cfg(not(feature = "train"))]
-pub fn user_windows(_: &PersonalizeSpec, _: &BoardProfile, _: &Path, _: usize) -> Result<UserWindows, String> {
+pub fn user_windows(
+    _: &PersonalizeSpec,
+    _: &BoardProfile,
+    _: &Path,
+    _: usize,
+) -> Result<UserWindows, String> {
     Err("this harbor was built without the `train` feature: no personalization".into())
 }
 
 /// Uploads the windows as the dashboard does and runs the cloud's personalization job.
-pub async fn personalize(client: &HttpClient, device: &str, contract: &crate::cloud::InputContract, uploads: &[LabelledWindow]) -> Result<ReleaseInfo, String> {
+pub async fn personalize(
+    client: &HttpClient,
+    device: &str,
+    contract: &crate::cloud::InputContract,
+    uploads: &[LabelledWindow],
+) -> Result<ReleaseInfo, String> {
     let r = client
-        .post(&format!("/api/v0/devices/{device}/samples"), samples::upload_body(contract, uploads))
+        .post(
+            &format!("/api/v0/devices/{device}/samples"),
+            samples::upload_body(contract, uploads),
+        )
         .await
         .map_err(|e| format!("upload: {e}"))?;
     if r.status != 201 {
-        return Err(format!("upload: {} {}", r.status, String::from_utf8_lossy(&r.body)));
+        return Err(format!(
+            "upload: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        ));
     }
     let r = client
         .post(&format!("/api/v0/devices/{device}/personalize"), Vec::new())
         .await
         .map_err(|e| format!("personalize: {e}"))?;
-    let status_url = r.json()?["status_url"].as_str().ok_or("personalize: no status_url")?.to_string();
+    let status_url = r.json()?["status_url"]
+        .as_str()
+        .ok_or("personalize: no status_url")?
+        .to_string();
     loop {
-        let r = client.get(&status_url, &[]).await.map_err(|e| format!("job status: {e}"))?;
+        let r = client
+            .get(&status_url, &[])
+            .await
+            .map_err(|e| format!("job status: {e}"))?;
         let v = r.json()?;
         match v["status"].as_str() {
             Some("running") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-            Some("succeeded") => return serde_json::from_value(v["release"].clone()).map_err(|e| e.to_string()),
+            Some("succeeded") => {
+                return serde_json::from_value(v["release"].clone()).map_err(|e| e.to_string());
+            }
             _ => return Err(format!("personalization job: {v}")),
         }
     }
 }
 
 /// Fraction of `test` windows whose argmax on the band is the label.
-pub async fn band_accuracy(target: &mut QemuTarget, test: &[(Vec<i8>, usize)]) -> Result<f64, String> {
+pub async fn band_accuracy(
+    target: &mut QemuTarget,
+    test: &[(Vec<i8>, usize)],
+) -> Result<f64, String> {
     let mut right = 0;
     for (window, label) in test {
-        let logits = target.infer(window).await.map_err(|e| format!("infer: {e}"))?.logits;
-        let best = logits.iter().enumerate().max_by_key(|&(i, &v)| (v, std::cmp::Reverse(i))).map(|(i, _)| i);
+        let logits = target
+            .infer(window)
+            .await
+            .map_err(|e| format!("infer: {e}"))?
+            .logits;
+        let best = logits
+            .iter()
+            .enumerate()
+            .max_by_key(|&(i, &v)| (v, std::cmp::Reverse(i)))
+            .map(|(i, _)| i);
         right += usize::from(best == Some(*label));
     }
     Ok(right as f64 / test.len() as f64)

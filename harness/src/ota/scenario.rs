@@ -24,8 +24,10 @@ use crate::cloud::{
 };
 use crate::ota::device as ota_device;
 use crate::ota::link_model::{Link, LinkModel, LinkTotals, RadioKind};
+use crate::ota::personalized::{
+    AccuracyGain, PersonalizeSpec, band_accuracy, personalize, user_windows,
+};
 use crate::ota::radio::{Download, Poll, RadioBridge};
-use crate::ota::personalized::{AccuracyGain, PersonalizeSpec, band_accuracy, personalize, user_windows};
 use crate::ota::sweep::{SignedRelease, power_cut_sweep};
 use crate::target::{QemuConfig, QemuTarget};
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
@@ -423,28 +425,55 @@ async fn personalized_case(
     case: &OtaCase,
     spec: &PersonalizeSpec,
 ) -> Result<CaseResult, String> {
-    let fw = s.firmware.as_ref().ok_or_else(|| format!("case `{}`: personalization runs on a band: set `firmware:`", case.name))?;
+    let fw = s.firmware.as_ref().ok_or_else(|| {
+        format!(
+            "case `{}`: personalization runs on a band: set `firmware:`",
+            case.name
+        )
+    })?;
     let contract = server.contract().clone();
     let windows = user_windows(spec, board, &s.model, contract.classes.len())?;
-    let token = server.add_device("ota", id, &board.name).map_err(|e| e.to_string())?;
+    let token = server
+        .add_device("ota", id, &board.name)
+        .map_err(|e| e.to_string())?;
     let band = factory_band(fw, server, id, model, case.current_version).await?;
     let client = HttpClient::new(server.base_url(), Some(&token));
     let job = personalize(&client, id, &contract, &windows.uploads).await?;
-    let Band { _dir, config, mut target } = band;
+    let Band {
+        _dir,
+        config,
+        mut target,
+    } = band;
     let before = band_accuracy(&mut target, &windows.test).await?;
     let link = Link::new(s.link.model(case.loss, s.link.seed)?);
     let mut bridge = RadioBridge::new(client, id, &board.name, link);
     let info = match bridge.poll(case.current_version).await {
         Ok(Poll::Update(info)) if info.release == job.release => info,
-        Ok(Poll::Update(info)) => return Err(format!("case `{}`: offered {} instead of the job's release", case.name, info.release)),
-        Ok(Poll::NoUpdate) => return Err(format!("case `{}`: the cloud offered no update", case.name)),
+        Ok(Poll::Update(info)) => {
+            return Err(format!(
+                "case `{}`: offered {} instead of the job's release",
+                case.name, info.release
+            ));
+        }
+        Ok(Poll::NoUpdate) => {
+            return Err(format!("case `{}`: the cloud offered no update", case.name));
+        }
         Err(e) => return Err(format!("case `{}`: poll: {e}", case.name)),
     };
-    let d = bridge.download(&info).await.map_err(|e| format!("case `{}`: download: {e}", case.name))?;
-    let band = Band { _dir, config, target };
+    let d = bridge
+        .download(&info)
+        .await
+        .map_err(|e| format!("case `{}`: download: {e}", case.name))?;
+    let band = Band {
+        _dir,
+        config,
+        target,
+    };
     let (outcome, after) = match band_verdict_keep(band, &info, &d).await {
         (v, Some(mut band)) if v == "accepted" => {
-            let confirmed = ota_device::confirm(&mut band.target).await.map_err(|e| format!("confirm: {e}"));
+            let confirmed = ota_device::confirm(&mut band.target)
+                .await
+                .map_err(|e| format!("confirm: {e}"));
             let after = match confirmed {
                 Ok(_) => band_accuracy(&mut band.target, &windows.test).await,
                 Err(e) => Err(e),
@@ -542,10 +571,18 @@ async fn band_verdict(band: Band, info: &ReleaseInfo, d: &Download) -> String {
 
 /// [`band_verdict`], keeping the band running after its reboot (when it came back up).
 async fn band_verdict_keep(band: Band, info: &ReleaseInfo, d: &Download) -> (String, Option<Band>) {
-    let Band { _dir, config, mut target } = band;
+    let Band {
+        _dir,
+        config,
+        mut target,
+    } = band;
     if let Err(e) = crate::ota::radio::deliver(&mut target, info, d, ota_device::MAX_CHUNK).await {
         target.shutdown().await;
-        return (e.refusal().map_or_else(|| format!("push-failed: {e}"), str::to_string), None);
+        return (
+            e.refusal()
+                .map_or_else(|| format!("push-failed: {e}"), str::to_string),
+            None,
+        );
     }
     let mut target = match ota_device::reboot_qemu(target, &config).await {
         Err(e) => return (format!("reboot-failed: {e}"), None),
@@ -553,13 +590,27 @@ async fn band_verdict_keep(band: Band, info: &ReleaseInfo, d: &Download) -> (Str
     };
     let verdict = match ota_device::status(&mut target).await {
         Ok(s) if s.version == info.version && s.self_test_passed => "accepted".to_string(),
-        Ok(s) if s.last_error == "self-test-failed" && s.version != info.version && s.active_slot.is_some() => {
+        Ok(s)
+            if s.last_error == "self-test-failed"
+                && s.version != info.version
+                && s.active_slot.is_some() =>
+        {
             "rolled_back".to_string()
         }
-        Ok(s) => format!("not-activated (running v{}, last error {})", s.version, s.last_error),
+        Ok(s) => format!(
+            "not-activated (running v{}, last error {})",
+            s.version, s.last_error
+        ),
         Err(e) => format!("status-failed: {e}"),
     };
-    (verdict, Some(Band { _dir, config, target }))
+    (
+        verdict,
+        Some(Band {
+            _dir,
+            config,
+            target,
+        }),
+    )
 }
 
 /// Runs every case against one cloud; the report says which passed.
@@ -604,7 +655,18 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
     for (ci, case) in s.cases.iter().enumerate() {
         let log_before = server.fault_log().len();
         if let Some(spec) = &case.personalize {
-            cases.push(personalized_case(s, &server, &board, &model, &format!("case{ci}-dev0"), case, spec).await?);
+            cases.push(
+                personalized_case(
+                    s,
+                    &server,
+                    &board,
+                    &model,
+                    &format!("case{ci}-dev0"),
+                    case,
+                    spec,
+                )
+                .await?,
+            );
             continue;
         }
         if case.sweep.is_some() {
@@ -775,8 +837,11 @@ pub fn run_to_dir(path: &Path, out: &Path) -> Result<bool, String> {
         .map_err(|e| format!("{}: {e}", out.display()))?;
     std::fs::write(out.join("ota-report.md"), to_markdown(&report))
         .map_err(|e| format!("{}: {e}", out.display()))?;
-    std::fs::write(out.join("ota-report.junit.xml"), crate::ota::junit::to_junit(&report))
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(
+        out.join("ota-report.junit.xml"),
+        crate::ota::junit::to_junit(&report),
+    )
+    .map_err(|e| format!("{}: {e}", out.display()))?;
     print!("{}", to_markdown(&report));
     Ok(report.passed)
 }

@@ -61,6 +61,9 @@ pub fn golden(stem: &str) -> Golden {
         model,
         input_len: golden.input_len,
         output_len: golden.output_len,
-        records: golden.records().map(|(i, o)| (as_i8(i), as_i8(o))).collect(),
+        records: golden
+            .records()
+            .map(|(i, o)| (as_i8(i), as_i8(o)))
+            .collect(),
     }
 }

@@ -326,6 +326,25 @@ fn fail_self_test(
     Ok(())
 }
 
+/// Polls once and downloads the offered release; a case that needs an update fails without one.
+async fn fetch_update(
+    bridge: &mut RadioBridge,
+    case: &OtaCase,
+) -> Result<(ReleaseInfo, Download), String> {
+    let info = match bridge.poll(case.current_version).await {
+        Ok(Poll::Update(info)) => info,
+        Ok(Poll::NoUpdate) => {
+            return Err(format!("case `{}`: the cloud offered no update", case.name));
+        }
+        Err(e) => return Err(format!("case `{}`: poll: {e}", case.name)),
+    };
+    let d = bridge
+        .download(&info)
+        .await
+        .map_err(|e| format!("case `{}`: download: {e}", case.name))?;
+    Ok((info, d))
+}
+
 /// `sweep: power_cut`: the release is downloaded over the radio, then pushed into copies of
 /// a band running `current_version` with a power cut at every flash operation.
 async fn sweep_case(
@@ -369,17 +388,7 @@ async fn sweep_case(
         &board.name,
         link,
     );
-    let info = match bridge.poll(case.current_version).await {
-        Ok(Poll::Update(info)) => info,
-        Ok(Poll::NoUpdate) => {
-            return Err(format!("case `{}`: the cloud offered no update", case.name));
-        }
-        Err(e) => return Err(format!("case `{}`: poll: {e}", case.name)),
-    };
-    let d = bridge
-        .download(&info)
-        .await
-        .map_err(|e| format!("case `{}`: download: {e}", case.name))?;
+    let (info, d) = fetch_update(&mut bridge, case).await?;
     let v2 = SignedRelease {
         manifest: unhex(&info.manifest).ok_or("release manifest")?,
         image: d.bytes.clone(),
@@ -447,23 +456,13 @@ async fn personalized_case(
     let before = band_accuracy(&mut target, &windows.test).await?;
     let link = Link::new(s.link.model(case.loss, s.link.seed)?);
     let mut bridge = RadioBridge::new(client, id, &board.name, link);
-    let info = match bridge.poll(case.current_version).await {
-        Ok(Poll::Update(info)) if info.release == job.release => info,
-        Ok(Poll::Update(info)) => {
-            return Err(format!(
-                "case `{}`: offered {} instead of the job's release",
-                case.name, info.release
-            ));
-        }
-        Ok(Poll::NoUpdate) => {
-            return Err(format!("case `{}`: the cloud offered no update", case.name));
-        }
-        Err(e) => return Err(format!("case `{}`: poll: {e}", case.name)),
-    };
-    let d = bridge
-        .download(&info)
-        .await
-        .map_err(|e| format!("case `{}`: download: {e}", case.name))?;
+    let (info, d) = fetch_update(&mut bridge, case).await?;
+    if info.release != job.release {
+        return Err(format!(
+            "case `{}`: offered {} instead of the job's release",
+            case.name, info.release
+        ));
+    }
     let band = Band {
         _dir,
         config,

@@ -480,19 +480,7 @@ impl App {
             Err(_) => return Err((ErrorCause::InferenceFailed, 0)),
         };
         self.n_logits = outcome.n_logits;
-        let mut logits = [0u8; MAX_LOGITS];
-        for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
-            *dst = src as u8;
-        }
-        let result = InferResult {
-            instructions: outcome.instructions,
-            stack_high_water: board.stack().high_water,
-            arena_used: outcome.arena_used,
-            predicted: outcome.predicted,
-            logits: &logits[..outcome.n_logits],
-            elapsed_us: outcome.elapsed_us,
-        };
-        self.send(board, &Response::StreamWindow { index, result });
+        self.send_result(board, &outcome, Some(index));
         Ok(())
     }
 
@@ -528,6 +516,17 @@ impl App {
     }
 
     fn send_inference(&mut self, board: &mut impl Board, outcome: &inference::Outcome) {
+        self.send_result(board, outcome, None);
+    }
+
+    /// One inference's measurements: an InferResult, or a StreamWindow when it came from the
+    /// stream's window `stream_index`.
+    fn send_result(
+        &mut self,
+        board: &mut impl Board,
+        outcome: &inference::Outcome,
+        stream_index: Option<u32>,
+    ) {
         let mut logits = [0u8; MAX_LOGITS];
         for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
             *dst = src as u8;
@@ -540,7 +539,11 @@ impl App {
             logits: &logits[..outcome.n_logits],
             elapsed_us: outcome.elapsed_us,
         };
-        self.send(board, &Response::InferResult(result));
+        let response = match stream_index {
+            Some(index) => Response::StreamWindow { index, result },
+            None => Response::InferResult(result),
+        };
+        self.send(board, &response);
     }
 
     fn send(&mut self, board: &mut impl Board, response: &Response<'_>) {

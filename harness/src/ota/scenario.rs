@@ -204,6 +204,19 @@ pub struct DeviceOutcome {
     pub radio_energy_mj: Option<f64>,
 }
 
+impl DeviceOutcome {
+    /// A band's verdict with its radio's link figures.
+    fn of(bridge: &RadioBridge, board: &BoardProfile, outcome: String, resumes: u32) -> Self {
+        DeviceOutcome {
+            device: bridge.device.clone(),
+            outcome,
+            resumes,
+            link: bridge.totals().clone(),
+            radio_energy_mj: bridge.link.energy_mj(board),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseResult {
     pub name: String,
@@ -407,13 +420,7 @@ async fn sweep_case(
         name: case.name.clone(),
         expected: case.expect.clone(),
         passed: outcome == case.expect,
-        devices: vec![DeviceOutcome {
-            device: id.to_string(),
-            outcome,
-            resumes: d.resumes,
-            link: bridge.totals().clone(),
-            radio_energy_mj: bridge.link.energy_mj(board),
-        }],
+        devices: vec![DeviceOutcome::of(&bridge, board, outcome, d.resumes)],
         faults_hit: Vec::new(),
         accuracy: None,
         cut_points_tried: Some(sweep.cut_points_tried),
@@ -491,13 +498,7 @@ async fn personalized_case(
         name: case.name.clone(),
         expected: case.expect.clone(),
         passed: outcome == case.expect && after.is_some_and(|a| a > before),
-        devices: vec![DeviceOutcome {
-            device: id.to_string(),
-            outcome,
-            resumes: d.resumes,
-            link: bridge.totals().clone(),
-            radio_energy_mj: bridge.link.energy_mj(board),
-        }],
+        devices: vec![DeviceOutcome::of(&bridge, board, outcome, d.resumes)],
         faults_hit: Vec::new(),
         cut_points_tried: None,
         unbootable: None,
@@ -739,13 +740,7 @@ pub async fn run(s: &OtaScenario) -> Result<OtaReport, String> {
         let finished = futures_util::future::join_all(runs).await;
         let devices: Vec<DeviceOutcome> = finished
             .into_iter()
-            .map(|(b, (outcome, resumes))| DeviceOutcome {
-                device: b.device.clone(),
-                outcome,
-                resumes,
-                link: b.totals().clone(),
-                radio_energy_mj: b.link.energy_mj(&board),
-            })
+            .map(|(b, (outcome, resumes))| DeviceOutcome::of(&b, &board, outcome, resumes))
             .collect();
         let faults_hit = server.fault_log()[log_before..]
             .iter()

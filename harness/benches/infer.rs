@@ -4,8 +4,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use harbor::train::card::ModelCard;
-use harbor::train::int8::{HostInt8, arena_bytes};
+use harbor::model::card::ModelCard;
+use harbor::model::int8::{HostInt8, arena_bytes};
 
 fn bench(c: &mut Criterion) {
     let dir = harbor::datasets::workspace_root().join("models/small-int8-generalized");

@@ -3,9 +3,11 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use harbor::train::data::{SplitMix64, WindowSet};
-use harbor::train::fit::{self, Quiet, TrainConfig};
-use harbor::train::{Arch, Variant};
+use harbor::model::WindowSet;
+use harbor::rng::SplitMix64;
+use harbor::model::recipe::TrainConfig;
+use harbor::train::fit::{self, Quiet};
+use harbor::model::{Arch, Variant};
 
 /// 4,096 windows of noise with a class-dependent offset: enough batches for a stable time.
 fn windows() -> WindowSet {
@@ -32,7 +34,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for v in Variant::ALL {
         let arch = Arch::new(v, 60, 6, 8).expect("arch");
-        let start = harbor::train::model::Cnn::new(&arch, &fit::device(1)).to_float_net(&arch);
+        let start = harbor::train::cnn::Cnn::new(&arch, &fit::device(1)).to_float_net(&arch);
         group.bench_function(v.name(), |b| {
             b.iter(|| {
                 fit::fit(

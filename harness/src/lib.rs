@@ -20,7 +20,9 @@ pub mod ota;
 pub mod renode;
 pub mod replay;
 pub mod report;
+pub mod rng;
 pub mod scenario;
 pub mod signal;
+#[cfg(feature = "train")]
 pub mod train;
 pub mod target;

@@ -14,11 +14,11 @@ use harbor::cloud::client::unhex;
 use harbor::cloud::{LabelledWindow, ReleaseInfo, samples};
 use harbor::datasets::DatasetKind;
 use harbor::signal::WindowSpec;
-use harbor::train::data::{ClassSet, WindowSet};
-use harbor::train::normalize::InputQuant;
+use harbor::model::{ClassSet, WindowSet};
+use harbor::model::input::InputQuant;
 use harbor::train::personalize::split_shots;
-use harbor::train::pipeline::Trained;
-use harbor::train::source::load_windows;
+use harbor::model::Trained;
+use harbor::model::source::load_windows;
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
 
 /// Held out of the generalized model's training and validation (see its card).
@@ -28,11 +28,11 @@ fn int8_accuracy(model: &[u8], conv: &InputQuant, set: &WindowSet) -> f64 {
     let inputs: Vec<Vec<i8>> = (0..set.len())
         .map(|i| conv.quantize_window(set.get(i), set.channels))
         .collect();
-    let outputs = harbor::train::int8::run_all(model, &inputs).expect("harbor-core runs the model");
+    let outputs = harbor::model::int8::run_all(model, &inputs).expect("harbor-core runs the model");
     let right = outputs
         .iter()
         .zip(&set.y)
-        .filter(|(o, y)| harbor::train::metrics::argmax(o) == **y)
+        .filter(|(o, y)| harbor::model::confusion::argmax(o) == **y)
         .count();
     right as f64 / set.len() as f64
 }

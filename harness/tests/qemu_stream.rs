@@ -12,7 +12,7 @@ use harbor::signal::model_rate::ModelRateConverter;
 use harbor::signal::resample::resample;
 use harbor::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, WindowSpec, prepare};
 use harbor::target::{StreamConfig, StreamWindow, Target, TargetError, device_input_quant};
-use harbor::train::card::ModelCard;
+use harbor::model::card::ModelCard;
 use harbor_core::protocol::ErrorCause;
 
 const MODEL: &str = "small-int8-generalized";

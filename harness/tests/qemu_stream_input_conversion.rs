@@ -1,13 +1,13 @@
-//! The parameters a model card carries (`harbor::train::normalize::InputQuant`, which the host
+//! The parameters a model card carries (`harbor::model::input::InputQuant`, which the host
 //! uses for tensor-mode inputs) reach the band unchanged through `device_input_quant`: both
 //! sides convert every int16 reading of every committed model identically. (The arithmetic
 //! itself exists once, in `harbor_core::input`; the float-tracking test in
-//! `train::normalize` checks it.)
+//! `model::input` checks it.)
 
 use std::path::Path;
 
 use harbor::target::device_input_quant;
-use harbor::train::card::ModelCard;
+use harbor::model::card::ModelCard;
 
 #[test]
 fn core_conversion_equals_the_training_conversion_for_every_committed_model() {
@@ -47,7 +47,7 @@ fn core_conversion_equals_the_training_conversion_for_every_committed_model() {
 
 #[test]
 fn parameters_the_band_cannot_take_are_named() {
-    let mut q = harbor::train::normalize::InputQuant {
+    let mut q = harbor::model::input::InputQuant {
         offset: vec![0; 6],
         multiplier: vec![1; 6],
         shift: 16,

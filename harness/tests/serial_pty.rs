@@ -7,7 +7,7 @@ use std::path::Path;
 
 use harbor::model::HostModel;
 use harbor::target::{SerialTarget, StreamConfig, Target, TargetError, device_input_quant};
-use harbor::train::card::ModelCard;
+use harbor::model::card::ModelCard;
 use serial_support::{open, qemu_on_pty, qemu_support, serial_config};
 
 #[tokio::test]

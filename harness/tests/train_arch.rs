@@ -1,6 +1,6 @@
 //! Parameter and MAC counts of the variants against counts worked out by hand.
 
-use harbor::train::{Arch, Variant};
+use harbor::model::{Arch, ArchError, Variant};
 
 #[test]
 fn small_variant_counts_match_hand_computation() {
@@ -50,10 +50,17 @@ fn too_short_window_is_an_error_not_a_panic() {
     let err =
         Arch::new(Variant::Base, 8, 6, 8).expect_err("8 samples cannot feed three conv blocks");
     assert!(
-        err.contains("too short") || err.contains("nothing"),
+        matches!(
+            err,
+            ArchError::WindowTooShort { .. } | ArchError::PoolsToNothing { .. }
+        ),
         "{err}"
     );
-    assert!(Arch::new(Variant::Small, 60, 6, 1).is_err());
+    assert!(err.to_string().contains("8 samples"), "{err}");
+    assert_eq!(
+        Arch::new(Variant::Small, 60, 6, 1).expect_err("one class"),
+        ArchError::TooFewClasses(1)
+    );
 }
 
 #[test]

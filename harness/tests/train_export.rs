@@ -5,15 +5,16 @@
 
 mod train_support;
 
-use harbor::train::export::{model_def, to_tflite};
-use harbor::train::fit::{self, Quiet, TrainConfig};
-use harbor::train::normalize::Normalization;
-use harbor::train::quantize::quantize;
-use harbor::train::{Arch, Variant};
+use harbor::model::export::{model_def, to_tflite};
+use harbor::model::recipe::TrainConfig;
+use harbor::train::fit::{self, Quiet};
+use harbor::model::input::Normalization;
+use harbor::model::quantize::quantize;
+use harbor::model::{Arch, Variant};
 use harbor_core::writer::BuiltinOp;
 use train_support::{CHANNELS, CLASSES, WINDOW, synthetic};
 
-fn trained() -> (harbor::train::FloatNet, harbor::train::WindowSet) {
+fn trained() -> (harbor::model::FloatNet, harbor::model::WindowSet) {
     let arch = Arch::new(Variant::Small, WINDOW, CHANNELS, CLASSES).expect("arch");
     let raw = synthetic(60, 21);
     let norm = Normalization::fit(&raw);
@@ -110,8 +111,8 @@ fn exported_file_round_trips_through_harbor_core_reader() {
     let model = Model::parse(&bytes).expect("harbor-core reads the exported file");
     let def = model_def(&q, "round trip");
     assert_eq!(model.num_operators(), def.operators.len());
-    let mut arena = vec![0u8; harbor::train::int8::arena_bytes(&bytes).expect("arena size")];
-    let host = harbor::train::int8::HostInt8::new(&bytes, &mut arena).expect("plans");
+    let mut arena = vec![0u8; harbor::model::int8::arena_bytes(&bytes).expect("arena size")];
+    let host = harbor::model::int8::HostInt8::new(&bytes, &mut arena).expect("plans");
     assert_eq!(host.input_len, WINDOW * CHANNELS);
     assert_eq!(host.output_len, CLASSES);
     assert_eq!(
@@ -128,11 +129,11 @@ fn int8_model_on_harbor_core_agrees_with_the_float_model() {
     let inputs: Vec<Vec<i8>> = (0..data.len())
         .map(|i| data.get(i).iter().map(|&v| q.input.quantize(v)).collect())
         .collect();
-    let outputs = harbor::train::int8::run_all(&bytes, &inputs).expect("runs");
-    let argmax = harbor::train::metrics::argmax::<f32>;
+    let outputs = harbor::model::int8::run_all(&bytes, &inputs).expect("runs");
+    let argmax = harbor::model::confusion::argmax::<f32>;
     let same = (0..data.len())
         .filter(|&i| {
-            argmax(&net.logits(data.get(i))) == harbor::train::metrics::argmax(&outputs[i])
+            argmax(&net.logits(data.get(i))) == harbor::model::confusion::argmax(&outputs[i])
         })
         .count();
     let agreement = same as f64 / data.len() as f64;
@@ -143,7 +144,7 @@ fn int8_model_on_harbor_core_agrees_with_the_float_model() {
     );
     // And the int8 model is a classifier, not a constant: it recovers the labels.
     let correct = (0..data.len())
-        .filter(|&i| harbor::train::metrics::argmax(&outputs[i]) == data.y[i])
+        .filter(|&i| harbor::model::confusion::argmax(&outputs[i]) == data.y[i])
         .count();
     assert!(
         correct as f64 / data.len() as f64 > 0.85,
@@ -154,8 +155,9 @@ fn int8_model_on_harbor_core_agrees_with_the_float_model() {
 
 #[test]
 fn personalized_export_keeps_every_frozen_tensor_bit_identical() {
-    use harbor::train::personalize::{PersonalizeConfig, personalize, split_shots};
-    use harbor::train::quantize::requantize_head;
+    use harbor::model::recipe::PersonalizeConfig;
+    use harbor::train::personalize::{personalize, split_shots};
+    use harbor::model::quantize::requantize_head;
     let arch = Arch::new(Variant::Small, WINDOW, CHANNELS, CLASSES).expect("arch");
     let raw = synthetic(40, 31);
     let data = Normalization::fit(&raw).apply(&raw);
@@ -191,7 +193,7 @@ fn personalized_export_keeps_every_frozen_tensor_bit_identical() {
 
 #[test]
 fn float32_export_mirrors_the_int8_graph_and_harbor_core_refuses_it_clearly() {
-    use harbor::train::export::{model_def_f32, to_tflite_f32};
+    use harbor::model::export::{model_def_f32, to_tflite_f32};
     use harbor_core::writer::TensorType;
     let (net, data) = trained();
     let int8 = model_def(&quantize(&net, &data), "x");
@@ -206,6 +208,10 @@ fn float32_export_mirrors_the_int8_graph_and_harbor_core_refuses_it_clearly() {
     );
     let bytes = to_tflite_f32(&net, "x").expect("export");
     // The band runs int8 only: a float model must be an error naming the problem, not a panic.
-    let err = harbor::train::int8::arena_bytes(&bytes).expect_err("float model refused");
-    assert!(err.to_lowercase().contains("float"), "{err}");
+    let err = harbor::model::int8::arena_bytes(&bytes).expect_err("float model refused");
+    assert!(
+        matches!(err, harbor::model::int8::Int8Error::Parse(_)),
+        "{err}"
+    );
+    assert!(err.to_string().to_lowercase().contains("float"), "{err}");
 }

@@ -5,10 +5,12 @@
 
 mod train_support;
 
-use harbor::train::fit::{self, Quiet, TrainConfig};
-use harbor::train::normalize::Normalization;
-use harbor::train::personalize::{PersonalizeConfig, personalize, split_shots};
-use harbor::train::{Arch, Variant};
+use harbor::model::recipe::TrainConfig;
+use harbor::train::fit::{self, Quiet};
+use harbor::model::input::Normalization;
+use harbor::model::recipe::PersonalizeConfig;
+    use harbor::train::personalize::{personalize, split_shots};
+use harbor::model::{Arch, Variant};
 use train_support::{CHANNELS, CLASSES, WINDOW, synthetic};
 
 fn quick_config(epochs: usize) -> TrainConfig {
@@ -43,7 +45,7 @@ fn same_seed_gives_identical_weights() {
     let data = synthetic(20, 3);
     // burn's RNG is process-global (other tests draw from it in parallel), so the start
     // weights are fixed once; what must be reproducible is the seeded shuffle + Adam.
-    let start = harbor::train::model::Cnn::new(&arch, &fit::device(11)).to_float_net(&arch);
+    let start = harbor::train::cnn::Cnn::new(&arch, &fit::device(11)).to_float_net(&arch);
     let run = || {
         let (m, _) = fit::fit(
             fit::from_float_net(&start, &fit::device(5)),
@@ -105,7 +107,7 @@ fn shot_split_takes_n_per_class_and_keeps_the_rest_disjoint() {
 fn plain_float_forward_matches_burn() {
     let arch = Arch::new(Variant::Small, WINDOW, CHANNELS, CLASSES).expect("arch");
     let data = synthetic(5, 6);
-    let model = harbor::train::model::Cnn::new(&arch, &fit::device(3));
+    let model = harbor::train::cnn::Cnn::new(&arch, &fit::device(3));
     let net = model.to_float_net(&arch);
     let burn_logits = fit::logits(&model, &data);
     for (i, expected) in burn_logits.iter().enumerate() {

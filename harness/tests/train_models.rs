@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use harbor::train::card::{ModelCard, sha256_hex};
-use harbor::train::data::ClassSet;
-use harbor::train::int8;
-use harbor::train::{Arch, Variant};
+use harbor::model::card::{ModelCard, sha256_hex};
+use harbor::model::ClassSet;
+use harbor::model::int8;
+use harbor::model::{Arch, Variant};
 
 fn models_dir() -> PathBuf {
     harbor::datasets::workspace_root().join("models")

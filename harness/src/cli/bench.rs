@@ -14,7 +14,7 @@ use crate::datasets::workspace_root;
 use crate::metrics::InstructionStats;
 use crate::model::HostModel;
 use crate::target::{QemuConfig, QemuTarget, Target};
-use crate::train::data::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Linux's USER_HZ on the platforms harbor runs on.
 const TICKS_PER_S: f64 = 100.0;

@@ -6,13 +6,14 @@ mod datasets;
 mod diff;
 mod flash;
 mod image;
-#[cfg(feature = "train")]
-mod models;
 mod merge;
+mod models;
 mod ports;
 mod prepare;
 mod progress;
 mod run;
+#[cfg(feature = "train")]
+mod train;
 mod validate;
 
 use std::process::ExitCode;
@@ -105,11 +106,9 @@ enum Command {
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
     /// Train, personalize and list the band's int8 model variants.
-    #[cfg(feature = "train")]
     #[command(subcommand)]
     Models(models::ModelsCommand),
     /// Score a model directory (float and int8 on the host) on prepared windows.
-    #[cfg(feature = "train")]
     Eval(models::EvalArgs),
 }
 
@@ -128,9 +127,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Bench(args) => bench::run(args),
-        #[cfg(feature = "train")]
         Command::Models(cmd) => models::run(cmd),
-        #[cfg(feature = "train")]
         Command::Eval(args) => models::eval(&args),
     };
     match outcome {

@@ -1,27 +1,16 @@
-//! `harbor models` (list, train, personalize) and `harbor eval`: the band's model variants.
+//! `harbor models list` and `harbor eval`: the band's model variants and how a model
+//! directory scores on prepared windows. Framework-free; training is `cli::train`.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
-use crate::board::BoardProfile;
-use crate::datasets::DatasetKind;
-use crate::signal::WindowSpec;
+use crate::model::eval::evaluate;
+use crate::model::saved::CARD_FILE;
+use crate::model::source::from_prepared;
+use crate::model::{Arch, ClassSet, Confusion, ModelCard, Trained, Variant, WindowSet};
 use crate::signal::export::PreparedFile;
-use crate::signal::split::PersonalizationConfig;
-use crate::train::card::{ModelCard, sha256_hex};
-use crate::train::data::{ClassSet, WindowSet};
-use crate::train::fit::{EpochLog, TrainConfig, TrainProgress};
-use crate::train::metrics::Confusion;
-use crate::train::personalize::PersonalizeConfig;
-use crate::train::pipeline::{self, RunOptions, Splits, Trained};
-use crate::train::source::{PartedWindows, from_prepared, load_windows};
-use crate::train::{Arch, Variant};
-
-use crate::train::pipeline::{CARD_FILE, FLOAT_FILE, MODEL_F32_FILE, MODEL_FILE};
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
@@ -31,60 +20,11 @@ pub enum ModelsCommand {
         dir: PathBuf,
     },
     /// Train a variant on a dataset, quantize it to int8 and write model.tflite + card.yaml.
-    Train(TrainArgs),
+    #[cfg(feature = "train")]
+    Train(super::train::TrainArgs),
     /// Fine-tune a model's last layer on one user's labelled windows (BandX personalization).
-    Personalize(PersonalizeArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    /// Dataset format (see `harbor datasets list`).
-    #[arg(long, default_value = "wisdm2019-watch")]
-    pub dataset: DatasetKind,
-    /// The dataset's folder as published.
-    #[arg(long)]
-    pub root: PathBuf,
-    /// Board profile whose IMU the windows are quantized for.
-    #[arg(long, default_value = "esp32c3-band")]
-    pub board: String,
-}
-
-#[derive(Debug, Args)]
-pub struct TrainArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
-    #[arg(long, default_value = "small")]
-    pub variant: Variant,
-    /// Output directory, e.g. models/small-int8-generalized.
-    #[arg(long)]
-    pub out: PathBuf,
-    #[arg(long, default_value_t = 2019)]
-    pub seed: u64,
-    #[arg(long, default_value_t = 40)]
-    pub max_epochs: usize,
-    /// Users held out of training for the personalization study.
-    #[arg(long, default_value_t = 5)]
-    pub held_out: usize,
-    /// Labelled windows per class each held-out user gives for personalization.
-    #[arg(long, default_value_t = 15)]
-    pub shots: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct PersonalizeArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// The generalized model's directory.
-    #[arg(long)]
-    pub base: PathBuf,
-    /// The user (the dataset's subject id).
-    #[arg(long)]
-    pub subject: String,
-    #[arg(long, default_value_t = 15)]
-    pub shots: usize,
-    /// Output directory (default: next to the base, `<base>-personalized-<subject>`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[cfg(feature = "train")]
+    Personalize(super::train::PersonalizeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -100,11 +40,14 @@ pub struct EvalArgs {
     pub part: Option<String>,
 }
 
+/// Runs a `harbor models` subcommand.
 pub fn run(cmd: ModelsCommand) -> CliResult {
     match cmd {
         ModelsCommand::List { dir } => list(&dir),
-        ModelsCommand::Train(args) => train(&args),
-        ModelsCommand::Personalize(args) => personalize(&args),
+        #[cfg(feature = "train")]
+        ModelsCommand::Train(args) => super::train::train(&args),
+        #[cfg(feature = "train")]
+        ModelsCommand::Personalize(args) => super::train::personalize(&args),
     }
 }
 
@@ -155,296 +98,9 @@ fn list(dir: &Path) -> CliResult {
     Ok(Exit::Ok)
 }
 
-/// Loads, prepares (resample, int16, windows) and splits a dataset.
-fn prepared_windows(
-    data: &DataArgs,
-    subjects: Vec<String>,
-    split: Option<(PersonalizationConfig, u64)>,
-    spec: &WindowSpec,
-) -> Result<PartedWindows, CliError> {
-    let board = BoardProfile::load(&data.board)?;
-    let bar = BytesBar::new("loading");
-    let parted = load_windows(
-        data.dataset,
-        &data.root,
-        &board,
-        subjects,
-        split,
-        spec,
-        &ClassSet::wisdm_band(),
-        &bar,
-    )
-    .map_err(CliError::usage)?;
-    bar.finish();
-    for (activity, n) in &parted.left_out {
-        eprintln!("left out (not a model class): {activity}: {n} windows");
-    }
-    Ok(parted)
-}
-
-/// An indicatif bar per epoch, with the validation score when it ends.
-struct EpochBar {
-    bar: ProgressBar,
-}
-
-impl EpochBar {
-    fn new() -> Self {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} batches {msg}")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        EpochBar { bar }
-    }
-}
-
-impl TrainProgress for EpochBar {
-    fn epoch_start(&self, epoch: usize, batches: usize) {
-        self.bar.set_prefix(format!("epoch {epoch}"));
-        self.bar.set_length(batches as u64);
-        self.bar.set_position(0);
-    }
-    fn batch_done(&self) {
-        self.bar.inc(1);
-    }
-    fn epoch_done(&self, log: &EpochLog) {
-        let line = format!(
-            "epoch {:>3}  loss {:.4}  val acc {:.3}  val macro-F1 {:.3}  {:.1} s",
-            log.epoch, log.train_loss, log.val_accuracy, log.val_macro_f1, log.seconds
-        );
-        // A hidden bar (stderr not a terminal) drops println; the log must still appear.
-        if self.bar.is_hidden() {
-            eprintln!("{line}")
-        } else {
-            self.bar.println(line)
-        }
-    }
-}
-
-fn train(args: &TrainArgs) -> CliResult {
-    let cfg = PersonalizationConfig {
-        held_out: args.held_out,
-        per_class: args.shots,
-        val_fraction: 0.15,
-    };
-    let parted = prepared_windows(
-        &args.data,
-        Vec::new(),
-        Some((cfg, args.seed)),
-        &WindowSpec::default(),
-    )?;
-    let splits = Splits {
-        train: parted.part("train"),
-        val: parted.part("val"),
-        test: parted.part("test"),
-        finetune: parted.part("finetune"),
-    };
-    let name = args
-        .out
-        .file_name()
-        .map_or("model".to_string(), |n| n.to_string_lossy().into_owned());
-    let opts = RunOptions {
-        name,
-        variant: args.variant,
-        train: TrainConfig {
-            max_epochs: args.max_epochs,
-            seed: args.seed,
-            ..TrainConfig::default()
-        },
-        personalize: PersonalizeConfig {
-            shots: args.shots,
-            seed: args.seed,
-            ..PersonalizeConfig::default()
-        },
-        calibration_windows: 2000,
-        reproduce: format!(
-            "harbor models train --dataset {} --root <{} root> --variant {} --out {} --seed {} --max-epochs {} --held-out {} --shots {}",
-            args.data.dataset,
-            args.data.dataset,
-            args.variant,
-            args.out.display(),
-            args.seed,
-            args.max_epochs,
-            args.held_out,
-            args.shots
-        ),
-    };
-    let provenance = pipeline::Provenance {
-        dataset: args.data.dataset.name().to_string(),
-        body_position: "wrist".into(),
-        input: crate::train::card::InputInfo {
-            rate_hz: WindowSpec::default().rate_hz,
-            window_samples: splits.train.window,
-            window_stride_samples: WindowSpec::default().hop().map_err(CliError::usage)?,
-            channels: [
-                "accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z",
-            ]
-            .map(String::from)
-            .to_vec(),
-            units: format!("raw int16 IMU counts of board `{}`", args.data.board),
-        },
-    };
-    eprintln!(
-        "windows: {} train, {} val, {} test (held-out users), {} fine-tune",
-        splits.train.len(),
-        splits.val.len(),
-        splits.test.len(),
-        splits.finetune.len()
-    );
-    let bar = EpochBar::new();
-    let trained = pipeline::run(&splits, &ClassSet::wisdm_band(), &provenance, &opts, &bar)
-        .map_err(CliError::usage)?;
-    bar.bar.finish_and_clear();
-    write_model_dir(&args.out, &trained)?;
-    if let Some(card) = &trained.card {
-        print_card_summary(card);
-    }
-    Ok(Exit::Ok)
-}
-
-fn write_model_dir(dir: &Path, trained: &Trained) -> Result<(), CliError> {
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.join(name), bytes)
-            .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.join(name).display())))
-    };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.display())))?;
-    write(MODEL_FILE, &trained.tflite)?;
-    if !trained.tflite_f32.is_empty() {
-        write(MODEL_F32_FILE, &trained.tflite_f32)?;
-    }
-    if !trained.golden_inputs.is_empty() {
-        // Int8 inputs of real test windows; models/tools/tflm_check.py adds TFLM's outputs.
-        std::fs::create_dir_all(dir.join("golden"))
-            .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.display())))?;
-        let bytes: Vec<u8> = trained
-            .golden_inputs
-            .iter()
-            .flatten()
-            .map(|&v| v as u8)
-            .collect();
-        write("golden/inputs.i8", &bytes)?;
-    }
-    let float =
-        serde_json::to_string(trained).map_err(|e| CliError::infrastructure(e.to_string()))?;
-    write(FLOAT_FILE, float.as_bytes())?;
-    if let Some(card) = &trained.card {
-        write(
-            CARD_FILE,
-            card.to_yaml().map_err(CliError::infrastructure)?.as_bytes(),
-        )?;
-    }
-    Ok(())
-}
-
-fn print_card_summary(card: &ModelCard) {
-    let r = &card.results;
-    println!(
-        "{}: {} params, {} MACs, {} bytes",
-        card.name, card.architecture.params, card.architecture.macs_per_window, card.file.bytes
-    );
-    println!("  on {} ({} windows)", r.evaluated_on, r.windows);
-    println!(
-        "  float: accuracy {:.3}  macro-F1 {:.3}",
-        r.float.accuracy, r.float.macro_f1
-    );
-    if let Some(q) = &r.int8 {
-        println!(
-            "  int8:  accuracy {:.3}  macro-F1 {:.3}",
-            q.accuracy, q.macro_f1
-        );
-    }
-    if let Some(p) = &card.personalization {
-        println!("  personalization ({} shots/class):", p.shots_per_class);
-        for u in &p.users {
-            println!(
-                "    user {:<6} generalized {:.3} -> personalized {:.3}",
-                u.subject, u.generalized_accuracy, u.personalized_accuracy
-            );
-        }
-        println!(
-            "    mean {:.3} -> {:.3}  ({})",
-            p.mean_generalized_accuracy, p.mean_personalized_accuracy, p.published
-        );
-    }
-}
-
-fn load_trained(dir: &Path) -> Result<Trained, CliError> {
+/// Reads a model directory's float model and `.tflite`.
+pub(super) fn load_trained(dir: &Path) -> Result<Trained, CliError> {
     Trained::load(dir).map_err(CliError::usage)
-}
-
-fn personalize(args: &PersonalizeArgs) -> CliResult {
-    let base = load_trained(&args.base)?;
-    let parted = prepared_windows(
-        &args.data,
-        vec![args.subject.clone()],
-        None,
-        // Non-overlapping windows: evaluation windows must not share samples with the shots.
-        &WindowSpec {
-            overlap: 0.0,
-            ..WindowSpec::default()
-        },
-    )?;
-    let user: WindowSet = parted.part("all");
-    if user.is_empty() {
-        return Err(CliError::usage(format!(
-            "subject {} has no windows of the model's classes",
-            args.subject
-        )));
-    }
-    let cfg = PersonalizeConfig {
-        shots: args.shots,
-        ..PersonalizeConfig::default()
-    };
-    let (trained, result) =
-        pipeline::personalize_saved(&base, &user, &cfg, &crate::train::fit::Quiet)
-            .map_err(CliError::usage)?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args.base.file_name().map_or("model".into(), |n| {
-            n.to_string_lossy().replace("generalized", "personalized")
-        });
-        args.base.with_file_name(format!("{stem}-{}", args.subject))
-    });
-    let mut card = ModelCard::load(&args.base.join(CARD_FILE)).map_err(CliError::usage)?;
-    card.name = out
-        .file_name()
-        .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-    card.audience = format!("personalized:{}", args.subject);
-    card.recipe.personalize = Some(cfg.clone());
-    card.personalization = None;
-    card.file.bytes = trained.tflite.len() as u64;
-    card.file.sha256 = sha256_hex(&trained.tflite);
-    card.reproduce = format!(
-        "harbor models personalize --dataset {} --root <root> --base {} --subject {} --shots {}",
-        args.data.dataset,
-        args.base.display(),
-        args.subject,
-        args.shots
-    );
-    // The card's scores are now this user's, float, on the windows not used for fine-tuning.
-    card.results.evaluated_on =
-        format!("subject {} windows not used for fine-tuning", args.subject);
-    card.results.windows = result.eval_windows;
-    card.results.float.accuracy = result.personalized_accuracy;
-    card.results.float.macro_f1 = result.personalized_macro_f1;
-    card.results.float.per_class = Vec::new();
-    card.results.int8 = None;
-    card.results.float_int8_agreement = None;
-    let trained = Trained {
-        card: Some(card),
-        ..trained
-    };
-    write_model_dir(&out, &trained)?;
-    println!(
-        "subject {}: generalized {:.3} -> personalized {:.3} accuracy on {} windows; wrote {}",
-        args.subject,
-        result.generalized_accuracy,
-        result.personalized_accuracy,
-        result.eval_windows,
-        out.display()
-    );
-    Ok(Exit::Ok)
 }
 
 /// `harbor eval`: float and int8 scores of a model directory on prepared windows.
@@ -482,7 +138,7 @@ pub fn eval(args: &EvalArgs) -> CliResult {
             args.windows.display()
         )));
     }
-    let e = pipeline::evaluate(
+    let e = evaluate(
         &trained.net,
         &trained.norm,
         &trained.quant,

@@ -7,9 +7,9 @@ use super::state::AppState;
 
 #[cfg(feature = "train")]
 pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, String> {
-    use crate::train::data::WindowSet;
-    use crate::train::normalize::InputQuant;
-    use crate::train::personalize::PersonalizeConfig;
+    use crate::model::WindowSet;
+    use crate::model::input::InputQuant;
+    use crate::model::recipe::PersonalizeConfig;
     use crate::train::pipeline::personalize_on_shots;
 
     let base = state
@@ -43,7 +43,8 @@ pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, String
         seed: state.config.seed,
         ..PersonalizeConfig::default()
     };
-    let tuned = personalize_on_shots(&base, &shots, &cfg, &crate::train::fit::Quiet)?;
+    let tuned = personalize_on_shots(&base, &shots, &cfg, &crate::train::fit::Quiet)
+        .map_err(|e| e.to_string())?;
     // Self-test window: the first upload, through the band's input conversion.
     let conv = InputQuant::new(&tuned.norm, tuned.quant.input.scale, tuned.quant.input.zero_point);
     let golden = conv.quantize_window(shots.get(0), c.channels);

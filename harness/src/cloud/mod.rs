@@ -71,7 +71,7 @@ impl CloudConfig {
             max_windows_per_device: 4096,
             min_windows_per_class: 1,
             #[cfg(feature = "train")]
-            personalize_epochs: crate::train::personalize::PersonalizeConfig::default().epochs,
+            personalize_epochs: crate::model::recipe::PersonalizeConfig::default().epochs,
             #[cfg(not(feature = "train"))]
             personalize_epochs: 0,
             factory_version: 1,
@@ -103,7 +103,7 @@ fn contract_from(model_dir: &Path) -> Result<InputContract, CloudError> {
         path: model_dir.to_path_buf(),
         message,
     };
-    let card = crate::train::card::ModelCard::load(&model_dir.join("card.yaml"))
+    let card = crate::model::card::ModelCard::load(&model_dir.join("card.yaml"))
         .map_err(|e| model_err(e.to_string()))?;
     Ok(InputContract {
         window: card.input.window_samples,
@@ -122,9 +122,9 @@ impl CloudServer {
         let contract = contract_from(&config.model_dir)?;
         #[cfg(feature = "train")]
         let base = Some(Arc::new(
-            crate::train::pipeline::Trained::load(&config.model_dir).map_err(|message| CloudError::Model {
+            crate::model::Trained::load(&config.model_dir).map_err(|e| CloudError::Model {
                 path: config.model_dir.clone(),
-                message,
+                message: e.to_string(),
             })?,
         ));
         let state = Arc::new(state::AppState {

@@ -62,7 +62,7 @@ pub struct AppState {
     pub keys: Vec<SigningKey>,
     /// The generalized model every device starts from (personalization base).
     #[cfg(feature = "train")]
-    pub base: Option<Arc<crate::train::pipeline::Trained>>,
+    pub base: Option<Arc<crate::model::Trained>>,
     pub inner: Mutex<Inner>,
 }
 

@@ -1,13 +1,13 @@
 //! On-device metrics per replay cell: classification scores, agreement with the host
 //! references, and instruction statistics.
 //!
-//! The confusion matrix, accuracy and macro-F1 are [`crate::train::metrics::Confusion`]
+//! The confusion matrix, accuracy and macro-F1 are [`crate::model::confusion::Confusion`]
 //! (one implementation for training and replay); this module adds what only replay needs.
 
 mod agreement;
 mod instructions;
 
-pub use crate::train::metrics::{ClassScore, Confusion};
+pub use crate::model::confusion::{ClassScore, Confusion};
 pub use agreement::{Int8Mismatch, agreement_float, int8_agreement};
 pub use instructions::InstructionStats;
 

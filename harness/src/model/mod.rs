@@ -1,6 +1,31 @@
-//! Host-side use of harbor-core's int8 interpreter: the very code the band runs, wrapped with
-//! file loading, errors that name the model file, and float ↔ int8 conversion.
+//! The band's int8 1D CNN as data, framework-free: architecture counts, the model card, input
+//! normalization and the band's input conversion, the float network, int8 quantization,
+//! `.tflite` export, scoring (float and int8 on harbor-core) and model directories on disk.
+//! Everything here builds without feature `train`; fitting lives in `crate::train`.
+//! See `docs/models.md`.
 
+pub mod arch;
+pub mod card;
+pub mod classes;
+pub mod confusion;
+pub mod eval;
+pub mod export;
+pub mod float_net;
 mod host;
+pub mod input;
+pub mod int8;
+pub mod quantize;
+pub mod recipe;
+pub mod saved;
+pub mod source;
+pub mod windows;
 
+pub use arch::{Arch, ArchError, Variant};
+pub use card::{CardError, ModelCard};
+pub use classes::ClassSet;
+pub use confusion::{ClassScore, Confusion, argmax};
+pub use float_net::FloatNet;
 pub use host::{HostModel, ModelError, Prediction};
+pub use quantize::QuantModel;
+pub use saved::{ModelDirError, Trained};
+pub use windows::WindowSet;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::board::{BoardProfile, RadioSpec};
-use crate::train::data::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Which of the band's radios carries the link (picks the currents in the board profile).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -54,11 +54,11 @@ pub fn user_windows(
 ) -> Result<UserWindows, String> {
     use crate::datasets::DatasetKind;
     use crate::signal::WindowSpec;
-    use crate::train::data::ClassSet;
-    use crate::train::normalize::InputQuant;
+    use crate::model::ClassSet;
+    use crate::model::input::InputQuant;
     use crate::train::personalize::split_shots;
-    use crate::train::pipeline::Trained;
-    use crate::train::source::load_windows;
+    use crate::model::Trained;
+    use crate::model::source::load_windows;
 
     let root = crate::datasets::data_root().join("wisdm2019");
     if !root.is_dir() {

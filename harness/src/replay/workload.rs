@@ -10,10 +10,10 @@ use crate::board::BoardProfile;
 use crate::datasets::{self, DatasetKind, LoadOptions, NoProgress};
 use crate::model::HostModel;
 use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
-use crate::train::card::ModelCard;
-use crate::train::metrics::argmax;
-use crate::train::normalize::{InputQuant, Normalization};
-use crate::train::{ClassSet, FloatNet};
+use crate::model::card::ModelCard;
+use crate::model::confusion::argmax;
+use crate::model::input::{InputQuant, Normalization};
+use crate::model::{ClassSet, FloatNet};
 
 use super::super::scenario::{DatasetEntry, Subjects};
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::energy::EnergyEstimate;
 use crate::metrics::{InstructionStats, Int8Mismatch};
 use crate::replay::{Mode, ShardFailure};
-use crate::train::metrics::Confusion;
+use crate::model::confusion::Confusion;
 
 /// A cell with every optional part filled and awkward floats (not exactly representable).
 fn full_cell(mode: Mode) -> CellResult {

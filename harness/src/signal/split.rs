@@ -8,13 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::SignalError;
 use super::window::Windows;
 use crate::datasets::Activity;
+use crate::rng::chacha_shuffle;
 
 /// Which part of an experiment a window belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -127,23 +126,8 @@ fn subject_of(windows: &Windows, i: usize) -> SubjectId {
 fn shuffled_subjects(windows: &Windows, seed: u64) -> Vec<SubjectId> {
     let set: BTreeSet<SubjectId> = (0..windows.len()).map(|i| subject_of(windows, i)).collect();
     let mut subjects: Vec<SubjectId> = set.into_iter().collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for i in (1..subjects.len()).rev() {
-        let j = below(&mut rng, i as u64 + 1) as usize;
-        subjects.swap(i, j);
-    }
+    chacha_shuffle(&mut subjects, seed);
     subjects
-}
-
-/// Uniform draw in `0..n` (Lemire's multiply-shift with rejection: no modulo bias).
-fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
-    let threshold = n.wrapping_neg() % n;
-    loop {
-        let m = u128::from(rng.next_u64()) * u128::from(n);
-        if (m as u64) >= threshold {
-            return (m >> 64) as u64;
-        }
-    }
 }
 
 /// Assigns whole subjects to train/val/test: `round(n·test)` test subjects, `round(n·val)`

@@ -3,7 +3,7 @@
 use harbor_core::input::{ChannelQuant, InputQuant, MAX_SHIFT};
 use harbor_core::rate::AXES;
 
-use crate::train::normalize::InputQuant as CardInputQuant;
+use crate::model::input::InputQuant as CardInputQuant;
 
 /// Converts a model card's `device_conversion` into the ConfigureInput parameters; names
 /// the field that does not fit (channel count, zero point outside int8, shift too large).

@@ -8,35 +8,11 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::arch::Arch;
-use super::data::{SplitMix64, WindowSet};
-use super::float_net::FloatNet;
-pub use super::metrics::EpochLog;
-use super::metrics::{Confusion, argmax};
-use super::model::{Cnn, batch_tensor, target_tensor};
-
-/// Hyper-parameters of a training run (all recorded in the model card).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub max_epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    /// Epochs without a better validation macro-F1 before stopping.
-    pub patience: usize,
-    pub seed: u64,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            max_epochs: 40,
-            batch_size: 64,
-            learning_rate: 2e-3,
-            patience: 6,
-            seed: 2019,
-        }
-    }
-}
+use super::cnn::{Cnn, batch_tensor, target_tensor};
+use crate::model::recipe::{EpochLog, TrainConfig};
+use crate::model::windows::WindowSet;
+use crate::model::{Arch, Confusion, FloatNet, argmax};
+use crate::rng::SplitMix64;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {

@@ -1,30 +1,12 @@
-//! The band's int8 1D CNN: architecture, training (burn, CPU), personalization, int8
-//! post-training quantization, `.tflite` export and model cards. See `docs/models.md`.
-//!
-//! Framework-free parts (architecture, metrics, quantization, export, cards) build without
-//! the `train` feature, so `harbor eval` works in slim builds; training needs it.
+//! Training the band's model (burn, CPU): fitting, head-only personalization and the
+//! pipeline from windows to a model directory. Behind feature `train`; the model itself
+//! (architecture, quantization, export, cards, scoring) is `crate::model`. See
+//! `docs/models.md`.
 
-pub mod arch;
-pub mod card;
-pub mod data;
-pub mod export;
-pub mod float_net;
-pub mod int8;
-pub mod metrics;
-pub mod normalize;
-pub mod quantize;
-pub mod source;
-
-#[cfg(feature = "train")]
+pub mod cnn;
+mod error;
 pub mod fit;
-#[cfg(feature = "train")]
-pub mod model;
-#[cfg(feature = "train")]
 pub mod personalize;
-#[cfg(feature = "train")]
 pub mod pipeline;
 
-pub use arch::{Arch, Variant};
-pub use data::{ClassSet, WindowSet};
-pub use float_net::FloatNet;
-pub use quantize::QuantModel;
+pub use error::TrainError;

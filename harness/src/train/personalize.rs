@@ -2,12 +2,12 @@
 //! fine-tune the head on a few labelled windows per class of one user.
 
 use burn::module::Module;
-use serde::{Deserialize, Serialize};
 
-use super::arch::Arch;
-use super::data::WindowSet;
-use super::fit::{self, TrainConfig, TrainProgress};
-use super::model::Cnn;
+use super::cnn::Cnn;
+use super::fit::{self, TrainProgress};
+use crate::model::Arch;
+use crate::model::recipe::{PersonalizeConfig, TrainConfig};
+use crate::model::windows::WindowSet;
 
 /// How a user's windows are split into fine-tuning shots and evaluation windows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,28 +35,6 @@ pub fn split_shots(user: &WindowSet, classes: usize, shots: usize) -> ShotSplit 
     ShotSplit {
         shots: picked,
         rest,
-    }
-}
-
-/// Fine-tuning recipe for the head.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PersonalizeConfig {
-    pub shots: usize,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    pub seed: u64,
-}
-
-impl Default for PersonalizeConfig {
-    fn default() -> Self {
-        PersonalizeConfig {
-            shots: 15,
-            epochs: 30,
-            batch_size: 16,
-            learning_rate: 5e-3,
-            seed: 2019,
-        }
     }
 }
 

@@ -3,20 +3,23 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::arch::{Arch, Variant};
-use super::card::{
+use super::TrainError;
+use super::cnn::Cnn;
+use super::fit::{self, TrainProgress};
+use super::personalize;
+use crate::model::card::{
     ArchitectureInfo, ClassInfo, DatasetInfo, FileInfo, InputInfo, ModelCard, NormalizationInfo,
     PersonalizationStudy, Recipe, Results, Scores, UserResult, sha256_hex,
 };
-use super::data::{ClassSet, SplitMix64, WindowSet};
-use super::export::{to_tflite, to_tflite_f32};
-use super::fit::{self, TrainConfig, TrainProgress};
-use super::float_net::FloatNet;
-use super::int8;
-use super::metrics::{Confusion, argmax};
-use super::normalize::{InputQuant, Normalization};
-use super::personalize::{self, PersonalizeConfig};
-use super::quantize::{QuantModel, quantize, requantize_head};
+use crate::model::eval::evaluate;
+use crate::model::export::{to_tflite, to_tflite_f32};
+use crate::model::input::{InputQuant, Normalization};
+use crate::model::quantize::{QuantModel, quantize, requantize_head};
+use crate::model::recipe::{PersonalizeConfig, TrainConfig};
+use crate::model::saved::{GOLDEN_WINDOWS, Trained, golden_inputs};
+use crate::model::windows::WindowSet;
+use crate::model::{Arch, ClassSet, Confusion, FloatNet, Variant};
+use crate::rng::SplitMix64;
 
 /// Subject-wise splits of raw (un-normalized) windows, as `signal::split`'s
 /// personalization split makes them: `test` holds the held-out users' evaluation windows,
@@ -47,128 +50,6 @@ pub struct RunOptions {
     pub reproduce: String,
 }
 
-/// File names inside a model directory.
-pub const MODEL_FILE: &str = "model.tflite";
-pub const CARD_FILE: &str = "card.yaml";
-/// The float32 reference with the same graph (input: normalized windows).
-pub const MODEL_F32_FILE: &str = "model_f32.tflite";
-/// Float weights, normalization and quantization parameters (for eval and personalization).
-pub const FLOAT_FILE: &str = "float.json";
-
-/// Everything a model directory holds.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Trained {
-    pub net: FloatNet,
-    pub norm: Normalization,
-    pub quant: QuantModel,
-    pub classes: Vec<String>,
-    #[serde(skip)]
-    pub tflite: Vec<u8>,
-    /// The float32 reference as `.tflite` (empty when not exported).
-    #[serde(skip)]
-    pub tflite_f32: Vec<u8>,
-    #[serde(skip)]
-    pub card: Option<ModelCard>,
-    /// int8 inputs (after the band's input conversion) of a few test windows, for golden
-    /// vectors from TFLite Micro.
-    #[serde(skip)]
-    pub golden_inputs: Vec<Vec<i8>>,
-}
-
-impl Trained {
-    /// Reads a model directory's `float.json` and `model.tflite` (not the card).
-    pub fn load(dir: &std::path::Path) -> Result<Trained, String> {
-        let path = dir.join(FLOAT_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut trained: Trained =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let model = dir.join(MODEL_FILE);
-        trained.tflite = std::fs::read(&model).map_err(|e| format!("{}: {e}", model.display()))?;
-        Ok(trained)
-    }
-}
-
-/// Test windows kept as golden inputs: enough to cover every class, small to commit.
-pub const GOLDEN_WINDOWS: usize = 64;
-
-/// Every `len / n`-th window's int8 input, so the sample spans all subjects and classes.
-pub fn golden_inputs(
-    norm: &Normalization,
-    quant: &QuantModel,
-    set: &WindowSet,
-    n: usize,
-) -> Vec<Vec<i8>> {
-    let conv = InputQuant::new(norm, quant.input.scale, quant.input.zero_point);
-    let step = (set.len() / n.max(1)).max(1);
-    (0..set.len())
-        .step_by(step)
-        .take(n)
-        .map(|i| conv.quantize_window(set.get(i), set.channels))
-        .collect()
-}
-
-/// Float and int8 predictions of one evaluation, with agreement figures.
-#[derive(Clone, Debug)]
-pub struct Evaluation {
-    pub float: Confusion,
-    pub int8: Confusion,
-    pub agreement: f64,
-    /// Largest |float softmax − dequantized int8 softmax| over all windows and classes.
-    pub max_prob_delta: f64,
-}
-
-/// Scores float (normalized input) and int8 (raw readings through the band's input
-/// conversion, then harbor-core) on raw `set`.
-pub fn evaluate(
-    net: &FloatNet,
-    norm: &Normalization,
-    quant: &QuantModel,
-    tflite: &[u8],
-    set: &WindowSet,
-) -> Result<Evaluation, String> {
-    let classes = net.arch.classes;
-    let normalized = norm.apply(set);
-    let float_logits: Vec<Vec<f32>> = (0..set.len())
-        .map(|i| net.logits(normalized.get(i)))
-        .collect();
-    let conv = InputQuant::new(norm, quant.input.scale, quant.input.zero_point);
-    let inputs: Vec<Vec<i8>> = (0..set.len())
-        .map(|i| conv.quantize_window(set.get(i), set.channels))
-        .collect();
-    let outputs = int8::run_all(tflite, &inputs)?;
-    let float_pred: Vec<usize> = float_logits.iter().map(|l| argmax(l)).collect();
-    let int8_pred: Vec<usize> = outputs.iter().map(|o| argmax(o)).collect();
-    let same = float_pred
-        .iter()
-        .zip(&int8_pred)
-        .filter(|(a, b)| a == b)
-        .count();
-    let soft = super::quantize::ActQuant::SOFTMAX;
-    let mut max_delta = 0f64;
-    for (l, o) in float_logits.iter().zip(&outputs) {
-        for (p, &q) in softmax(l).iter().zip(o) {
-            max_delta = max_delta.max(f64::from((p - soft.dequantize(q)).abs()));
-        }
-    }
-    Ok(Evaluation {
-        float: Confusion::from_pairs(classes, &set.y, &float_pred),
-        int8: Confusion::from_pairs(classes, &set.y, &int8_pred),
-        agreement: if set.is_empty() {
-            0.0
-        } else {
-            same as f64 / set.len() as f64
-        },
-        max_prob_delta: max_delta,
-    })
-}
-
-fn softmax(l: &[f32]) -> Vec<f32> {
-    let m = l.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    let e: Vec<f32> = l.iter().map(|v| (v - m).exp()).collect();
-    let s: f32 = e.iter().sum();
-    e.iter().map(|v| v / s).collect()
-}
-
 fn scores(c: &Confusion) -> Scores {
     Scores {
         accuracy: c.accuracy(),
@@ -193,14 +74,13 @@ pub fn run(
     provenance: &Provenance,
     opts: &RunOptions,
     progress: &dyn TrainProgress,
-) -> Result<Trained, String> {
+) -> Result<Trained, TrainError> {
     if splits.train.is_empty() || splits.val.is_empty() || splits.test.is_empty() {
-        return Err(format!(
-            "empty split: {} train, {} validation, {} test windows",
-            splits.train.len(),
-            splits.val.len(),
-            splits.test.len()
-        ));
+        return Err(TrainError::EmptySplit {
+            train: splits.train.len(),
+            val: splits.val.len(),
+            test: splits.test.len(),
+        });
     }
     let arch = Arch::new(
         opts.variant,
@@ -216,7 +96,7 @@ pub fn run(
     let calibration = calibration_set(&train_n, opts.calibration_windows, opts.train.seed);
     let quant = quantize(&net, &calibration);
     let description = format!("harbor {} ({})", opts.name, arch.describe().join("; "));
-    let tflite = to_tflite(&quant, &description).map_err(|e| e.to_string())?;
+    let tflite = to_tflite(&quant, &description)?;
     let eval = evaluate(&net, &norm, &quant, &tflite, &splits.test)?;
 
     let study = if splits.finetune.is_empty() {
@@ -297,7 +177,7 @@ pub fn run(
         reproduce: opts.reproduce.clone(),
     };
     let golden_inputs = golden_inputs(&norm, &quant, &splits.test, GOLDEN_WINDOWS);
-    let tflite_f32 = to_tflite_f32(&net, &description).map_err(|e| e.to_string())?;
+    let tflite_f32 = to_tflite_f32(&net, &description)?;
     Ok(Trained {
         net,
         norm,
@@ -313,7 +193,7 @@ pub fn run(
 /// BandX protocol per held-out user: the user's fine-tuning windows train the head, the
 /// user's other windows score the generalized and the personalized model.
 pub fn personalization_study(
-    base: &super::model::Cnn,
+    base: &Cnn,
     arch: &Arch,
     norm: &Normalization,
     finetune: &WindowSet,
@@ -377,8 +257,8 @@ fn spread_per_class(set: &WindowSet, classes: usize, n: usize) -> WindowSet {
 
 /// A saved model fine-tuned on normalized shots, before and after (burn models, for scoring).
 struct FineTuned {
-    base: super::model::Cnn,
-    tuned: super::model::Cnn,
+    base: Cnn,
+    tuned: Cnn,
     net: FloatNet,
     quant: QuantModel,
     tflite: Vec<u8>,
@@ -389,7 +269,7 @@ fn fine_tune_head(
     shots: &WindowSet,
     cfg: &PersonalizeConfig,
     progress: &dyn TrainProgress,
-) -> Result<FineTuned, String> {
+) -> Result<FineTuned, TrainError> {
     let arch = base.net.arch.clone();
     let device = fit::device(cfg.seed);
     let model = fit::from_float_net(&base.net, &device);
@@ -397,7 +277,7 @@ fn fine_tune_head(
     let net = tuned.to_float_net(&arch);
     // The head's output range is calibrated on the shots: the user's only labelled data.
     let quant = requantize_head(&base.quant, &net, shots);
-    let tflite = to_tflite(&quant, "harbor personalized model").map_err(|e| e.to_string())?;
+    let tflite = to_tflite(&quant, "harbor personalized model")?;
     Ok(FineTuned {
         base: model,
         tuned,
@@ -414,14 +294,14 @@ pub fn personalize_on_shots(
     shots_raw: &WindowSet,
     cfg: &PersonalizeConfig,
     progress: &dyn TrainProgress,
-) -> Result<Trained, String> {
+) -> Result<Trained, TrainError> {
     if shots_raw.is_empty() {
-        return Err("no labelled windows to fine-tune on".into());
+        return Err(TrainError::NoShots);
     }
     let shots = base.norm.apply(shots_raw);
     let t = fine_tune_head(base, &shots, cfg, progress)?;
     let tflite_f32 =
-        to_tflite_f32(&t.net, "harbor personalized model (float32)").map_err(|e| e.to_string())?;
+        to_tflite_f32(&t.net, "harbor personalized model (float32)")?;
     Ok(Trained {
         net: t.net,
         norm: base.norm.clone(),
@@ -440,12 +320,12 @@ pub fn personalize_saved(
     user_raw: &WindowSet,
     cfg: &PersonalizeConfig,
     progress: &dyn TrainProgress,
-) -> Result<(Trained, UserResult), String> {
+) -> Result<(Trained, UserResult), TrainError> {
     let arch = base.net.arch.clone();
     let user = base.norm.apply(user_raw);
     let split = personalize::split_shots(&user, arch.classes, cfg.shots);
     if split.shots.is_empty() {
-        return Err("the user has no labelled windows of the model's classes".into());
+        return Err(TrainError::NoUserWindows);
     }
     let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
     let t = fine_tune_head(base, &shots, cfg, progress)?;
@@ -466,7 +346,7 @@ pub fn personalize_saved(
         GOLDEN_WINDOWS,
     );
     let tflite_f32 =
-        to_tflite_f32(&t.net, "harbor personalized model (float32)").map_err(|e| e.to_string())?;
+        to_tflite_f32(&t.net, "harbor personalized model (float32)")?;
     let trained = Trained {
         net: t.net,
         norm: base.norm.clone(),

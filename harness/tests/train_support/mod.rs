@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-use harbor::train::data::{SplitMix64, WindowSet};
+use harbor::model::WindowSet;
+use harbor::rng::SplitMix64;
 
 pub const WINDOW: usize = 60;
 pub const CHANNELS: usize = 6;

@@ -6,8 +6,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use super::arch::Arch;
-use super::float_net::{ConvParams, DenseParams, FloatNet};
+use crate::model::Arch;
+use crate::model::float_net::{ConvParams, DenseParams, FloatNet};
 
 #[derive(Module, Debug)]
 pub struct Block {

@@ -8,6 +8,28 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// Why a variant cannot be built for a window and class count.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ArchError {
+    /// Fewer than two classes.
+    #[error("a classifier needs at least 2 classes, got {0}")]
+    TooFewClasses(usize),
+    /// A convolution kernel is longer than what reaches its block.
+    #[error(
+        "window of {window} samples is too short for the {variant} variant: block {block} sees {samples} samples, kernel {kernel}"
+    )]
+    WindowTooShort {
+        window: usize,
+        variant: Variant,
+        block: usize,
+        samples: usize,
+        kernel: usize,
+    },
+    /// Pooling leaves no samples.
+    #[error("window of {window} samples pools down to nothing in block {block}")]
+    PoolsToNothing { window: usize, block: usize },
+}
+
 /// The named model sizes a user can pick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,7 +118,7 @@ impl Arch {
         window: usize,
         channels: usize,
         classes: usize,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ArchError> {
         let arch = Arch {
             variant,
             window,
@@ -108,34 +130,30 @@ impl Arch {
         Ok(arch)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ArchError> {
         if self.classes < 2 {
-            return Err(format!(
-                "a classifier needs at least 2 classes, got {}",
-                self.classes
-            ));
+            return Err(ArchError::TooFewClasses(self.classes));
         }
         let mut len = self.window;
         for (i, b) in self.blocks.iter().enumerate() {
             if len < b.kernel {
-                return Err(format!(
-                    "window of {} samples is too short for the {} variant: block {} sees {len} samples, kernel {}",
-                    self.window,
-                    self.variant,
-                    i + 1,
-                    b.kernel
-                ));
+                return Err(ArchError::WindowTooShort {
+                    window: self.window,
+                    variant: self.variant,
+                    block: i + 1,
+                    samples: len,
+                    kernel: b.kernel,
+                });
             }
             len = len - b.kernel + 1;
             if let Some(p) = b.pool {
                 len /= p;
             }
             if len == 0 {
-                return Err(format!(
-                    "window of {} samples pools down to nothing in block {}",
-                    self.window,
-                    i + 1
-                ));
+                return Err(ArchError::PoolsToNothing {
+                    window: self.window,
+                    block: i + 1,
+                });
             }
         }
         Ok(())

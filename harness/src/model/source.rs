@@ -13,32 +13,62 @@ use crate::signal::export::{PreparedFile, Provenance};
 use crate::signal::split::{PersonalizationConfig, personalization_split};
 use crate::signal::{ResampleConfig, WindowSpec, prepare};
 
-use super::data::{ClassSet, WindowSet};
+use super::classes::ClassSet;
+use super::windows::WindowSet;
+
+/// Why windows cannot be loaded for a model.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The prepared file's `x_raw` does not hold `windows` windows.
+    #[error("x_raw holds {values} values, expected {windows} windows x {stride}")]
+    RawLength {
+        values: usize,
+        windows: usize,
+        stride: usize,
+    },
+    /// A window's label does not index the file's class list.
+    #[error("window {window}: label {label} is not an index into classes")]
+    Label { window: usize, label: i64 },
+    /// The dataset cannot be read.
+    #[error(transparent)]
+    Dataset(#[from] crate::datasets::DatasetError),
+    /// Resampling, windowing or splitting failed.
+    #[error(transparent)]
+    Signal(#[from] crate::signal::SignalError),
+    /// The prepared windows cannot be laid out as a prepared-windows file.
+    #[error("{0}")]
+    Prepared(String),
+}
 
 /// Windows per split part (`train`, `val`, `test`, `finetune`; `excluded` is dropped).
 #[derive(Clone, Debug, Default)]
 pub struct PartedWindows {
+    /// Windows by split part name (`all` when the file has no split).
     pub parts: BTreeMap<String, WindowSet>,
     /// Windows of activities outside the class set, by activity.
     pub left_out: BTreeMap<String, usize>,
 }
 
 impl PartedWindows {
+    /// The windows of part `name` (empty when the file has none).
     pub fn part(&self, name: &str) -> WindowSet {
         self.parts.get(name).cloned().unwrap_or_default()
     }
 }
 
 /// Splits `file`'s windows by its `split` column (all in `all` when it has none).
-pub fn from_prepared(file: &PreparedFile, classes: &ClassSet) -> Result<PartedWindows, String> {
+pub fn from_prepared(
+    file: &PreparedFile,
+    classes: &ClassSet,
+) -> Result<PartedWindows, SourceError> {
     const CHANNELS: usize = 6;
     let stride = file.length * CHANNELS;
     if file.x_raw.len() != file.windows * stride {
-        return Err(format!(
-            "x_raw holds {} values, expected {} windows x {stride}",
-            file.x_raw.len(),
-            file.windows
-        ));
+        return Err(SourceError::RawLength {
+            values: file.x_raw.len(),
+            windows: file.windows,
+            stride,
+        });
     }
     let mut out = PartedWindows::default();
     let mut buf = vec![0f32; stride];
@@ -46,11 +76,9 @@ pub fn from_prepared(file: &PreparedFile, classes: &ClassSet) -> Result<PartedWi
         let activity = usize::try_from(file.y[i])
             .ok()
             .and_then(|y| file.classes.get(y))
-            .ok_or_else(|| {
-                format!(
-                    "window {i}: label {} is not an index into classes",
-                    file.y[i]
-                )
+            .ok_or(SourceError::Label {
+                window: i,
+                label: file.y[i],
             })?;
         let Some(class) = classes.class_of(activity) else {
             *out.left_out.entry(activity.clone()).or_default() += 1;
@@ -86,7 +114,7 @@ pub fn load_windows(
     spec: &WindowSpec,
     classes: &ClassSet,
     progress: &dyn datasets::Progress,
-) -> Result<PartedWindows, String> {
+) -> Result<PartedWindows, SourceError> {
     let loaded = datasets::load(
         dataset,
         root,
@@ -95,8 +123,7 @@ pub fn load_windows(
             ..Default::default()
         },
         progress,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let resample = ResampleConfig::default();
     let prepared = prepare(
         &loaded.recordings,
@@ -104,11 +131,10 @@ pub fn load_windows(
         spec,
         &resample,
         &datasets::NoProgress,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let split = match split {
         Some((cfg, seed)) => {
-            Some(personalization_split(&prepared.windows, cfg, seed).map_err(|e| e.to_string())?)
+            Some(personalization_split(&prepared.windows, cfg, seed)?)
         }
         None => None,
     };
@@ -122,7 +148,7 @@ pub fn load_windows(
         &resample,
         &prepared.report,
     );
-    let file =
-        PreparedFile::from_prepared(&prepared, split.as_ref(), &meta).map_err(|e| e.to_string())?;
+    let file = PreparedFile::from_prepared(&prepared, split.as_ref(), &meta)
+        .map_err(SourceError::Prepared)?;
     from_prepared(&file, classes)
 }

@@ -93,16 +93,6 @@ fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-/// One training epoch's loss, validation scores and wall time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_accuracy: f64,
-    pub val_macro_f1: f64,
-    pub seconds: f64,
-}
-
 /// Index of the largest value (first on ties), as a classifier's decision.
 pub fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
     let mut best = 0;

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::arch::Arch;
-use super::data::WindowSet;
+use super::windows::WindowSet;
 use super::float_net::FloatNet;
 
 /// Scale and zero point of a per-tensor int8 activation.

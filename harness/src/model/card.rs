@@ -4,10 +4,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::fit::TrainConfig;
-use super::metrics::ClassScore;
-use super::normalize::{InputQuant, Normalization};
-use super::personalize::PersonalizeConfig;
+use super::confusion::ClassScore;
+use super::input::{InputQuant, Normalization};
+use super::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -69,7 +68,7 @@ pub struct NormalizationInfo {
     /// The int8 input tensor's quantization.
     pub input_scale: f32,
     pub input_zero_point: i32,
-    /// The band's per-reading conversion (see `harbor::train::normalize`).
+    /// The band's per-reading conversion (see `harbor::model::input`).
     pub device_conversion: InputQuant,
 }
 
@@ -91,7 +90,7 @@ pub struct Recipe {
     pub epochs_run: usize,
     /// Per-epoch loss, validation scores and wall time on the machine that trained it.
     #[serde(default)]
-    pub history: Vec<super::metrics::EpochLog>,
+    pub history: Vec<EpochLog>,
     pub calibration_windows: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personalize: Option<PersonalizeConfig>,
@@ -156,13 +155,18 @@ pub enum CardError {
     },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
+    /// The card cannot be written as YAML.
+    #[error("model card: {0}")]
+    Serialize(String),
 }
 
 impl ModelCard {
-    pub fn to_yaml(&self) -> Result<String, String> {
-        serde_saphyr::to_string(self).map_err(|e| e.to_string())
+    /// The card as `card.yaml` text.
+    pub fn to_yaml(&self) -> Result<String, CardError> {
+        serde_saphyr::to_string(self).map_err(|e| CardError::Serialize(e.to_string()))
     }
 
+    /// Reads a `card.yaml`.
     pub fn load(path: &Path) -> Result<ModelCard, CardError> {
         let text = std::fs::read_to_string(path).map_err(|source| CardError::Io {
             path: path.display().to_string(),

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::data::WindowSet;
+use super::windows::WindowSet;
 
 /// Fixed-point fraction bits of [`InputQuant::multiplier`].
 pub const INPUT_SHIFT: u32 = 16;

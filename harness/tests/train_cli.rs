@@ -1,7 +1,6 @@
 //! `harbor eval` end to end on real windows: `harbor prepare` one held-out WISDM watch user,
-//! score the committed small model on them, and bad input gets a clear error.
-
-#![cfg(feature = "train")]
+//! score the committed small model on them, and bad input gets a clear error. `eval` is
+//! framework-free, so only the `models train` case needs feature `train`.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -121,6 +120,7 @@ fn eval_without_float_weights_names_the_missing_file() {
     );
 }
 
+#[cfg(feature = "train")]
 #[test]
 fn unknown_variant_is_a_usage_error() {
     let out = harbor(&[

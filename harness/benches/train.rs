@@ -4,10 +4,10 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use harbor::model::WindowSet;
-use harbor::rng::SplitMix64;
 use harbor::model::recipe::TrainConfig;
-use harbor::train::fit::{self, Quiet};
 use harbor::model::{Arch, Variant};
+use harbor::rng::SplitMix64;
+use harbor::train::fit::{self, Quiet};
 
 /// 4,096 windows of noise with a class-dependent offset: enough batches for a stable time.
 fn windows() -> WindowSet {

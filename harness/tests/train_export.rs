@@ -6,11 +6,11 @@
 mod train_support;
 
 use harbor::model::export::{model_def, to_tflite};
-use harbor::model::recipe::TrainConfig;
-use harbor::train::fit::{self, Quiet};
 use harbor::model::input::Normalization;
 use harbor::model::quantize::quantize;
+use harbor::model::recipe::TrainConfig;
 use harbor::model::{Arch, Variant};
+use harbor::train::fit::{self, Quiet};
 use harbor_core::writer::BuiltinOp;
 use train_support::{CHANNELS, CLASSES, WINDOW, synthetic};
 
@@ -155,9 +155,9 @@ fn int8_model_on_harbor_core_agrees_with_the_float_model() {
 
 #[test]
 fn personalized_export_keeps_every_frozen_tensor_bit_identical() {
+    use harbor::model::quantize::requantize_head;
     use harbor::model::recipe::PersonalizeConfig;
     use harbor::train::personalize::{personalize, split_shots};
-    use harbor::model::quantize::requantize_head;
     let arch = Arch::new(Variant::Small, WINDOW, CHANNELS, CLASSES).expect("arch");
     let raw = synthetic(40, 31);
     let data = Normalization::fit(&raw).apply(&raw);

@@ -5,12 +5,12 @@
 
 mod train_support;
 
-use harbor::model::recipe::TrainConfig;
-use harbor::train::fit::{self, Quiet};
 use harbor::model::input::Normalization;
 use harbor::model::recipe::PersonalizeConfig;
-    use harbor::train::personalize::{personalize, split_shots};
+use harbor::model::recipe::TrainConfig;
 use harbor::model::{Arch, Variant};
+use harbor::train::fit::{self, Quiet};
+use harbor::train::personalize::{personalize, split_shots};
 use train_support::{CHANNELS, CLASSES, WINDOW, synthetic};
 
 fn quick_config(epochs: usize) -> TrainConfig {

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use harbor::model::card::{ModelCard, sha256_hex};
 use harbor::model::ClassSet;
+use harbor::model::card::{ModelCard, sha256_hex};
 use harbor::model::int8;
 use harbor::model::{Arch, Variant};
 

@@ -42,11 +42,17 @@ pub struct CliError {
 
 impl CliError {
     pub fn usage(message: impl std::fmt::Display) -> Self {
-        CliError { exit: Exit::Usage, message: message.to_string() }
+        CliError {
+            exit: Exit::Usage,
+            message: message.to_string(),
+        }
     }
 
     pub fn infrastructure(message: impl std::fmt::Display) -> Self {
-        CliError { exit: Exit::Infrastructure, message: message.to_string() }
+        CliError {
+            exit: Exit::Infrastructure,
+            message: message.to_string(),
+        }
     }
 }
 

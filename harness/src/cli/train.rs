@@ -312,8 +312,7 @@ pub fn personalize(args: &PersonalizeArgs) -> CliResult {
         ..PersonalizeConfig::default()
     };
     let (trained, result) =
-        pipeline::personalize_saved(&base, &user, &cfg, &Quiet)
-            .map_err(CliError::usage)?;
+        pipeline::personalize_saved(&base, &user, &cfg, &Quiet).map_err(CliError::usage)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args.base.file_name().map_or("model".into(), |n| {
             n.to_string_lossy().replace("generalized", "personalized")
@@ -360,4 +359,3 @@ pub fn personalize(args: &PersonalizeArgs) -> CliResult {
     );
     Ok(Exit::Ok)
 }
-

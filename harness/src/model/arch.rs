@@ -19,29 +19,44 @@ pub enum ArchError {
         "window of {window} samples is too short for the {variant} variant: block {block} sees {samples} samples, kernel {kernel}"
     )]
     WindowTooShort {
+        /// The window length in samples.
         window: usize,
+        /// The variant asked for.
         variant: Variant,
+        /// The block (1-based) whose kernel does not fit.
         block: usize,
+        /// Samples that reach that block.
         samples: usize,
+        /// The block's kernel length.
         kernel: usize,
     },
     /// Pooling leaves no samples.
     #[error("window of {window} samples pools down to nothing in block {block}")]
-    PoolsToNothing { window: usize, block: usize },
+    PoolsToNothing {
+        /// The window length in samples.
+        window: usize,
+        /// The block (1-based) that pools to nothing.
+        block: usize,
+    },
 }
 
 /// The named model sizes a user can pick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
+    /// Two conv blocks (8 and 16 channels).
     Tiny,
+    /// Three conv blocks (16, 24, 32 channels): the committed band model.
     Small,
+    /// Three conv blocks (32, 48, 64 channels): the largest.
     Base,
 }
 
 impl Variant {
+    /// Every variant, smallest first.
     pub const ALL: [Variant; 3] = [Variant::Tiny, Variant::Small, Variant::Base];
 
+    /// The name used on the command line and in cards.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Tiny => "tiny",
@@ -84,7 +99,9 @@ impl FromStr for Variant {
 /// Conv1D (valid padding, stride 1) + ReLU, optionally followed by max-pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvBlock {
+    /// Output channels of the convolution.
     pub channels: usize,
+    /// Kernel length in samples.
     pub kernel: usize,
     /// Pool size and stride (non-overlapping windows, remainder dropped as in TF's VALID).
     pub pool: Option<usize>,
@@ -93,26 +110,35 @@ pub struct ConvBlock {
 /// A concrete network: input window shape, conv blocks, global average pooling, dense head.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arch {
+    /// Which named size this is.
     pub variant: Variant,
     /// Samples per window (T).
     pub window: usize,
     /// Input channels (accel xyz + gyro xyz = 6).
     pub channels: usize,
+    /// The conv blocks, input first.
     pub blocks: Vec<ConvBlock>,
+    /// Output classes.
     pub classes: usize,
 }
 
 /// Shape bookkeeping of one conv block, derived from its input length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockShape {
+    /// Samples entering the block.
     pub in_len: usize,
+    /// Channels entering the block.
     pub in_channels: usize,
+    /// Samples after the (valid) convolution.
     pub conv_len: usize,
+    /// Samples leaving the block (after pooling).
     pub out_len: usize,
+    /// Channels leaving the block.
     pub out_channels: usize,
 }
 
 impl Arch {
+    /// The architecture of `variant` for windows of `window` × `channels` and `classes` outputs; an error when the window is too short for its blocks.
     pub fn new(
         variant: Variant,
         window: usize,
@@ -159,6 +185,7 @@ impl Arch {
         Ok(())
     }
 
+    /// Input and output shapes of every conv block.
     pub fn block_shapes(&self) -> Vec<BlockShape> {
         let mut len = self.window;
         let mut ch = self.channels;

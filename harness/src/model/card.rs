@@ -8,8 +8,10 @@ use super::confusion::ClassScore;
 use super::input::{InputQuant, Normalization};
 use super::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
 
+/// The model card: what a model is, what it was trained on, how, and how well it scores.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
+    /// The model directory's name.
     pub name: String,
     /// `tiny`, `small` or `base`.
     pub variant: String,
@@ -17,99 +19,149 @@ pub struct ModelCard {
     pub precision: String,
     /// `generalized` or `personalized:<subject>`.
     pub audience: String,
+    /// The dataset and its subject-wise split.
     pub dataset: DatasetInfo,
+    /// Output classes, in order.
     pub classes: Vec<ClassInfo>,
+    /// What one input window is.
     pub input: InputInfo,
+    /// Normalization statistics and the band's input conversion.
     pub normalization: NormalizationInfo,
+    /// Layers and their counts.
     pub architecture: ArchitectureInfo,
+    /// How the model was trained.
     pub recipe: Recipe,
+    /// Scores on the held-out subjects.
     pub results: Results,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The personalization study, when the run made one.
     pub personalization: Option<PersonalizationStudy>,
+    /// The `.tflite` file: name, size and hash.
     pub file: FileInfo,
     /// The one command that rebuilds this directory.
     pub reproduce: String,
 }
 
+/// The dataset a model was trained on and its subject-wise split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DatasetInfo {
+    /// Dataset format name.
     pub name: String,
+    /// Where the sensor was worn.
     pub body_position: String,
+    /// Subjects in the training part.
     pub train_subjects: Vec<String>,
+    /// Subjects in the validation part.
     pub val_subjects: Vec<String>,
+    /// Held-out subjects the scores are measured on.
     pub test_subjects: Vec<String>,
     /// Held out of training entirely, for the personalization study.
     pub personal_subjects: Vec<String>,
+    /// Training windows.
     pub train_windows: usize,
+    /// Validation windows.
     pub val_windows: usize,
+    /// Test windows.
     pub test_windows: usize,
 }
 
+/// One output class.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassInfo {
+    /// Class name.
     pub name: String,
     /// Canonical activity names merged into this class.
     pub activities: Vec<String>,
 }
 
+/// What one input window is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputInfo {
+    /// Model sample rate.
     pub rate_hz: f64,
+    /// Samples per window.
     pub window_samples: usize,
+    /// Samples between window starts.
     pub window_stride_samples: usize,
+    /// Channel names, in input order.
     pub channels: Vec<String>,
     /// Units of the values the normalization statistics are in.
     pub units: String,
 }
 
+/// Normalization and input quantization.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NormalizationInfo {
+    /// Per-channel mean and standard deviation.
     pub stats: Normalization,
     /// The int8 input tensor's quantization.
     pub input_scale: f32,
+    /// The int8 input tensor's zero point.
     pub input_zero_point: i32,
     /// The band's per-reading conversion (see `harbor::model::input`).
     pub device_conversion: InputQuant,
 }
 
+/// Layers and their counts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArchitectureInfo {
+    /// One line per layer.
     pub layers: Vec<String>,
+    /// Trainable parameters.
     pub params: usize,
+    /// Multiply-accumulates per window.
     pub macs_per_window: usize,
+    /// Bytes of int8 weights.
     pub int8_weight_bytes: usize,
 }
 
+/// How a model was trained.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
+    /// Training framework and backend.
     pub framework: String,
+    /// Optimizer and its settings.
     pub optimizer: String,
+    /// Loss function.
     pub loss: String,
+    /// Training hyper-parameters.
     pub train: TrainConfig,
+    /// Epoch whose weights were kept (best validation macro-F1).
     pub best_epoch: usize,
+    /// Epochs run before early stopping.
     pub epochs_run: usize,
     /// Per-epoch loss, validation scores and wall time on the machine that trained it.
     #[serde(default)]
     pub history: Vec<EpochLog>,
+    /// Windows the activation ranges were calibrated on.
     pub calibration_windows: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Fine-tuning recipe, when the card covers personalization.
     pub personalize: Option<PersonalizeConfig>,
 }
 
+/// Accuracy, macro-F1 and per-class scores.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
+    /// Share of windows classified right.
     pub accuracy: f64,
+    /// Mean F1 over the classes present.
     pub macro_f1: f64,
+    /// Precision, recall and F1 per class.
     pub per_class: Vec<ClassScore>,
 }
 
+/// A model's scores.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     /// What the scores are measured on, e.g. `test subjects 1601, 1607, ...`.
     pub evaluated_on: String,
+    /// Windows scored.
     pub windows: usize,
+    /// Float model scores.
     pub float: Scores,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// int8 model scores, when measured.
     pub int8: Option<Scores>,
     /// Share of windows where float and int8 pick the same class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,29 +171,46 @@ pub struct Results {
     pub int8_engine: Option<String>,
 }
 
+/// Per-user generalized vs personalized accuracy (the BandX protocol).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PersonalizationStudy {
+    /// Labelled windows per class each user gives.
     pub shots_per_class: usize,
+    /// One result per held-out user.
     pub users: Vec<UserResult>,
+    /// Mean accuracy of the generalized model over the users.
     pub mean_generalized_accuracy: f64,
+    /// Mean accuracy after fine-tuning.
     pub mean_personalized_accuracy: f64,
+    /// The published figures to compare with.
     pub published: String,
 }
 
+/// One user's scores before and after personalization.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserResult {
+    /// The user's subject id.
     pub subject: String,
+    /// Windows scored (not used for fine-tuning).
     pub eval_windows: usize,
+    /// Accuracy of the generalized model.
     pub generalized_accuracy: f64,
+    /// Accuracy of the personalized model.
     pub personalized_accuracy: f64,
+    /// Macro-F1 of the generalized model.
     pub generalized_macro_f1: f64,
+    /// Macro-F1 of the personalized model.
     pub personalized_macro_f1: f64,
 }
 
+/// The model file a card describes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileInfo {
+    /// File name inside the model directory.
     pub name: String,
+    /// Size in bytes.
     pub bytes: u64,
+    /// Lower-case hex SHA-256.
     pub sha256: String,
 }
 
@@ -149,12 +218,21 @@ pub struct FileInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
     #[error("{path}: {source}")]
+    /// The card file cannot be read.
     Io {
+        /// The card file.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    /// The card is not valid YAML for a model card.
+    Parse {
+        /// The card file.
+        path: String,
+        /// What the parser says.
+        message: String,
+    },
     /// The card cannot be written as YAML.
     #[error("model card: {0}")]
     Serialize(String),

@@ -39,6 +39,7 @@ impl ClassSet {
         Self::from_groups(&groups)
     }
 
+    /// A class set from `(class, activities)` groups, classes in the given order.
     pub fn from_groups(groups: &[(&str, &[&str])]) -> Self {
         let mut members = BTreeMap::new();
         for (i, (_, names)) in groups.iter().enumerate() {
@@ -52,10 +53,12 @@ impl ClassSet {
         }
     }
 
+    /// Number of classes.
     pub fn len(&self) -> usize {
         self.classes.len()
     }
 
+    /// True when there are no classes.
     pub fn is_empty(&self) -> bool {
         self.classes.is_empty()
     }

@@ -5,26 +5,32 @@ use serde::{Deserialize, Serialize};
 /// Rows are true classes, columns predicted classes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confusion {
+    /// `counts[truth][predicted]`.
     pub counts: Vec<Vec<u64>>,
 }
 
 /// Precision, recall and F1 of one class.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassScore {
+    /// Of the windows predicted as this class, the share that are.
     pub precision: f64,
+    /// Of the windows of this class, the share predicted as it.
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
     /// Windows whose true class is this one.
     pub support: u64,
 }
 
 impl Confusion {
+    /// An empty matrix of `classes` × `classes`.
     pub fn new(classes: usize) -> Self {
         Confusion {
             counts: vec![vec![0; classes]; classes],
         }
     }
 
+    /// Counts every (truth, predicted) pair.
     pub fn from_pairs(classes: usize, truth: &[usize], predicted: &[usize]) -> Self {
         let mut c = Confusion::new(classes);
         for (&t, &p) in truth.iter().zip(predicted) {
@@ -33,23 +39,28 @@ impl Confusion {
         c
     }
 
+    /// Counts one window.
     pub fn add(&mut self, truth: usize, predicted: usize) {
         self.counts[truth][predicted] += 1;
     }
 
+    /// Number of classes.
     pub fn classes(&self) -> usize {
         self.counts.len()
     }
 
+    /// Windows counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().flatten().sum()
     }
 
+    /// Share of windows on the diagonal.
     pub fn accuracy(&self) -> f64 {
         let correct: u64 = (0..self.classes()).map(|i| self.counts[i][i]).sum();
         ratio(correct, self.total())
     }
 
+    /// Precision, recall, F1 and support of every class.
     pub fn per_class(&self) -> Vec<ClassScore> {
         (0..self.classes())
             .map(|c| {

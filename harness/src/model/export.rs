@@ -16,6 +16,7 @@ use super::quantize::{ActQuant, QuantLayer, QuantModel};
 
 /// Tensor names of the graph's input and output, as Netron and the card show them.
 pub const INPUT_NAME: &str = "imu_window";
+/// Name of the output tensor in the exported `.tflite`.
 pub const OUTPUT_NAME: &str = "class_probabilities";
 
 struct Graph {

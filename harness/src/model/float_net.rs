@@ -11,21 +11,29 @@ use super::arch::Arch;
 /// One Conv1D layer: `weight[(o * in + i) * kernel + k]` (burn/PyTorch layout), `bias[o]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConvParams {
+    /// Weights, flattened as the type's doc says.
     pub weight: Vec<f32>,
+    /// One bias per output channel.
     pub bias: Vec<f32>,
 }
 
 /// The dense head: `weight[o * in + i]`, `bias[o]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DenseParams {
+    /// Weights, flattened as the type's doc says.
     pub weight: Vec<f32>,
+    /// One bias per class.
     pub bias: Vec<f32>,
 }
 
+/// The trained float network in plain Rust: weights plus a forward pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FloatNet {
+    /// Shapes of every layer.
     pub arch: Arch,
+    /// One convolution per block.
     pub convs: Vec<ConvParams>,
+    /// The dense classification head.
     pub head: DenseParams,
 }
 
@@ -34,8 +42,11 @@ pub struct FloatNet {
 pub struct Trace {
     /// Per block: the conv+ReLU output, then the pooled output (same as conv if no pool).
     pub conv: Vec<Vec<f32>>,
+    /// Each block's output after pooling.
     pub pooled: Vec<Vec<f32>>,
+    /// Globally averaged features entering the head.
     pub features: Vec<f32>,
+    /// Head outputs before softmax.
     pub logits: Vec<f32>,
 }
 
@@ -84,6 +95,7 @@ impl FloatNet {
         }
     }
 
+    /// Logits of one normalized window.
     pub fn logits(&self, window: &[f32]) -> Vec<f32> {
         self.trace(window).logits
     }

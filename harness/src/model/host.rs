@@ -9,21 +9,31 @@ use harbor_core::tflite::{self, Model};
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("{}: {source}", path.display())]
+    /// The model file cannot be read.
     Io {
+        /// The model file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("{}: {source}", path.display())]
+    /// harbor-core refuses the model.
     Model {
+        /// The model file.
         path: PathBuf,
         #[source]
+        /// harbor-core's reason.
         source: tflite::Error,
     },
     #[error("{}: window has {got} values, the model input takes {expected}", path.display())]
+    /// A window does not match the input tensor.
     WindowLength {
+        /// The model file.
         path: PathBuf,
+        /// Values in the window.
         got: usize,
+        /// Values the input takes.
         expected: usize,
     },
 }

@@ -19,7 +19,9 @@ pub const INPUT_SHIFT: u32 = 16;
 /// Mean and standard deviation of each input channel over the training windows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
+    /// Per-channel mean.
     pub mean: Vec<f32>,
+    /// Per-channel standard deviation.
     pub std: Vec<f32>,
 }
 
@@ -65,13 +67,18 @@ impl Normalization {
 /// The band's raw-reading → int8 conversion for a given input tensor quantization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputQuant {
+    /// Per-channel raw reading subtracted first (`round(mean)`).
     pub offset: Vec<i32>,
+    /// Per-channel fixed-point multiplier (`2^shift / (std · scale)`).
     pub multiplier: Vec<i32>,
+    /// Fraction bits of the multipliers.
     pub shift: u32,
+    /// The int8 input tensor's zero point.
     pub zero_point: i32,
 }
 
 impl InputQuant {
+    /// The conversion for `norm` into an input tensor of `scale` and `zero_point`.
     pub fn new(norm: &Normalization, scale: f32, zero_point: i32) -> Self {
         let one = f64::from(1u32 << INPUT_SHIFT);
         InputQuant {

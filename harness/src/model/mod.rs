@@ -4,6 +4,8 @@
 //! Everything here builds without feature `train`; fitting lives in `crate::train`.
 //! See `docs/models.md`.
 
+#![warn(missing_docs)]
+
 pub mod arch;
 pub mod card;
 pub mod classes;

@@ -11,13 +11,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::arch::Arch;
-use super::windows::WindowSet;
 use super::float_net::FloatNet;
+use super::windows::WindowSet;
 
 /// Scale and zero point of a per-tensor int8 activation.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActQuant {
+    /// Real value of one int8 step.
     pub scale: f32,
+    /// int8 value of real 0.
     pub zero_point: i32,
 }
 
@@ -35,10 +37,12 @@ impl ActQuant {
         ActQuant { scale, zero_point }
     }
 
+    /// Rounds `v` to the nearest int8 (clamped).
     pub fn quantize(&self, v: f32) -> i8 {
         ((v / self.scale).round() as i32 + self.zero_point).clamp(-128, 127) as i8
     }
 
+    /// The real value of `q`.
     pub fn dequantize(&self, q: i8) -> f32 {
         (i32::from(q) - self.zero_point) as f32 * self.scale
     }
@@ -55,29 +59,41 @@ impl ActQuant {
 pub struct QuantLayer {
     /// Conv: `[out][kernel][in]` (OHWI with H = 1); dense: `[out][in]`.
     pub weight: Vec<i8>,
+    /// Per-output-channel weight scale.
     pub weight_scale: Vec<f32>,
+    /// int32 biases at scale `input scale × weight scale`.
     pub bias: Vec<i32>,
 }
 
+/// int8 parameters of every tensor of the network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantModel {
+    /// Shapes of every layer.
     pub arch: Arch,
+    /// The input tensor's quantization.
     pub input: ActQuant,
     /// Output of each conv block (conv + ReLU; its max-pool shares it).
     pub blocks: Vec<ActQuant>,
     /// Global average pooling output.
     pub features: ActQuant,
+    /// The head's output (logits) quantization.
     pub logits: ActQuant,
+    /// One quantized convolution per block.
     pub convs: Vec<QuantLayer>,
+    /// The quantized dense head.
     pub head: QuantLayer,
 }
 
 /// Observed ranges of every quantized activation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ranges {
+    /// Input range.
     pub input: (f32, f32),
+    /// Range after each block.
     pub blocks: Vec<(f32, f32)>,
+    /// Range of the pooled features.
     pub features: (f32, f32),
+    /// Range of the logits.
     pub logits: (f32, f32),
 }
 

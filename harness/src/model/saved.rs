@@ -29,15 +29,19 @@ pub enum ModelDirError {
     /// The file is missing or unreadable.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     /// `float.json` is not the float model harbor writes.
     #[error("{}: {source}", path.display())]
     Json {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// The parse error.
         source: serde_json::Error,
     },
 }

@@ -22,13 +22,21 @@ pub enum SourceError {
     /// The prepared file's `x_raw` does not hold `windows` windows.
     #[error("x_raw holds {values} values, expected {windows} windows x {stride}")]
     RawLength {
+        /// Values in `x_raw`.
         values: usize,
+        /// Windows the file declares.
         windows: usize,
+        /// Values per window.
         stride: usize,
     },
     /// A window's label does not index the file's class list.
     #[error("window {window}: label {label} is not an index into classes")]
-    Label { window: usize, label: i64 },
+    Label {
+        /// Index of the window.
+        window: usize,
+        /// Its label.
+        label: i64,
+    },
     /// The dataset cannot be read.
     #[error(transparent)]
     Dataset(#[from] crate::datasets::DatasetError),
@@ -133,9 +141,7 @@ pub fn load_windows(
         &datasets::NoProgress,
     )?;
     let split = match split {
-        Some((cfg, seed)) => {
-            Some(personalization_split(&prepared.windows, cfg, seed)?)
-        }
+        Some((cfg, seed)) => Some(personalization_split(&prepared.windows, cfg, seed)?),
         None => None,
     };
     let meta = Provenance::new(

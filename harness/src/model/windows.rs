@@ -7,8 +7,11 @@
 /// window `i` is `x[(i * window + t) * channels + c]`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowSet {
+    /// Samples per window.
     pub window: usize,
+    /// Channels per sample.
     pub channels: usize,
+    /// All windows' values, time-major (see the type's doc).
     pub x: Vec<f32>,
     /// Class index of every window (into the model's class list).
     pub y: Vec<usize>,
@@ -17,6 +20,7 @@ pub struct WindowSet {
 }
 
 impl WindowSet {
+    /// An empty set of windows of `window` × `channels`.
     pub fn new(window: usize, channels: usize) -> Self {
         WindowSet {
             window,
@@ -25,22 +29,27 @@ impl WindowSet {
         }
     }
 
+    /// Number of windows.
     pub fn len(&self) -> usize {
         self.y.len()
     }
 
+    /// True when there are no windows.
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
 
+    /// Values per window.
     pub fn stride(&self) -> usize {
         self.window * self.channels
     }
 
+    /// The values of window `i`.
     pub fn get(&self, i: usize) -> &[f32] {
         &self.x[i * self.stride()..(i + 1) * self.stride()]
     }
 
+    /// Appends a window with its class and subject.
     pub fn push(&mut self, window: &[f32], class: usize, subject: &str) {
         debug_assert_eq!(window.len(), self.stride());
         self.x.extend_from_slice(window);

@@ -9,19 +9,26 @@ use burn::tensor::activation::relu;
 use crate::model::Arch;
 use crate::model::float_net::{ConvParams, DenseParams, FloatNet};
 
+/// One conv block: convolution, ReLU, optional max-pool.
 #[derive(Module, Debug)]
 pub struct Block {
+    /// The valid 1D convolution.
     pub conv: Conv1d,
+    /// Max-pool after the ReLU, if the block has one.
     pub pool: Option<MaxPool1d>,
 }
 
+/// The band's CNN as a burn module (for training).
 #[derive(Module, Debug)]
 pub struct Cnn {
+    /// Conv blocks, input first.
     pub blocks: Vec<Block>,
+    /// Dense head on the globally averaged features.
     pub head: Linear,
 }
 
 impl Cnn {
+    /// A freshly initialized network of `arch` on `device`.
     pub fn new(arch: &Arch, device: &Device) -> Self {
         let blocks = arch
             .block_shapes()

@@ -11,8 +11,11 @@ pub enum TrainError {
     /// Training needs windows in every split part.
     #[error("empty split: {train} train, {val} validation, {test} test windows")]
     EmptySplit {
+        /// Training windows.
         train: usize,
+        /// Validation windows.
         val: usize,
+        /// Test windows.
         test: usize,
     },
     /// The variant does not fit the windows or classes.

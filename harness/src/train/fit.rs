@@ -14,20 +14,28 @@ use crate::model::windows::WindowSet;
 use crate::model::{Arch, Confusion, FloatNet, argmax};
 use crate::rng::SplitMix64;
 
+/// How a training run went.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
+    /// Epoch whose weights were kept.
     pub best_epoch: usize,
+    /// Its validation macro-F1.
     pub best_val_macro_f1: f64,
+    /// Every epoch's log.
     pub history: Vec<EpochLog>,
 }
 
 /// Hooks for a progress display; the default does nothing.
 pub trait TrainProgress {
+    /// An epoch of `batches` batches starts.
     fn epoch_start(&self, _epoch: usize, _batches: usize) {}
+    /// One batch is done.
     fn batch_done(&self) {}
+    /// An epoch ended with these figures.
     fn epoch_done(&self, _log: &EpochLog) {}
 }
 
+/// No progress display.
 pub struct Quiet;
 impl TrainProgress for Quiet {}
 
@@ -180,6 +188,7 @@ pub fn logits(model: &Cnn, set: &WindowSet) -> Vec<Vec<f32>> {
     out
 }
 
+/// Confusion matrix of `model` on normalized `set`.
 pub fn evaluate(model: &Cnn, arch: &Arch, set: &WindowSet) -> Confusion {
     Confusion::from_pairs(arch.classes, &set.y, &predict(model, set))
 }

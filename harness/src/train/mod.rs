@@ -3,6 +3,8 @@
 //! (architecture, quantization, export, cards, scoring) is `crate::model`. See
 //! `docs/models.md`.
 
+#![warn(missing_docs)]
+
 pub mod cnn;
 mod error;
 pub mod fit;

@@ -12,7 +12,9 @@ use crate::model::windows::WindowSet;
 /// How a user's windows are split into fine-tuning shots and evaluation windows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShotSplit {
+    /// Indices of the fine-tuning windows.
     pub shots: Vec<usize>,
+    /// Indices of the evaluation windows.
     pub rest: Vec<usize>,
 }
 

@@ -26,27 +26,41 @@ use crate::rng::SplitMix64;
 /// `finetune` their few labelled windows per class (none overlapping `test`).
 #[derive(Clone, Debug, Default)]
 pub struct Splits {
+    /// Training windows.
     pub train: WindowSet,
+    /// Validation windows (early stopping).
     pub val: WindowSet,
+    /// Held-out users' evaluation windows.
     pub test: WindowSet,
+    /// Held-out users' fine-tuning windows.
     pub finetune: WindowSet,
 }
 
 /// Where the windows came from, for the card.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
+    /// Dataset format name.
     pub dataset: String,
+    /// Where the sensor was worn.
     pub body_position: String,
+    /// What one input window is.
     pub input: InputInfo,
 }
 
+/// What to train and how to describe it.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// Model directory name.
     pub name: String,
+    /// Which size.
     pub variant: Variant,
+    /// Training hyper-parameters.
     pub train: TrainConfig,
+    /// Fine-tuning recipe for the personalization study.
     pub personalize: PersonalizeConfig,
+    /// Windows to calibrate activation ranges on.
     pub calibration_windows: usize,
+    /// The command that rebuilds the directory (for the card).
     pub reproduce: String,
 }
 
@@ -300,8 +314,7 @@ pub fn personalize_on_shots(
     }
     let shots = base.norm.apply(shots_raw);
     let t = fine_tune_head(base, &shots, cfg, progress)?;
-    let tflite_f32 =
-        to_tflite_f32(&t.net, "harbor personalized model (float32)")?;
+    let tflite_f32 = to_tflite_f32(&t.net, "harbor personalized model (float32)")?;
     Ok(Trained {
         net: t.net,
         norm: base.norm.clone(),
@@ -345,8 +358,7 @@ pub fn personalize_saved(
         &user_raw.select(&split.rest),
         GOLDEN_WINDOWS,
     );
-    let tflite_f32 =
-        to_tflite_f32(&t.net, "harbor personalized model (float32)")?;
+    let tflite_f32 = to_tflite_f32(&t.net, "harbor personalized model (float32)")?;
     let trained = Trained {
         net: t.net,
         norm: base.norm.clone(),

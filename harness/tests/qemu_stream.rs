@@ -11,7 +11,8 @@ use harbor::model::HostModel;
 use harbor::signal::model_rate::ModelRateConverter;
 use harbor::signal::resample::resample;
 use harbor::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, WindowSpec, prepare};
-use harbor::target::{StreamConfig, StreamWindow, Target, TargetError, device_input_quant};
+use harbor::model::input::device_input_quant;
+use harbor::target::{StreamConfig, StreamWindow, Target, TargetError};
 use harbor::model::card::ModelCard;
 use harbor_core::protocol::ErrorCause;
 

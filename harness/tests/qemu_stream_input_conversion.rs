@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use harbor::target::device_input_quant;
+use harbor::model::input::{DeviceConversionError, device_input_quant};
 use harbor::model::card::ModelCard;
 
 #[test]
@@ -53,15 +53,20 @@ fn parameters_the_band_cannot_take_are_named() {
         shift: 16,
         zero_point: 200,
     };
+    assert_eq!(
+        device_input_quant(&q).unwrap_err(),
+        DeviceConversionError::ZeroPoint(200)
+    );
     assert!(
         device_input_quant(&q)
             .unwrap_err()
+            .to_string()
             .contains("zero_point 200")
     );
     q.zero_point = 0;
     q.shift = 40;
-    assert!(device_input_quant(&q).unwrap_err().contains("shift 40"));
+    assert!(device_input_quant(&q).unwrap_err().to_string().contains("shift 40"));
     q.shift = 16;
     q.offset.pop();
-    assert!(device_input_quant(&q).unwrap_err().contains("5 offsets"));
+    assert!(device_input_quant(&q).unwrap_err().to_string().contains("5 offsets"));
 }

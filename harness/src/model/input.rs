@@ -9,6 +9,8 @@
 //! with `offset[c] = round(mean[c])` and `multiplier[c] = round(2^16 / (std[c] * s))`: one
 //! subtraction, one 32-bit multiply and a shift per reading, no float on the device.
 
+use harbor_core::input::{ChannelQuant, MAX_SHIFT};
+use harbor_core::rate::AXES;
 use serde::{Deserialize, Serialize};
 
 use super::windows::WindowSet;
@@ -96,7 +98,7 @@ impl InputQuant {
     /// Converts one reading of channel `c` with the firmware's own arithmetic
     /// (`harbor_core::input`); `raw` saturates to the IMU's int16 register first.
     pub fn quantize(&self, c: usize, raw: i32) -> i8 {
-        let channel = harbor_core::input::ChannelQuant {
+        let channel = ChannelQuant {
             offset: self.offset[c],
             multiplier: self.multiplier[c],
             shift: u8::try_from(self.shift).unwrap_or(u8::MAX),
@@ -113,6 +115,54 @@ impl InputQuant {
             .map(|(i, &v)| self.quantize(i % channels, v.round() as i32))
             .collect()
     }
+}
+
+/// Why a card's `device_conversion` cannot be sent to the band; names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceConversionError {
+    /// The band takes one offset and one multiplier per IMU axis.
+    #[error(
+        "device_conversion has {offsets} offsets and {multipliers} multipliers; the band takes {AXES} channels"
+    )]
+    Channels {
+        /// Offsets in the card.
+        offsets: usize,
+        /// Multipliers in the card.
+        multipliers: usize,
+    },
+    /// The zero point does not fit the int8 input tensor.
+    #[error("zero_point {0} is outside int8")]
+    ZeroPoint(i32),
+    /// The shift is larger than the band's arithmetic allows.
+    #[error("shift {0} exceeds {MAX_SHIFT}")]
+    Shift(u32),
+    /// harbor-core refuses the parameters.
+    #[error("{0}")]
+    Core(harbor_core::input::InputQuantError),
+}
+
+/// Converts a model card's `device_conversion` into the band's ConfigureInput parameters.
+pub fn device_input_quant(
+    card: &InputQuant,
+) -> Result<harbor_core::input::InputQuant, DeviceConversionError> {
+    if card.offset.len() != AXES || card.multiplier.len() != AXES {
+        return Err(DeviceConversionError::Channels {
+            offsets: card.offset.len(),
+            multipliers: card.multiplier.len(),
+        });
+    }
+    let zero_point = i8::try_from(card.zero_point)
+        .map_err(|_| DeviceConversionError::ZeroPoint(card.zero_point))?;
+    let shift = u8::try_from(card.shift)
+        .ok()
+        .filter(|&s| s <= MAX_SHIFT)
+        .ok_or(DeviceConversionError::Shift(card.shift))?;
+    let channels = core::array::from_fn(|c| ChannelQuant {
+        offset: card.offset[c],
+        multiplier: card.multiplier[c],
+        shift,
+    });
+    harbor_core::input::InputQuant::new(channels, zero_point).map_err(DeviceConversionError::Core)
 }
 
 #[cfg(test)]

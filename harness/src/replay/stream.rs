@@ -17,7 +17,8 @@ use crate::datasets::{self, LoadOptions, NoProgress};
 use crate::signal::model_rate::ModelRateConverter;
 use crate::signal::resample::resample;
 use crate::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, prepare};
-use crate::target::{StreamConfig, device_input_quant};
+use crate::model::input::device_input_quant;
+use crate::target::StreamConfig;
 
 use super::super::scenario::DatasetEntry;
 use super::workload::{ModelBundle, ReplayWindows, WorkloadError, load_options};
@@ -86,9 +87,9 @@ impl StreamWorkload {
             hop: narrow(hop as u64, "hop")?,
         };
         let input =
-            device_input_quant(&model.conversion).map_err(|message| WorkloadError::Model {
+            device_input_quant(&model.conversion).map_err(|e| WorkloadError::Model {
                 path: model.dir.join("card.yaml"),
-                message,
+                message: e.to_string(),
             })?;
 
         let warmup = converter.warmup_outputs();

@@ -7,7 +7,6 @@
 //! (hang, trap, exit, garbage, refusal) rather than a stuck test.
 
 mod error;
-pub mod input;
 pub mod link;
 pub mod ports;
 #[cfg(feature = "probe")]
@@ -29,7 +28,6 @@ use harbor_core::protocol::text::Reply;
 use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Request, Response};
 
 pub use error::{PortProblem, TargetError, Tool};
-pub use input::device_input_quant;
 pub use ports::{PortInfo, list_ports};
 pub use process::EmulatorProcess;
 pub use qemu::{QemuConfig, QemuTarget};

@@ -8,7 +8,9 @@
 /// A parsed golden file, borrowing its bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct GoldenVectors<'a> {
+    /// Bytes of one record's int8 input.
     pub input_len: usize,
+    /// Bytes of one record's int8 reference output.
     pub output_len: usize,
     body: &'a [u8],
 }
@@ -16,9 +18,15 @@ pub struct GoldenVectors<'a> {
 /// Why a golden file could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GoldenError {
+    /// The file does not start with `HGLD` or is shorter than the header.
     BadMagic,
     /// The body is not `count` whole records.
-    Truncated { expected: usize, actual: usize },
+    Truncated {
+        /// Body bytes the header's count and lengths call for.
+        expected: usize,
+        /// Body bytes present.
+        actual: usize,
+    },
 }
 
 impl core::fmt::Display for GoldenError {
@@ -26,7 +34,10 @@ impl core::fmt::Display for GoldenError {
         match self {
             GoldenError::BadMagic => f.write_str("not a golden-vector file (magic HGLD missing)"),
             GoldenError::Truncated { expected, actual } => {
-                write!(f, "truncated: {actual} body bytes, the header promises {expected}")
+                write!(
+                    f,
+                    "truncated: {actual} body bytes, the header promises {expected}"
+                )
             }
         }
     }
@@ -35,6 +46,7 @@ impl core::fmt::Display for GoldenError {
 const HEADER_LEN: usize = 16;
 
 impl<'a> GoldenVectors<'a> {
+    /// Checks the header and the body length; the records are read in place.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, GoldenError> {
         if bytes.len() < HEADER_LEN || &bytes[..4] != b"HGLD" {
             return Err(GoldenError::BadMagic);
@@ -47,15 +59,24 @@ impl<'a> GoldenVectors<'a> {
         let body = &bytes[HEADER_LEN..];
         let expected = count.saturating_mul(input_len.saturating_add(output_len));
         if body.len() != expected || input_len + output_len == 0 {
-            return Err(GoldenError::Truncated { expected, actual: body.len() });
+            return Err(GoldenError::Truncated {
+                expected,
+                actual: body.len(),
+            });
         }
-        Ok(GoldenVectors { input_len, output_len, body })
+        Ok(GoldenVectors {
+            input_len,
+            output_len,
+            body,
+        })
     }
 
+    /// Number of records.
     pub fn len(&self) -> usize {
         self.body.len() / (self.input_len + self.output_len)
     }
 
+    /// Whether the file holds no records.
     pub fn is_empty(&self) -> bool {
         self.body.is_empty()
     }
@@ -86,9 +107,18 @@ mod tests {
         assert!(g.records().eq(records));
         assert_eq!(
             GoldenVectors::parse(&file[..file.len() - 1]).unwrap_err(),
-            GoldenError::Truncated { expected: 8, actual: 7 }
+            GoldenError::Truncated {
+                expected: 8,
+                actual: 7
+            }
         );
-        assert_eq!(GoldenVectors::parse(b"HGL").unwrap_err(), GoldenError::BadMagic);
-        assert_eq!(GoldenVectors::parse(b"XGLD000011112222").unwrap_err(), GoldenError::BadMagic);
+        assert_eq!(
+            GoldenVectors::parse(b"HGL").unwrap_err(),
+            GoldenError::BadMagic
+        );
+        assert_eq!(
+            GoldenVectors::parse(b"XGLD000011112222").unwrap_err(),
+            GoldenError::BadMagic
+        );
     }
 }

@@ -45,6 +45,7 @@ impl ChannelQuant {
 /// The conversion for all six axes plus the input tensor's zero point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InputQuant {
+    /// Per-axis conversion, in IMU axis order (ax, ay, az, gx, gy, gz).
     pub channels: [ChannelQuant; AXES],
     /// Zero point of the model's int8 input tensor.
     pub zero_point: i8,
@@ -54,7 +55,12 @@ pub struct InputQuant {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputQuantError {
     /// `shift` of channel `channel` exceeds [`MAX_SHIFT`].
-    ShiftTooLarge { channel: usize, shift: u8 },
+    ShiftTooLarge {
+        /// Axis index (0..6).
+        channel: usize,
+        /// The shift asked for.
+        shift: u8,
+    },
 }
 
 impl core::fmt::Display for InputQuantError {

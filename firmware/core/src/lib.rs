@@ -5,6 +5,7 @@
 //! firmware can run it from a fixed arena and the host runs the very same code.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -14,9 +15,9 @@ pub mod ota;
 pub mod rate;
 pub mod window;
 
+pub mod protocol;
 #[cfg(feature = "std")]
 pub mod writer;
-pub mod protocol;
 
 pub mod fixedpoint;
 pub mod golden;

@@ -132,14 +132,17 @@ impl<const N: usize> PolyphaseFir<N> {
         }
     }
 
+    /// Upsampling factor.
     pub const fn up(&self) -> u32 {
         self.up
     }
 
+    /// Downsampling factor.
     pub const fn down(&self) -> u32 {
         self.down
     }
 
+    /// Taps of each polyphase branch.
     pub const fn taps_per_phase(&self) -> usize {
         self.taps_per_phase
     }
@@ -149,6 +152,7 @@ impl<const N: usize> PolyphaseFir<N> {
         &self.coeffs[p * self.taps_per_phase..(p + 1) * self.taps_per_phase]
     }
 
+    /// All Q15 taps, phase by phase.
     pub fn coeffs(&self) -> &[i16; N] {
         &self.coeffs
     }
@@ -189,6 +193,7 @@ pub struct RateConverter<'f, const N: usize> {
 }
 
 impl<'f, const N: usize> RateConverter<'f, N> {
+    /// A converter that has seen no sample yet.
     pub const fn new(fir: &'f PolyphaseFir<N>) -> Self {
         RateConverter {
             fir,

@@ -14,7 +14,12 @@ use crate::rate::{AXES, ImuSample};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowError {
     /// `len` is zero or exceeds the ring's capacity.
-    Length { len: usize, capacity: usize },
+    Length {
+        /// Window length asked for.
+        len: usize,
+        /// Samples the ring holds.
+        capacity: usize,
+    },
     /// `hop` is zero.
     Hop,
 }
@@ -47,6 +52,7 @@ pub struct Windower<const CAP: usize> {
 }
 
 impl<const CAP: usize> Windower<CAP> {
+    /// A windower for windows of `len` samples every `hop` samples; errors if either is out of range.
     pub const fn new(len: usize, hop: usize) -> Result<Self, WindowError> {
         if len == 0 || len > CAP {
             return Err(WindowError::Length { len, capacity: CAP });
@@ -65,14 +71,17 @@ impl<const CAP: usize> Windower<CAP> {
         })
     }
 
+    /// Samples per window.
     pub const fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether no sample was pushed since the segment started.
     pub const fn is_empty(&self) -> bool {
         self.pushed == 0
     }
 
+    /// Samples between window starts.
     pub const fn hop(&self) -> usize {
         self.hop
     }

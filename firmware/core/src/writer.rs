@@ -13,33 +13,46 @@ use flatbuffers::{FlatBufferBuilder, UOffsetT, WIPOffset};
 /// TFLite `TensorType` values the writer supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TensorType {
+    /// 32-bit float.
     Float32 = 0,
+    /// 32-bit integer (biases).
     Int32 = 2,
+    /// 8-bit signed integer (quantized weights and activations).
     Int8 = 9,
 }
 
 /// TFLite `BuiltinOperator` codes the writer emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuiltinOp {
+    /// 2-D convolution.
     Conv2d = 3,
+    /// Dense layer.
     FullyConnected = 9,
+    /// 2-D max pooling.
     MaxPool2d = 17,
+    /// Shape change without data change.
     Reshape = 22,
+    /// Softmax over the last dimension.
     Softmax = 25,
+    /// Mean over given axes (global average pooling).
     Mean = 40,
 }
 
 /// TFLite `Padding`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Padding {
+    /// Output keeps the input's spatial size (zero padding).
     Same = 0,
+    /// No padding: the output shrinks.
     Valid = 1,
 }
 
 /// TFLite `ActivationFunctionType` (the fused activations harbor uses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
+    /// No fused activation.
     None = 0,
+    /// Fused ReLU.
     Relu = 1,
 }
 
@@ -47,72 +60,111 @@ pub enum Activation {
 /// `quantized_dimension`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quantization {
+    /// Scales: one, or one per channel.
     pub scale: Vec<f32>,
+    /// Zero points, as many as scales.
     pub zero_point: Vec<i64>,
+    /// Axis the per-channel values run along.
     pub quantized_dimension: i32,
 }
 
+/// One tensor: name, shape, type, data buffer and quantization.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorDef {
+    /// Tensor name as shown by model viewers.
     pub name: String,
+    /// Dimensions, outermost first.
     pub shape: Vec<i32>,
+    /// Element type.
     pub dtype: TensorType,
     /// Index into [`ModelDef::buffers`]; buffer 0 is the schema's empty sentinel.
     pub buffer: u32,
+    /// Quantization parameters, `None` for float tensors.
     pub quantization: Option<Quantization>,
 }
 
 /// Builtin options of one operator (the union member matching its op code).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Options {
+    /// The operator takes no builtin options.
     None,
+    /// Conv2D options.
     Conv2d {
+        /// Padding mode.
         padding: Padding,
+        /// Horizontal stride.
         stride_w: i32,
+        /// Vertical stride.
         stride_h: i32,
+        /// Fused activation.
         activation: Activation,
     },
+    /// Pooling options.
     Pool2d {
+        /// Padding mode.
         padding: Padding,
+        /// Horizontal stride.
         stride_w: i32,
+        /// Vertical stride.
         stride_h: i32,
+        /// Pool width.
         filter_w: i32,
+        /// Pool height.
         filter_h: i32,
+        /// Fused activation.
         activation: Activation,
     },
+    /// Fully-connected options.
     FullyConnected {
+        /// Fused activation.
         activation: Activation,
+        /// Keep the input's leading dimensions instead of flattening them.
         keep_num_dims: bool,
     },
+    /// Softmax options.
     Softmax {
+        /// Temperature factor on the logits.
         beta: f32,
     },
+    /// Reshape options.
     Reshape {
+        /// Target shape.
         new_shape: Vec<i32>,
     },
+    /// Reduction (Mean) options.
     Reducer {
+        /// Keep reduced axes as size-1 dimensions.
         keep_dims: bool,
     },
 }
 
+/// One operator: its builtin code, tensor indices and options.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OperatorDef {
+    /// Builtin operator code.
     pub op: BuiltinOp,
     /// Tensor indices; -1 marks an omitted optional input.
     pub inputs: Vec<i32>,
+    /// Output tensor indices.
     pub outputs: Vec<i32>,
+    /// Options matching `op`.
     pub options: Options,
 }
 
 /// One subgraph model: everything a `.tflite` file needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelDef {
+    /// Free text stored in the model's description field.
     pub description: String,
+    /// All tensors; operators refer to them by index.
     pub tensors: Vec<TensorDef>,
     /// Constant data; index 0 must be empty (the schema reserves it).
     pub buffers: Vec<Vec<u8>>,
+    /// Operators in execution order.
     pub operators: Vec<OperatorDef>,
+    /// Model input tensor indices.
     pub inputs: Vec<i32>,
+    /// Model output tensor indices.
     pub outputs: Vec<i32>,
 }
 
@@ -121,16 +173,23 @@ pub struct ModelDef {
 pub enum WriteError {
     /// Buffer 0 carries data; readers treat it as "no data".
     SentinelBufferNotEmpty,
+    /// An operator refers to a tensor that does not exist.
     TensorIndexOutOfRange {
+        /// Operator index.
         operator: usize,
+        /// The bad tensor index.
         index: i32,
     },
+    /// A tensor refers to a buffer that does not exist.
     BufferIndexOutOfRange {
+        /// Tensor index.
         tensor: usize,
+        /// The bad buffer index.
         buffer: u32,
     },
     /// Per-channel scales and zero points differ in length.
     QuantizationLengthMismatch {
+        /// Tensor index.
         tensor: usize,
     },
 }

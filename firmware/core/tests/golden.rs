@@ -31,7 +31,10 @@ fn read_golden(name: &str) -> Golden {
     Golden {
         input_len: golden.input_len,
         output_len: golden.output_len,
-        records: golden.records().map(|(i, o)| (to_i8(i), to_i8(o))).collect(),
+        records: golden
+            .records()
+            .map(|(i, o)| (to_i8(i), to_i8(o)))
+            .collect(),
     }
 }
 

@@ -10,7 +10,9 @@ use super::otadata::{self, Record, SlotState};
 /// What the OTA code needs to know about this band.
 #[derive(Clone, Copy, Debug)]
 pub struct OtaConfig<'k> {
+    /// Flash addresses of the state records and the two slots.
     pub layout: Layout,
+    /// Public keys a release manifest may be signed with.
     pub keys: &'k [TrustedKey],
     /// The band's hardware and input path; `active` is filled in per check.
     pub device: DeviceProfile,
@@ -19,7 +21,9 @@ pub struct OtaConfig<'k> {
 /// A slot whose manifest and image verified.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SlotImage {
+    /// Which slot (A = 0, B = 1).
     pub slot: SlotIndex,
+    /// The slot's decoded and verified manifest.
     pub manifest: Manifest,
     /// Flash address of the image.
     pub image_addr: u32,
@@ -34,6 +38,7 @@ pub struct Boot {
     pub state: Option<SlotState>,
     /// Last error code the record carries (e.g. why it rolled back), 0 if none.
     pub last_error: u8,
+    /// Anti-rollback floor: versions below it are refused.
     pub min_version: u32,
 }
 

@@ -4,21 +4,28 @@
 use super::flash::FlashError;
 use super::manifest::ManifestError;
 
+/// Every way an update or a boot decision can fail; [`OtaError::code`] gives its wire byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OtaError {
+    /// The release manifest is malformed, unsigned, incompatible or a downgrade.
     Manifest(ManifestError),
+    /// The flash refused a read, erase or program.
     Flash(FlashError),
     /// A chunk not at the next offset (detail: the offset expected).
     OutOfOrder {
+        /// Offset the next chunk must start at.
         expected: u32,
     },
     /// The image would not fit the slot, or a chunk runs past the manifest's image size.
     TooLarge {
+        /// Largest image size allowed.
         limit: u32,
     },
     /// Finish before the whole image arrived.
     Incomplete {
+        /// Image bytes received.
         written: u32,
+        /// Image bytes the manifest announced.
         expected: u32,
     },
     /// A chunk or finish without a begun update.

@@ -10,6 +10,7 @@ pub trait Flash {
     fn sector_size(&self) -> u32;
     /// Bytes addressable.
     fn capacity(&self) -> u32;
+    /// Reads `buf.len()` bytes starting at `addr`.
     fn read(&mut self, addr: u32, buf: &mut [u8]) -> Result<(), FlashError>;
     /// Sets the sector starting at `addr` (sector-aligned) to 0xFF.
     fn erase_sector(&mut self, addr: u32) -> Result<(), FlashError>;
@@ -17,14 +18,24 @@ pub trait Flash {
     fn program(&mut self, addr: u32, data: &[u8]) -> Result<(), FlashError>;
 }
 
+/// Why a flash operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlashError {
     /// Beyond the device, or an erase not on a sector boundary.
-    OutOfBounds { addr: u32 },
+    OutOfBounds {
+        /// Address of the refused operation.
+        addr: u32,
+    },
     /// A program that would have to set a bit back to 1 (a logic error: erase first).
-    NotErased { addr: u32 },
+    NotErased {
+        /// First address that would need a 0 → 1 bit change.
+        addr: u32,
+    },
     /// The device reported a failed erase/program (its status byte).
-    Device { status: u8 },
+    Device {
+        /// Status byte as the flash reported it.
+        status: u8,
+    },
     /// Power was cut (simulation): nothing after this reaches the flash.
     PowerCut,
 }

@@ -14,8 +14,10 @@ const _: () = assert!(MANIFEST_LEN as u32 <= IMAGE_OFFSET);
 /// Slot index: A = 0, B = 1.
 pub type SlotIndex = u8;
 
+/// Where the OTA state records and the two model slots sit in flash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
+    /// Erase granularity in bytes.
     pub sector_size: u32,
     /// Address of the two state-record sectors.
     pub otadata: [u32; 2],
@@ -48,6 +50,7 @@ impl Layout {
         self.slot_size - IMAGE_OFFSET
     }
 
+    /// Flash address of the image in `slot` (after its manifest).
     pub const fn image_addr(&self, slot: SlotIndex) -> u32 {
         self.slots[slot as usize] + IMAGE_OFFSET
     }

@@ -28,13 +28,17 @@ use sha2::{Digest, Sha256};
 
 use super::keys::{self, TrustedKey};
 
+/// First four bytes of every manifest.
 pub const MAGIC: [u8; 4] = *b"HOTA";
+/// Manifest layout version this code reads and writes.
 pub const FORMAT_VERSION: u16 = 1;
 /// Bytes covered by the signature.
 pub const SIGNED_LEN: usize = 100;
+/// Bytes of the Ed25519 signature.
 pub const SIGNATURE_LEN: usize = 64;
 /// Bytes of an encoded manifest.
 pub const MANIFEST_LEN: usize = SIGNED_LEN + SIGNATURE_LEN;
+/// Bytes reserved for the hardware id (zero-padded).
 pub const HARDWARE_ID_LEN: usize = 32;
 
 /// A hardware id: 1..=32 bytes of UTF-8 without NUL, stored zero-padded.
@@ -76,6 +80,7 @@ impl HardwareId {
         Self::new(text)
     }
 
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         // Built only from a &str or checked UTF-8.
         core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
@@ -91,11 +96,15 @@ impl core::fmt::Debug for HardwareId {
 /// What a model consumes and produces, as far as the band's input path and UI care.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InputContract {
+    /// Samples per input window (model rate).
     pub window_len: u16,
+    /// Values per sample (6 for accelerometer + gyroscope).
     pub channels: u8,
+    /// Number of output classes.
     pub classes: u8,
     /// Input tensor scale: `real = scale · (q − zero_point)`.
     pub input_scale: f32,
+    /// Input tensor zero point.
     pub input_zero_point: i8,
 }
 
@@ -110,19 +119,28 @@ impl InputContract {
 /// image, the device and the version are checked by the `verify_*`/`check_*` methods.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Manifest {
+    /// Release version; must rise above the band's anti-rollback floor.
     pub version: u32,
+    /// Bytes of the image that follows the manifest.
     pub image_size: u32,
+    /// Bytes of the `.tflite` model at the start of the image (the rest is golden vectors).
     pub model_size: u32,
+    /// SHA-256 of the whole image.
     pub image_sha256: [u8; 32],
+    /// The hardware this release is built for.
     pub hardware_id: HardwareId,
+    /// What the model consumes and produces.
     pub contract: InputContract,
+    /// Which trusted key signed the manifest.
     pub key_id: u32,
+    /// Ed25519 signature over the first [`SIGNED_LEN`] bytes.
     pub signature: [u8; SIGNATURE_LEN],
 }
 
 /// The device a manifest is checked against.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DeviceProfile {
+    /// The band's own hardware id.
     pub hardware_id: HardwareId,
     /// Channels of the band's IMU input path.
     pub channels: u8,
@@ -136,15 +154,22 @@ pub struct DeviceProfile {
 /// A manifest field that does not fit the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompatField {
+    /// The manifest is for other hardware.
     HardwareId,
+    /// The window is longer than the band holds, or differs from the active model's.
     WindowLen,
+    /// The channel count differs from the band's input path.
     Channels,
+    /// The class count differs from the active model's.
     Classes,
+    /// The input scale differs from the active model's.
     InputScale,
+    /// The input zero point differs from the active model's.
     InputZeroPoint,
 }
 
 impl CompatField {
+    /// Human-readable field name for messages.
     pub const fn name(self) -> &'static str {
         match self {
             Self::HardwareId => "hardware id",
@@ -157,37 +182,52 @@ impl CompatField {
     }
 }
 
+/// Why a manifest or the image it describes is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManifestError {
     /// Fewer than [`MANIFEST_LEN`] bytes (or more, for an exact-length decode).
     Truncated {
+        /// Bytes given.
         len: usize,
     },
+    /// The manifest does not start with [`MAGIC`].
     BadMagic,
+    /// A layout version this code does not read.
     UnsupportedFormat {
+        /// The version found.
         version: u16,
     },
     /// A field outside its allowed values (zero sizes, sizes that do not add up, bad id).
     BadField {
+        /// Name of the offending field.
         field: &'static str,
     },
+    /// No trusted key has this id.
     UnknownKey {
+        /// The id the manifest names.
         key_id: u32,
     },
+    /// The signature does not verify against the named key.
     BadSignature,
     /// The image is not the one the manifest describes.
     HashMismatch,
     /// The image's length differs from the manifest's.
     SizeMismatch {
+        /// Bytes the manifest announces.
         expected: u32,
+        /// Bytes present.
         found: u32,
     },
+    /// The release does not fit this band or its active model.
     Incompatible {
+        /// The first field that does not fit.
         field: CompatField,
     },
     /// The version is not above what the band already runs or has confirmed.
     Downgrade {
+        /// The manifest's version.
         version: u32,
+        /// Lowest version the band accepts.
         minimum: u32,
     },
 }
@@ -342,6 +382,7 @@ impl Manifest {
         out
     }
 
+    /// The full manifest: signed bytes followed by the signature.
     pub fn encode(&self) -> [u8; MANIFEST_LEN] {
         let mut out = [0u8; MANIFEST_LEN];
         out[..SIGNED_LEN].copy_from_slice(&self.signed_bytes());
@@ -491,12 +532,15 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 pub struct ImageHasher(Sha256);
 
 impl ImageHasher {
+    /// A hasher with no input yet.
     pub fn new() -> Self {
         Self(Sha256::new())
     }
+    /// Feeds the next piece of the image.
     pub fn update(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
+    /// The SHA-256 of everything fed.
     pub fn finish(self) -> [u8; 32] {
         self.0.finalize().into()
     }

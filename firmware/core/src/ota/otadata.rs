@@ -19,7 +19,9 @@ use super::flash::{Flash, FlashError};
 use super::layout::{Layout, SlotIndex};
 use crate::protocol::crc::crc32c;
 
+/// First four bytes of a state record.
 pub const MAGIC: [u8; 4] = *b"HOTD";
+/// Bytes of an encoded state record.
 pub const RECORD_LEN: usize = 32;
 
 /// Where the active slot is in its life (ESP-IDF's `esp_ota_img_states_t`).
@@ -30,12 +32,14 @@ pub enum SlotState {
     New = 1,
     /// Booted once; must be confirmed before the next boot or it is rolled back.
     PendingVerify = 2,
+    /// Self-test passed: the slot stays active across boots.
     Confirmed = 3,
     /// Failed its self-test; the next boot decision rolls back.
     Aborted = 4,
 }
 
 impl SlotState {
+    /// The state for its record byte; `None` for an unknown value.
     pub const fn from_u8(b: u8) -> Option<Self> {
         Some(match b {
             1 => Self::New,
@@ -46,6 +50,7 @@ impl SlotState {
         })
     }
 
+    /// Lower-case name used in status reports.
     pub const fn name(self) -> &'static str {
         match self {
             Self::New => "new",
@@ -56,16 +61,23 @@ impl SlotState {
     }
 }
 
+/// The OTA state record: which slot boots and in what state; the higher `seq` of the two copies wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Record {
+    /// Write counter; the valid copy with the larger one is current.
     pub seq: u32,
+    /// Slot to boot.
     pub active: SlotIndex,
+    /// Where the active slot is in its life.
     pub state: SlotState,
+    /// Last [`OtaError`](super::OtaError) code (e.g. why it rolled back), 0 if none.
     pub last_error: u8,
+    /// Anti-rollback floor: versions below it are refused.
     pub min_version: u32,
 }
 
 impl Record {
+    /// The record's 32 bytes, CRC included.
     pub fn encode(&self) -> [u8; RECORD_LEN] {
         let mut out = [0u8; RECORD_LEN];
         out[..4].copy_from_slice(&MAGIC);

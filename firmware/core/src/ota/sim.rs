@@ -14,6 +14,7 @@ pub enum Cut {
     Torn,
 }
 
+/// An in-memory NOR flash for tests, with power cuts at a chosen operation.
 #[derive(Clone)]
 pub struct SimFlash<const N: usize> {
     bytes: [u8; N],
@@ -36,6 +37,7 @@ impl<const N: usize> SimFlash<N> {
         }
     }
 
+    /// Erase and program operations performed so far.
     pub fn ops(&self) -> u32 {
         self.ops
     }
@@ -56,10 +58,12 @@ impl<const N: usize> SimFlash<N> {
         self.cut = None;
     }
 
+    /// The flash contents.
     pub fn bytes(&self) -> &[u8; N] {
         &self.bytes
     }
 
+    /// The flash contents, writable (tests corrupt bytes through it).
     pub fn bytes_mut(&mut self) -> &mut [u8; N] {
         &mut self.bytes
     }

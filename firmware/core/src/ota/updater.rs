@@ -69,10 +69,12 @@ impl Updater {
         })
     }
 
+    /// The manifest of the update in progress.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// The slot being written.
     pub fn slot(&self) -> SlotIndex {
         self.slot
     }

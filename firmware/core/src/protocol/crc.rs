@@ -20,16 +20,19 @@ pub struct Crc32c {
 }
 
 impl Crc32c {
+    /// A digest with no input yet.
     pub fn new() -> Self {
         Self {
             digest: CRC32C.digest(),
         }
     }
 
+    /// Feeds the next piece.
     pub fn update(&mut self, bytes: &[u8]) {
         self.digest.update(bytes);
     }
 
+    /// The CRC-32C of everything fed.
     pub fn finish(self) -> u32 {
         self.digest.finalize()
     }

@@ -14,9 +14,11 @@ use super::message::MessageType;
 pub const SYNC: u8 = 0xA5;
 /// Sync, type and the two length bytes.
 pub const HEADER_LEN: usize = 4;
+/// Bytes of the trailing CRC-32C.
 pub const CRC_LEN: usize = 4;
 /// Largest payload; bounds the decoder's buffer and how long a false start can swallow input.
 pub const MAX_PAYLOAD: usize = 1024;
+/// Largest encoded frame.
 pub const MAX_FRAME: usize = HEADER_LEN + MAX_PAYLOAD + CRC_LEN;
 /// Filler byte of a resynchronisation: NUL is neither a sync byte nor part of a text command.
 pub const RESYNC_FILL: u8 = 0x00;
@@ -26,14 +28,24 @@ pub const RESYNC_FILL: u8 = 0x00;
 /// itself: under QEMU's `-icount sleep=off` virtual time jumps ahead while it idles.
 pub const RESYNC_FILL_LEN: usize = MAX_FRAME;
 
+/// Why a message could not be encoded into a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodeError {
     /// The payload is longer than [`MAX_PAYLOAD`] (or the message's own limit).
-    PayloadTooLong { len: usize },
+    PayloadTooLong {
+        /// Payload bytes asked for.
+        len: usize,
+    },
     /// The output buffer cannot hold the frame.
-    BufferTooSmall { needed: usize },
+    BufferTooSmall {
+        /// Bytes the frame needs.
+        needed: usize,
+    },
     /// The message's layout does not allow this payload length (e.g. an empty window).
-    LengthNotAllowed { len: usize },
+    LengthNotAllowed {
+        /// Payload bytes asked for.
+        len: usize,
+    },
 }
 
 impl core::fmt::Display for EncodeError {
@@ -90,7 +102,9 @@ pub(crate) fn finish_frame(
 /// A frame that passed its checks; borrowed from the decoder until the next call into it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameRef<'a> {
+    /// Message type from the header.
     pub ty: MessageType,
+    /// Payload bytes (CRC already checked and stripped).
     pub payload: &'a [u8],
 }
 
@@ -131,6 +145,7 @@ pub struct FrameDecoder {
 }
 
 impl FrameDecoder {
+    /// A decoder waiting for a sync byte.
     pub const fn new() -> Self {
         Self {
             buf: [0; MAX_FRAME],

@@ -28,29 +28,50 @@ pub const EXIT_REBOOT: u32 = 0x71;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum MessageType {
+    /// Request: who are you → Info.
     Hello = 0x01,
+    /// Request: a piece of the model.
     LoadModelChunk = 0x02,
+    /// Request: the model is complete; check its CRC.
     LoadModelFinish = 0x03,
+    /// Request: run one input window.
     TensorInfer = 0x04,
+    /// Request: raw IMU samples for stream mode.
     StreamSamples = 0x05,
+    /// Request: the int16 → int8 input conversion.
     ConfigureInput = 0x06,
+    /// Request: stream-mode rates and window geometry.
     ConfigureStream = 0x07,
+    /// Request: start an over-the-air update.
     OtaBegin = 0x08,
+    /// Request: a piece of the update image.
     OtaChunk = 0x09,
+    /// Request: verify and activate the update.
     OtaFinish = 0x0A,
+    /// Request: report the OTA state.
     OtaStatus = 0x0B,
+    /// Request: confirm the model that is pending verification.
     OtaConfirm = 0x0C,
+    /// Request: restart the band.
     Reboot = 0x0D,
+    /// Request: test hook that cuts power after N flash operations.
     ArmPowerCut = 0x0E,
+    /// Response: the band's identity and memory budget.
     Info = 0x81,
+    /// Response: the request succeeded.
     Ack = 0x82,
+    /// Response: the request failed, with a cause.
     Error = 0x83,
+    /// Response: class scores of one inference.
     InferResult = 0x84,
+    /// Response: one stream-mode window's result.
     StreamWindow = 0x85,
+    /// Response: the OTA state.
     OtaStatusReply = 0x86,
 }
 
 impl MessageType {
+    /// The type for a header byte; `None` for an unknown one.
     pub const fn from_u8(b: u8) -> Option<Self> {
         Some(match b {
             0x01 => Self::Hello,
@@ -140,6 +161,7 @@ pub enum ErrorCause {
 }
 
 impl ErrorCause {
+    /// The cause for its wire byte; `None` for an unknown one.
     pub const fn from_u8(b: u8) -> Option<Self> {
         Some(match b {
             1 => Self::UnknownMessage,
@@ -159,6 +181,7 @@ impl ErrorCause {
         })
     }
 
+    /// Kebab-case name used in messages and reports.
     pub const fn name(self) -> &'static str {
         match self {
             Self::UnknownMessage => "unknown-message",
@@ -187,7 +210,9 @@ impl core::fmt::Display for ErrorCause {
 /// The band's answer to Hello: who it is and its memory budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Info<'a> {
+    /// Firmware name.
     pub name: &'a str,
+    /// Firmware version (major, minor, patch).
     pub version: [u8; 3],
     /// Bytes reserved for the stack.
     pub stack_size: u32,
@@ -243,24 +268,32 @@ pub struct OtaStatusReport {
 /// Host → band.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
+    /// → [`Response::Info`].
     Hello,
     /// Writes `data` into the model slot at `offset`.
     LoadModelChunk {
+        /// Byte offset in the model slot.
         offset: u32,
+        /// Model bytes.
         data: &'a [u8],
     },
     /// Declares the model complete: `total_len` bytes from offset 0 with this CRC-32C.
     LoadModelFinish {
+        /// Model length in bytes.
         total_len: u32,
+        /// CRC-32C of the whole model.
         crc32c: u32,
     },
     /// One int8 input window (two's-complement bytes) → [`Response::InferResult`].
     TensorInfer {
+        /// The window, `window_len × channels` bytes.
         input: &'a [u8],
     },
     /// Raw 6-axis int16 IMU samples at the band's rate; `first_index` numbers the first one.
     StreamSamples {
+        /// Index of the first sample in the segment.
         first_index: u32,
+        /// Samples, 12 little-endian bytes each.
         samples: &'a [u8],
     },
     /// The int16 → int8 input conversion for the loaded model (sent after LoadModelFinish).
@@ -268,18 +301,25 @@ pub enum Request<'a> {
     /// Stream mode: IMU → model rate ratio `up/down`, window length and hop in model-rate
     /// samples. Starts a new segment.
     ConfigureStream {
+        /// Upsampling factor.
         up: u16,
+        /// Downsampling factor.
         down: u16,
+        /// Window length in model-rate samples.
         window_len: u16,
+        /// Samples between window starts.
         hop: u16,
     },
     /// Starts an update: the release manifest's bytes → Ack(value = target slot).
     OtaBegin {
+        /// The encoded [`Manifest`](crate::ota::Manifest).
         manifest: &'a [u8],
     },
     /// Image bytes at `offset`, in order → Ack(value = bytes written).
     OtaChunk {
+        /// Byte offset in the image.
         offset: u32,
+        /// Image bytes.
         data: &'a [u8],
     },
     /// Verifies the image in flash and activates it for the next boot → Ack(value = slot).
@@ -293,6 +333,7 @@ pub enum Request<'a> {
     /// Test hook: after this many more flash erase/program operations the band powers
     /// off (QEMU exits with [`EXIT_POWER_CUT`]) → Ack(value = operations so far).
     ArmPowerCut {
+        /// Erase/program operations until the power goes.
         after_flash_ops: u32,
     },
 }
@@ -300,35 +341,48 @@ pub enum Request<'a> {
 /// Band → host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Response<'a> {
+    /// Answer to Hello.
     Info(Info<'a>),
     /// The request of type `for_type` succeeded; `value` is type-specific (docs/protocol.md).
     Ack {
+        /// Type byte of the request answered.
         for_type: u8,
+        /// Type-specific result.
         value: u32,
     },
+    /// The request of type `for_type` failed.
     Error {
+        /// Type byte of the request answered.
         for_type: u8,
+        /// Why it failed.
         cause: ErrorCause,
+        /// Cause-specific detail (docs/protocol.md).
         detail: u32,
     },
+    /// Answer to TensorInfer.
     InferResult(InferResult<'a>),
     /// One stream-mode window; zero or more precede the Ack of a StreamSamples.
     StreamWindow {
         /// Window number in the segment: it covers model-rate samples
         /// `[index·hop, index·hop + window_len)`.
         index: u32,
+        /// The window's class scores.
         result: InferResult<'a>,
     },
+    /// Answer to OtaStatus.
     OtaStatus(OtaStatusReport),
 }
 
+/// Why a frame's payload is not a valid message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeError {
     /// A response type arrived where a request was expected, or the reverse.
     WrongDirection(MessageType),
     /// The payload does not match the type's layout.
     Malformed {
+        /// The frame's type.
         ty: MessageType,
+        /// Which check failed.
         reason: &'static str,
     },
 }
@@ -354,6 +408,7 @@ pub fn samples(bytes: &[u8]) -> impl Iterator<Item = [i16; 6]> + '_ {
 }
 
 impl<'a> Request<'a> {
+    /// The frame type this request is sent as.
     pub fn message_type(&self) -> MessageType {
         match self {
             Self::Hello => MessageType::Hello,
@@ -426,6 +481,7 @@ impl<'a> Request<'a> {
         finish_frame(ty, len, out)
     }
 
+    /// Parses a request frame's payload.
     pub fn decode(frame: FrameRef<'a>) -> Result<Self, DecodeError> {
         let ty = frame.ty;
         let bad = |reason| DecodeError::Malformed { ty, reason };
@@ -506,6 +562,7 @@ impl<'a> Request<'a> {
 }
 
 impl<'a> Response<'a> {
+    /// The frame type this response is sent as.
     pub fn message_type(&self) -> MessageType {
         match self {
             Self::Info(_) => MessageType::Info,
@@ -578,6 +635,7 @@ impl<'a> Response<'a> {
         finish_frame(ty, len, out)
     }
 
+    /// Parses a response frame's payload.
     pub fn decode(frame: FrameRef<'a>) -> Result<Self, DecodeError> {
         let ty = frame.ty;
         let bad = |reason| DecodeError::Malformed { ty, reason };

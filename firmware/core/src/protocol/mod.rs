@@ -18,9 +18,7 @@ pub mod trap;
 mod wire;
 
 pub use frame::{FrameDecoder, FrameRef, Pushed, encode_frame};
-pub use message::{
-    ErrorCause, InferResult, Info, MessageType, OtaStatusReport, Request, Response,
-};
+pub use message::{ErrorCause, InferResult, Info, MessageType, OtaStatusReport, Request, Response};
 
 #[cfg(test)]
 mod tests;

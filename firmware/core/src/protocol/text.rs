@@ -24,12 +24,14 @@ pub struct LineAssembler {
 /// A finished command line from [`LineAssembler::push`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Line<'a> {
+    /// A complete line, without its line ending.
     Command(&'a str),
     /// Longer than [`MAX_COMMAND_LEN`]; the content was dropped.
     TooLong,
 }
 
 impl LineAssembler {
+    /// An empty assembler.
     pub const fn new() -> Self {
         Self {
             buf: [0; MAX_COMMAND_LEN],
@@ -84,9 +86,13 @@ impl Default for LineAssembler {
 /// A parsed command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
+    /// `name`: report the device name.
     Name,
+    /// `profile`: report the benchmark profile.
     Profile,
+    /// `help`: list the commands.
     Help,
+    /// `timestamp`: report the microsecond clock.
     Timestamp,
     /// `db load N`: expect N bytes of hex.
     DbLoad(usize),
@@ -94,40 +100,59 @@ pub enum Command<'a> {
     DbHex(&'a str),
     /// `db print [N] [offset]`.
     DbPrint {
+        /// Bytes to print; `None`: the whole buffer.
         len: Option<usize>,
+        /// First byte to print.
         offset: usize,
     },
     /// `infer N [W]`.
     Infer {
+        /// Timed inferences.
         iterations: u32,
+        /// Untimed inferences run first.
         warmup: u32,
     },
+    /// `results`: print the last inference's class scores.
     Results,
 }
 
 /// A command the firmware refuses; `Display` gives the text inside `e-[…]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommandError<'a> {
+    /// Not a known command (the word given).
     Unknown(&'a str),
+    /// The line exceeded [`MAX_COMMAND_LEN`].
     TooLong,
+    /// `db` without `load`, `print` or hex.
     DbNeedsSubcommand,
+    /// `db load` without a byte count.
     DbLoadNeedsCount,
+    /// `db load 0`.
     DbLoadZero,
+    /// `db load N` beyond the buffer.
     DbLoadTooLarge {
+        /// Bytes asked for.
         requested: usize,
+        /// Buffer capacity.
         max: usize,
     },
     /// The reference's spelling, kept so MLPerf tools match it.
     OddHexDigits,
+    /// A hex pair with a non-hex character (both bytes of the pair).
     InvalidHexDigit(u8, u8),
+    /// `db HH…` without a preceding `db load`.
     NoLoadInProgress,
+    /// `infer 0` or a negative count.
     InferIterationsNotPositive,
+    /// An argument that is not a number.
     BadNumber(&'a str),
     /// `infer` before a model was loaded (harbor loads models with binary LoadModel frames).
     NoModel,
     /// The `db` buffer holds `got` bytes; the model's input takes `expected`.
     InputSizeMismatch {
+        /// Bytes in the buffer.
         got: usize,
+        /// Bytes the model's input takes.
         expected: usize,
     },
     /// The interpreter failed on a model it had accepted.
@@ -249,7 +274,9 @@ fn hex_value(d: u8) -> Option<u8> {
 /// One response line (without CR LF). `Display` writes it; [`Reply::parse`] reads it back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply<'a> {
+    /// `m-ready`: the band accepts commands.
     Ready,
+    /// `m-init-done`: start-up finished.
     InitDone,
     /// `m-name-dut-[vendor]`.
     Name(&'a str),
@@ -259,14 +286,19 @@ pub enum Reply<'a> {
     Model(&'a str),
     /// `m-[Expecting N bytes]`.
     Expecting(usize),
+    /// `m-load-done`: the expected bytes arrived.
     LoadDone,
     /// `m-buffer-xx-xx-…`: the hex bytes after the prefix.
     Buffer(&'a str),
+    /// `m-warmup-start-N`.
     WarmupStart(u32),
+    /// `m-warmup-done`.
     WarmupDone,
+    /// `m-infer-start-N`.
     InferStart(u32),
     /// `m-lap-us-N`: the device's microsecond timestamp.
     LapUs(u64),
+    /// `m-infer-done`.
     InferDone,
     /// `m-results-[…]`: the comma-separated list inside the brackets.
     Results(&'a str),

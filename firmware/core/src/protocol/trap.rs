@@ -9,8 +9,11 @@ pub const TRAP_PREFIX: &str = "e-[trap ";
 /// The trap CSRs the handler reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrapReport {
+    /// Trap cause.
     pub mcause: u32,
+    /// Address of the trapping instruction.
     pub mepc: u32,
+    /// Faulting address or instruction bits, depending on the cause.
     pub mtval: u32,
 }
 

@@ -4,7 +4,10 @@ BUILTIN_REF kernels for comparison) on int8 input windows; prints or saves the o
 
 usage: tflm_check.py MODEL.tflite INPUTS.i8 [--out OUTPUTS.i8]
 INPUTS.i8: raw int8 windows back to back, each the model input's size.
-Run with /work/venv-golden/bin/python (tflite-micro, ai-edge-litert). Offline only.
+Needs the PyPI packages `tflite-micro` and `ai-edge-litert` (and numpy), e.g.:
+    python3 -m venv .venv-tflm && .venv-tflm/bin/pip install tflite-micro ai-edge-litert numpy
+    .venv-tflm/bin/python models/tools/tflm_check.py MODEL.tflite INPUTS.i8
+It runs offline once the packages are installed.
 """
 import argparse
 import sys

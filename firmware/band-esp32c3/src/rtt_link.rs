@@ -23,7 +23,10 @@ impl HostLink {
         let mut up = channels.up.0;
         // Never drop protocol bytes: wait for the host to drain the buffer.
         up.set_mode(ChannelMode::BlockIfFull);
-        Self { up, down: channels.down.0 }
+        Self {
+            up,
+            down: channels.down.0,
+        }
     }
 
     pub fn read_byte(&mut self) -> u8 {

@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardProfile {
+    /// Profile name (the file name in `boards/` without `.yaml`).
     pub name: String,
+    /// One line on what the board is.
     #[serde(default)]
     pub description: String,
+    /// The IMU: rate, resolution and ranges.
     pub imu: ImuSpec,
     /// The MCU: clock and how emulator instruction counts become time estimates.
     #[serde(default)]
@@ -26,15 +29,20 @@ pub struct BoardProfile {
     pub radio: Option<RadioSpec>,
 }
 
+/// The MCU: name, ISA, clock and the CPI used for latency estimates.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McuSpec {
+    /// Chip name.
     pub name: String,
+    /// Instruction set (e.g. `rv32imc`).
     pub isa: String,
+    /// CPU clock in Hz.
     pub clock_hz: u64,
     /// Cycles per retired instruction used to turn instruction counts into an *estimated*
     /// latency. 1.0 until calibrated against a real board.
     pub cycles_per_instruction: f64,
+    /// Where the CPI figure comes from.
     #[serde(default)]
     pub cpi_source: String,
 }
@@ -46,12 +54,15 @@ impl McuSpec {
     }
 }
 
+/// Memory budgets footprint checks compare against.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemorySpec {
     /// SRAM available to the application (data, bss, stack, arena).
     pub sram_bytes: u64,
+    /// Flash available to firmware and model.
     pub flash_bytes: u64,
+    /// Where the figures come from.
     #[serde(default)]
     pub source: String,
 }
@@ -60,13 +71,17 @@ pub struct MemorySpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Current {
+    /// Current in mA.
     pub ma: f64,
+    /// Datasheet or measurement the figure comes from.
     pub source: String,
 }
 
+/// Supply voltage and the currents of each power state, for energy estimates.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PowerSpec {
+    /// Supply voltage in V.
     pub supply_v: f64,
     /// CPU running at `mcu.clock_hz`, radio off.
     pub active: Current,
@@ -82,12 +97,16 @@ pub struct PowerSpec {
 pub struct RadioSpec {
     /// What the radio is, e.g. `Wi-Fi 802.11 b/g/n + Bluetooth LE`.
     pub kind: String,
+    /// Wi-Fi transmit current.
     #[serde(default)]
     pub wifi_tx: Option<Current>,
+    /// Wi-Fi receive current.
     #[serde(default)]
     pub wifi_rx: Option<Current>,
+    /// BLE transmit current.
     #[serde(default)]
     pub ble_tx: Option<Current>,
+    /// BLE receive current.
     #[serde(default)]
     pub ble_rx: Option<Current>,
 }
@@ -95,10 +114,15 @@ pub struct RadioSpec {
 impl RadioSpec {
     /// The figures present, by field name.
     pub fn currents(&self) -> Vec<(&'static str, &Current)> {
-        [("wifi_tx", &self.wifi_tx), ("wifi_rx", &self.wifi_rx), ("ble_tx", &self.ble_tx), ("ble_rx", &self.ble_rx)]
-            .into_iter()
-            .filter_map(|(name, c)| Some((name, c.as_ref()?)))
-            .collect()
+        [
+            ("wifi_tx", &self.wifi_tx),
+            ("wifi_rx", &self.wifi_rx),
+            ("ble_tx", &self.ble_tx),
+            ("ble_rx", &self.ble_rx),
+        ]
+        .into_iter()
+        .filter_map(|(name, c)| Some((name, c.as_ref()?)))
+        .collect()
     }
 }
 
@@ -110,11 +134,14 @@ pub struct ImuSpec {
     pub odr_hz: f64,
     /// Bits per reading (signed).
     pub bits: u32,
+    /// Accelerometer full scale in ±g.
     pub accel_range_g: f64,
+    /// Gyroscope full scale in ±°/s.
     pub gyro_range_dps: f64,
     /// Datasheet sensitivity; when absent it is derived as range / 2^(bits-1).
     #[serde(default)]
     pub accel_sensitivity_mg_per_lsb: Option<f64>,
+    /// Datasheet gyroscope sensitivity; when absent it is derived from range and bits.
     #[serde(default)]
     pub gyro_sensitivity_mdps_per_lsb: Option<f64>,
 }
@@ -158,29 +185,61 @@ impl ImuSpec {
     }
 }
 
+/// Why a board profile could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
+    /// The profile file could not be read.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The profile is not valid YAML for a profile.
     #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// No profile of that name.
     #[error("no board profile `{name}` (looked for {path}); available: {available}")]
-    NotFound { name: String, path: PathBuf, available: String },
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// The file looked for.
+        path: PathBuf,
+        /// The profiles there are.
+        available: String,
+    },
 }
 
 impl BoardProfile {
     /// The profile harbor uses when none is named.
     pub const DEFAULT: &'static str = "esp32c3-band";
 
+    /// Reads and checks a profile file.
     pub fn from_file(path: &Path) -> Result<Self, BoardError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BoardError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| BoardError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_yaml(&text, path)
     }
 
+    /// Parses and checks a profile's YAML; `path` is for messages.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Self, BoardError> {
-        let profile: BoardProfile = serde_saphyr::from_str(text)
-            .map_err(|e| BoardError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
-        profile.check().map_err(|message| BoardError::Parse { path: path.to_path_buf(), message })?;
+        let profile: BoardProfile =
+            serde_saphyr::from_str(text).map_err(|e| BoardError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        profile.check().map_err(|message| BoardError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(profile)
     }
 
@@ -194,41 +253,66 @@ impl BoardProfile {
         if path.is_file() {
             return Self::from_file(&path);
         }
-        Err(BoardError::NotFound { name: name_or_path.to_string(), path, available: available().join(", ") })
+        Err(BoardError::NotFound {
+            name: name_or_path.to_string(),
+            path,
+            available: available().join(", "),
+        })
     }
 
     fn check(&self) -> Result<(), String> {
         let imu = &self.imu;
         if !(imu.odr_hz.is_finite() && imu.odr_hz > 0.0) {
-            return Err(format!("imu.odr_hz must be a positive rate, got {}", imu.odr_hz));
+            return Err(format!(
+                "imu.odr_hz must be a positive rate, got {}",
+                imu.odr_hz
+            ));
         }
         if !(2..=32).contains(&imu.bits) {
-            return Err(format!("imu.bits must be between 2 and 32, got {}", imu.bits));
+            return Err(format!(
+                "imu.bits must be between 2 and 32, got {}",
+                imu.bits
+            ));
         }
-        if !(imu.accel_range_g > 0.0 && imu.gyro_range_dps > 0.0) {
+        if !(positive(imu.accel_range_g) && positive(imu.gyro_range_dps)) {
             return Err("imu ranges must be positive".into());
         }
         if let Some(mcu) = &self.mcu
-            && (mcu.clock_hz == 0 || !(mcu.cycles_per_instruction > 0.0))
+            && (mcu.clock_hz == 0 || !positive(mcu.cycles_per_instruction))
         {
             return Err("mcu.clock_hz and mcu.cycles_per_instruction must be positive".into());
         }
         if let Some(power) = &self.power {
-            let currents = [("active", &power.active), ("light_sleep", &power.light_sleep), ("imu", &power.imu)];
-            if !(power.supply_v > 0.0) || currents.iter().any(|(_, c)| !(c.ma >= 0.0)) {
+            let currents = [
+                ("active", &power.active),
+                ("light_sleep", &power.light_sleep),
+                ("imu", &power.imu),
+            ];
+            if !positive(power.supply_v) || currents.iter().any(|(_, c)| !non_negative(c.ma)) {
                 return Err("power.supply_v must be positive and currents non-negative".into());
             }
             if let Some((name, _)) = currents.iter().find(|(_, c)| c.source.trim().is_empty()) {
-                return Err(format!("power.{name}.source is empty: every current needs its source"));
+                return Err(format!(
+                    "power.{name}.source is empty: every current needs its source"
+                ));
             }
         }
         if let Some(radio) = &self.radio {
             let currents = radio.currents();
             if currents.is_empty() {
-                return Err("radio has no currents: give at least one of wifi_tx, wifi_rx, ble_tx, ble_rx".into());
+                return Err(
+                    "radio has no currents: give at least one of wifi_tx, wifi_rx, ble_tx, ble_rx"
+                        .into(),
+                );
             }
-            if let Some((name, c)) = currents.iter().find(|(_, c)| !(c.ma >= 0.0) || c.source.trim().is_empty()) {
-                return Err(format!("radio.{name} needs a non-negative ma and a source, got {} mA from {:?}", c.ma, c.source));
+            if let Some((name, c)) = currents
+                .iter()
+                .find(|(_, c)| !non_negative(c.ma) || c.source.trim().is_empty())
+            {
+                return Err(format!(
+                    "radio.{name} needs a non-negative ma and a source, got {} mA from {:?}",
+                    c.ma, c.source
+                ));
             }
         }
         Ok(())
@@ -246,10 +330,25 @@ pub fn available() -> Vec<String> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".yaml").map(str::to_string))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".yaml")
+                .map(str::to_string)
+        })
         .collect();
     names.sort();
     names
+}
+
+/// `x > 0`, false for NaN (so a NaN figure is refused).
+fn positive(x: f64) -> bool {
+    x > 0.0
+}
+
+/// `x >= 0`, false for NaN (so a NaN figure is refused).
+fn non_negative(x: f64) -> bool {
+    x >= 0.0
 }
 
 #[cfg(test)]
@@ -270,10 +369,14 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_rates_are_errors() {
         let text = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500, colour: red}\n";
-        let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
+        let err = BoardProfile::from_yaml(text, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("colour"), "{err}");
         let text = "name: x\nimu: {odr_hz: 0, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\n";
-        let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
+        let err = BoardProfile::from_yaml(text, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("odr_hz"), "{err}");
     }
 
@@ -283,7 +386,16 @@ mod tests {
         let mcu = b.mcu.expect("mcu section");
         assert_eq!(mcu.clock_hz, 160_000_000);
         // 1.6 M instructions at CPI 1.0 and 160 MHz is 10 ms.
-        assert!((McuSpec { cycles_per_instruction: 1.0, ..mcu }.estimate_ms(1_600_000) - 10.0).abs() < 1e-9);
+        assert!(
+            (McuSpec {
+                cycles_per_instruction: 1.0,
+                ..mcu
+            }
+            .estimate_ms(1_600_000)
+                - 10.0)
+                .abs()
+                < 1e-9
+        );
         let power = b.power.expect("power section");
         assert!(power.active.ma > power.light_sleep.ma);
         assert!(!power.imu.source.is_empty());
@@ -292,7 +404,9 @@ mod tests {
     #[test]
     fn a_current_without_source_is_rejected() {
         let text = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\npower:\n  supply_v: 3.3\n  active: {ma: 20, source: ds}\n  light_sleep: {ma: 0.3, source: ''}\n  imu: {ma: 0.5, source: ds}\n";
-        let err = BoardProfile::from_yaml(text, Path::new("x.yaml")).unwrap_err().to_string();
+        let err = BoardProfile::from_yaml(text, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("light_sleep.source"), "{err}");
     }
 
@@ -300,15 +414,28 @@ mod tests {
     fn every_committed_profile_loads_with_sourced_figures() {
         let names = available();
         for expected in ["esp32c3-band", "esp32-band", "nrf52840-band"] {
-            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
         }
         for name in &names {
             let b = BoardProfile::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(&b.name, name, "profile name must match its file name");
-            let (mcu, memory, power) = (b.mcu.expect("mcu"), b.memory.expect("memory"), b.power.expect("power"));
-            assert!(mcu.clock_hz >= 1_000_000 && memory.sram_bytes > 0 && memory.flash_bytes > 0, "{name}");
+            let (mcu, memory, power) = (
+                b.mcu.expect("mcu"),
+                b.memory.expect("memory"),
+                b.power.expect("power"),
+            );
+            assert!(
+                mcu.clock_hz >= 1_000_000 && memory.sram_bytes > 0 && memory.flash_bytes > 0,
+                "{name}"
+            );
             assert!(!memory.source.trim().is_empty(), "{name}: memory.source");
-            assert!(power.active.ma > power.light_sleep.ma, "{name}: active must draw more than light sleep");
+            assert!(
+                power.active.ma > power.light_sleep.ma,
+                "{name}: active must draw more than light sleep"
+            );
         }
     }
 
@@ -324,7 +451,10 @@ mod tests {
         let nrf = BoardProfile::load("nrf52840-band").unwrap();
         assert_eq!(nrf.mcu.unwrap().clock_hz, 64_000_000);
         let memory = nrf.memory.unwrap();
-        assert_eq!((memory.sram_bytes, memory.flash_bytes), (256 * 1024, 1024 * 1024));
+        assert_eq!(
+            (memory.sram_bytes, memory.flash_bytes),
+            (256 * 1024, 1024 * 1024)
+        );
         let radio = nrf.radio.unwrap();
         assert!(radio.wifi_tx.is_none() && radio.ble_tx.is_some());
     }
@@ -333,10 +463,14 @@ mod tests {
     fn a_radio_current_without_source_or_any_figure_is_rejected() {
         let base = "name: x\nimu: {odr_hz: 25, bits: 16, accel_range_g: 4, gyro_range_dps: 500}\n";
         let text = format!("{base}radio:\n  kind: BLE\n  ble_tx: {{ma: 6.4, source: ' '}}\n");
-        let err = BoardProfile::from_yaml(&text, Path::new("x.yaml")).unwrap_err().to_string();
+        let err = BoardProfile::from_yaml(&text, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("radio.ble_tx"), "{err}");
         let text = format!("{base}radio:\n  kind: BLE\n");
-        let err = BoardProfile::from_yaml(&text, Path::new("x.yaml")).unwrap_err().to_string();
+        let err = BoardProfile::from_yaml(&text, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("radio has no currents"), "{err}");
     }
 

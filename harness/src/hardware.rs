@@ -21,12 +21,15 @@ use crate::flash::serial::ROM_BAUD;
 /// The environment variable naming the board.
 pub const ENV: &str = "HARBOR_BOARD";
 
+/// The board named by `HARBOR_BOARD`, which hardware tests run against.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HardwareBoard {
     /// An ESP board on a serial port: flashed through its ROM bootloader, then the band
     /// protocol on the same port.
     Serial {
+        /// The ESP chip.
         chip: EspChip,
+        /// Serial port the board is on.
         port: PathBuf,
         /// Flashing baud rate (the band firmware's UART runs at 115 200).
         baud: u32,
@@ -40,12 +43,15 @@ pub enum HardwareBoard {
     },
 }
 
+/// A `HARBOR_BOARD` value that names no board.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{ENV}=`{value}`: {reason} (forms: esp32c3-serial:<port>[@<baud>], esp32c3-probe[:<vid>:<pid>[:<serial>]], probe:<chip>[@<vid>:<pid>[:<serial>]])"
 )]
 pub struct BoardSpecError {
+    /// The variable's value.
     pub value: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -12,9 +12,13 @@ use std::path::{Path, PathBuf};
 /// An array's elements, flattened in C order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyData {
+    /// `<f4` elements.
     F32(Vec<f32>),
+    /// `<i2` elements.
     I16(Vec<i16>),
+    /// `<i8` elements.
     I64(Vec<i64>),
+    /// `<U` strings (numpy's fixed-width unicode).
     Unicode(Vec<String>),
 }
 
@@ -49,11 +53,14 @@ impl NpyData {
 /// One array: shape (empty for a 0-d scalar) and data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyArray {
+    /// Dimensions, outermost first; empty for a scalar.
     pub shape: Vec<usize>,
+    /// The elements in C order.
     pub data: NpyData,
 }
 
 impl NpyArray {
+    /// An array of `shape`; errors if `data` does not have exactly that many elements.
     pub fn new(shape: Vec<usize>, data: NpyData) -> Result<Self, String> {
         let expected: usize = shape.iter().product();
         if expected != data.len() {
@@ -65,6 +72,7 @@ impl NpyArray {
         Ok(NpyArray { shape, data })
     }
 
+    /// A 0-d string array (how `meta` is stored).
     pub fn scalar_str(s: &str) -> Self {
         NpyArray {
             shape: Vec::new(),
@@ -73,22 +81,33 @@ impl NpyArray {
     }
 }
 
+/// Why an `.npz` file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum NpzError {
+    /// The file could not be created, written or opened.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The zip container is broken.
     #[error("{}: {source}", path.display())]
     Zip {
+        /// The file.
         path: PathBuf,
+        /// The zip error.
         source: zip::result::ZipError,
     },
+    /// An entry is not an array harbor reads.
     #[error("{}: entry {entry}: {reason}", path.display())]
     Format {
+        /// The file.
         path: PathBuf,
+        /// The entry's name.
         entry: String,
+        /// What is wrong with it.
         reason: String,
     },
 }

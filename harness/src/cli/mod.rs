@@ -36,11 +36,14 @@ pub enum Exit {
 /// A failure to report to the user, with the exit code it maps to.
 #[derive(Debug)]
 pub struct CliError {
+    /// The process exit code this failure maps to.
     pub exit: Exit,
+    /// What to tell the user.
     pub message: String,
 }
 
 impl CliError {
+    /// A usage or input error (exit 2).
     pub fn usage(message: impl std::fmt::Display) -> Self {
         CliError {
             exit: Exit::Usage,
@@ -48,6 +51,7 @@ impl CliError {
         }
     }
 
+    /// An infrastructure failure (exit 3).
     pub fn infrastructure(message: impl std::fmt::Display) -> Self {
         CliError {
             exit: Exit::Infrastructure,
@@ -68,6 +72,7 @@ impl From<crate::board::BoardError> for CliError {
     }
 }
 
+/// What a subcommand returns: its exit code, or a failure to report.
 pub type CliResult = Result<Exit, CliError>;
 
 #[derive(Debug, Parser)]

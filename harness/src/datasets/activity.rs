@@ -13,16 +13,25 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// explicit so windowing can exclude them deliberately instead of by accident.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Activity {
+    /// Walking on level ground.
     Walking,
+    /// Jogging.
     Jogging,
+    /// Running.
     Running,
     /// Stairs without a direction (WISDM 2019's single "stairs" activity).
     Stairs,
+    /// Walking upstairs.
     Upstairs,
+    /// Walking downstairs.
     Downstairs,
+    /// Sitting.
     Sitting,
+    /// Standing.
     Standing,
+    /// Lying down.
     Lying,
+    /// Cycling.
     Cycling,
     /// A postural transition, named `from_to_to` (e.g. `sit_to_stand`).
     Transition(String),
@@ -125,7 +134,10 @@ mod tests {
     #[test]
     fn transitions_and_unlabelled_are_not_activities() {
         assert!(!Activity::from_name("Stand to Sit").is_activity());
-        assert_eq!(Activity::from_name("Stand to Sit"), Activity::Transition("stand_to_sit".into()));
+        assert_eq!(
+            Activity::from_name("Stand to Sit"),
+            Activity::Transition("stand_to_sit".into())
+        );
         assert!(!Activity::Unlabelled.is_activity());
         assert!(Activity::Other("badminton".into()).is_activity());
     }

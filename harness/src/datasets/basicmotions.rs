@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use super::{Activity, BodyPosition, DatasetError, LoadOptions, Loaded, Progress, Recording, text};
 
+/// The rate BasicMotions documents.
 pub const RATE_HZ: f64 = 10.0;
 const PERIOD_NS: i64 = 100_000_000;
 const DIMENSIONS: usize = 6;
+/// Subject id of every case: the dataset does not name its subjects.
 pub const SUBJECT: &str = "unknown";
 
 /// The two published splits, both read.
@@ -32,6 +34,7 @@ pub fn activity(label: &str) -> Option<Activity> {
     }
 }
 
+/// Loads the train and test `.ts` files under `root` as one recording per case.
 pub fn load(
     root: &Path,
     opts: &LoadOptions,
@@ -84,8 +87,11 @@ fn data_dir(root: &Path) -> Result<PathBuf, DatasetError> {
 pub struct Case {
     /// 1-based case number within its file.
     pub number: usize,
+    /// Accelerometer samples (m/s²).
     pub accel: Vec<[f32; 3]>,
+    /// Gyroscope samples (rad/s).
     pub gyro: Vec<[f32; 3]>,
+    /// The case's class.
     pub activity: Activity,
 }
 

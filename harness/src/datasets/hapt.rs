@@ -13,6 +13,7 @@ use super::{
     STANDARD_GRAVITY, text,
 };
 
+/// The rate HAPT documents.
 pub const RATE_HZ: f64 = 50.0;
 const PERIOD_NS: i64 = 20_000_000;
 
@@ -39,8 +40,11 @@ pub fn activity(id: u32) -> Option<Activity> {
 /// One row of `labels.txt`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LabelSpan {
+    /// Experiment number (the `expNN` of the file names).
     pub experiment: u32,
+    /// User number.
     pub user: u32,
+    /// Activity id of `activity_labels.txt`.
     pub activity: u32,
     /// 1-based first sample.
     pub start: usize,
@@ -50,6 +54,7 @@ pub struct LabelSpan {
     pub line: usize,
 }
 
+/// Loads every labelled experiment under `root` (the folder holding `RawData/`).
 pub fn load(
     root: &Path,
     opts: &LoadOptions,

@@ -31,19 +31,28 @@ pub const STANDARD_GRAVITY: f64 = 9.80665;
 /// The dataset formats harbor reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DatasetKind {
+    /// WISDM 2019, smartwatch accelerometer + gyroscope.
     Wisdm2019Watch,
+    /// WISDM 2019, smartphone accelerometer + gyroscope.
     Wisdm2019Phone,
+    /// UCI HAPT raw recordings with postural transitions.
     Hapt,
+    /// MotionSense device-motion CSVs.
     MotionSense,
+    /// UEA BasicMotions `.ts` cases.
     BasicMotions,
+    /// UCI HAR pre-windowed inertial signals, stitched back into streams.
     UciHar,
+    /// WISDM v1.1 raw accelerometer file.
     WisdmV11,
+    /// PAMAP2 `.dat` files (one IMU chosen by [`Pamap2Imu`]).
     Pamap2,
     /// A user-described CSV-like dataset; the root is the spec YAML file.
     Custom,
 }
 
 impl DatasetKind {
+    /// Every kind, in the order `harbor datasets list` prints them.
     pub const ALL: [DatasetKind; 9] = [
         DatasetKind::Wisdm2019Watch,
         DatasetKind::Wisdm2019Phone,
@@ -56,6 +65,7 @@ impl DatasetKind {
         DatasetKind::Custom,
     ];
 
+    /// The kind's command-line name (e.g. `wisdm2019-watch`).
     pub fn name(self) -> &'static str {
         match self {
             DatasetKind::Wisdm2019Watch => "wisdm2019-watch",
@@ -70,19 +80,32 @@ impl DatasetKind {
         }
     }
 
+    /// One line on what the format is, for `harbor datasets list`.
     pub fn description(self) -> &'static str {
         match self {
             DatasetKind::Wisdm2019Watch => {
                 "WISDM 2019 smartwatch accel+gyro (wrist, 20 Hz, timestamped); root: the folder holding wisdm-dataset/ or raw/"
             }
-            DatasetKind::Wisdm2019Phone => "WISDM 2019 smartphone accel+gyro (pocket, 20 Hz, timestamped)",
-            DatasetKind::Hapt => "UCI HAPT RawData: continuous recordings of the UCI HAR volunteers (waist, 50 Hz)",
+            DatasetKind::Wisdm2019Phone => {
+                "WISDM 2019 smartphone accel+gyro (pocket, 20 Hz, timestamped)"
+            }
+            DatasetKind::Hapt => {
+                "UCI HAPT RawData: continuous recordings of the UCI HAR volunteers (waist, 50 Hz)"
+            }
             DatasetKind::MotionSense => "MotionSense DeviceMotion CSVs (trouser pocket, 50 Hz)",
-            DatasetKind::BasicMotions => "BasicMotions .ts (UEA archive; smartwatch, 10 Hz, 100-sample cases)",
-            DatasetKind::UciHar => "UCI HAR Inertial Signals (pre-windowed 128 samples at 50 Hz, stitched back into streams)",
+            DatasetKind::BasicMotions => {
+                "BasicMotions .ts (UEA archive; smartwatch, 10 Hz, 100-sample cases)"
+            }
+            DatasetKind::UciHar => {
+                "UCI HAR Inertial Signals (pre-windowed 128 samples at 50 Hz, stitched back into streams)"
+            }
             DatasetKind::WisdmV11 => "WISDM v1.1 raw phone accelerometer file (20 Hz, accel only)",
-            DatasetKind::Pamap2 => "PAMAP2 Protocol/Optional .dat files (100 Hz, IMU chosen by body position)",
-            DatasetKind::Custom => "a CSV-like dataset described by a YAML spec (root: the spec file)",
+            DatasetKind::Pamap2 => {
+                "PAMAP2 Protocol/Optional .dat files (100 Hz, IMU chosen by body position)"
+            }
+            DatasetKind::Custom => {
+                "a CSV-like dataset described by a YAML spec (root: the spec file)"
+            }
         }
     }
 }
@@ -110,19 +133,23 @@ pub enum Pamap2Imu {
     /// The wrist IMU on the dominant arm: what a band sees.
     #[default]
     Hand,
+    /// The chest IMU.
     Chest,
+    /// The ankle IMU.
     Ankle,
 }
 
 /// Options that apply to some loaders only.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
+    /// Which PAMAP2 IMU to read.
     pub pamap2_imu: Pamap2Imu,
     /// Load only these subjects (dataset's own ids); empty means all.
     pub subjects: Vec<String>,
 }
 
 impl LoadOptions {
+    /// Whether `subject` passes the subject filter.
     pub fn wants_subject(&self, subject: &str) -> bool {
         self.subjects.is_empty() || self.subjects.iter().any(|s| s == subject)
     }
@@ -130,7 +157,9 @@ impl LoadOptions {
 
 /// Reports loading progress in bytes of input read.
 pub trait Progress: Sync {
+    /// Called once before reading, with the input's total size.
     fn start(&self, _total_bytes: u64) {}
+    /// Called as input is read, with the bytes since the last call.
     fn advance(&self, _bytes: u64) {}
 }
 
@@ -141,17 +170,28 @@ impl Progress for NoProgress {}
 /// Everything a loader produced: the recordings and the lines it skipped on purpose.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The recordings, in a stable order.
     pub recordings: Vec<Recording>,
+    /// Lines skipped on purpose, with the reason.
     pub skipped: Vec<Skipped>,
     /// Bytes of input read, for throughput figures.
     pub bytes_read: u64,
 }
 
 /// Loads a dataset of `kind` from `root`.
-pub fn load(kind: DatasetKind, root: &Path, opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, DatasetError> {
+pub fn load(
+    kind: DatasetKind,
+    root: &Path,
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<Loaded, DatasetError> {
     let loaded = match kind {
-        DatasetKind::Wisdm2019Watch => wisdm2019::load(root, wisdm2019::Device::Watch, opts, progress),
-        DatasetKind::Wisdm2019Phone => wisdm2019::load(root, wisdm2019::Device::Phone, opts, progress),
+        DatasetKind::Wisdm2019Watch => {
+            wisdm2019::load(root, wisdm2019::Device::Watch, opts, progress)
+        }
+        DatasetKind::Wisdm2019Phone => {
+            wisdm2019::load(root, wisdm2019::Device::Phone, opts, progress)
+        }
         DatasetKind::Hapt => hapt::load(root, opts, progress),
         DatasetKind::MotionSense => motionsense::load(root, opts, progress),
         DatasetKind::BasicMotions => basicmotions::load(root, opts, progress),
@@ -162,8 +202,15 @@ pub fn load(kind: DatasetKind, root: &Path, opts: &LoadOptions, progress: &dyn P
     }?;
     for rec in &loaded.recordings {
         rec.validate().map_err(|reason| {
-            let path = rec.sources.first().cloned().unwrap_or_else(|| root.to_path_buf());
-            DatasetError::Invalid { path, reason: format!("loader produced an invalid recording: {reason}") }
+            let path = rec
+                .sources
+                .first()
+                .cloned()
+                .unwrap_or_else(|| root.to_path_buf());
+            DatasetError::Invalid {
+                path,
+                reason: format!("loader produced an invalid recording: {reason}"),
+            }
         })?;
     }
     Ok(loaded)
@@ -180,5 +227,8 @@ pub fn data_root() -> PathBuf {
 
 /// The workspace root, found from this crate's manifest directory at build time.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("harness/ has a parent")
+        .to_path_buf()
 }

@@ -13,6 +13,7 @@ use super::{
     STANDARD_GRAVITY, text,
 };
 
+/// The rate MotionSense documents.
 pub const RATE_HZ: f64 = 50.0;
 const PERIOD_NS: i64 = 20_000_000;
 
@@ -42,6 +43,7 @@ pub fn activity(code: &str) -> Option<Activity> {
     }
 }
 
+/// Loads every trial CSV under `root` (the `A_DeviceMotion_data` folder or its parent).
 pub fn load(
     root: &Path,
     opts: &LoadOptions,
@@ -214,9 +216,13 @@ fn parse_csv(path: &Path, bytes: &[u8]) -> Result<AccelGyro, DatasetError> {
 /// One row of `data_subjects_info.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubjectInfo {
+    /// Subject code (the `sub_N` of the file names).
     pub code: u32,
+    /// Weight in kg.
     pub weight_kg: f32,
+    /// Height in cm.
     pub height_cm: f32,
+    /// Age in years.
     pub age_years: f32,
     /// 1 = male, 0 = female, as published.
     pub gender: u8,

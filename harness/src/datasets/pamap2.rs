@@ -22,6 +22,7 @@ use super::{
 
 const DATASET: &str = "pamap2";
 const NOMINAL_RATE_HZ: f64 = 100.0;
+/// Columns of a `.dat` line.
 pub const COLUMNS: usize = 54;
 const IMU_COLUMNS: usize = 17;
 const FIRST_IMU_COLUMN: usize = 3;
@@ -35,15 +36,20 @@ const SESSION_FOLDERS: [&str; 2] = ["Protocol", "Optional"];
 /// One parsed line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    /// Timestamp in nanoseconds.
     pub t_ns: i64,
+    /// The line's activity.
     pub activity: Activity,
     /// `None` when the chosen IMU dropped this sample (NaN acc or gyro).
     pub imu: Option<ImuSample>,
 }
 
+/// One sample of the chosen IMU.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ImuSample {
+    /// Acceleration (m/s², ±16 g sensor).
     pub accel: [f32; 3],
+    /// Angular rate (rad/s).
     pub gyro: [f32; 3],
 }
 

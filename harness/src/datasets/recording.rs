@@ -10,12 +10,19 @@ use super::Activity;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyPosition {
+    /// On the wrist.
     Wrist,
+    /// Held in the hand.
     Hand,
+    /// On the waist or belt.
     Waist,
+    /// In a trouser pocket.
     Pocket,
+    /// On the chest.
     Chest,
+    /// On the ankle.
     Ankle,
+    /// Not stated by the dataset.
     Unknown,
 }
 
@@ -29,32 +36,40 @@ pub enum BodyPosition {
 pub struct Recording {
     /// Dataset identifier, e.g. `wisdm2019-watch`.
     pub dataset: String,
+    /// Subject id as the dataset writes it.
     pub subject: String,
     /// Session within the subject (experiment, trial, activity block...).
     pub session: String,
+    /// Where the device was worn.
     pub position: BodyPosition,
     /// The files this recording was read from.
     pub sources: Vec<PathBuf>,
     /// The rate the dataset documents; the effective rate is derived from `t_ns`.
     pub nominal_rate_hz: f64,
+    /// Sample times in nanoseconds, increasing.
     pub t_ns: Vec<i64>,
+    /// Acceleration per sample (m/s², gravity included).
     pub accel: Vec<[f32; 3]>,
     /// `None` for datasets that have no gyroscope (e.g. WISDM v1.1).
     pub gyro: Option<Vec<[f32; 3]>>,
     /// Per-sample index into `activities`.
     pub labels: Vec<u16>,
+    /// The distinct activities `labels` index into.
     pub activities: Vec<Activity>,
 }
 
 impl Recording {
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.t_ns.len()
     }
 
+    /// Whether the recording has no samples.
     pub fn is_empty(&self) -> bool {
         self.t_ns.is_empty()
     }
 
+    /// Seconds from the first to the last sample.
     pub fn duration_s(&self) -> f64 {
         match (self.t_ns.first(), self.t_ns.last()) {
             (Some(a), Some(b)) => (b - a) as f64 * 1e-9,
@@ -73,6 +88,7 @@ impl Recording {
         (*median > 0).then(|| 1e9 / *median as f64)
     }
 
+    /// The activity of sample `sample`.
     pub fn label_at(&self, sample: usize) -> &Activity {
         &self.activities[self.labels[sample] as usize]
     }
@@ -91,13 +107,27 @@ impl Recording {
         if let Some(g) = &self.gyro
             && g.len() != n
         {
-            return Err(format!("length mismatch: {} timestamps, {} gyro", n, g.len()));
+            return Err(format!(
+                "length mismatch: {} timestamps, {} gyro",
+                n,
+                g.len()
+            ));
         }
         if let Some(i) = self.t_ns.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(format!("timestamps not strictly increasing at sample {}", i + 1));
+            return Err(format!(
+                "timestamps not strictly increasing at sample {}",
+                i + 1
+            ));
         }
-        if let Some(&bad) = self.labels.iter().find(|&&l| l as usize >= self.activities.len()) {
-            return Err(format!("label id {bad} out of range ({} activities)", self.activities.len()));
+        if let Some(&bad) = self
+            .labels
+            .iter()
+            .find(|&&l| l as usize >= self.activities.len())
+        {
+            return Err(format!(
+                "label id {bad} out of range ({} activities)",
+                self.activities.len()
+            ));
         }
         Ok(())
     }
@@ -110,6 +140,7 @@ pub struct LabelTable {
 }
 
 impl LabelTable {
+    /// The index of `activity`, adding it on first sight.
     pub fn id(&mut self, activity: &Activity) -> u16 {
         if let Some(i) = self.activities.iter().position(|a| a == activity) {
             return i as u16;
@@ -118,6 +149,7 @@ impl LabelTable {
         (self.activities.len() - 1) as u16
     }
 
+    /// The activities in index order.
     pub fn into_activities(self) -> Vec<Activity> {
         self.activities
     }

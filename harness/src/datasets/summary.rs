@@ -10,19 +10,26 @@ use super::{Loaded, Skipped};
 /// Counts and durations of a loaded dataset.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
+    /// Dataset name.
     pub dataset: String,
+    /// Distinct subjects.
     pub subjects: usize,
+    /// Number of recordings.
     pub recordings: usize,
+    /// Samples over all recordings.
     pub samples: usize,
     /// Sum of the recordings' durations in seconds.
     pub duration_s: f64,
     /// Median of the recordings' effective rates (median sample spacing).
     pub effective_rate_hz: Option<f64>,
+    /// Recordings that carry gyroscope data.
     pub recordings_with_gyro: usize,
     /// Seconds per activity; a sample counts for the spacing to its successor, capped at
     /// four nominal periods so a gap is not credited to the activity before it.
     pub activities: BTreeMap<String, f64>,
+    /// Bytes of input read.
     pub bytes_read: u64,
+    /// Lines skipped on purpose.
     pub skipped_lines: usize,
     /// The first skipped lines, for the user to look at.
     pub skipped_examples: Vec<Skipped>,
@@ -31,6 +38,7 @@ pub struct Summary {
 const SKIP_EXAMPLES: usize = 5;
 
 impl Summary {
+    /// Counts and durations of what a loader produced.
     pub fn of(loaded: &Loaded) -> Summary {
         let recs = &loaded.recordings;
         let subjects: BTreeSet<&str> = recs.iter().map(|r| r.subject.as_str()).collect();
@@ -39,7 +47,9 @@ impl Summary {
             let cap_ns = (4.0e9 / rec.nominal_rate_hz.max(f64::MIN_POSITIVE)) as i64;
             for (i, w) in rec.t_ns.windows(2).enumerate() {
                 let dt = (w[1] - w[0]).min(cap_ns);
-                *activities.entry(rec.label_at(i).name().to_string()).or_default() += dt as f64 * 1e-9;
+                *activities
+                    .entry(rec.label_at(i).name().to_string())
+                    .or_default() += dt as f64 * 1e-9;
             }
         }
         let mut rates: Vec<f64> = recs.iter().filter_map(|r| r.effective_rate_hz()).collect();
@@ -64,7 +74,11 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "dataset      {}", self.dataset)?;
         writeln!(f, "subjects     {}", self.subjects)?;
-        writeln!(f, "recordings   {} ({} with gyro)", self.recordings, self.recordings_with_gyro)?;
+        writeln!(
+            f,
+            "recordings   {} ({} with gyro)",
+            self.recordings, self.recordings_with_gyro
+        )?;
         writeln!(f, "samples      {}", self.samples)?;
         writeln!(f, "duration     {}", hms(self.duration_s))?;
         match self.effective_rate_hz {
@@ -77,7 +91,11 @@ impl fmt::Display for Summary {
             writeln!(f, "  {skip}")?;
         }
         if self.skipped_lines > self.skipped_examples.len() {
-            writeln!(f, "  ... ({} more; --json lists the first {SKIP_EXAMPLES})", self.skipped_lines - self.skipped_examples.len())?;
+            writeln!(
+                f,
+                "  ... ({} more; --json lists the first {SKIP_EXAMPLES})",
+                self.skipped_lines - self.skipped_examples.len()
+            )?;
         }
         writeln!(f, "activities")?;
         let width = self.activities.keys().map(String::len).max().unwrap_or(0);
@@ -119,9 +137,17 @@ mod tests {
     fn counts_subjects_durations_and_caps_gaps() {
         let ms = 1_000_000;
         // 10 Hz: 3 walking intervals of 100 ms, then a 10 s gap credited only 400 ms (4 periods).
-        let a = rec("1", vec![0, 100 * ms, 200 * ms, 300 * ms, 10_300 * ms], vec![0, 0, 0, 1, 1]);
+        let a = rec(
+            "1",
+            vec![0, 100 * ms, 200 * ms, 300 * ms, 10_300 * ms],
+            vec![0, 0, 0, 1, 1],
+        );
         let b = rec("2", vec![0, 100 * ms], vec![1, 1]);
-        let loaded = Loaded { recordings: vec![a, b.clone(), b], skipped: vec![], bytes_read: 42 };
+        let loaded = Loaded {
+            recordings: vec![a, b.clone(), b],
+            skipped: vec![],
+            bytes_read: 42,
+        };
         let s = Summary::of(&loaded);
         assert_eq!((s.subjects, s.recordings, s.samples), (2, 3, 9));
         assert!((s.activities["walking"] - 0.3).abs() < 1e-9);

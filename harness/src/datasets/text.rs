@@ -15,7 +15,10 @@ pub fn read_file(path: &Path, progress: &dyn Progress) -> Result<Vec<u8>, Datase
 /// (`\n` or `\r\n`). A final line without a newline is yielded too.
 pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let mut iter = (!bytes.is_empty()).then(|| body.split(|&b| b == b'\n')).into_iter().flatten();
+    let mut iter = (!bytes.is_empty())
+        .then(|| body.split(|&b| b == b'\n'))
+        .into_iter()
+        .flatten();
     let mut n = 0;
     std::iter::from_fn(move || {
         let line = iter.next()?;
@@ -26,11 +29,15 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 
 /// Parses one numeric field, naming it in the error.
 pub fn parse_f32(field: &[u8], what: &str) -> Result<f32, String> {
-    let s = std::str::from_utf8(field).map_err(|_| format!("{what}: not UTF-8"))?.trim();
+    let s = std::str::from_utf8(field)
+        .map_err(|_| format!("{what}: not UTF-8"))?
+        .trim();
     if s.is_empty() {
         return Err(format!("{what}: empty field"));
     }
-    let v: f32 = s.parse().map_err(|_| format!("{what}: `{s}` is not a number"))?;
+    let v: f32 = s
+        .parse()
+        .map_err(|_| format!("{what}: `{s}` is not a number"))?;
     if !v.is_finite() {
         return Err(format!("{what}: `{s}` is not finite"));
     }
@@ -39,7 +46,11 @@ pub fn parse_f32(field: &[u8], what: &str) -> Result<f32, String> {
 
 /// Sum of the sizes of `paths`, for progress totals.
 pub fn total_size<'a>(paths: impl IntoIterator<Item = &'a Path>) -> u64 {
-    paths.into_iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    paths
+        .into_iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 #[cfg(test)]
@@ -49,7 +60,15 @@ mod tests {
     #[test]
     fn numbers_lines_and_strips_crlf() {
         let got: Vec<_> = lines(b"a\r\nb\n\nc").collect();
-        assert_eq!(got, vec![(1, &b"a"[..]), (2, &b"b"[..]), (3, &b""[..]), (4, &b"c"[..])]);
+        assert_eq!(
+            got,
+            vec![
+                (1, &b"a"[..]),
+                (2, &b"b"[..]),
+                (3, &b""[..]),
+                (4, &b"c"[..])
+            ]
+        );
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(lines(b"x\n").count(), 1);
     }

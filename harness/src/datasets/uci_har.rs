@@ -21,22 +21,29 @@ use super::{
 };
 
 const DATASET: &str = "uci-har";
+/// Folder name of the published archive.
 pub const DATASET_DIR: &str = "UCI HAR Dataset";
+/// Samples per published window.
 pub const WINDOW: usize = 128;
 const OVERLAP: usize = WINDOW / 2;
 const NOMINAL_RATE_HZ: f64 = 50.0;
 const SAMPLE_PERIOD_NS: i64 = 20_000_000;
 const AXES: [&str; 3] = ["x", "y", "z"];
 
+/// The published train/test split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
+    /// The `train/` folder.
     Train,
+    /// The `test/` folder.
     Test,
 }
 
 impl Split {
+    /// Both splits, train first.
     pub const BOTH: [Split; 2] = [Split::Train, Split::Test];
 
+    /// The split's folder name.
     pub fn name(self) -> &'static str {
         match self {
             Split::Train => "train",
@@ -48,6 +55,7 @@ impl Split {
 /// Who and what one window row is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WindowMeta {
+    /// Subject id from `subject_<split>.txt`.
     pub subject: String,
     /// The `y_<split>.txt` value, an id of `activity_labels.txt`.
     pub activity_id: u32,

@@ -18,9 +18,12 @@ use align::{DropReason, Series};
 
 pub use line::{Row, parse as parse_line};
 
+/// Which WISDM 2019 device's files to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Device {
+    /// The smartwatch.
     Watch,
+    /// The smartphone.
     Phone,
 }
 
@@ -77,6 +80,7 @@ pub fn activity(code: u8) -> Option<Activity> {
     }
 }
 
+/// Loads the device's accelerometer and gyroscope files under `root`, aligned by timestamp.
 pub fn load(
     root: &Path,
     device: Device,

@@ -20,6 +20,7 @@ use super::{
     Skipped, text,
 };
 
+/// Name of the published raw file.
 pub const FILE_NAME: &str = "WISDM_ar_v1.1_raw.txt";
 const DATASET: &str = "wisdm-v1.1";
 const NOMINAL_RATE_HZ: f64 = 20.0;
@@ -28,15 +29,20 @@ const FIELDS: usize = 6;
 /// One accepted accelerometer record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
+    /// User id.
     pub user: String,
+    /// The record's activity.
     pub activity: Activity,
+    /// Timestamp in nanoseconds.
     pub t_ns: i64,
+    /// Acceleration (m/s²), in the band's axes.
     pub accel: [f32; 3],
 }
 
 /// What one `;`-terminated record turned out to be.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
+    /// An accepted sample.
     Sample(Sample),
     /// A record of a kind the published file is known to contain; the reason says which.
     Skip(String),

@@ -13,16 +13,22 @@ use super::memory_map::EspChip;
 /// The flash contents for one firmware: three pieces at their flash offsets.
 #[derive(Clone, Debug)]
 pub struct FlashImages {
+    /// The chip the images are for.
     pub chip: EspChip,
+    /// Second-stage bootloader.
     pub bootloader: Piece,
+    /// Partition table.
     pub partition_table: Piece,
     /// The application image (what `harbor image` writes as `<name>.bin`).
     pub app: Piece,
 }
 
+/// Bytes to write at a flash offset.
 #[derive(Clone, Debug)]
 pub struct Piece {
+    /// Flash offset.
     pub offset: u32,
+    /// The bytes.
     pub bytes: Vec<u8>,
 }
 
@@ -122,9 +128,13 @@ pub fn read_elf(path: &Path) -> Result<Vec<u8>, FlashError> {
 /// Files `harbor image` writes for `elf` into `out`.
 #[derive(Clone, Debug)]
 pub struct WrittenImages {
+    /// The application image.
     pub app: PathBuf,
+    /// All pieces merged into one flash file from offset 0.
     pub merged: PathBuf,
+    /// The bootloader.
     pub bootloader: PathBuf,
+    /// The partition table.
     pub partition_table: PathBuf,
 }
 

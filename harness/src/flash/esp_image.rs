@@ -18,48 +18,97 @@ const SEGMENT_HEADER_LEN: usize = 8;
 const MAX_SEGMENTS: u8 = 16;
 /// `esp_app_desc_t` is 256 bytes; `app_elf_sha256[32]` sits at offset 144.
 pub const APP_DESC_LEN: usize = 256;
+/// Offset of the ELF SHA-256 inside `esp_app_desc_t`.
 pub const APP_DESC_ELF_SHA_OFFSET: usize = 144;
 
 /// `esp_chip_id_t` values.
 pub const CHIP_ID_ESP32: u16 = 0x0000;
+/// Image header chip id of the ESP32-S2.
 pub const CHIP_ID_ESP32S2: u16 = 0x0002;
+/// Image header chip id of the ESP32-C3.
 pub const CHIP_ID_ESP32C3: u16 = 0x0005;
+/// Image header chip id of the ESP32-S3.
 pub const CHIP_ID_ESP32S3: u16 = 0x0009;
+/// Image header chip id of the ESP32-C2.
 pub const CHIP_ID_ESP32C2: u16 = 0x000C;
+/// Image header chip id of the ESP32-C6.
 pub const CHIP_ID_ESP32C6: u16 = 0x000D;
+/// Image header chip id of the ESP32-H2.
 pub const CHIP_ID_ESP32H2: u16 = 0x0010;
 
 /// Why bytes are not a valid ESP app image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
+    /// Shorter than the header.
     #[error("image is {len} bytes, shorter than the {HEADER_LEN}-byte header")]
-    TooShort { len: usize },
-    #[error("magic byte is {found:#04x}, expected {IMAGE_MAGIC:#04x}")]
-    BadMagic { found: u8 },
-    #[error("{count} segments declared; at most {MAX_SEGMENTS} are allowed")]
-    TooManySegments { count: u8 },
-    #[error("segment {index} at offset {offset:#x} runs past the end of the image ({len} bytes)")]
-    Truncated {
-        index: usize,
-        offset: usize,
+    TooShort {
+        /// Image bytes.
         len: usize,
     },
+    /// The first byte is not the image magic.
+    #[error("magic byte is {found:#04x}, expected {IMAGE_MAGIC:#04x}")]
+    BadMagic {
+        /// The byte found.
+        found: u8,
+    },
+    /// More segments than the ROM loader takes.
+    #[error("{count} segments declared; at most {MAX_SEGMENTS} are allowed")]
+    TooManySegments {
+        /// Segments declared.
+        count: u8,
+    },
+    /// A segment runs past the end of the image.
+    #[error("segment {index} at offset {offset:#x} runs past the end of the image ({len} bytes)")]
+    Truncated {
+        /// Segment index.
+        index: usize,
+        /// Offset of its header.
+        offset: usize,
+        /// Image bytes.
+        len: usize,
+    },
+    /// A segment's length is not a multiple of 4.
     #[error("segment {index} length {length:#x} is not a multiple of 4")]
-    UnalignedSegment { index: usize, length: u32 },
+    UnalignedSegment {
+        /// Segment index.
+        index: usize,
+        /// Its length.
+        length: u32,
+    },
+    /// The checksum byte does not match the segments.
     #[error(
         "checksum byte at offset {offset:#x} is {stored:#04x}, segments XOR to {computed:#04x}"
     )]
     Checksum {
+        /// Offset of the checksum byte.
         offset: usize,
+        /// The stored value.
         stored: u8,
+        /// The value the segments give.
         computed: u8,
     },
+    /// The appended SHA-256 does not match.
     #[error("appended SHA-256 does not match the image (stored {stored}, computed {computed})")]
-    Sha256 { stored: String, computed: String },
+    Sha256 {
+        /// Stored digest (hex).
+        stored: String,
+        /// Computed digest (hex).
+        computed: String,
+    },
+    /// The header promises an appended SHA-256 the image lacks.
     #[error("image ends at {offset:#x} where its appended SHA-256 should be")]
-    MissingSha256 { offset: usize },
+    MissingSha256 {
+        /// Where it should start.
+        offset: usize,
+    },
+    /// Bytes after the image's end.
     #[error("{extra} bytes follow the image's end at {offset:#x}")]
-    TrailingBytes { offset: usize, extra: usize },
+    TrailingBytes {
+        /// The image's end.
+        offset: usize,
+        /// Extra bytes.
+        extra: usize,
+    },
 }
 
 /// SPI flash parameters from the header's bytes 2 and 3.
@@ -74,6 +123,7 @@ pub struct SpiFlash {
 }
 
 impl SpiFlash {
+    /// The mode's esptool name (`qio`, `dio`, …).
     pub fn mode_name(&self) -> &'static str {
         match self.mode {
             0 => "QIO",
@@ -93,21 +143,26 @@ impl SpiFlash {
 /// One segment: where the bootloader puts it, and where its data sits in the image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageSegment {
+    /// Address the ROM loads the segment to.
     pub load_addr: u32,
     /// Offset of the segment's data (after its 8-byte header) in the image.
     pub data_offset: usize,
+    /// The segment's bytes.
     pub data: Vec<u8>,
 }
 
 impl ImageSegment {
+    /// Bytes in the segment.
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
+    /// Whether the segment is empty.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
+    /// First address past the segment.
     pub fn end(&self) -> u64 {
         u64::from(self.load_addr) + self.data.len() as u64
     }
@@ -116,19 +171,29 @@ impl ImageSegment {
 /// A parsed, verified ESP app image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EspImage {
+    /// Entry point address.
     pub entry: u32,
+    /// SPI flash mode, speed and size from the header.
     pub spi: SpiFlash,
+    /// Write-protect pin setting.
     pub wp_pin: u8,
+    /// Chip id (`CHIP_ID_*`).
     pub chip_id: u16,
     /// Deprecated one-byte minimum revision, and the full `major*100+minor` ones.
     pub min_chip_rev: u8,
+    /// Lowest chip revision, `major*100+minor`.
     pub min_chip_rev_full: u16,
+    /// Highest chip revision, `major*100+minor`.
     pub max_chip_rev_full: u16,
+    /// Whether a SHA-256 follows the checksum.
     pub hash_appended: bool,
+    /// The load segments in image order.
     pub segments: Vec<ImageSegment>,
+    /// The stored XOR checksum.
     pub checksum: u8,
     /// Image bytes covered by the checksum (header through checksum byte).
     pub checked_len: usize,
+    /// The appended SHA-256, if any.
     pub sha256: Option<[u8; 32]>,
 }
 
@@ -268,6 +333,7 @@ impl EspImage {
         self.checked_len + if self.hash_appended { 32 } else { 0 }
     }
 
+    /// Whether the image has no segments.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -297,12 +363,19 @@ impl EspImage {
 /// Fields of `esp_app_desc_t` a report can print.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppDescriptor {
+    /// Anti-rollback security version.
     pub secure_version: u32,
+    /// Application version string.
     pub version: String,
+    /// Project name.
     pub project_name: String,
+    /// Build time.
     pub time: String,
+    /// Build date.
     pub date: String,
+    /// ESP-IDF version string (or the HAL's).
     pub idf_ver: String,
+    /// SHA-256 of the application ELF.
     pub app_elf_sha256: [u8; 32],
 }
 

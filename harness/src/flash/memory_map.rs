@@ -7,14 +7,17 @@ use std::str::FromStr;
 /// The ESP chips harbor builds and checks images for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EspChip {
+    /// The RISC-V ESP32-C3 (the band's chip).
     Esp32c3,
     /// The Xtensa ESP32 (firmware built elsewhere; harbor images and flashes it).
     Esp32,
 }
 
 impl EspChip {
+    /// Every chip harbor images.
     pub const ALL: [EspChip; 2] = [EspChip::Esp32c3, EspChip::Esp32];
 
+    /// The chip's name as on the command line (`esp32c3`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Esp32c3 => "esp32c3",
@@ -63,14 +66,18 @@ impl FromStr for EspChip {
     }
 }
 
+/// What an address range of the chip is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
     /// Flash through the instruction cache.
     Irom,
     /// Flash through the data cache.
     Drom,
+    /// Internal instruction RAM.
     Iram,
+    /// Internal data RAM.
     Dram,
+    /// RTC memory.
     Rtc,
 }
 
@@ -81,16 +88,21 @@ impl RegionKind {
     }
 }
 
+/// A named address range of the chip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
+    /// What the range is.
     pub kind: RegionKind,
+    /// Its name in messages.
     pub name: &'static str,
+    /// First address.
     pub start: u64,
     /// Exclusive.
     pub end: u64,
 }
 
 impl Region {
+    /// Whether `len` bytes from `addr` lie inside the range.
     pub fn contains(&self, addr: u64, len: u64) -> bool {
         addr >= self.start && addr + len <= self.end
     }

@@ -17,18 +17,23 @@ use super::memory_map::EspChip;
 /// The ROM bootloader syncs at this rate; espflash switches to `baud` afterwards.
 pub const ROM_BAUD: u32 = 115_200;
 
+/// How to reach a board's ROM bootloader over serial.
 #[derive(Clone, Debug)]
 pub struct SerialFlash {
+    /// The serial port.
     pub port: PathBuf,
     /// Baud rate for the transfer after connecting (None: stay at 115 200).
     pub baud: Option<u32>,
+    /// The chip expected on it.
     pub chip: EspChip,
 }
 
 /// What was written, for the CLI's summary.
 #[derive(Clone, Debug)]
 pub struct Flashed {
+    /// The chip the bootloader reported.
     pub chip: String,
+    /// (offset, bytes) of each piece written.
     pub pieces: Vec<(u32, usize)>,
 }
 

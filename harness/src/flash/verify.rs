@@ -13,9 +13,13 @@ pub const MMU_PAGE: u64 = 0x1_0000;
 /// How one image segment relates to the ELF.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentMatch {
+    /// Address the segment loads to.
     pub load_addr: u32,
+    /// Segment bytes.
     pub len: usize,
+    /// Name of the memory region it falls in.
     pub region: &'static str,
+    /// That region's kind; `None` if no region holds it.
     pub kind: Option<RegionKind>,
     /// ELF sections (whole or in part) the segment carries.
     pub sections: Vec<String>,
@@ -26,7 +30,9 @@ pub struct SegmentMatch {
 /// The result of a successful check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageReport {
+    /// Every segment and where it lands.
     pub segments: Vec<SegmentMatch>,
+    /// The app descriptor the image carries.
     pub app: AppDescriptor,
     /// Whether the descriptor's `app_elf_sha256` holds the ELF file's SHA-256.
     pub descriptor_has_elf_sha: bool,

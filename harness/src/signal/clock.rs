@@ -16,7 +16,7 @@ pub struct Rate {
 impl Rate {
     /// Rounds `hz` to the millihertz; rejects rates that are not positive and finite.
     pub fn from_hz(hz: f64, setting: &'static str) -> Result<Rate, SignalError> {
-        if !(hz.is_finite() && hz >= 0.001 && hz <= 1e6) {
+        if !(hz.is_finite() && (0.001..=1e6).contains(&hz)) {
             return Err(SignalError::config(
                 setting,
                 format!("rate must be between 0.001 Hz and 1 MHz, got {hz}"),
@@ -27,10 +27,12 @@ impl Rate {
         })
     }
 
+    /// The rate in Hz.
     pub fn hz(self) -> f64 {
         self.millihertz as f64 / 1000.0
     }
 
+    /// The rate in thousandths of a Hz (exact).
     pub fn millihertz(self) -> i64 {
         self.millihertz
     }
@@ -52,7 +54,9 @@ impl Rate {
     /// The period in ns when it is a whole number (25 Hz: 40 000 000).
     pub fn exact_period_ns(self) -> Option<u64> {
         let m = self.millihertz as u64;
-        (MILLIHERTZ_NS as u64 % m == 0).then(|| MILLIHERTZ_NS as u64 / m)
+        (MILLIHERTZ_NS as u64)
+            .is_multiple_of(m)
+            .then(|| MILLIHERTZ_NS as u64 / m)
     }
 
     /// How many samples `k ≥ 0` have `offset_ns(k) ≤ span_ns`.

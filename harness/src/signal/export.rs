@@ -20,27 +20,41 @@ use crate::npz::{self, NpyArray, NpyData, NpzError};
 /// Where the windows came from and how they were made; stored as `meta`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Provenance {
+    /// Version of harbor that wrote the file.
     pub harbor_version: &'static str,
+    /// Dataset kind name.
     pub dataset_kind: String,
+    /// Dataset root as given.
     pub dataset_root: PathBuf,
     /// Distinct source files and their total size (hashing ~300 MB per prepare is not worth it;
     /// the unpacked datasets carry their own SHA256SUMS).
     pub source_files: usize,
+    /// Total bytes of the source files.
     pub source_bytes: u64,
     /// Lines the loader skipped on purpose (each is reported by the loader with file:line).
     pub skipped_lines: usize,
+    /// The board profile the windows were made for.
     pub board: BoardProfile,
+    /// Window geometry and purity threshold.
     pub window: WindowSpec,
+    /// Resampler settings.
     pub resample: ResampleConfig,
+    /// Counts from every stage.
     pub report: PrepareReport,
+    /// How windows were split by subject, if they were.
     pub split: Option<SplitProvenance>,
 }
 
+/// How a prepared file was split by subject.
 #[derive(Clone, Debug, Serialize)]
 pub struct SplitProvenance {
+    /// `subjects` or `personalization`.
     pub kind: String,
+    /// Seed of the subject draw.
     pub seed: u64,
+    /// The split's own settings (fractions or personalization protocol).
     pub settings: serde_json::Value,
+    /// (user, class) pairs with fewer fine-tuning windows than requested.
     pub fine_tune_shortfalls: Vec<String>,
 }
 
@@ -82,16 +96,27 @@ impl Provenance {
 /// The arrays of a prepared-windows file, as read back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PreparedFile {
+    /// Number of windows.
     pub windows: usize,
+    /// Samples per window.
     pub length: usize,
+    /// Windows in physical units, `[windows, length, 6]`.
     pub x: Vec<f32>,
+    /// Windows as raw int16 readings, `[windows, length, 6]`.
     pub x_raw: Vec<i16>,
+    /// Class index per window.
     pub y: Vec<i64>,
+    /// Class names `y` indexes.
     pub classes: Vec<String>,
+    /// Dataset name per window.
     pub dataset: Vec<String>,
+    /// Subject id per window.
     pub subject: Vec<String>,
+    /// Session id per window.
     pub session: Vec<String>,
+    /// Window start time per window (ns, recording clock).
     pub start_ns: Vec<i64>,
+    /// Split part per window, if the file was split.
     pub split: Option<Vec<String>>,
     /// The provenance JSON text.
     pub meta: String,
@@ -134,6 +159,7 @@ impl PreparedFile {
         })
     }
 
+    /// Writes the arrays as an `.npz` that `numpy.load` reads.
     pub fn write(&self, path: &Path) -> Result<(), NpzError> {
         let (n, t) = (self.windows, self.length);
         let bad = |reason: String| NpzError::Format {
@@ -181,6 +207,7 @@ impl PreparedFile {
         npz::write(path, &named)
     }
 
+    /// Reads a file `harbor prepare` wrote.
     pub fn read(path: &Path) -> Result<Self, NpzError> {
         let mut arrays = npz::read(path)?;
         let wrong = |name: &str, what: &str| NpzError::Format {

@@ -30,6 +30,7 @@ pub struct ModelRateConverter {
 }
 
 impl ModelRateConverter {
+    /// The converter from `imu` to `model` rate; errors if the ratio has no filter.
     pub fn new(imu: Rate, model: Rate) -> Result<Self, SignalError> {
         let (up, down) = model.ratio_to(imu);
         let filter = if up == down {
@@ -65,6 +66,7 @@ impl ModelRateConverter {
         })
     }
 
+    /// The output rate.
     pub fn model_rate(&self) -> Rate {
         self.model
     }

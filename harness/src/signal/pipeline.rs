@@ -16,18 +16,22 @@ use crate::datasets::{Progress, Recording};
 /// The prepared windows and what happened on the way.
 #[derive(Clone, Debug)]
 pub struct Prepared {
+    /// The kept windows.
     pub windows: Windows,
+    /// Counts from every stage.
     pub report: PrepareReport,
 }
 
 /// Counts from every stage, for the CLI and the `.npz` provenance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PrepareReport {
+    /// Recordings read.
     pub recordings: u64,
     /// Gap-free segments after splitting at gaps.
     pub segments: u64,
     /// Gaps that split a recording (segments − recordings with samples).
     pub gaps_split: u64,
+    /// Samples read from the dataset.
     pub samples_in: u64,
     /// Samples at the IMU rate (what the band's sensor would produce).
     pub samples_imu: u64,
@@ -35,14 +39,21 @@ pub struct PrepareReport {
     pub samples_model: u64,
     /// Regularisation grid points interpolated linearly (uneven nodes, see `resample`).
     pub linear_fallbacks: u64,
+    /// Recordings without a gyroscope (gyro channels left at zero).
     pub recordings_without_gyro: u64,
+    /// Readings clipped to the int16 range, per axis.
     pub clipped: ClipCounts,
+    /// Windows kept and dropped, by reason.
     pub windows: WindowCounts,
     /// Kept windows per class name.
     pub per_class: BTreeMap<String, u64>,
+    /// The board's IMU rate.
     pub imu_rate_hz: f64,
+    /// The model's input rate.
     pub model_rate_hz: f64,
+    /// Samples per window.
     pub window_samples: usize,
+    /// Samples between window starts.
     pub hop_samples: usize,
 }
 

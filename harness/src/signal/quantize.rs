@@ -13,15 +13,22 @@ pub const AXIS_NAMES: [&str; 6] = ["ax", "ay", "az", "gx", "gy", "gz"];
 /// How many samples hit the sensor's full scale, per axis.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClipCounts {
+    /// Accelerometer x readings clipped.
     pub ax: u64,
+    /// Accelerometer y readings clipped.
     pub ay: u64,
+    /// Accelerometer z readings clipped.
     pub az: u64,
+    /// Gyroscope x readings clipped.
     pub gx: u64,
+    /// Gyroscope y readings clipped.
     pub gy: u64,
+    /// Gyroscope z readings clipped.
     pub gz: u64,
 }
 
 impl ClipCounts {
+    /// The six counts in axis order.
     pub fn as_array(&self) -> [u64; 6] {
         [self.ax, self.ay, self.az, self.gx, self.gy, self.gz]
     }
@@ -38,6 +45,7 @@ impl ClipCounts {
         *slot += 1;
     }
 
+    /// Adds another recording's counts.
     pub fn merge(&mut self, other: &ClipCounts) {
         self.ax += other.ax;
         self.ay += other.ay;
@@ -47,6 +55,7 @@ impl ClipCounts {
         self.gz += other.gz;
     }
 
+    /// Clipped readings over all axes.
     pub fn total(&self) -> u64 {
         self.as_array().iter().sum()
     }
@@ -73,6 +82,7 @@ pub struct ImuQuantizer {
 }
 
 impl ImuQuantizer {
+    /// A quantizer for the IMU's ranges and resolution; errors on an unusable spec.
     pub fn new(imu: &ImuSpec) -> Result<Self, SignalError> {
         if imu.bits > 16 {
             return Err(SignalError::config(
@@ -88,6 +98,7 @@ impl ImuQuantizer {
         })
     }
 
+    /// Physical units per count, per axis.
     pub fn scale(&self) -> [f64; 6] {
         self.scale
     }

@@ -50,6 +50,7 @@ impl Default for ResampleConfig {
 }
 
 impl ResampleConfig {
+    /// Errors if a setting is out of range.
     pub fn check(&self) -> Result<(), SignalError> {
         let gap_ok = match self.max_gap {
             GapThreshold::InputPeriods(p) => p.is_finite() && p >= 1.0,
@@ -93,16 +94,20 @@ pub struct Segment {
 /// What resampling one recording produced.
 #[derive(Clone, Debug)]
 pub struct Resampled {
+    /// The output rate.
     pub rate: Rate,
+    /// Gap-free output segments.
     pub segments: Vec<Segment>,
     /// The recording's median input rate, which set the cutoff.
     pub input_rate_hz: f64,
+    /// Spacing above which the input was split.
     pub gap_threshold_ns: i64,
     /// Grid points interpolated linearly because the cubic's nodes were too uneven.
     pub linear_fallbacks: u64,
 }
 
 impl Resampled {
+    /// Samples over all segments.
     pub fn output_samples(&self) -> u64 {
         self.segments.iter().map(|s| s.values.len() as u64).sum()
     }

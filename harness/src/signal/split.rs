@@ -19,8 +19,11 @@ use crate::rng::chacha_shuffle;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Part {
+    /// Fits the model.
     Train,
+    /// Picks the epoch and checks for overfitting.
     Val,
+    /// Scores the model.
     Test,
     /// A held-out user's labelled windows for personalising the model.
     FineTune,
@@ -30,6 +33,7 @@ pub enum Part {
 }
 
 impl Part {
+    /// The part's name as stored in the `.npz`.
     pub fn name(self) -> &'static str {
         match self {
             Part::Train => "train",
@@ -50,7 +54,9 @@ impl fmt::Display for Part {
 /// A subject across datasets: ids are only unique within a dataset.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct SubjectId {
+    /// Dataset name.
     pub dataset: String,
+    /// Subject id within the dataset.
     pub subject: String,
 }
 
@@ -63,14 +69,18 @@ impl fmt::Display for SubjectId {
 /// A split: one part per window, and the subjects in each part.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Split {
+    /// Seed of the subject draw.
     pub seed: u64,
+    /// The part of each window, in window order.
     pub parts: Vec<Part>,
+    /// The subjects of each part.
     pub subjects: BTreeMap<Part, Vec<SubjectId>>,
     /// Personalization only: (user, class) pairs with fewer windows than requested.
     pub fine_tune_shortfalls: Vec<String>,
 }
 
 impl Split {
+    /// Windows in `part`.
     pub fn count(&self, part: Part) -> usize {
         self.parts.iter().filter(|&&p| p == part).count()
     }
@@ -79,8 +89,11 @@ impl Split {
 /// Fractions of subjects for train/val/test; they must sum to 1.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct SplitFractions {
+    /// Share of subjects for training.
     pub train: f64,
+    /// Share of subjects for validation.
     pub val: f64,
+    /// Share of subjects for testing.
     pub test: f64,
 }
 
@@ -99,8 +112,11 @@ impl Default for SplitFractions {
 /// are its test set. The pool's subjects split into train/val by `val_fraction`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct PersonalizationConfig {
+    /// Users kept out of the generalized model.
     pub held_out: usize,
+    /// Fine-tuning windows per class and user.
     pub per_class: usize,
+    /// Share of the pool's subjects used for validation.
     pub val_fraction: f64,
 }
 

@@ -9,9 +9,13 @@ use crate::datasets::Activity;
 /// `overlap`, kept only if at least `purity` of their samples carry the majority label.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WindowSpec {
+    /// Model input rate in Hz.
     pub rate_hz: f64,
+    /// Window length in seconds.
     pub length_s: f64,
+    /// Overlap of consecutive windows, in [0, 1).
     pub overlap: f64,
+    /// Least share of samples that must carry the majority label.
     pub purity: f64,
 }
 
@@ -29,6 +33,7 @@ impl Default for WindowSpec {
 }
 
 impl WindowSpec {
+    /// The model rate; errors if it is out of range.
     pub fn rate(&self) -> Result<Rate, SignalError> {
         Rate::from_hz(self.rate_hz, "window rate_hz")
     }
@@ -36,7 +41,7 @@ impl WindowSpec {
     /// Samples per window.
     pub fn samples(&self) -> Result<usize, SignalError> {
         let n = (self.length_s * self.rate()?.hz()).round();
-        if !(n.is_finite() && n >= 1.0 && n <= 1e6) {
+        if !(n.is_finite() && (1.0..=1e6).contains(&n)) {
             return Err(SignalError::config(
                 "window length_s",
                 format!("{} s gives {n} samples", self.length_s),
@@ -56,6 +61,7 @@ impl WindowSpec {
         Ok(((self.samples()? as f64 * (1.0 - self.overlap)).round() as usize).max(1))
     }
 
+    /// Errors if a setting is out of range.
     pub fn check(&self) -> Result<(), SignalError> {
         self.hop()?;
         if !(self.purity > 0.0 && self.purity <= 1.0) {
@@ -71,8 +77,11 @@ impl WindowSpec {
 /// Who and when a window came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Source {
+    /// Dataset name.
     pub dataset: String,
+    /// Subject id.
     pub subject: String,
+    /// Session id.
     pub session: String,
 }
 
@@ -83,6 +92,7 @@ pub struct WindowInfo {
     pub source: u32,
     /// Time of the window's first sample on the recording's clock.
     pub start_ns: i64,
+    /// The window's majority label.
     pub activity: Activity,
     /// Fraction of samples carrying `activity`.
     pub purity: f32,
@@ -91,6 +101,7 @@ pub struct WindowInfo {
 /// All kept windows, samples stored contiguously (window `i` is `raw[i·length..(i+1)·length]`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Windows {
+    /// Samples per window.
     pub length: usize,
     /// Time a window spans: `length` samples at the model rate.
     pub duration_ns: i64,
@@ -98,27 +109,34 @@ pub struct Windows {
     pub raw: Vec<[i16; 6]>,
     /// The same readings in physical units (m/s², rad/s).
     pub physical: Vec<[f32; 6]>,
+    /// Per-window metadata.
     pub info: Vec<WindowInfo>,
+    /// The recordings windows come from ([`WindowInfo::source`] indexes them).
     pub sources: Vec<Source>,
 }
 
 impl Windows {
+    /// Number of windows.
     pub fn len(&self) -> usize {
         self.info.len()
     }
 
+    /// Whether there are no windows.
     pub fn is_empty(&self) -> bool {
         self.info.is_empty()
     }
 
+    /// Raw readings of window `i`.
     pub fn raw(&self, i: usize) -> &[[i16; 6]] {
         &self.raw[i * self.length..(i + 1) * self.length]
     }
 
+    /// Physical readings of window `i`.
     pub fn physical(&self, i: usize) -> &[[f32; 6]] {
         &self.physical[i * self.length..(i + 1) * self.length]
     }
 
+    /// The recording window `i` comes from.
     pub fn source(&self, i: usize) -> &Source {
         &self.sources[self.info[i].source as usize]
     }
@@ -135,6 +153,7 @@ impl Windows {
 /// Windows kept and dropped, by reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WindowCounts {
+    /// Windows kept.
     pub kept: u64,
     /// Majority label below the purity threshold.
     pub impure: u64,
@@ -147,10 +166,12 @@ pub struct WindowCounts {
 }
 
 impl WindowCounts {
+    /// Windows dropped for their label (impure, unlabelled, transition).
     pub fn dropped(&self) -> u64 {
         self.impure + self.unlabelled + self.transition
     }
 
+    /// Adds another segment's counts.
     pub fn merge(&mut self, other: &WindowCounts) {
         self.kept += other.kept;
         self.impure += other.impure;
@@ -162,13 +183,17 @@ impl WindowCounts {
 
 /// A gap-free model-rate stream to cut: windows never span two of these.
 pub struct ModelSegment<'a> {
+    /// Index of the recording in [`Windows::sources`].
     pub source: u32,
     /// Time of each sample (ns, recording clock).
     pub t_ns: &'a [i64],
+    /// Raw readings at the model rate.
     pub raw: &'a [[i16; 6]],
+    /// The same readings in physical units.
     pub physical: &'a [[f32; 6]],
     /// Per-sample label ids into `activities`.
     pub labels: &'a [u16],
+    /// Activities the labels index.
     pub activities: &'a [Activity],
 }
 

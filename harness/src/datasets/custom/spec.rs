@@ -33,18 +33,24 @@ pub struct Spec {
     /// Whether the first line after `skip_lines` names the columns.
     #[serde(default)]
     pub header: bool,
+    /// Where the device was worn.
     #[serde(default)]
     pub position: Position,
     /// Either a timestamp column with its unit, or a fixed rate.
     pub time: Spanned<TimeSpec>,
+    /// Accelerometer columns and unit.
     pub accel: SensorSpec<AccelUnit>,
+    /// Gyroscope columns and unit, if the files have them.
     #[serde(default)]
     pub gyro: Option<SensorSpec<GyroUnit>>,
     /// Band axis ← source axis, e.g. `[y, -x, z]`; applied to accel and gyro alike.
     #[serde(default)]
     pub axes: Option<Spanned<Vec<String>>>,
+    /// Where each sample's activity label comes from.
     pub label: Spanned<SourceSpec>,
+    /// Where the subject id comes from.
     pub subject: Spanned<SourceSpec>,
+    /// Where the session id comes from; default: the file's path.
     #[serde(default)]
     pub session: Option<Spanned<SourceSpec>>,
 }
@@ -61,15 +67,23 @@ fn default_separator() -> Spanned<String> {
     }
 }
 
+/// Body position as written in a spec (`position:`).
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Position {
+    /// On the wrist.
     Wrist,
+    /// Held in the hand.
     Hand,
+    /// On the waist or belt.
     Waist,
+    /// In a trouser pocket.
     Pocket,
+    /// On the chest.
     Chest,
+    /// On the ankle.
     Ankle,
+    /// Not stated.
     #[default]
     Unknown,
 }
@@ -88,27 +102,37 @@ impl From<Position> for BodyPosition {
     }
 }
 
+/// How sample times are given: a timestamp column with its unit, or a fixed rate.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeSpec {
+    /// The timestamp column.
     pub column: Option<Column>,
+    /// Unit of the timestamp column.
     pub unit: Option<TimeUnit>,
+    /// Fixed sample rate, for files without timestamps.
     pub rate_hz: Option<f64>,
 }
 
+/// Unit of a timestamp column.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 pub enum TimeUnit {
+    /// `ns`.
     #[serde(rename = "ns")]
     Nanoseconds,
+    /// `us`.
     #[serde(rename = "us")]
     Microseconds,
+    /// `ms`.
     #[serde(rename = "ms")]
     Milliseconds,
+    /// `s`.
     #[serde(rename = "s")]
     Seconds,
 }
 
 impl TimeUnit {
+    /// Nanoseconds in one unit.
     pub fn ns_per_unit(self) -> i64 {
         match self {
             TimeUnit::Nanoseconds => 1,
@@ -119,35 +143,47 @@ impl TimeUnit {
     }
 }
 
+/// Three axis columns of one sensor and their unit.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SensorSpec<U> {
+    /// The x, y and z columns in the file's own axes.
     pub columns: Spanned<Vec<Column>>,
+    /// Unit of the values.
     pub unit: U,
 }
 
+/// Accelerometer unit.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
 pub enum AccelUnit {
+    /// `m/s2` (also `m/s²`, `m/s^2`).
     #[serde(rename = "m/s2", alias = "m/s²", alias = "m/s^2")]
     MetersPerSecondSquared,
+    /// `g`, standard gravity.
     #[serde(rename = "g")]
     G,
+    /// `mg`, thousandths of standard gravity.
     #[serde(rename = "mg")]
     MilliG,
 }
 
+/// Gyroscope unit.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
 pub enum GyroUnit {
+    /// `rad/s`.
     #[serde(rename = "rad/s")]
     RadiansPerSecond,
+    /// `deg/s` (also `dps`).
     #[serde(rename = "deg/s", alias = "dps")]
     DegreesPerSecond,
+    /// `mdps`, thousandths of a degree per second.
     #[serde(rename = "mdps")]
     MilliDegreesPerSecond,
 }
 
 /// Multiplies a reading into the canonical unit (m/s² or rad/s).
 pub trait Unit: Copy {
+    /// Multiplier into SI units (m/s² or rad/s).
     fn scale(self) -> f64;
 }
 
@@ -175,6 +211,7 @@ impl Unit for GyroUnit {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
+    /// Read the value from this column.
     pub column: Option<Column>,
     /// A regex matched against the file path relative to the spec (with `/`); group 1 is the value.
     pub from_path: Option<String>,
@@ -188,7 +225,9 @@ pub struct SourceSpec {
 /// A column by 0-based index or by header name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Column {
+    /// 0-based column index.
     Index(usize),
+    /// Column named in the header line.
     Name(String),
 }
 
@@ -230,51 +269,88 @@ impl<'de> Deserialize<'de> for Column {
 /// The spec after the checks serde cannot do, ready for the reader.
 #[derive(Debug)]
 pub struct Resolved {
+    /// Dataset name recorded in each [`Recording`](crate::datasets::Recording).
     pub name: String,
+    /// File patterns relative to the spec.
     pub globs: Vec<String>,
+    /// Field separator.
     pub separator: Separator,
+    /// Lines to drop at the top of every file.
     pub skip_lines: usize,
+    /// Whether the first kept line names the columns.
     pub header: bool,
+    /// Where the device was worn.
     pub position: BodyPosition,
+    /// How sample times are read.
     pub time: Time,
+    /// Accelerometer columns and scale.
     pub accel: Sensor,
+    /// Gyroscope columns and scale, if any.
     pub gyro: Option<Sensor>,
     /// For each band axis: (source axis index, sign).
     pub axes: [(usize, f64); 3],
+    /// Where the label comes from.
     pub label: Source,
+    /// Where the subject comes from.
     pub subject: Source,
+    /// Where the session comes from; `None`: the file's path.
     pub session: Option<Source>,
 }
 
+/// How fields are separated on a line.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Separator {
+    /// One character, e.g. `,` or `;`.
     Char(char),
+    /// Any run of spaces and tabs.
     Whitespace,
 }
 
+/// Resolved sample timing.
 #[derive(Debug)]
 pub enum Time {
-    Column { column: Column, ns_per_unit: i64 },
-    Rate { period_ns: f64, rate_hz: f64 },
+    /// Timestamps read from a column.
+    Column {
+        /// The timestamp column.
+        column: Column,
+        /// Nanoseconds per timestamp unit.
+        ns_per_unit: i64,
+    },
+    /// A fixed rate: sample `i` is at `i · period_ns`.
+    Rate {
+        /// Nanoseconds between samples.
+        period_ns: f64,
+        /// The rate in Hz.
+        rate_hz: f64,
+    },
 }
 
+/// Resolved sensor columns and unit scale.
 #[derive(Debug)]
 pub struct Sensor {
+    /// The x, y and z columns in the file's own axes.
     pub columns: [Column; 3],
     /// Multiplier into m/s² or rad/s.
     pub scale: f64,
 }
 
+/// Where a resolved per-file value comes from.
 #[derive(Debug)]
 pub enum SourceKind {
+    /// A column of every row.
     Column(Column),
+    /// Group 1 of a regex on the file path.
     Path(Regex),
+    /// The same value for every file.
     Value(String),
 }
 
+/// A resolved label, subject or session source.
 #[derive(Debug)]
 pub struct Source {
+    /// Where the raw value comes from.
     pub kind: SourceKind,
+    /// Raw value → canonical value; a raw value missing from it is an error.
     pub map: Option<BTreeMap<String, String>>,
 }
 
@@ -301,6 +377,7 @@ fn at(path: &Path, loc: Location, reason: impl fmt::Display) -> DatasetError {
 }
 
 impl Spec {
+    /// Checks what serde cannot (columns, units, axes, regexes) relative to the spec's `path`.
     pub fn resolve(self, path: &Path) -> Result<Resolved, DatasetError> {
         if self.files.value.is_empty() {
             return Err(at(

@@ -4,11 +4,13 @@
 /// One parsed raw row.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Row {
+    /// Subject id (1600..).
     pub subject: u32,
     /// Activity code letter (`A`..`S`, no `N`); validated by the caller.
     pub code: u8,
     /// Device uptime in nanoseconds.
     pub t_ns: i64,
+    /// The three axis values as written.
     pub xyz: [f32; 3],
 }
 

@@ -4,7 +4,9 @@
 
 mod cloud_support;
 
-use cloud_support::{HW, field, latest_path, small_model, start, wait_for_job};
+#[cfg(feature = "train")]
+use cloud_support::wait_for_job;
+use cloud_support::{HW, field, latest_path, small_model, start};
 use harbor::cloud::client::unhex;
 use harbor::cloud::{LabelledWindow, ReleaseInfo, samples};
 use harbor_core::ota::manifest::{Manifest, ManifestError, sha256};
@@ -84,6 +86,7 @@ async fn downgrades_are_refused_unless_allowed() {
     assert_eq!(r.json().unwrap()["version"], 3);
 }
 
+#[cfg(feature = "train")]
 fn one_window_per_class(contract: &samples::InputContract) -> Vec<LabelledWindow> {
     (0..contract.classes.len())
         .map(|class| LabelledWindow {
@@ -95,6 +98,8 @@ fn one_window_per_class(contract: &samples::InputContract) -> Vec<LabelledWindow
         .collect()
 }
 
+// Ends in a personalization job, which needs training.
+#[cfg(feature = "train")]
 #[tokio::test]
 async fn users_and_devices_cannot_touch_each_others_data() {
     let f = start();

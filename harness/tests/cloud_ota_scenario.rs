@@ -55,6 +55,8 @@ async fn every_ota_case_ends_as_expected_with_link_figures() {
     assert!(report.passed);
 }
 
+// scenarios/ota.yaml has a personalized case, which needs training.
+#[cfg(feature = "train")]
 #[tokio::test]
 async fn on_emulated_bands_every_case_ends_as_the_band_decides() {
     let s = OtaScenario::load(&scenario_path()).expect("scenarios/ota.yaml parses");

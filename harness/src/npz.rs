@@ -61,13 +61,13 @@ pub struct NpyArray {
 
 impl NpyArray {
     /// An array of `shape`; errors if `data` does not have exactly that many elements.
-    pub fn new(shape: Vec<usize>, data: NpyData) -> Result<Self, String> {
+    pub fn new(shape: Vec<usize>, data: NpyData) -> Result<Self, ShapeMismatch> {
         let expected: usize = shape.iter().product();
         if expected != data.len() {
-            return Err(format!(
-                "shape {shape:?} needs {expected} elements, data has {}",
-                data.len()
-            ));
+            return Err(ShapeMismatch {
+                shape,
+                elements: data.len(),
+            });
         }
         Ok(NpyArray { shape, data })
     }
@@ -79,6 +79,16 @@ impl NpyArray {
             data: NpyData::Unicode(vec![s.to_string()]),
         }
     }
+}
+
+/// An array whose shape does not match its number of elements.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("shape {shape:?} needs {} elements, data has {elements}", shape.iter().product::<usize>())]
+pub struct ShapeMismatch {
+    /// The shape asked for.
+    pub shape: Vec<usize>,
+    /// Elements the data has.
+    pub elements: usize,
 }
 
 /// Why an `.npz` file could not be written or read.
@@ -340,7 +350,7 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
         }
         d => return Err(format!("unsupported dtype `{d}`")),
     };
-    NpyArray::new(shape, data)
+    NpyArray::new(shape, data).map_err(|e| e.to_string())
 }
 
 /// The raw text after `'key':` in a header dict.

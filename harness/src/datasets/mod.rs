@@ -23,7 +23,7 @@ use std::str::FromStr;
 
 pub use activity::Activity;
 pub use error::{DatasetError, Skipped};
-pub use recording::{BodyPosition, LabelTable, Recording};
+pub use recording::{BodyPosition, InvariantError, LabelTable, Recording};
 
 /// Standard gravity, for datasets that record acceleration in g.
 pub const STANDARD_GRAVITY: f64 = 9.80665;

@@ -94,43 +94,72 @@ impl Recording {
     }
 
     /// Checks the invariants above; loaders call it before returning a recording.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvariantError> {
         let n = self.t_ns.len();
         if self.accel.len() != n || self.labels.len() != n {
-            return Err(format!(
-                "length mismatch: {} timestamps, {} accel, {} labels",
-                n,
-                self.accel.len(),
-                self.labels.len()
-            ));
+            return Err(InvariantError::Lengths {
+                timestamps: n,
+                channel: "accel",
+                len: self.accel.len(),
+                labels: self.labels.len(),
+            });
         }
         if let Some(g) = &self.gyro
             && g.len() != n
         {
-            return Err(format!(
-                "length mismatch: {} timestamps, {} gyro",
-                n,
-                g.len()
-            ));
+            return Err(InvariantError::Lengths {
+                timestamps: n,
+                channel: "gyro",
+                len: g.len(),
+                labels: self.labels.len(),
+            });
         }
         if let Some(i) = self.t_ns.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(format!(
-                "timestamps not strictly increasing at sample {}",
-                i + 1
-            ));
+            return Err(InvariantError::TimeNotIncreasing { sample: i + 1 });
         }
         if let Some(&bad) = self
             .labels
             .iter()
             .find(|&&l| l as usize >= self.activities.len())
         {
-            return Err(format!(
-                "label id {bad} out of range ({} activities)",
-                self.activities.len()
-            ));
+            return Err(InvariantError::LabelOutOfRange {
+                label: bad,
+                activities: self.activities.len(),
+            });
         }
         Ok(())
     }
+}
+
+/// A [`Recording`] invariant a loader broke.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvariantError {
+    /// A per-sample channel or the labels are not as long as the timestamps.
+    #[error("length mismatch: {timestamps} timestamps, {len} {channel}, {labels} labels")]
+    Lengths {
+        /// Number of timestamps.
+        timestamps: usize,
+        /// The channel compared (`accel` or `gyro`).
+        channel: &'static str,
+        /// Its length.
+        len: usize,
+        /// Number of labels.
+        labels: usize,
+    },
+    /// Two timestamps in a row do not increase.
+    #[error("timestamps not strictly increasing at sample {sample}")]
+    TimeNotIncreasing {
+        /// The first sample out of order.
+        sample: usize,
+    },
+    /// A label id has no activity.
+    #[error("label id {label} out of range ({activities} activities)")]
+    LabelOutOfRange {
+        /// The label id.
+        label: u16,
+        /// Activities in the table.
+        activities: usize,
+    },
 }
 
 /// Interns activities into a recording's label table.

@@ -167,7 +167,9 @@ impl PreparedFile {
             entry: "<all>".into(),
             reason,
         };
-        let arr = |shape: Vec<usize>, data: NpyData| NpyArray::new(shape, data).map_err(bad);
+        let arr = |shape: Vec<usize>, data: NpyData| {
+            NpyArray::new(shape, data).map_err(|e| bad(e.to_string()))
+        };
         let mut arrays = vec![
             ("x", arr(vec![n, t, 6], NpyData::F32(self.x.clone()))?),
             (

@@ -197,7 +197,7 @@ pub fn resample(
 ) -> Result<Resampled, SignalError> {
     cfg.check()?;
     rec.validate()
-        .map_err(|reason| SignalError::recording(rec, reason))?;
+        .map_err(|e| SignalError::recording(rec, e.to_string()))?;
     let input_rate_hz = rec.effective_rate_hz().unwrap_or(rec.nominal_rate_hz);
     if !(input_rate_hz.is_finite() && input_rate_hz > 0.0) {
         return Err(SignalError::recording(

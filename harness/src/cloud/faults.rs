@@ -16,9 +16,15 @@ pub enum FaultTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
     /// Serve only the first `len` bytes of the artifact (as if the file were short).
-    Truncate { len: u64 },
+    Truncate {
+        /// Bytes served.
+        len: u64,
+    },
     /// Flip every bit of the artifact byte at `offset`.
-    CorruptByte { offset: u64 },
+    CorruptByte {
+        /// Offset of the flipped byte.
+        offset: u64,
+    },
     /// Manifest signature with one bit flipped.
     BadSignature,
     /// Manifest signed by a key the band does not trust (and named by an unknown key id).
@@ -31,11 +37,20 @@ pub enum Fault {
     /// though the server refuses downgrades.
     OlderVersion,
     /// Hold the response this long before answering.
-    Stall { delay: Duration },
+    Stall {
+        /// How long to hold it.
+        delay: Duration,
+    },
     /// Send `after` bytes of the body, then drop the connection.
-    ResetMidBody { after: u64 },
+    ResetMidBody {
+        /// Body bytes sent before the reset.
+        after: u64,
+    },
     /// Answer 503 with `Retry-After: retry_after_s`.
-    Unavailable { retry_after_s: u32 },
+    Unavailable {
+        /// Seconds the client is told to wait.
+        retry_after_s: u32,
+    },
 }
 
 impl Fault {
@@ -88,10 +103,13 @@ struct Armed {
 /// One fault that hit a request (the log tests and reports read).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultHit {
+    /// The request the fault hit.
     pub target: FaultTarget,
+    /// The fault applied.
     pub fault: Fault,
 }
 
+/// Armed faults and the log of those that fired; the mock cloud consults it per request.
 #[derive(Debug, Default)]
 pub struct Faults {
     armed: Vec<Armed>,
@@ -119,6 +137,7 @@ impl Faults {
         });
     }
 
+    /// Disarms every fault and forgets the log.
     pub fn clear(&mut self) {
         self.armed.clear();
     }
@@ -148,6 +167,7 @@ impl Faults {
         hits
     }
 
+    /// Faults that fired, in order.
     pub fn log(&self) -> &[FaultHit] {
         &self.log
     }

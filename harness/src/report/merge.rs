@@ -5,56 +5,93 @@
 
 use super::{Report, Shard};
 
+/// Why shard reports cannot be merged into one.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MergeError {
+    /// No report was given.
     #[error("no reports to merge")]
     Empty,
+    /// A report without a `shard` field (the path).
     #[error(
         "{0} is not a shard report (it has no `shard`); merge takes the reports of `harbor run --shard i/n`"
     )]
     NotAShard(String),
+    /// Shards split the matrix a different number of ways.
     #[error(
         "{path} is shard {index}/{count}, but {first} is shard of {first_count}: every shard must come from the same --shard …/n"
     )]
     CountMismatch {
+        /// The report that differs.
         path: String,
+        /// Its shard index.
         index: usize,
+        /// Its shard count.
         count: usize,
+        /// The first report.
         first: String,
+        /// The first report's shard count.
         first_count: usize,
     },
+    /// Shards come from different scenarios.
     #[error("{path} is from scenario `{scenario}`, {first} from `{first_scenario}`")]
     ScenarioMismatch {
+        /// The report that differs.
         path: String,
+        /// Its scenario.
         scenario: String,
+        /// The first report.
         first: String,
+        /// The first report's scenario.
         first_scenario: String,
     },
+    /// Shards have different `schema_version`s.
     #[error("{path} has schema_version {version}, {first} has {first_version}")]
     SchemaMismatch {
+        /// The report that differs.
         path: String,
+        /// Its schema version.
         version: u32,
+        /// The first report.
         first: String,
+        /// The first report's schema version.
         first_version: u32,
     },
+    /// The same shard was given twice.
     #[error("shard {index}/{count} appears twice: {a} and {b}")]
     Duplicate {
+        /// Shard index.
         index: usize,
+        /// Shard count.
         count: usize,
+        /// One report.
         a: String,
+        /// The other.
         b: String,
     },
+    /// A shard of the split is not among the reports.
     #[error("shard {index}/{count} is missing")]
-    Missing { index: usize, count: usize },
+    Missing {
+        /// Shard index.
+        index: usize,
+        /// Shard count.
+        count: usize,
+    },
+    /// A shard holds another number of cells than its part of the matrix.
     #[error(
         "shard {index}/{count} ({path}) has {has} cells, but a {total}-cell matrix split {count} ways gives it {expected}"
     )]
     CellCount {
+        /// Shard index.
         index: usize,
+        /// Shard count.
         count: usize,
+        /// The report.
         path: String,
+        /// Cells it has.
         has: usize,
+        /// Cells of the whole matrix.
         total: usize,
+        /// Cells it should have.
         expected: usize,
     },
 }

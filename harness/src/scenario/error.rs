@@ -4,23 +4,33 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Location;
 
+/// Why a scenario file cannot be used; errors name the file, line and column.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
+    /// The file could not be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A problem at a place in the file.
     #[error("{}:{line}:{column}: {reason}", path.display())]
     At {
+        /// The file.
         path: PathBuf,
+        /// 1-based line.
         line: u64,
+        /// 1-based column.
         column: u64,
+        /// What is wrong there.
         reason: String,
     },
 }
 
 impl ScenarioError {
+    /// An error at `loc` in `path`.
     pub fn at(path: &Path, loc: Location, reason: String) -> Self {
         ScenarioError::At {
             path: path.to_path_buf(),

@@ -5,10 +5,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// An API failure: HTTP status, message and the request field at fault, sent as JSON.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
+    /// HTTP status.
     pub status: StatusCode,
+    /// What went wrong.
     pub message: String,
+    /// The request field at fault, if one.
     pub field: Option<String>,
     /// Seconds for `Retry-After` (503 only).
     pub retry_after_s: Option<u32>,
@@ -22,6 +26,7 @@ struct Body<'a> {
 }
 
 impl ApiError {
+    /// An error with this status and message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -39,14 +44,17 @@ impl ApiError {
         }
     }
 
+    /// 403: the device may not access this resource.
     pub fn forbidden() -> Self {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden")
     }
 
+    /// 404 naming what was not found.
     pub fn not_found(what: &str) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
     }
 
+    /// 503 with `Retry-After`.
     pub fn unavailable(retry_after_s: u32) -> Self {
         ApiError {
             retry_after_s: Some(retry_after_s),

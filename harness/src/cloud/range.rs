@@ -7,7 +7,12 @@ pub enum RangeRequest {
     /// No usable range (absent, malformed, several ranges or another unit): send it all.
     Full,
     /// Bytes `start..=end` (inclusive, already clamped to the representation).
-    Partial { start: u64, end: u64 },
+    Partial {
+        /// First byte.
+        start: u64,
+        /// Last byte (inclusive).
+        end: u64,
+    },
     /// The range lies wholly past the end: 416 with `Content-Range: bytes */len`.
     Unsatisfiable,
 }

@@ -18,28 +18,47 @@ pub const FLASH_IMAGE_LEN: usize = 32 * 1024 * 1024;
 /// Largest image chunk one OtaChunk carries (a full payload minus the offset).
 pub const MAX_CHUNK: usize = MAX_PAYLOAD - 4;
 
+/// Why an OTA step on the band failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OtaDeviceError {
     /// The band refused a step; `code` is `harbor_core::ota::OtaError::code`.
     #[error("band refused {step:?}: {name} (code {code}, detail {detail})")]
     Refused {
+        /// The request refused.
         step: MessageType,
+        /// The OTA error code.
         code: u8,
+        /// The code's name.
         name: &'static str,
+        /// The code's detail (e.g. the minimum version).
         detail: u32,
     },
     /// The power-cut hook fired (the band powered off mid-request).
     #[error("band powered off (power-cut hook) while answering {during:?}")]
-    PowerCut { during: MessageType },
+    PowerCut {
+        /// The request being answered.
+        during: MessageType,
+    },
+    /// A chunk size outside what one frame carries.
     #[error("chunk size {0} is outside 1..={MAX_CHUNK}")]
     ChunkSize(usize),
+    /// The band acknowledged another byte count than was sent.
     #[error("band acknowledged {got} image bytes after sending {sent}")]
-    AckMismatch { sent: u32, got: u32 },
+    AckMismatch {
+        /// Image bytes sent.
+        sent: u32,
+        /// Bytes the band acknowledged.
+        got: u32,
+    },
+    /// The device link failed.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The band's flash file could not be read or written.
     #[error("flash image {path}: {source}")]
     FlashImage {
+        /// The flash file.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -68,13 +87,17 @@ pub struct Pushed {
 /// The band's OTA state (OtaStatus).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceOtaStatus {
+    /// The slot running now, if any.
     pub active_slot: Option<u8>,
+    /// The active slot's state, if a record exists.
     pub state: Option<SlotState>,
     /// Name of the last OTA error (`none` if none).
     pub last_error: &'static str,
+    /// Whether the running model passed its self-test.
     pub self_test_passed: bool,
     /// Version of the running model (0: none from flash).
     pub version: u32,
+    /// Anti-rollback floor.
     pub min_version: u32,
     /// Flash erase/program operations since boot.
     pub flash_ops: u32,

@@ -15,12 +15,16 @@ use crate::rng::SplitMix64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RadioKind {
+    /// Wi-Fi.
     Wifi,
+    /// Bluetooth Low Energy.
     Ble,
 }
 
+/// A radio link's figures: throughput, latency, loss, header overhead; seeded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkModel {
+    /// Which radio carries it.
     pub radio: RadioKind,
     /// Application payload rate, bits per second.
     pub throughput_bps: f64,
@@ -32,6 +36,7 @@ pub struct LinkModel {
     pub header_bytes: usize,
     /// How long the band listens after a cut before it gives up on the response.
     pub loss_timeout: Duration,
+    /// Seed of the loss draws.
     pub seed: u64,
 }
 
@@ -62,6 +67,7 @@ impl LinkModel {
         }
     }
 
+    /// The same link with loss probability `loss`, drawn from `seed`.
     pub fn with_loss(mut self, loss: f64, seed: u64) -> Self {
         self.loss = loss;
         self.seed = seed;
@@ -78,19 +84,26 @@ impl LinkModel {
 pub struct Delivered {
     /// Response bytes that reached the band (a prefix when `cut`).
     pub bytes: usize,
+    /// Whether the link dropped before the end of the response.
     pub cut: bool,
 }
 
 /// Totals of a link's use, for the report.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LinkTotals {
+    /// Request/response exchanges.
     pub exchanges: u32,
+    /// Exchanges cut by loss.
     pub cuts: u32,
+    /// Bytes the band sent.
     pub bytes_up: u64,
+    /// Bytes the band received.
     pub bytes_down: u64,
     /// Modelled wall time from the first exchange to the last, waits included.
     pub duration_s: f64,
+    /// Seconds transmitting.
     pub tx_s: f64,
+    /// Seconds receiving.
     pub rx_s: f64,
     /// Radio on: transmitting or listening.
     pub radio_on_s: f64,
@@ -99,12 +112,14 @@ pub struct LinkTotals {
 /// A link in use: the model plus its clock and counters.
 #[derive(Clone, Debug)]
 pub struct Link {
+    /// The link's figures.
     pub model: LinkModel,
     rng: SplitMix64,
     totals: LinkTotals,
 }
 
 impl Link {
+    /// A fresh link with zeroed counters.
     pub fn new(model: LinkModel) -> Self {
         Link {
             rng: SplitMix64::new(model.seed),
@@ -157,6 +172,7 @@ impl Link {
         self.totals.duration_s += d.as_secs_f64();
     }
 
+    /// Counters so far.
     pub fn totals(&self) -> &LinkTotals {
         &self.totals
     }

@@ -19,14 +19,28 @@ use super::super::scenario::{DatasetEntry, Subjects};
 
 const CHANNELS: usize = 6;
 
+/// Why a replay workload (model or windows) could not be prepared.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
+    /// A model directory could not be loaded.
     #[error("{}: {message}", path.display())]
-    Model { path: PathBuf, message: String },
+    Model {
+        /// The model directory or file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A dataset could not be loaded.
     #[error(transparent)]
     Dataset(#[from] datasets::DatasetError),
+    /// A dataset's windows could not be prepared.
     #[error("{dataset}: {message}")]
-    Prepare { dataset: String, message: String },
+    Prepare {
+        /// The dataset.
+        dataset: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// The float parameters in `float.json` (other keys there are ignored).
@@ -38,18 +52,26 @@ struct FloatFile {
 
 /// A model directory loaded for replay.
 pub struct ModelBundle {
+    /// Model name as the scenario gives it.
     pub name: String,
+    /// The model directory.
     pub dir: PathBuf,
+    /// The model card.
     pub card: ModelCard,
+    /// Host int8 reference (harbor-core interpreter).
     pub host: HostModel,
+    /// The band's int16 → int8 input conversion.
     pub conversion: InputQuant,
+    /// The model's classes.
     pub classes: ClassSet,
+    /// Class names in output order.
     pub class_names: Vec<String>,
     net: FloatNet,
     norm: Normalization,
 }
 
 impl ModelBundle {
+    /// Loads the model directory `dir` under the name `name`.
     pub fn load(name: &str, dir: &Path) -> Result<Self, WorkloadError> {
         let model_err = |path: PathBuf, message: String| WorkloadError::Model { path, message };
         let card_path = dir.join("card.yaml");
@@ -126,6 +148,7 @@ impl ModelBundle {
 pub struct ReplayWindows {
     /// True class per window (index into the model's classes).
     pub truth: Vec<usize>,
+    /// Subject per window.
     pub subject: Vec<String>,
     /// Model-rate int16 readings per window (what stream mode's device windows contain).
     pub raw: Vec<Vec<[i16; 6]>>,
@@ -133,6 +156,7 @@ pub struct ReplayWindows {
     pub int8: Vec<Vec<i8>>,
     /// Host int8 reference (harbor-core interpreter): logits and class.
     pub host_logits: Vec<Vec<i8>>,
+    /// Host int8 reference class per window.
     pub host_class: Vec<usize>,
     /// The float model's class.
     pub float_class: Vec<usize>,
@@ -145,10 +169,12 @@ pub struct ReplayWindows {
 }
 
 impl ReplayWindows {
+    /// Number of windows.
     pub fn len(&self) -> usize {
         self.truth.len()
     }
 
+    /// Whether there are no windows.
     pub fn is_empty(&self) -> bool {
         self.truth.is_empty()
     }

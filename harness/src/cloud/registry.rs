@@ -13,18 +13,24 @@ use super::error::ApiError;
 /// The authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
+    /// A user (by id).
     User(String),
+    /// A device (by id).
     Device(String),
 }
 
+/// A registered device.
 #[derive(Clone, Debug)]
 pub struct Device {
+    /// The user it belongs to.
     pub owner: String,
+    /// Its hardware version.
     pub hardware: String,
     /// Serve releases older than the device's version (off unless the harness allows it).
     pub allow_downgrade: bool,
 }
 
+/// Users, devices and their tokens.
 #[derive(Debug, Default)]
 pub struct Registry {
     users: BTreeMap<String, ()>,
@@ -58,6 +64,7 @@ pub fn valid_opaque_id(id: &str) -> bool {
 }
 
 impl Registry {
+    /// An empty registry whose ids and tokens derive from `seed`.
     pub fn new(seed: u64) -> Self {
         Registry {
             seed,
@@ -105,10 +112,12 @@ impl Registry {
         Ok(self.issue(Principal::Device(device.to_string())))
     }
 
+    /// The device with this id.
     pub fn device(&self, device: &str) -> Option<&Device> {
         self.devices.get(device)
     }
 
+    /// The device with this id, writable.
     pub fn device_mut(&mut self, device: &str) -> Option<&mut Device> {
         self.devices.get_mut(device)
     }

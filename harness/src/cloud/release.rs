@@ -12,7 +12,9 @@ use super::faults::Fault;
 /// One signing key: its id (the manifest's `key_id`) and ed25519 seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigningKey {
+    /// Key id (the manifest's `key_id`).
     pub id: u32,
+    /// Ed25519 seed.
     pub seed: [u8; 32],
 }
 
@@ -75,24 +77,36 @@ pub fn build_image(model: &[u8], golden: Option<&[i8]>) -> Result<(Vec<u8>, Inpu
 /// A published release (what the store keeps).
 #[derive(Clone, Debug)]
 pub struct Release {
+    /// Release id.
     pub id: String,
+    /// The device it is for.
     pub device: String,
+    /// The signed manifest.
     pub manifest: Manifest,
+    /// Artifact name in the store.
     pub artifact: String,
 }
 
 /// The release API's answer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReleaseInfo {
+    /// Release id.
     pub release: String,
+    /// The device it is for.
     pub device: String,
+    /// Model version.
     pub version: u32,
+    /// Hardware version it is built for.
     pub hardware_version: String,
+    /// Id of the signing key.
     pub key_id: u32,
     /// The signed manifest, hex.
     pub manifest: String,
+    /// Where to download the image.
     pub artifact_url: String,
+    /// Image bytes.
     pub size: u64,
+    /// SHA-256 of the image, hex.
     pub sha256: String,
 }
 

@@ -11,15 +11,20 @@ use super::error::ApiError;
 /// What the model consumes and may be labelled with (from its card).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputContract {
+    /// Samples per window.
     pub window: usize,
+    /// Values per sample.
     pub channels: usize,
+    /// Class names a window may be labelled with.
     pub classes: Vec<String>,
 }
 
 /// One validated window: raw int16 readings, sample-major, and its class index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelledWindow {
+    /// Class index into the contract's classes.
     pub class: usize,
+    /// The readings, sample-major.
     pub samples: Vec<i16>,
 }
 

@@ -17,9 +17,18 @@ use super::samples::{InputContract, LabelledWindow};
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobStatus {
+    /// Still fine-tuning.
     Running,
-    Succeeded { release: ReleaseInfo },
-    Failed { error: String },
+    /// Done: the release it published.
+    Succeeded {
+        /// The new release.
+        release: ReleaseInfo,
+    },
+    /// Failed.
+    Failed {
+        /// Why.
+        error: String,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -17,6 +17,7 @@ use super::{CellPlan, DeviceConfig, Mode, ModelBundle, ReplayWindows, StreamWork
 /// Overrides of the scenario from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
+    /// Parallel devices (`--jobs`); `None`: the scenario's or the default.
     pub jobs: Option<usize>,
     /// Caps every dataset's `max_windows`.
     pub max_windows: Option<usize>,
@@ -26,6 +27,7 @@ pub struct RunOptions {
 
 /// Reports progress to the caller (the CLI draws bars; tests stay quiet).
 pub trait RunProgress: Send + Sync {
+    /// A new stage of the run began (e.g. preparing windows).
     fn stage(&self, _message: &str) {}
     /// The cells about to run, in report order: id and windows of each.
     fn start_replay(&self, _cells: &[(String, u64)]) {}
@@ -33,15 +35,20 @@ pub trait RunProgress: Send + Sync {
     fn windows_done(&self, _cell: usize, _n: u64) {}
 }
 
+/// A [`RunProgress`] that reports nothing.
 pub struct Quiet;
 impl RunProgress for Quiet {}
 
+/// Why a replay scenario could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A board profile could not be loaded.
     #[error(transparent)]
     Board(#[from] BoardError),
+    /// A model or the windows could not be prepared.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// The async runtime or a worker failed (the reason).
     #[error("{0}")]
     Runtime(String),
 }

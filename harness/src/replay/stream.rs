@@ -27,7 +27,9 @@ use super::workload::{ModelBundle, ReplayWindows, WorkloadError, load_options};
 pub struct StreamWorkload {
     /// Raw readings at the IMU rate, one entry per gap-free segment, in dataset order.
     pub segments: Vec<Vec<[i16; 6]>>,
+    /// Stream-mode rates and window geometry sent to the device.
     pub config: StreamConfig,
+    /// The int16 → int8 input conversion sent to the device.
     pub input: InputQuant,
     /// (segment, device window index) → index into `windows`.
     pub slots: HashMap<(u32, u32), usize>,

@@ -14,10 +14,15 @@ use crate::report::Shard;
 /// One cell, by index into the scenario's lists, with the thresholds that apply to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MatrixCell {
+    /// Index into the scenario's models.
     pub model: usize,
+    /// Index into the scenario's datasets.
     pub dataset: usize,
+    /// Index into the scenario's targets.
     pub target: usize,
+    /// Tensor or stream mode.
     pub mode: Mode,
+    /// The thresholds that apply.
     pub thresholds: Vec<Threshold>,
 }
 

@@ -4,23 +4,29 @@
 //! The chain: [`datasets`] read public recordings in their published formats, [`signal`]
 //! brings them to the band's IMU rate and int16 readings and cuts model windows, and the
 //! rest of harbor replays them into firmware and measures it.
+#![warn(missing_docs)]
 
 pub mod board;
 pub mod cli;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod cloud;
 pub mod datasets;
 pub mod energy;
 pub mod flash;
 pub mod footprint;
 pub mod hardware;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod metrics;
 pub mod model;
 pub mod npz;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod ota;
 pub mod renode;
 pub mod replay;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod report;
 pub mod rng;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod scenario;
 pub mod signal;
 #[cfg(feature = "train")]

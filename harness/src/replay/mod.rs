@@ -8,6 +8,8 @@
 //!   index, so the merged results do not depend on `jobs` (QEMU's icount makes the counts
 //!   deterministic too). A shard whose device hangs, traps, exits or garbles reports a
 //!   named failure and marks its remaining windows failed; other shards and cells go on.
+// engine.rs' public items are not all documented yet (issue 11).
+#![allow(missing_docs)]
 
 pub mod engine;
 pub mod run;

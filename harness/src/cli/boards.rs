@@ -30,13 +30,27 @@ pub fn run(cmd: BoardsCommand) -> CliResult {
         BoardsCommand::Show { name, json } => {
             let profile = BoardProfile::load(&name)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&profile).expect("profile serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&profile).expect("profile serializes")
+                );
             } else {
                 let imu = &profile.imu;
                 println!("{}: {}", profile.name, profile.description);
-                println!("imu  {} Hz, {}-bit, ±{} g, ±{} dps", imu.odr_hz, imu.bits, imu.accel_range_g, imu.gyro_range_dps);
-                println!("     accel {:.6e} m/s² per LSB (full scale {} LSB)", imu.accel_scale(), imu.accel_max_lsb());
-                println!("     gyro  {:.6e} rad/s per LSB (full scale {} LSB)", imu.gyro_scale(), imu.gyro_max_lsb());
+                println!(
+                    "imu  {} Hz, {}-bit, ±{} g, ±{} dps",
+                    imu.odr_hz, imu.bits, imu.accel_range_g, imu.gyro_range_dps
+                );
+                println!(
+                    "     accel {:.6e} m/s² per LSB (full scale {} LSB)",
+                    imu.accel_scale(),
+                    imu.accel_max_lsb()
+                );
+                println!(
+                    "     gyro  {:.6e} rad/s per LSB (full scale {} LSB)",
+                    imu.gyro_scale(),
+                    imu.gyro_max_lsb()
+                );
                 print_budget(&profile);
             }
         }
@@ -47,12 +61,26 @@ pub fn run(cmd: BoardsCommand) -> CliResult {
 /// Clock, memory, currents per mode and radio currents, each with its source.
 fn print_budget(profile: &BoardProfile) {
     if let Some(mcu) = &profile.mcu {
-        println!("mcu  {} ({}), {} MHz, {} cycles/instruction ({})", mcu.name, mcu.isa, mcu.clock_hz / 1_000_000, mcu.cycles_per_instruction, mcu.cpi_source);
+        println!(
+            "mcu  {} ({}), {} MHz, {} cycles/instruction ({})",
+            mcu.name,
+            mcu.isa,
+            mcu.clock_hz / 1_000_000,
+            mcu.cycles_per_instruction,
+            mcu.cpi_source
+        );
     }
     if let Some(mem) = &profile.memory {
-        println!("mem  SRAM {} KiB, flash {} KiB ({})", mem.sram_bytes / 1024, mem.flash_bytes / 1024, mem.source);
+        println!(
+            "mem  SRAM {} KiB, flash {} KiB ({})",
+            mem.sram_bytes / 1024,
+            mem.flash_bytes / 1024,
+            mem.source
+        );
     }
-    let current = |label: &str, c: &crate::board::Current| println!("     {label:<12} {:>8.3} mA  {}", c.ma, c.source);
+    let current = |label: &str, c: &crate::board::Current| {
+        println!("     {label:<12} {:>8.3} mA  {}", c.ma, c.source)
+    };
     if let Some(power) = &profile.power {
         println!("power {} V supply", power.supply_v);
         current("active", &power.active);

@@ -52,7 +52,10 @@ impl DatasetSource {
             ImuPosition::Chest => Pamap2Imu::Chest,
             ImuPosition::Ankle => Pamap2Imu::Ankle,
         };
-        LoadOptions { pamap2_imu, subjects: self.subjects.clone() }
+        LoadOptions {
+            pamap2_imu,
+            subjects: self.subjects.clone(),
+        }
     }
 
     /// Loads the dataset with a progress bar.
@@ -87,7 +90,10 @@ pub fn run(cmd: DatasetsCommand) -> CliResult {
             let loaded = source.load()?;
             let summary = Summary::of(&loaded);
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).expect("summary serializes")
+                );
             } else {
                 print!("{summary}");
             }

@@ -10,7 +10,9 @@ use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
 use crate::signal::export::SplitProvenance;
-use crate::signal::split::{PersonalizationConfig, SplitFractions, personalization_split, subject_split};
+use crate::signal::split::{
+    PersonalizationConfig, SplitFractions, personalization_split, subject_split,
+};
 use crate::signal::{GapThreshold, PreparedFile, Provenance, ResampleConfig, WindowSpec, prepare};
 
 #[derive(Debug, Args)]
@@ -77,16 +79,25 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     };
     match number.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
-        _ => Err(format!("`{text}` is not a positive duration (e.g. 3s, 2500ms)")),
+        _ => Err(format!(
+            "`{text}` is not a positive duration (e.g. 3s, 2500ms)"
+        )),
     }
 }
 
 pub fn run(args: PrepareArgs) -> CliResult {
     let started = Instant::now();
     let board = BoardProfile::load(&args.board)?;
-    let spec = WindowSpec { rate_hz: args.rate, length_s: args.window, overlap: args.overlap, purity: args.purity };
+    let spec = WindowSpec {
+        rate_hz: args.rate,
+        length_s: args.window,
+        overlap: args.overlap,
+        purity: args.purity,
+    };
     let resample_cfg = ResampleConfig {
-        max_gap: args.max_gap.map_or(ResampleConfig::default().max_gap, GapThreshold::Seconds),
+        max_gap: args
+            .max_gap
+            .map_or(ResampleConfig::default().max_gap, GapThreshold::Seconds),
         ..ResampleConfig::default()
     };
     let loaded = args.source.load()?;
@@ -105,12 +116,20 @@ pub fn run(args: PrepareArgs) -> CliResult {
 
     let split = match args.split {
         SplitKind::None => None,
-        SplitKind::Subjects => {
-            Some(subject_split(&prepared.windows, SplitFractions::default(), args.seed).map_err(CliError::usage)?)
-        }
+        SplitKind::Subjects => Some(
+            subject_split(&prepared.windows, SplitFractions::default(), args.seed)
+                .map_err(CliError::usage)?,
+        ),
         SplitKind::Personalization => {
-            let cfg = PersonalizationConfig { held_out: args.held_out, per_class: args.shots, ..Default::default() };
-            Some(personalization_split(&prepared.windows, cfg, args.seed).map_err(CliError::usage)?)
+            let cfg = PersonalizationConfig {
+                held_out: args.held_out,
+                per_class: args.shots,
+                ..Default::default()
+            };
+            Some(
+                personalization_split(&prepared.windows, cfg, args.seed)
+                    .map_err(CliError::usage)?,
+            )
         }
     };
 
@@ -132,9 +151,11 @@ pub fn run(args: PrepareArgs) -> CliResult {
             fine_tune_shortfalls: split.fine_tune_shortfalls.clone(),
         });
     }
-    let file = PreparedFile::from_prepared(&prepared, split.as_ref(), &meta).map_err(CliError::usage)?;
+    let file =
+        PreparedFile::from_prepared(&prepared, split.as_ref(), &meta).map_err(CliError::usage)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.display())))?;
     }
     file.write(&args.out).map_err(CliError::infrastructure)?;
 
@@ -148,15 +169,26 @@ pub fn run(args: PrepareArgs) -> CliResult {
             "split": split.as_ref().map(|s| s.subjects.iter().map(|(p, v)| (p.name(), v.len())).collect::<std::collections::BTreeMap<_, _>>()),
             "seconds": elapsed.as_secs_f64(),
         });
-        println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary serializes")
+        );
     } else {
         print!("{}", prepared.report);
         if !loaded.skipped.is_empty() {
-            println!("skipped input lines: {} (see `harbor datasets inspect`)", loaded.skipped.len());
+            println!(
+                "skipped input lines: {} (see `harbor datasets inspect`)",
+                loaded.skipped.len()
+            );
         }
         if let Some(split) = &split {
             for (part, subjects) in &split.subjects {
-                println!("split {:<10} {:>3} subjects, {:>6} windows", part.name(), subjects.len(), split.count(*part));
+                println!(
+                    "split {:<10} {:>3} subjects, {:>6} windows",
+                    part.name(),
+                    subjects.len(),
+                    split.count(*part)
+                );
             }
             for shortfall in &split.fine_tune_shortfalls {
                 println!("  fewer fine-tune windows than asked: {shortfall}");

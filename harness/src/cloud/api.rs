@@ -154,7 +154,9 @@ async fn start_personalization(
     tokio::task::spawn_blocking(move || {
         let status = match super::jobs::personalize(&worker, &device) {
             Ok(release) => JobStatus::Succeeded { release },
-            Err(error) => JobStatus::Failed { error },
+            Err(error) => JobStatus::Failed {
+                error: error.to_string(),
+            },
         };
         if let Some(j) = worker.lock().jobs.get_mut(&job_id) {
             j.status = status;

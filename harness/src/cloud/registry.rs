@@ -41,6 +41,18 @@ pub struct Registry {
     issued: u64,
 }
 
+/// Why a user or device could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// `what` (`user name`, `device id`) is not 1-64 of [A-Za-z0-9_-].
+    #[error("{0} `{1}`: use 1-64 of [A-Za-z0-9_-]")]
+    BadName(&'static str, String),
+    #[error("{0} `{1}` exists")]
+    Exists(&'static str, String),
+    #[error("no {0} `{1}`")]
+    Missing(&'static str, String),
+}
+
 /// Names of users and devices: short, plain, safe in URLs and logs.
 pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -80,26 +92,31 @@ impl Registry {
     }
 
     /// Registers a user and returns its token.
-    pub fn add_user(&mut self, user: &str) -> Result<String, String> {
+    pub fn add_user(&mut self, user: &str) -> Result<String, RegistryError> {
         if !valid_name(user) {
-            return Err(format!("user name `{user}`: use 1-64 of [A-Za-z0-9_-]"));
+            return Err(RegistryError::BadName("user name", user.into()));
         }
         if self.users.insert(user.to_string(), ()).is_some() {
-            return Err(format!("user `{user}` exists"));
+            return Err(RegistryError::Exists("user", user.into()));
         }
         Ok(self.issue(Principal::User(user.to_string())))
     }
 
     /// Registers a device of `owner` and returns its token.
-    pub fn add_device(&mut self, owner: &str, device: &str, hardware: &str) -> Result<String, String> {
+    pub fn add_device(
+        &mut self,
+        owner: &str,
+        device: &str,
+        hardware: &str,
+    ) -> Result<String, RegistryError> {
         if !self.users.contains_key(owner) {
-            return Err(format!("no user `{owner}`"));
+            return Err(RegistryError::Missing("user", owner.into()));
         }
         if !valid_name(device) {
-            return Err(format!("device id `{device}`: use 1-64 of [A-Za-z0-9_-]"));
+            return Err(RegistryError::BadName("device id", device.into()));
         }
         if self.devices.contains_key(device) {
-            return Err(format!("device `{device}` exists"));
+            return Err(RegistryError::Exists("device", device.into()));
         }
         self.devices.insert(
             device.to_string(),

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::board::{BoardProfile, RadioSpec};
 use crate::rng::SplitMix64;
 
 /// Which of the band's radios carries the link (picks the currents in the board profile).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RadioKind {
     /// Wi-Fi.
@@ -89,7 +89,7 @@ pub struct Delivered {
 }
 
 /// Totals of a link's use, for the report.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkTotals {
     /// Request/response exchanges.
     pub exchanges: u32,

@@ -185,6 +185,11 @@ impl RadioBridge {
         })
     }
 
+    /// The bridge's HTTP client (the device's token), for API calls outside the link model.
+    pub fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
     pub fn totals(&self) -> &LinkTotals {
         self.link.totals()
     }

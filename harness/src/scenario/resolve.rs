@@ -18,7 +18,7 @@ impl ReplayScenario {
                     d.root_at,
                     format!(
                         "dataset root {} does not exist (roots are relative to $HARBOR_DATA \
-                         or target/datasets; ../shared/datasets/unpack extracts them)",
+                         or target/datasets)",
                         d.root.display()
                     ),
                 ));

@@ -147,7 +147,10 @@ fn harbor_run_writes_the_shared_reports_and_fails_a_wrong_expectation() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(!names.iter().any(|n| n.starts_with("ota-report")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("ota-report")),
+        "{names:?}"
+    );
     let json = std::fs::read_to_string(out.join("report.json")).unwrap();
     let report = harbor::report::Report::from_json(&json).expect("report.json reads back");
     assert!(report.results.is_empty());
@@ -161,8 +164,14 @@ fn harbor_run_writes_the_shared_reports_and_fails_a_wrong_expectation() {
     assert_eq!(cases[1]["devices"][0]["outcome"], "bad-signature");
     assert!(cases[0]["devices"][0]["link"]["bytes_down"].as_u64() > Some(0));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("## OTA cases: 1 of 2 ended as expected"), "{md}");
-    assert!(md.contains("| bad sig accepted? | case1-dev0 | accepted | bad-signature | **FAIL** |"), "{md}");
+    assert!(
+        md.contains("## OTA cases: 1 of 2 ended as expected"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| bad sig accepted? | case1-dev0 | accepted | bad-signature | **FAIL** |"),
+        "{md}"
+    );
     let junit = std::fs::read_to_string(out.join("report.junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), 2, "{junit}");
     assert!(junit.contains(r#"tests="2" failures="1""#), "{junit}");
@@ -177,6 +186,9 @@ fn harbor_run_writes_the_shared_reports_and_fails_a_wrong_expectation() {
     assert!(junit.contains("name=\"bad sig accepted?\""), "{junit}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<h2>OTA cases</h2>"), "{html}");
-    assert!(html.contains(r#"<span id="ota-verdict" class="fail">1 of 2 cases"#), "{html}");
+    assert!(
+        html.contains(r#"<span id="ota-verdict" class="fail">1 of 2 cases"#),
+        "{html}"
+    );
     assert!(!html.contains("<h2>Summary</h2>"), "{html}");
 }

@@ -319,5 +319,8 @@ fn validate_checks_ota_scenarios_fully_with_file_line_column() {
     std::fs::write(&path, "name: t\nkind: firmware-update\n").unwrap();
     let (code, _, out) = harbor(&["validate".as_ref(), path.as_os_str()]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains(":2:7: unknown scenario kind `firmware-update`"), "{out}");
+    assert!(
+        out.contains(":2:7: unknown scenario kind `firmware-update`"),
+        "{out}"
+    );
 }

@@ -88,7 +88,11 @@ impl HttpClient {
         self
     }
 
-    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, ClientError> {
+    pub async fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpResponse, ClientError> {
         self.send(Method::GET, path, headers, Vec::new()).await
     }
 

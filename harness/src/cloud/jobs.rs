@@ -26,10 +26,7 @@ pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, JobErr
     use crate::model::recipe::PersonalizeConfig;
     use crate::train::pipeline::personalize_on_shots;
 
-    let base = state
-        .base
-        .clone()
-        .ok_or(JobError::NoBaseModel)?;
+    let base = state.base.clone().ok_or(JobError::NoBaseModel)?;
     let (windows, version) = {
         let inner = state.lock();
         let windows = inner.samples.get(device).cloned().unwrap_or_default();
@@ -60,7 +57,11 @@ pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, JobErr
     let tuned = personalize_on_shots(&base, &shots, &cfg, &crate::train::fit::Quiet)
         .map_err(|e| JobError::Train(e.to_string()))?;
     // Self-test window: the first upload, through the band's input conversion.
-    let conv = InputQuant::new(&tuned.norm, tuned.quant.input.scale, tuned.quant.input.zero_point);
+    let conv = InputQuant::new(
+        &tuned.norm,
+        tuned.quant.input.scale,
+        tuned.quant.input.zero_point,
+    );
     let golden = conv.quantize_window(shots.get(0), c.channels);
     Ok(state.publish(device, &tuned.tflite, version, Some(&golden))?)
 }

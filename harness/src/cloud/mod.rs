@@ -28,10 +28,10 @@ use tokio::sync::oneshot;
 
 pub use client::{HttpClient, HttpResponse};
 pub use faults::{Fault, FaultHit, FaultTarget};
-pub use release::{ReleaseError, ReleaseInfo, SigningKey};
-pub use samples::{InputContract, LabelledWindow};
 pub use jobs::JobError;
 pub use registry::RegistryError;
+pub use release::{ReleaseError, ReleaseInfo, SigningKey};
+pub use samples::{InputContract, LabelledWindow};
 pub use state::{JobStatus, PublishError};
 
 /// How the cloud is set up.
@@ -214,7 +214,12 @@ impl CloudServer {
     }
 
     /// Registers `owner`'s device with its hardware version; returns the device's token.
-    pub fn add_device(&self, owner: &str, device: &str, hardware: &str) -> Result<String, CloudError> {
+    pub fn add_device(
+        &self,
+        owner: &str,
+        device: &str,
+        hardware: &str,
+    ) -> Result<String, CloudError> {
         self.state
             .lock()
             .registry
@@ -250,7 +255,11 @@ impl CloudServer {
     /// The image bytes behind a release's artifact (what a correct download must equal).
     pub fn artifact_bytes(&self, release: &ReleaseInfo) -> Option<Vec<u8>> {
         let id = release.artifact_url.rsplit('/').next()?;
-        self.state.lock().artifacts.get(id).map(|a| a.bytes.as_ref().clone())
+        self.state
+            .lock()
+            .artifacts
+            .get(id)
+            .map(|a| a.bytes.as_ref().clone())
     }
 
     /// Arms `fault` on `target` for `times` requests (`None`: until [`Self::clear_faults`]).
@@ -269,7 +278,12 @@ impl CloudServer {
 
     /// Stops serving and waits for the server thread (also done on drop).
     pub fn stop(&self) {
-        if let Some(tx) = self.shutdown.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(tx) = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             let _ = tx.send(());
         }
         if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -67,12 +67,18 @@ pub fn opaque_id(seed: u64, purpose: &str, counter: u64) -> String {
     h.update(seed.to_le_bytes());
     h.update(purpose.as_bytes());
     h.update(counter.to_le_bytes());
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Opaque ids are exactly 32 lowercase hex digits; anything else is rejected before lookup.
 pub fn valid_opaque_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Registry {
@@ -143,13 +149,18 @@ impl Registry {
     /// 403 for a token nobody holds.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer token",
+            ));
         };
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header"))?;
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header")
+            })?;
         self.tokens
             .get(token.trim())
             .cloned()

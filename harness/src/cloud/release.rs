@@ -1,9 +1,9 @@
 //! Releases: an OTA image (`model || golden input || expected logits`, the layout
 //! `harbor_core::ota::manifest` defines) and its signed manifest.
 
+use harbor_core::interpreter::Interpreter;
 use harbor_core::ota::manifest::{self, HardwareId, InputContract, Manifest};
 use harbor_core::tflite::Model;
-use harbor_core::interpreter::Interpreter;
 use serde::{Deserialize, Serialize};
 
 use super::client::hex;
@@ -164,7 +164,10 @@ pub fn sign(
         HardwareId::new(hardware).ok_or_else(|| ReleaseError::HardwareId(hardware.into()))?;
     let model_size =
         u32::try_from(model_size).map_err(|_| ReleaseError::OutOfRange("model size"))?;
-    Ok(Manifest::describe(version, image, model_size, hardware_id, contract).sign(key.id, &key.seed))
+    Ok(
+        Manifest::describe(version, image, model_size, hardware_id, contract)
+            .sign(key.id, &key.seed),
+    )
 }
 
 /// The manifest a faulted request gets: `current_version` is the device's, for

@@ -116,7 +116,14 @@ impl AppState {
                 .hardware
                 .clone()
         };
-        let manifest = release::sign(version, &image, model.len(), &hardware, contract, self.signing_key())?;
+        let manifest = release::sign(
+            version,
+            &image,
+            model.len(),
+            &hardware,
+            contract,
+            self.signing_key(),
+        )?;
         let mut inner = self.lock();
         let artifact = inner.next_id(self.config.seed, "artifact");
         let id = inner.next_id(self.config.seed, "release");

@@ -51,7 +51,8 @@ impl Band {
             let image = server
                 .artifact_bytes(&info)
                 .ok_or_else(|| CaseError::MissingImage(info.release.clone()))?;
-            let manifest = unhex(&info.manifest).ok_or(CaseError::BadManifest("factory manifest"))?;
+            let manifest =
+                unhex(&info.manifest).ok_or(CaseError::BadManifest("factory manifest"))?;
             device::push_update(&mut target, &manifest, &image, device::MAX_CHUNK, |_, _| {})
                 .await
                 .map_err(CaseError::device("factory install"))?;
@@ -77,9 +78,7 @@ impl Band {
             config,
             mut target,
         } = self;
-        if let Err(e) =
-            crate::ota::radio::deliver(&mut target, info, d, device::MAX_CHUNK).await
-        {
+        if let Err(e) = crate::ota::radio::deliver(&mut target, info, d, device::MAX_CHUNK).await {
             target.shutdown().await;
             return (
                 e.refusal()

@@ -121,7 +121,10 @@ fn failure(c: &CaseResult) -> String {
         .collect();
     let mut message = if got.is_empty() {
         // Every device got it; something else failed (a personalization that did not help).
-        format!("expected {}, got it, but the case's figures fall short", c.expected)
+        format!(
+            "expected {}, got it, but the case's figures fall short",
+            c.expected
+        )
     } else {
         format!("expected {}, got {}", c.expected, got.join("; "))
     };
@@ -203,13 +206,21 @@ pub fn html(ota: &OtaResults) -> String {
         .cases
         .iter()
         .flat_map(|c| {
-            c.unbootable_after
-                .iter()
-                .map(move |why| format!("<li><code>{}</code>: unbootable after {}</li>", esc(&c.name), esc(why)))
+            c.unbootable_after.iter().map(move |why| {
+                format!(
+                    "<li><code>{}</code>: unbootable after {}</li>",
+                    esc(&c.name),
+                    esc(why)
+                )
+            })
         })
         .collect();
     if !unbootable.is_empty() {
-        let _ = writeln!(html, "<ul id=\"ota-unbootable\">\n{}\n</ul>", unbootable.join("\n"));
+        let _ = writeln!(
+            html,
+            "<ul id=\"ota-unbootable\">\n{}\n</ul>",
+            unbootable.join("\n")
+        );
     }
     html
 }

@@ -23,8 +23,7 @@ pub use error::ScenarioError;
 pub use kind::{ScenarioKind, kind_of};
 pub use matrix::{MatrixCell, parse_shard};
 pub use ota::{
-    CaseKind, FaultSpec, LinkSpec, OtaCase, OtaScenario, PersonalizeSpec, Radio,
-    is_known_outcome,
+    CaseKind, FaultSpec, LinkSpec, OtaCase, OtaScenario, PersonalizeSpec, Radio, is_known_outcome,
 };
 pub use replay::{DatasetEntry, ModelEntry, ReplayScenario, TargetEntry};
 pub use schema::{Mode, Subjects, TargetKind};
@@ -83,6 +82,6 @@ impl Scenario {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod ota_tests;
+#[cfg(test)]
+mod tests;

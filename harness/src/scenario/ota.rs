@@ -101,20 +101,31 @@ impl OtaCase {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultSpec {
     /// The image ends after `len` bytes.
-    Truncate { len: u64 },
+    Truncate {
+        len: u64,
+    },
     /// The image byte at `offset` is flipped.
-    CorruptByte { offset: u64 },
+    CorruptByte {
+        offset: u64,
+    },
     BadSignature,
     UnknownKey,
     WrongHardware,
     WrongModelShape,
     OlderVersion,
     /// The first request waits `ms` before it is answered.
-    Stall { ms: u64 },
+    Stall {
+        ms: u64,
+    },
     /// The first download is cut after `after` bytes.
-    ResetMidBody { after: u64 },
+    ResetMidBody {
+        after: u64,
+    },
     /// `times` requests get 503 with `Retry-After: retry_after_s`.
-    Unavailable { retry_after_s: u32, times: u32 },
+    Unavailable {
+        retry_after_s: u32,
+        times: u32,
+    },
 }
 
 /// `personalize:` of a case.
@@ -190,7 +201,12 @@ fn link_of(raw: &RawLink) -> Result<LinkSpec, (Location, String)> {
         radio,
         throughput_bps: raw.throughput_bps.as_ref().map(|t| t.value),
         latency_ms: raw.latency_ms,
-        loss: raw.loss.as_ref().map(check_loss).transpose()?.unwrap_or(0.0),
+        loss: raw
+            .loss
+            .as_ref()
+            .map(check_loss)
+            .transpose()?
+            .unwrap_or(0.0),
         seed: raw.seed,
     })
 }
@@ -258,7 +274,10 @@ fn case_of(
     };
     let kind = match (&raw.sweep, &raw.personalize) {
         (Some(s), Some(_)) => {
-            return Err((s.referenced, "a case is a sweep or personalized, not both".into()));
+            return Err((
+                s.referenced,
+                "a case is a sweep or personalized, not both".into(),
+            ));
         }
         (Some(s), None) => {
             if s.value != "power_cut" {
@@ -268,13 +287,19 @@ fn case_of(
                 ));
             }
             if let Some((field, loc)) = update_only() {
-                return Err((loc, format!("`{field}` does not apply to a power-cut sweep")));
+                return Err((
+                    loc,
+                    format!("`{field}` does not apply to a power-cut sweep"),
+                ));
             }
             CaseKind::PowerCutSweep
         }
         (None, Some(p)) => {
             if let Some((field, loc)) = update_only() {
-                return Err((loc, format!("`{field}` does not apply to a personalized case")));
+                return Err((
+                    loc,
+                    format!("`{field}` does not apply to a personalized case"),
+                ));
             }
             if p.value.shots_per_class == 0 || p.value.test_windows == 0 {
                 return Err((
@@ -313,7 +338,10 @@ fn case_of(
         kind,
     };
     if case.needs_band() && !has_firmware {
-        return Err((at, "this case runs on an emulated band: set `firmware:`".into()));
+        return Err((
+            at,
+            "this case runs on an emulated band: set `firmware:`".into(),
+        ));
     }
     Ok(case)
 }
@@ -407,8 +435,7 @@ impl OtaScenario {
             if !cfg!(feature = "train") {
                 problem(
                     c.at,
-                    "this harbor was built without the `train` feature: no personalization"
-                        .into(),
+                    "this harbor was built without the `train` feature: no personalization".into(),
                 );
             } else if !wisdm.is_dir() {
                 problem(

@@ -63,14 +63,21 @@ fn a_good_ota_scenario_resolves_paths_defaults_and_case_kinds() {
     assert_eq!(s.cases[0].release_version, 2);
     assert!(matches!(
         &s.cases[1].kind,
-        CaseKind::Update { fault: Some(FaultSpec::CorruptByte { offset: 10 }), devices: 3, .. }
+        CaseKind::Update {
+            fault: Some(FaultSpec::CorruptByte { offset: 10 }),
+            devices: 3,
+            ..
+        }
     ));
     assert_eq!(s.cases[1].loss, Some(0.2));
     assert!(s.cases[2].needs_band());
     assert!(matches!(s.cases[3].kind, CaseKind::PowerCutSweep));
     match &s.cases[4].kind {
         CaseKind::Personalized(p) => {
-            assert_eq!((p.user.as_str(), p.shots_per_class, p.test_windows), ("1644", 15, 120));
+            assert_eq!(
+                (p.user.as_str(), p.shots_per_class, p.test_windows),
+                ("1644", 15, 120)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -127,7 +134,10 @@ fn expectations_and_case_shapes_are_checked() {
     let (_, _, reason) = edited("sweep: power_cut", "sweep: brownout");
     assert!(reason.contains("the one sweep is `power_cut`"), "{reason}");
     let (_, _, reason) = edited("sweep: power_cut,", "sweep: power_cut, devices: 2,");
-    assert!(reason.contains("`devices` does not apply to a power-cut sweep"), "{reason}");
+    assert!(
+        reason.contains("`devices` does not apply to a power-cut sweep"),
+        "{reason}"
+    );
     let (_, _, reason) = edited("expect: never_bricked", "expect: accepted");
     assert!(reason.contains("never_bricked"), "{reason}");
     let (_, _, reason) = edited("self_test_fails: true, ", "");
@@ -135,7 +145,8 @@ fn expectations_and_case_shapes_are_checked() {
     let (line, _, reason) = edited("name: many,", "name: plain,");
     assert_eq!(line, 8, "{reason}");
     assert!(reason.contains("a second case named `plain`"), "{reason}");
-    let (line, column, reason) = edited("{type: corrupt_byte, offset: 10}", "{type: corrupt_bytes}");
+    let (line, column, reason) =
+        edited("{type: corrupt_byte, offset: 10}", "{type: corrupt_bytes}");
     assert_eq!(line, 8, "{reason}");
     assert!(column > 1, "{reason}");
     let (line, _, reason) = edited("expect: rolled_back}", "expect: rolled_back, retries: 2}");
@@ -145,19 +156,33 @@ fn expectations_and_case_shapes_are_checked() {
 
 #[test]
 fn band_cases_need_firmware_and_inputs_are_checked_separately() {
-    let (line, _, reason) =
-        edited("firmware: ../target/firmware/elf/band-qemu.elf\n", "");
+    let (line, _, reason) = edited("firmware: ../target/firmware/elf/band-qemu.elf\n", "");
     assert_eq!(line, 8, "{reason}");
     assert!(reason.contains("set `firmware:`"), "{reason}");
-    let s = ota(&GOOD.replace("band-qemu.elf", "no-such.elf").replace("link:", "board: no-such-board\nlink:"));
+    let s = ota(&GOOD
+        .replace("band-qemu.elf", "no-such.elf")
+        .replace("link:", "board: no-such-board\nlink:"));
     let problems: Vec<String> = s.check_inputs().iter().map(ToString::to_string).collect();
-    assert!(problems.iter().any(|p| p.contains(":4:11:") && p.contains("no-such.elf does not exist")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains(":4:11:") && p.contains("no-such.elf does not exist")),
+        "{problems:?}"
+    );
     assert!(problems.iter().any(|p| p.contains(":5:8:")), "{problems:?}");
 }
 
 #[test]
 fn every_known_outcome_is_a_harness_outcome_or_a_band_refusal() {
-    for known in ["accepted", "no_update", "incomplete", "downgrade", "hash-mismatch", "size-mismatch", "bad-signature"] {
+    for known in [
+        "accepted",
+        "no_update",
+        "incomplete",
+        "downgrade",
+        "hash-mismatch",
+        "size-mismatch",
+        "bad-signature",
+    ] {
         assert!(is_known_outcome(known), "{known}");
     }
     for unknown in ["none", "unknown", "Accepted", ""] {

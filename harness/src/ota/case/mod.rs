@@ -114,9 +114,6 @@ async fn fetch_update(
         Ok(Poll::NoUpdate) => return Err(CaseError::NoUpdate),
         Err(e) => return Err(CaseError::Poll(e)),
     };
-    let d = bridge
-        .download(&info)
-        .await
-        .map_err(CaseError::Download)?;
+    let d = bridge.download(&info).await.map_err(CaseError::Download)?;
     Ok((info, d))
 }

@@ -25,12 +25,7 @@ pub async fn run(
         .as_ref()
         .expect("checked before the cases run");
     let contract = ctx.server.contract().clone();
-    let windows = user_windows(
-        spec,
-        ctx.board,
-        &ctx.scenario.model,
-        contract.classes.len(),
-    )?;
+    let windows = user_windows(spec, ctx.board, &ctx.scenario.model, contract.classes.len())?;
     let mut bridge = ctx.bridge(id, case, 0)?;
     let mut band = Band::factory(firmware, ctx.server, id, ctx.model, case.current_version).await?;
     let job = personalize(bridge.client(), id, &contract, &windows.uploads).await?;

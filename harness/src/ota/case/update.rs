@@ -12,7 +12,11 @@ use crate::scenario::{CaseKind, OtaCase};
 use super::{CaseContext, cloud_fault};
 
 /// Runs case number `index` (a [`CaseKind::Update`]).
-pub async fn run(ctx: &CaseContext<'_>, index: usize, case: &OtaCase) -> Result<CaseResult, CaseError> {
+pub async fn run(
+    ctx: &CaseContext<'_>,
+    index: usize,
+    case: &OtaCase,
+) -> Result<CaseResult, CaseError> {
     let CaseKind::Update {
         fault,
         devices,
@@ -27,16 +31,17 @@ pub async fn run(ctx: &CaseContext<'_>, index: usize, case: &OtaCase) -> Result<
         let id = format!("case{index}-dev{d}");
         let bridge = ctx.bridge(&id, case, d as u64)?;
         let band = match &ctx.scenario.firmware {
-            Some(fw) => Some(
-                Band::factory(fw, ctx.server, &id, ctx.model, case.current_version).await?,
-            ),
+            Some(fw) => {
+                Some(Band::factory(fw, ctx.server, &id, ctx.model, case.current_version).await?)
+            }
             None => None,
         };
         ctx.server
             .publish(&id, ctx.model, case.release_version, None)?;
         if let Some(f) = fault {
             let (fault, times) = cloud_fault(f);
-            ctx.server.inject(FaultTarget::Device(id.clone()), fault, times);
+            ctx.server
+                .inject(FaultTarget::Device(id.clone()), fault, times);
         }
         bridges.push((bridge, band));
     }
@@ -69,8 +74,8 @@ async fn one_device(
         Ok(Poll::Update(mut info)) => match b.download(&info).await {
             Ok(mut d) => match band {
                 Some(band) => {
-                    let broken = self_test_fails
-                        .then(|| fail_self_test(&mut info, &mut d, ctx.signing));
+                    let broken =
+                        self_test_fails.then(|| fail_self_test(&mut info, &mut d, ctx.signing));
                     match broken {
                         Some(Err(e)) => (format!("cannot break the self-test: {e}"), d.resumes),
                         _ => (band.verdict_and_stop(&info, &d).await, d.resumes),

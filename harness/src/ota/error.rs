@@ -34,7 +34,10 @@ pub enum OtaError {
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("case `{case}`: {source}")]
-    Case { case: String, source: CaseError },
+    Case {
+        case: String,
+        source: Box<CaseError>,
+    },
 }
 
 /// Why one case could not run to an outcome.

@@ -60,7 +60,7 @@ pub async fn run(s: &OtaScenario) -> Result<OtaResults, OtaError> {
             .await
             .map_err(|source| OtaError::Case {
                 case: case.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         cases.push(result);
     }

@@ -15,12 +15,18 @@ use crate::target::{QemuTarget, Target, TargetError};
 pub enum PersonalizeError {
     #[error("{} is missing: unpack the WISDM 2019 dataset there", .0.display())]
     NoDataset(PathBuf),
-    #[error("user {user}: {reason}")]
-    Windows { user: String, reason: String },
+    #[error("user {user}: {source}")]
+    Windows {
+        user: String,
+        source: crate::model::source::SourceError,
+    },
     #[error("user {0} has no windows beyond the uploads")]
     NoTestWindows(String),
-    #[error("base model {}: {reason}", path.display())]
-    BaseModel { path: PathBuf, reason: String },
+    #[error("base model {}: {source}", path.display())]
+    BaseModel {
+        path: PathBuf,
+        source: crate::model::ModelDirError,
+    },
     #[error("this harbor was built without the `train` feature: no personalization")]
     NoTrain,
     #[error("{step}: {source}")]
@@ -63,12 +69,12 @@ pub fn user_windows(
     classes: usize,
 ) -> Result<UserWindows, PersonalizeError> {
     use crate::datasets::DatasetKind;
-    use crate::signal::WindowSpec;
     use crate::model::ClassSet;
-    use crate::model::input::InputQuant;
-    use crate::train::personalize::split_shots;
     use crate::model::Trained;
+    use crate::model::input::InputQuant;
     use crate::model::source::load_windows;
+    use crate::signal::WindowSpec;
+    use crate::train::personalize::split_shots;
 
     let root = crate::datasets::data_root().join("wisdm2019");
     if !root.is_dir() {
@@ -89,9 +95,9 @@ pub fn user_windows(
         &ClassSet::wisdm_band(),
         &crate::datasets::NoProgress,
     )
-    .map_err(|reason| PersonalizeError::Windows {
+    .map_err(|source| PersonalizeError::Windows {
         user: spec.user.clone(),
-        reason,
+        source,
     })?;
     let user = parted.part("all");
     let split = split_shots(&user, classes, spec.shots_per_class);
@@ -106,9 +112,9 @@ pub fn user_windows(
         })
         .collect();
     // The band's input conversion; the personalized model keeps it.
-    let base = Trained::load(model_dir).map_err(|reason| PersonalizeError::BaseModel {
+    let base = Trained::load(model_dir).map_err(|source| PersonalizeError::BaseModel {
         path: model_dir.to_path_buf(),
-        reason,
+        source,
     })?;
     let conv = InputQuant::new(
         &base.norm,

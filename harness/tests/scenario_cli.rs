@@ -258,3 +258,69 @@ fn an_empty_subject_list_is_an_error_not_every_subject() {
     assert!(report.is_none());
     assert!(out.contains("selects no subject"), "{out}");
 }
+
+#[test]
+fn validate_checks_ota_scenarios_fully_with_file_line_column() {
+    let (code, stdout, text) = harbor(&[
+        "validate".as_ref(),
+        workspace().join("scenarios/ota.yaml").as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(stdout.contains("ok — OTA scenario, 15 cases"), "{stdout}");
+    let dir = tempfile::tempdir().unwrap();
+    let model = workspace().join("models/small-int8-generalized");
+    let write = |name: &str, cases: &str| {
+        let path = dir.path().join(name);
+        let yaml = format!(
+            "kind: ota\nname: t\nmodel: {}\ncases:\n{cases}",
+            model.display()
+        );
+        std::fs::write(&path, yaml).unwrap();
+        path
+    };
+    for (cases, at, reason) in [
+        (
+            "  - {name: a, loss: 1.5, expect: accepted}\n",
+            ":5:21:",
+            "must be in [0, 1)",
+        ),
+        (
+            "  - {name: a, devices: 0, expect: accepted}\n",
+            ":5:24:",
+            "`devices` must be at least 1",
+        ),
+        (
+            "  - {name: a, expect: acepted}\n",
+            ":5:23:",
+            "expect `acepted`",
+        ),
+        (
+            "  - {name: a, fault: {type: corrupt_byte, offset: 50000000}, expect: hash-mismatch}\n",
+            ":5:",
+            "outside the",
+        ),
+        (
+            "  - {name: a, sweep: power_cut, expect: never_bricked}\n",
+            ":5:",
+            "set `firmware:`",
+        ),
+    ] {
+        let path = write("bad.yaml", cases);
+        for command in ["validate", "run"] {
+            let (code, _, out) = harbor(&[command.as_ref(), path.as_os_str()]);
+            assert_eq!(code, 2, "{command} {cases}: {out}");
+            assert!(
+                out.contains(&format!("{}{at}", path.display())) && out.contains(reason),
+                "{command} {cases}: {out}"
+            );
+        }
+    }
+    let path = dir.path().join("kind.yaml");
+    std::fs::write(&path, "name: t\nkind: firmware-update\n").unwrap();
+    let (code, _, out) = harbor(&["validate".as_ref(), path.as_os_str()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(":2:7: unknown scenario kind `firmware-update`"),
+        "{out}"
+    );
+}

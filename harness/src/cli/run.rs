@@ -1,5 +1,6 @@
 //! `harbor run <scenario.yaml>`: replay a scenario's matrix (or one shard of it), evaluate its
-//! thresholds and write the reports. `--dry-run` prints the expanded matrix instead.
+//! thresholds and write the reports; or run an OTA scenario's cases into the same report
+//! files. `--dry-run` prints a replay scenario's expanded matrix instead.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,9 +10,10 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{CliError, CliResult, Exit};
+use crate::ota::OtaError;
 use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
 use crate::report::{Report, Shard, summary_rows};
-use crate::scenario::{Scenario, parse_shard};
+use crate::scenario::{OtaScenario, ReplayScenario, Scenario, parse_shard};
 use crate::target::TargetError;
 
 #[derive(Debug, Args)]
@@ -140,16 +142,10 @@ impl RunProgress for Bars {
 }
 
 pub fn run(args: RunArgs) -> CliResult {
-    // `kind: ota` scenarios run against the mock cloud (harbor::ota::scenario, docs/cloud.md).
-    if crate::ota::scenario::is_ota_scenario(&args.scenario) {
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports/ota"));
-        return match crate::ota::scenario::run_to_dir(&args.scenario, &out) {
-            Ok(true) => Ok(Exit::Ok),
-            Ok(false) => Ok(Exit::ChecksFailed),
-            Err(e) => Err(CliError::usage(e)),
-        };
-    }
-    let scenario = Scenario::load(&args.scenario).map_err(CliError::usage)?;
+    let scenario = match Scenario::load(&args.scenario).map_err(CliError::usage)? {
+        Scenario::Replay(s) => s,
+        Scenario::Ota(s) => return run_ota(&s, args),
+    };
     if args.jobs == Some(0) {
         return Err(CliError::usage("--jobs must be at least 1"));
     }
@@ -202,6 +198,49 @@ pub fn run(args: RunArgs) -> CliResult {
     })
 }
 
+/// An OTA scenario: every input checked first, then its cases into the report files.
+fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
+    let replay_only = [
+        ("--jobs", args.jobs.is_some()),
+        ("--max-windows", args.max_windows.is_some()),
+        ("--shard", args.shard.is_some()),
+        ("--dry-run", args.dry_run),
+        ("--baseline", args.baseline.is_some()),
+    ];
+    if let Some((flag, _)) = replay_only.iter().find(|(_, given)| *given) {
+        return Err(CliError::usage(format!(
+            "{flag} applies to replay scenarios; {} is an OTA scenario",
+            args.scenario.display()
+        )));
+    }
+    let problems = scenario.check_inputs();
+    if !problems.is_empty() {
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return Err(CliError::usage(text.join("\nerror: ")));
+    }
+    let report = crate::ota::run_report(scenario).map_err(|e| match e {
+        OtaError::Board(_)
+        | OtaError::Io { .. }
+        | OtaError::Release(_)
+        | OtaError::HardwareId(_)
+        | OtaError::NeedsBand(_) => CliError::usage(e),
+        _ => CliError::infrastructure(e),
+    })?;
+    let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
+    report
+        .write(&out)
+        .map_err(|e| CliError::infrastructure(format!("{}: {e}", out.display())))?;
+    if let Some(ota) = &report.ota {
+        print!("{}", crate::report::ota_markdown(ota));
+    }
+    println!("wrote {}", out.join("report.json").display());
+    Ok(if report.passed() {
+        Exit::Ok
+    } else {
+        Exit::ChecksFailed
+    })
+}
+
 /// `reports/<name>`, the name reduced to characters safe in a folder name.
 fn default_out(name: &str) -> PathBuf {
     let safe: String = name
@@ -218,7 +257,7 @@ fn default_out(name: &str) -> PathBuf {
 }
 
 /// `--dry-run`: the cells this run (or shard) would replay, with their thresholds.
-fn print_matrix(scenario: &Scenario, shard: Option<Shard>) {
+fn print_matrix(scenario: &ReplayScenario, shard: Option<Shard>) {
     let cells = scenario.shard_cells(shard);
     let shard_note = shard.map_or_else(String::new, |s| {
         format!(

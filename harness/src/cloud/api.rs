@@ -29,7 +29,10 @@ pub fn router(state: Shared) -> Router {
             "/api/v0/devices/{device}/samples",
             post(upload_samples).get(sample_counts),
         )
-        .route("/api/v0/devices/{device}/personalize", post(start_personalization))
+        .route(
+            "/api/v0/devices/{device}/personalize",
+            post(start_personalization),
+        )
         .route("/api/v0/jobs/{job}", get(job_status))
         .route("/api/v0/releases/latest", get(latest_release))
         .route("/api/v0/artifacts/{artifact}", get(artifact))
@@ -46,7 +49,10 @@ fn device_name(device: &str) -> Result<(), ApiError> {
     if valid_name(device) {
         Ok(())
     } else {
-        Err(ApiError::field("device", "not a device id (1-64 of [A-Za-z0-9_-])"))
+        Err(ApiError::field(
+            "device",
+            "not a device id (1-64 of [A-Za-z0-9_-])",
+        ))
     }
 }
 
@@ -91,10 +97,16 @@ async fn upload_samples(
 
 fn per_class(state: &AppState, device: &str) -> BTreeMap<String, usize> {
     let inner = state.lock();
-    let mut counts: BTreeMap<String, usize> =
-        state.contract.classes.iter().map(|c| (c.clone(), 0)).collect();
+    let mut counts: BTreeMap<String, usize> = state
+        .contract
+        .classes
+        .iter()
+        .map(|c| (c.clone(), 0))
+        .collect();
     for w in inner.samples.get(device).into_iter().flatten() {
-        *counts.entry(state.contract.classes[w.class].clone()).or_default() += 1;
+        *counts
+            .entry(state.contract.classes[w.class].clone())
+            .or_default() += 1;
     }
     counts
 }
@@ -154,7 +166,9 @@ async fn start_personalization(
     tokio::task::spawn_blocking(move || {
         let status = match super::jobs::personalize(&worker, &device) {
             Ok(release) => JobStatus::Succeeded { release },
-            Err(error) => JobStatus::Failed { error },
+            Err(error) => JobStatus::Failed {
+                error: error.to_string(),
+            },
         };
         if let Some(j) = worker.lock().jobs.get_mut(&job_id) {
             j.status = status;
@@ -166,13 +180,20 @@ async fn start_personalization(
     ))
 }
 
-async fn job_status(State(state): State<Shared>, Path(job): Path<String>, headers: HeaderMap) -> ApiResult {
+async fn job_status(
+    State(state): State<Shared>,
+    Path(job): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
     if !valid_opaque_id(&job) {
         return Err(ApiError::field("job", "not a job id"));
     }
     let inner = state.lock();
     let who = inner.registry.authenticate(&headers)?;
-    let job = inner.jobs.get(&job).ok_or_else(|| ApiError::not_found("job"))?;
+    let job = inner
+        .jobs
+        .get(&job)
+        .ok_or_else(|| ApiError::not_found("job"))?;
     inner.registry.check(&who, &job.device)?;
     Ok(json(StatusCode::OK, &job.status))
 }
@@ -190,7 +211,9 @@ async fn stall_or_refuse(faults: Vec<Fault>) -> Result<Vec<Fault>, ApiError> {
     for f in faults {
         match f {
             Fault::Stall { delay } => tokio::time::sleep(delay).await,
-            Fault::Unavailable { retry_after_s } => return Err(ApiError::unavailable(retry_after_s)),
+            Fault::Unavailable { retry_after_s } => {
+                return Err(ApiError::unavailable(retry_after_s));
+            }
             other => rest.push(other),
         }
     }
@@ -203,19 +226,27 @@ async fn latest_release(
     headers: HeaderMap,
 ) -> ApiResult {
     let who = state.lock().registry.authenticate(&headers)?;
-    let device = q.device.ok_or_else(|| ApiError::field("device", "missing"))?;
+    let device = q
+        .device
+        .ok_or_else(|| ApiError::field("device", "missing"))?;
     device_name(&device)?;
     let (hardware, allow_downgrade) = {
         let inner = state.lock();
         inner.registry.check(&who, &device)?;
-        let d = inner.registry.device(&device).ok_or_else(ApiError::forbidden)?;
+        let d = inner
+            .registry
+            .device(&device)
+            .ok_or_else(ApiError::forbidden)?;
         (d.hardware.clone(), d.allow_downgrade)
     };
     let hw = q
         .hardware_version
         .ok_or_else(|| ApiError::field("hardware_version", "missing"))?;
     if !state.config.hardware.contains(&hw) {
-        return Err(ApiError::field("hardware_version", format!("unknown hardware `{hw}`")));
+        return Err(ApiError::field(
+            "hardware_version",
+            format!("unknown hardware `{hw}`"),
+        ));
     }
     if hw != hardware {
         return Err(ApiError::field(
@@ -231,7 +262,11 @@ async fn latest_release(
     let faults = state.lock().faults.take(Stage::Release, &device, None);
     let faults = stall_or_refuse(faults).await?;
     let inner = state.lock();
-    let mine: Vec<_> = inner.releases.iter().filter(|r| r.device == device).collect();
+    let mine: Vec<_> = inner
+        .releases
+        .iter()
+        .filter(|r| r.device == device)
+        .collect();
     let older_forced = faults.contains(&Fault::OlderVersion);
     let newest = mine.iter().max_by_key(|r| r.manifest.version);
     let chosen = match newest {
@@ -277,7 +312,9 @@ async fn artifact(
             .cloned()
             .ok_or_else(|| ApiError::not_found("artifact"))?;
         inner.registry.check(&who, &artifact.device)?;
-        let faults = inner.faults.take(Stage::Download, &artifact.device, Some(&id));
+        let faults = inner
+            .faults
+            .take(Stage::Download, &artifact.device, Some(&id));
         (artifact, faults)
     };
     let faults = stall_or_refuse(faults).await?;
@@ -315,7 +352,8 @@ async fn artifact(
                 .into_response();
             r.headers_mut().insert(
                 header::CONTENT_RANGE,
-                HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */0")),
+                HeaderValue::from_str(&format!("bytes */{len}"))
+                    .unwrap_or(HeaderValue::from_static("bytes */0")),
             );
             return Ok(r);
         }
@@ -331,7 +369,10 @@ async fn artifact(
                     Some(p) => Some((Ok(p), None)),
                     None => {
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: reset mid-body");
+                        let cut = std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "fault: reset mid-body",
+                        );
                         Some((Err::<Bytes, _>(cut), None))
                     }
                 }
@@ -343,7 +384,10 @@ async fn artifact(
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
     if let Ok(v) = HeaderValue::from_str(&artifact.etag) {

@@ -28,10 +28,22 @@ impl HttpResponse {
     }
 
     /// The body as JSON (for API answers).
-    pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| format!("HTTP {}: body is not JSON ({e}): {}", self.status, String::from_utf8_lossy(&self.body)))
+    pub fn json(&self) -> Result<serde_json::Value, NotJson> {
+        serde_json::from_slice(&self.body).map_err(|source| NotJson {
+            status: self.status,
+            source,
+            body: String::from_utf8_lossy(&self.body).into_owned(),
+        })
     }
+}
+
+/// An API answer whose body is not JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP {status}: body is not JSON ({source}): {body}")]
+pub struct NotJson {
+    pub status: u16,
+    pub source: serde_json::Error,
+    pub body: String,
 }
 
 /// Why a request got no response at all.
@@ -76,7 +88,11 @@ impl HttpClient {
         self
     }
 
-    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, ClientError> {
+    pub async fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpResponse, ClientError> {
         self.send(Method::GET, path, headers, Vec::new()).await
     }
 

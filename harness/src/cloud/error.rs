@@ -58,7 +58,10 @@ impl ApiError {
     pub fn unavailable(retry_after_s: u32) -> Self {
         ApiError {
             retry_after_s: Some(retry_after_s),
-            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service unavailable, retry later")
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service unavailable, retry later",
+            )
         }
     }
 }

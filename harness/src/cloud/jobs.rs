@@ -3,19 +3,30 @@
 //! the `.tflite`, and publish it as a signed release for that device.
 
 use super::release::ReleaseInfo;
-use super::state::AppState;
+use super::state::{AppState, PublishError};
+
+/// Why a personalization job failed (its text is the job's `error`).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("the cloud was started without a base model to personalize")]
+    NoBaseModel,
+    #[error("fine-tuning: {0}")]
+    Train(String),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error("this harbor was built without the `train` feature: no personalization")]
+    NoTrain,
+}
 
 #[cfg(feature = "train")]
-pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, String> {
+/// Fine-tunes the base model on `device`'s uploads and publishes the result for it.
+pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, JobError> {
     use crate::model::WindowSet;
     use crate::model::input::InputQuant;
     use crate::model::recipe::PersonalizeConfig;
     use crate::train::pipeline::personalize_on_shots;
 
-    let base = state
-        .base
-        .clone()
-        .ok_or("the cloud was started without a base model to personalize")?;
+    let base = state.base.clone().ok_or(JobError::NoBaseModel)?;
     let (windows, version) = {
         let inner = state.lock();
         let windows = inner.samples.get(device).cloned().unwrap_or_default();
@@ -44,14 +55,19 @@ pub fn personalize(state: &AppState, device: &str) -> Result<ReleaseInfo, String
         ..PersonalizeConfig::default()
     };
     let tuned = personalize_on_shots(&base, &shots, &cfg, &crate::train::fit::Quiet)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| JobError::Train(e.to_string()))?;
     // Self-test window: the first upload, through the band's input conversion.
-    let conv = InputQuant::new(&tuned.norm, tuned.quant.input.scale, tuned.quant.input.zero_point);
+    let conv = InputQuant::new(
+        &tuned.norm,
+        tuned.quant.input.scale,
+        tuned.quant.input.zero_point,
+    );
     let golden = conv.quantize_window(shots.get(0), c.channels);
-    state.publish(device, &tuned.tflite, version, Some(&golden))
+    Ok(state.publish(device, &tuned.tflite, version, Some(&golden))?)
 }
 
 #[cfg(not(feature = "train"))]
-pub fn personalize(_state: &AppState, _device: &str) -> Result<ReleaseInfo, String> {
-    Err("this harbor was built without the `train` feature: no personalization".into())
+/// Without the `train` feature there is no fine-tuning.
+pub fn personalize(_state: &AppState, _device: &str) -> Result<ReleaseInfo, JobError> {
+    Err(JobError::NoTrain)
 }

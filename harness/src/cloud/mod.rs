@@ -28,9 +28,11 @@ use tokio::sync::oneshot;
 
 pub use client::{HttpClient, HttpResponse};
 pub use faults::{Fault, FaultHit, FaultTarget};
-pub use release::{ReleaseInfo, SigningKey};
+pub use jobs::JobError;
+pub use registry::RegistryError;
+pub use release::{ReleaseError, ReleaseInfo, SigningKey};
 pub use samples::{InputContract, LabelledWindow};
-pub use state::JobStatus;
+pub use state::{JobStatus, PublishError};
 
 /// How the cloud is set up.
 #[derive(Clone, Debug)]
@@ -85,8 +87,10 @@ pub enum CloudError {
     Model { path: PathBuf, message: String },
     #[error("cannot start the cloud server: {0}")]
     Start(String),
-    #[error("{0}")]
-    Request(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }
 
 /// A running cloud; stops (gracefully) when dropped.
@@ -206,16 +210,21 @@ impl CloudServer {
 
     /// Registers a user; returns its bearer token.
     pub fn add_user(&self, user: &str) -> Result<String, CloudError> {
-        self.state.lock().registry.add_user(user).map_err(CloudError::Request)
+        Ok(self.state.lock().registry.add_user(user)?)
     }
 
     /// Registers `owner`'s device with its hardware version; returns the device's token.
-    pub fn add_device(&self, owner: &str, device: &str, hardware: &str) -> Result<String, CloudError> {
+    pub fn add_device(
+        &self,
+        owner: &str,
+        device: &str,
+        hardware: &str,
+    ) -> Result<String, CloudError> {
         self.state
             .lock()
             .registry
             .add_device(owner, device, hardware)
-            .map_err(CloudError::Request)
+            .map_err(CloudError::from)
     }
 
     /// Lets the release API offer `device` a release older than the one it runs.
@@ -224,7 +233,7 @@ impl CloudServer {
         let d = inner
             .registry
             .device_mut(device)
-            .ok_or_else(|| CloudError::Request(format!("no device `{device}`")))?;
+            .ok_or_else(|| RegistryError::Missing("device", device.into()))?;
         d.allow_downgrade = allow;
         Ok(())
     }
@@ -240,13 +249,17 @@ impl CloudServer {
     ) -> Result<ReleaseInfo, CloudError> {
         self.state
             .publish(device, model, version, golden)
-            .map_err(CloudError::Request)
+            .map_err(CloudError::from)
     }
 
     /// The image bytes behind a release's artifact (what a correct download must equal).
     pub fn artifact_bytes(&self, release: &ReleaseInfo) -> Option<Vec<u8>> {
         let id = release.artifact_url.rsplit('/').next()?;
-        self.state.lock().artifacts.get(id).map(|a| a.bytes.as_ref().clone())
+        self.state
+            .lock()
+            .artifacts
+            .get(id)
+            .map(|a| a.bytes.as_ref().clone())
     }
 
     /// Arms `fault` on `target` for `times` requests (`None`: until [`Self::clear_faults`]).
@@ -265,7 +278,12 @@ impl CloudServer {
 
     /// Stops serving and waits for the server thread (also done on drop).
     pub fn stop(&self) {
-        if let Some(tx) = self.shutdown.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(tx) = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             let _ = tx.send(());
         }
         if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -108,7 +108,14 @@ mod tests {
         assert_eq!(parse(Some("bytes=12-20"), 10), RangeRequest::Unsatisfiable);
         assert_eq!(parse(Some("bytes=-0"), 10), RangeRequest::Unsatisfiable);
         assert_eq!(parse(Some("bytes=0-"), 0), RangeRequest::Unsatisfiable);
-        for junk in ["items=0-1", "bytes=a-b", "bytes=5-2", "bytes=0-1,3-4", "bytes=-", "bytes=+1-2"] {
+        for junk in [
+            "items=0-1",
+            "bytes=a-b",
+            "bytes=5-2",
+            "bytes=0-1,3-4",
+            "bytes=-",
+            "bytes=+1-2",
+        ] {
             assert_eq!(parse(Some(junk), 10), RangeRequest::Full, "{junk}");
         }
     }

@@ -41,6 +41,18 @@ pub struct Registry {
     issued: u64,
 }
 
+/// Why a user or device could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// `what` (`user name`, `device id`) is not 1-64 of [A-Za-z0-9_-].
+    #[error("{0} `{1}`: use 1-64 of [A-Za-z0-9_-]")]
+    BadName(&'static str, String),
+    #[error("{0} `{1}` exists")]
+    Exists(&'static str, String),
+    #[error("no {0} `{1}`")]
+    Missing(&'static str, String),
+}
+
 /// Names of users and devices: short, plain, safe in URLs and logs.
 pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -55,12 +67,18 @@ pub fn opaque_id(seed: u64, purpose: &str, counter: u64) -> String {
     h.update(seed.to_le_bytes());
     h.update(purpose.as_bytes());
     h.update(counter.to_le_bytes());
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Opaque ids are exactly 32 lowercase hex digits; anything else is rejected before lookup.
 pub fn valid_opaque_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Registry {
@@ -80,26 +98,31 @@ impl Registry {
     }
 
     /// Registers a user and returns its token.
-    pub fn add_user(&mut self, user: &str) -> Result<String, String> {
+    pub fn add_user(&mut self, user: &str) -> Result<String, RegistryError> {
         if !valid_name(user) {
-            return Err(format!("user name `{user}`: use 1-64 of [A-Za-z0-9_-]"));
+            return Err(RegistryError::BadName("user name", user.into()));
         }
         if self.users.insert(user.to_string(), ()).is_some() {
-            return Err(format!("user `{user}` exists"));
+            return Err(RegistryError::Exists("user", user.into()));
         }
         Ok(self.issue(Principal::User(user.to_string())))
     }
 
     /// Registers a device of `owner` and returns its token.
-    pub fn add_device(&mut self, owner: &str, device: &str, hardware: &str) -> Result<String, String> {
+    pub fn add_device(
+        &mut self,
+        owner: &str,
+        device: &str,
+        hardware: &str,
+    ) -> Result<String, RegistryError> {
         if !self.users.contains_key(owner) {
-            return Err(format!("no user `{owner}`"));
+            return Err(RegistryError::Missing("user", owner.into()));
         }
         if !valid_name(device) {
-            return Err(format!("device id `{device}`: use 1-64 of [A-Za-z0-9_-]"));
+            return Err(RegistryError::BadName("device id", device.into()));
         }
         if self.devices.contains_key(device) {
-            return Err(format!("device `{device}` exists"));
+            return Err(RegistryError::Exists("device", device.into()));
         }
         self.devices.insert(
             device.to_string(),
@@ -126,13 +149,18 @@ impl Registry {
     /// 403 for a token nobody holds.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer token",
+            ));
         };
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header"))?;
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header")
+            })?;
         self.tokens
             .get(token.trim())
             .cloned()

@@ -1,9 +1,9 @@
 //! Releases: an OTA image (`model || golden input || expected logits`, the layout
 //! `harbor_core::ota::manifest` defines) and its signed manifest.
 
+use harbor_core::interpreter::Interpreter;
 use harbor_core::ota::manifest::{self, HardwareId, InputContract, Manifest};
 use harbor_core::tflite::Model;
-use harbor_core::interpreter::Interpreter;
 use serde::{Deserialize, Serialize};
 
 use super::client::hex;
@@ -34,40 +34,64 @@ impl SigningKey {
 pub const ROGUE_KEY_ID: u32 = 0x0BAD_0BAD;
 const ROGUE_SEED: [u8; 32] = *b"harbor-rogue-key-nobody-trusts!!";
 
+/// Why a release could not be built or signed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("not a model harbor-core can run: {0}")]
+    NotAModel(String),
+    #[error("cannot plan the model: {0}")]
+    Plan(String),
+    #[error("model input shape {0:?} is not [.., window, channels]")]
+    InputShape(Vec<usize>),
+    #[error("the model's {0} does not fit the manifest")]
+    OutOfRange(&'static str),
+    #[error("golden input has {got} values, the model takes {want}")]
+    GoldenLen { got: usize, want: usize },
+    #[error("running the self-test window: {0}")]
+    SelfTest(String),
+    #[error("hardware id `{0}`: 1-32 bytes of UTF-8")]
+    HardwareId(String),
+}
+
 /// An OTA image for `model` with its self-test: `golden` (one int8 input window) and the
 /// logits harbor-core computes for it, plus the model's input contract.
-pub fn build_image(model: &[u8], golden: Option<&[i8]>) -> Result<(Vec<u8>, InputContract), String> {
-    let parsed = Model::parse(model).map_err(|e| format!("not a model harbor-core can run: {e}"))?;
-    let mut arena = vec![0u8; Interpreter::arena_required(&parsed).map_err(|e| e.to_string())?];
-    let mut interpreter = Interpreter::new(parsed, &mut arena).map_err(|e| format!("cannot plan the model: {e}"))?;
-    let input = interpreter.input_info(0).map_err(|e| e.to_string())?;
-    let output = interpreter.output_info(0).map_err(|e| e.to_string())?;
+pub fn build_image(
+    model: &[u8],
+    golden: Option<&[i8]>,
+) -> Result<(Vec<u8>, InputContract), ReleaseError> {
+    let plan = |e: &dyn std::fmt::Display| ReleaseError::Plan(e.to_string());
+    let parsed = Model::parse(model).map_err(|e| ReleaseError::NotAModel(e.to_string()))?;
+    let mut arena = vec![0u8; Interpreter::arena_required(&parsed).map_err(|e| plan(&e))?];
+    let mut interpreter = Interpreter::new(parsed, &mut arena).map_err(|e| plan(&e))?;
+    let input = interpreter.input_info(0).map_err(|e| plan(&e))?;
+    let output = interpreter.output_info(0).map_err(|e| plan(&e))?;
     let dims = input.shape.dims();
     // [1, window, channels] (or [window, channels]).
     let (window, channels) = match dims {
         [.., w, c] => (*w, *c),
-        _ => return Err(format!("model input shape {dims:?} is not [.., window, channels]")),
+        _ => return Err(ReleaseError::InputShape(dims.to_vec())),
     };
+    let range = |what| move |_| ReleaseError::OutOfRange(what);
     let contract = InputContract {
-        window_len: u16::try_from(window).map_err(|_| "window too long".to_string())?,
-        channels: u8::try_from(channels).map_err(|_| "too many channels".to_string())?,
-        classes: u8::try_from(output.len()).map_err(|_| "too many classes".to_string())?,
+        window_len: u16::try_from(window).map_err(range("window length"))?,
+        channels: u8::try_from(channels).map_err(range("channel count"))?,
+        classes: u8::try_from(output.len()).map_err(range("class count"))?,
         input_scale: input.scale,
-        input_zero_point: i8::try_from(input.zero_point).map_err(|_| "input zero point".to_string())?,
+        input_zero_point: i8::try_from(input.zero_point).map_err(range("input zero point"))?,
     };
     // Without a chosen window the self-test input is all zero points (a "still" window).
     let zeros = vec![contract.input_zero_point; contract.input_len()];
     let golden = golden.unwrap_or(&zeros);
     if golden.len() != contract.input_len() {
-        return Err(format!(
-            "golden input has {} values, the model takes {}",
-            golden.len(),
-            contract.input_len()
-        ));
+        return Err(ReleaseError::GoldenLen {
+            got: golden.len(),
+            want: contract.input_len(),
+        });
     }
-    interpreter.set_input(0, golden).map_err(|e| e.to_string())?;
-    interpreter.invoke().map_err(|e| e.to_string())?;
-    let logits: Vec<i8> = interpreter.output(0).map_err(|e| e.to_string())?.iter().collect();
+    let run = |e: &dyn std::fmt::Display| ReleaseError::SelfTest(e.to_string());
+    interpreter.set_input(0, golden).map_err(|e| run(&e))?;
+    interpreter.invoke().map_err(|e| run(&e))?;
+    let logits: Vec<i8> = interpreter.output(0).map_err(|e| run(&e))?.iter().collect();
     let mut image = model.to_vec();
     image.extend(golden.iter().map(|&v| v as u8));
     image.extend(logits.iter().map(|&v| v as u8));
@@ -135,11 +159,15 @@ pub fn sign(
     hardware: &str,
     contract: InputContract,
     key: &SigningKey,
-) -> Result<Manifest, String> {
-    let hardware_id = HardwareId::new(hardware)
-        .ok_or_else(|| format!("hardware id `{hardware}`: 1-32 bytes of UTF-8"))?;
-    let model_size = u32::try_from(model_size).map_err(|_| "model too large".to_string())?;
-    Ok(Manifest::describe(version, image, model_size, hardware_id, contract).sign(key.id, &key.seed))
+) -> Result<Manifest, ReleaseError> {
+    let hardware_id =
+        HardwareId::new(hardware).ok_or_else(|| ReleaseError::HardwareId(hardware.into()))?;
+    let model_size =
+        u32::try_from(model_size).map_err(|_| ReleaseError::OutOfRange("model size"))?;
+    Ok(
+        Manifest::describe(version, image, model_size, hardware_id, contract)
+            .sign(key.id, &key.seed),
+    )
 }
 
 /// The manifest a faulted request gets: `current_version` is the device's, for

@@ -48,7 +48,10 @@ pub fn parse_upload(
     if windows.len() > max_windows {
         return Err(ApiError::field(
             "windows",
-            format!("{} windows, at most {max_windows} per upload", windows.len()),
+            format!(
+                "{} windows, at most {max_windows} per upload",
+                windows.len()
+            ),
         ));
     }
     windows
@@ -64,12 +67,19 @@ fn parse_window(w: &Value, at: &str, contract: &InputContract) -> Result<Labelle
         .ok_or_else(|| ApiError::field(format!("{at}.label"), "missing"))?
         .as_str()
         .ok_or_else(|| ApiError::field(format!("{at}.label"), "must be a string"))?;
-    let class = contract.classes.iter().position(|c| c == label).ok_or_else(|| {
-        ApiError::field(
-            format!("{at}.label"),
-            format!("`{label}` is not one of the model's classes: {}", contract.classes.join(", ")),
-        )
-    })?;
+    let class = contract
+        .classes
+        .iter()
+        .position(|c| c == label)
+        .ok_or_else(|| {
+            ApiError::field(
+                format!("{at}.label"),
+                format!(
+                    "`{label}` is not one of the model's classes: {}",
+                    contract.classes.join(", ")
+                ),
+            )
+        })?;
     let rows = w
         .get("samples")
         .ok_or_else(|| ApiError::field(format!("{at}.samples"), "missing"))?
@@ -78,7 +88,11 @@ fn parse_window(w: &Value, at: &str, contract: &InputContract) -> Result<Labelle
     if rows.len() != contract.window {
         return Err(ApiError::field(
             format!("{at}.samples"),
-            format!("{} samples, the model takes {}", rows.len(), contract.window),
+            format!(
+                "{} samples, the model takes {}",
+                rows.len(),
+                contract.window
+            ),
         ));
     }
     let mut samples = Vec::with_capacity(contract.window * contract.channels);
@@ -90,14 +104,23 @@ fn parse_window(w: &Value, at: &str, contract: &InputContract) -> Result<Labelle
         if row.len() != contract.channels {
             return Err(ApiError::field(
                 &here,
-                format!("{} channels, the model takes {}", row.len(), contract.channels),
+                format!(
+                    "{} channels, the model takes {}",
+                    row.len(),
+                    contract.channels
+                ),
             ));
         }
         for (c, v) in row.iter().enumerate() {
             let reading = v
                 .as_i64()
                 .and_then(|v| i16::try_from(v).ok())
-                .ok_or_else(|| ApiError::field(format!("{here}[{c}]"), format!("{v} is not an int16 reading")))?;
+                .ok_or_else(|| {
+                    ApiError::field(
+                        format!("{here}[{c}]"),
+                        format!("{v} is not an int16 reading"),
+                    )
+                })?;
             samples.push(reading);
         }
     }
@@ -141,10 +164,22 @@ mod tests {
         }];
         assert_eq!(parse_upload(&upload_body(&c, &w), &c, 10).unwrap(), w);
         let cases = [
-            (r#"{"windows":[{"label":"running","samples":[[1,2,3],[4,5,6]]}]}"#, "windows[0].label"),
-            (r#"{"windows":[{"label":"walking","samples":[[1,2,3]]}]}"#, "windows[0].samples"),
-            (r#"{"windows":[{"label":"walking","samples":[[1,2,3],[4,5]]}]}"#, "windows[0].samples[1]"),
-            (r#"{"windows":[{"label":"walking","samples":[[1,2,3],[4,5,40000]]}]}"#, "windows[0].samples[1][2]"),
+            (
+                r#"{"windows":[{"label":"running","samples":[[1,2,3],[4,5,6]]}]}"#,
+                "windows[0].label",
+            ),
+            (
+                r#"{"windows":[{"label":"walking","samples":[[1,2,3]]}]}"#,
+                "windows[0].samples",
+            ),
+            (
+                r#"{"windows":[{"label":"walking","samples":[[1,2,3],[4,5]]}]}"#,
+                "windows[0].samples[1]",
+            ),
+            (
+                r#"{"windows":[{"label":"walking","samples":[[1,2,3],[4,5,40000]]}]}"#,
+                "windows[0].samples[1][2]",
+            ),
             (r#"{"windows":[]}"#, "windows"),
             (r#"{"win":[]}"#, "windows"),
             (r#"not json"#, "body"),
@@ -154,6 +189,9 @@ mod tests {
             assert_eq!(e.field.as_deref(), Some(field), "{body}: {e:?}");
         }
         let many = upload_body(&c, &vec![w[0].clone(); 3]);
-        assert_eq!(parse_upload(&many, &c, 2).unwrap_err().field.as_deref(), Some("windows"));
+        assert_eq!(
+            parse_upload(&many, &c, 2).unwrap_err().field.as_deref(),
+            Some("windows")
+        );
     }
 }

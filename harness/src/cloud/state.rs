@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::CloudConfig;
 use super::faults::Faults;
 use super::registry::{Registry, opaque_id};
-use super::release::{self, Release, ReleaseInfo, SigningKey};
+use super::release::{self, Release, ReleaseError, ReleaseInfo, SigningKey};
 use super::samples::{InputContract, LabelledWindow};
 
 /// A personalization job's state, as `GET /api/v0/jobs/{id}` reports it.
@@ -29,6 +29,18 @@ pub enum JobStatus {
         /// Why.
         error: String,
     },
+}
+
+/// Why a release could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    #[error("no device `{0}`")]
+    NoDevice(String),
+    /// The model does not fit the contract devices were given.
+    #[error("{0}")]
+    Contract(String),
 }
 
 #[derive(Clone, Debug)]
@@ -92,7 +104,7 @@ impl AppState {
         model: &[u8],
         version: u32,
         golden: Option<&[i8]>,
-    ) -> Result<ReleaseInfo, String> {
+    ) -> Result<ReleaseInfo, PublishError> {
         let (image, contract) = release::build_image(model, golden)?;
         self.check_contract(&contract)?;
         let hardware = {
@@ -100,11 +112,18 @@ impl AppState {
             inner
                 .registry
                 .device(device)
-                .ok_or_else(|| format!("no device `{device}`"))?
+                .ok_or_else(|| PublishError::NoDevice(device.into()))?
                 .hardware
                 .clone()
         };
-        let manifest = release::sign(version, &image, model.len(), &hardware, contract, self.signing_key())?;
+        let manifest = release::sign(
+            version,
+            &image,
+            model.len(),
+            &hardware,
+            contract,
+            self.signing_key(),
+        )?;
         let mut inner = self.lock();
         let artifact = inner.next_id(self.config.seed, "artifact");
         let id = inner.next_id(self.config.seed, "release");
@@ -128,12 +147,12 @@ impl AppState {
     }
 
     /// A release must fit what devices were given (window and channels of the card).
-    fn check_contract(&self, c: &ManifestContract) -> Result<(), String> {
+    fn check_contract(&self, c: &ManifestContract) -> Result<(), PublishError> {
         if usize::from(c.window_len) != self.contract.window
             || usize::from(c.channels) != self.contract.channels
             || usize::from(c.classes) != self.contract.classes.len()
         {
-            return Err(format!(
+            return Err(PublishError::Contract(format!(
                 "model takes {}x{} and has {} classes; the cloud's contract is {}x{} with {} classes",
                 c.window_len,
                 c.channels,
@@ -141,7 +160,7 @@ impl AppState {
                 self.contract.window,
                 self.contract.channels,
                 self.contract.classes.len()
-            ));
+            )));
         }
         Ok(())
     }

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::board::{BoardProfile, RadioSpec};
 use crate::rng::SplitMix64;
 
 /// Which of the band's radios carries the link (picks the currents in the board profile).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RadioKind {
     /// Wi-Fi.
@@ -89,7 +89,7 @@ pub struct Delivered {
 }
 
 /// Totals of a link's use, for the report.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkTotals {
     /// Request/response exchanges.
     pub exchanges: u32,
@@ -209,7 +209,13 @@ mod tests {
             ..LinkModel::wifi()
         };
         let mut link = Link::new(model);
-        assert_eq!(link.exchange(100, 1000), Delivered { bytes: 1000, cut: false });
+        assert_eq!(
+            link.exchange(100, 1000),
+            Delivered {
+                bytes: 1000,
+                cut: false
+            }
+        );
         let t = link.totals();
         assert!((t.tx_s - 0.1).abs() < 1e-9);
         assert!((t.rx_s - (0.02 + 1.0)).abs() < 1e-9);
@@ -222,13 +228,19 @@ mod tests {
     fn loss_is_seeded_and_cuts_about_as_often_as_asked() {
         let run = |seed| {
             let mut link = Link::new(LinkModel::wifi().with_loss(0.3, seed));
-            (0..1000).map(|_| link.exchange(0, 4096)).collect::<Vec<_>>()
+            (0..1000)
+                .map(|_| link.exchange(0, 4096))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
         let cuts = run(7).iter().filter(|d| d.cut).count();
         assert!((240..=360).contains(&cuts), "{cuts} cuts of 1000 at p=0.3");
-        assert!(run(7).iter().all(|d| d.bytes <= 4096 && (d.cut || d.bytes == 4096)));
+        assert!(
+            run(7)
+                .iter()
+                .all(|d| d.bytes <= 4096 && (d.cut || d.bytes == 4096))
+        );
     }
 
     #[test]

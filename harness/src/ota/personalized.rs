@@ -2,70 +2,83 @@
 //! (`shots_per_class` of every class) go to the cloud's personalization job, and the rest of
 //! that user's windows are replayed on the band (tensor mode) before and after the update.
 
-use std::path::Path;
-
-use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 use crate::board::BoardProfile;
+use crate::cloud::client::{ClientError, NotJson};
 use crate::cloud::{HttpClient, LabelledWindow, ReleaseInfo, samples};
-use crate::target::{QemuTarget, Target};
+use crate::scenario::PersonalizeSpec;
+use crate::target::{QemuTarget, Target, TargetError};
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PersonalizeSpec {
-    /// A WISDM 2019 watch user held out of the base model's training (its card says which).
-    pub user: String,
-    #[serde(default = "fifteen")]
-    pub shots_per_class: usize,
-    /// At most this many of the user's other windows are replayed (evenly spaced).
-    #[serde(default = "default_test_windows")]
-    pub test_windows: usize,
+/// Why the personalized release could not be prepared or measured.
+#[derive(Debug, thiserror::Error)]
+pub enum PersonalizeError {
+    #[error("{} is missing: unpack the WISDM 2019 dataset there", .0.display())]
+    NoDataset(PathBuf),
+    #[error("user {user}: {source}")]
+    Windows {
+        user: String,
+        source: crate::model::source::SourceError,
+    },
+    #[error("user {0} has no windows beyond the uploads")]
+    NoTestWindows(String),
+    #[error("base model {}: {source}", path.display())]
+    BaseModel {
+        path: PathBuf,
+        source: crate::model::ModelDirError,
+    },
+    #[error("this harbor was built without the `train` feature: no personalization")]
+    NoTrain,
+    #[error("{step}: {source}")]
+    Http {
+        step: &'static str,
+        source: ClientError,
+    },
+    #[error("{step}: HTTP {status} {body}")]
+    Status {
+        step: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error(transparent)]
+    NotJson(#[from] NotJson),
+    #[error("personalization job: {0}")]
+    Job(String),
+    #[error("infer: {0}")]
+    Infer(#[from] TargetError),
 }
 
-fn fifteen() -> usize {
-    15
-}
-fn default_test_windows() -> usize {
-    120
-}
-
-/// On-device accuracy on the user's held-out windows, measured on the band.
-#[derive(Clone, Debug, Serialize)]
-pub struct AccuracyGain {
-    pub user: String,
-    pub shots_per_class: usize,
-    pub test_windows: usize,
-    pub before: f64,
-    pub after: f64,
+fn http(step: &'static str) -> impl Fn(ClientError) -> PersonalizeError {
+    move |source| PersonalizeError::Http { step, source }
 }
 
 /// The user's upload (shots) and test windows, as the band's int8 input.
 pub struct UserWindows {
+    /// Labelled windows the band's owner uploads.
     pub uploads: Vec<LabelledWindow>,
+    /// The user's other windows (int8) with their labels.
     pub test: Vec<(Vec<i8>, usize)>,
 }
 
+/// `spec.user`'s windows from WISDM 2019: the uploads and the held-out test windows.
 #[cfg(feature = "train")]
 pub fn user_windows(
     spec: &PersonalizeSpec,
     board: &BoardProfile,
     model_dir: &Path,
     classes: usize,
-) -> Result<UserWindows, String> {
+) -> Result<UserWindows, PersonalizeError> {
     use crate::datasets::DatasetKind;
-    use crate::signal::WindowSpec;
     use crate::model::ClassSet;
-    use crate::model::input::InputQuant;
-    use crate::train::personalize::split_shots;
     use crate::model::Trained;
+    use crate::model::input::InputQuant;
     use crate::model::source::load_windows;
+    use crate::signal::WindowSpec;
+    use crate::train::personalize::split_shots;
 
     let root = crate::datasets::data_root().join("wisdm2019");
     if !root.is_dir() {
-        return Err(format!(
-            "{} is missing: unpack the WISDM 2019 dataset there",
-            root.display()
-        ));
+        return Err(PersonalizeError::NoDataset(root));
     }
     // Non-overlapping windows: test windows share no samples with the uploads.
     let window_spec = WindowSpec {
@@ -82,15 +95,15 @@ pub fn user_windows(
         &ClassSet::wisdm_band(),
         &crate::datasets::NoProgress,
     )
-    .map_err(|e| format!("user {}: {e}", spec.user))?;
+    .map_err(|source| PersonalizeError::Windows {
+        user: spec.user.clone(),
+        source,
+    })?;
     let user = parted.part("all");
     let split = split_shots(&user, classes, spec.shots_per_class);
     let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
     if rest.is_empty() {
-        return Err(format!(
-            "user {} has no windows beyond the uploads",
-            spec.user
-        ));
+        return Err(PersonalizeError::NoTestWindows(spec.user.clone()));
     }
     let uploads = (0..shots.len())
         .map(|i| LabelledWindow {
@@ -99,7 +112,10 @@ pub fn user_windows(
         })
         .collect();
     // The band's input conversion; the personalized model keeps it.
-    let base = Trained::load(model_dir).map_err(|e| format!("{}: {e}", model_dir.display()))?;
+    let base = Trained::load(model_dir).map_err(|source| PersonalizeError::BaseModel {
+        path: model_dir.to_path_buf(),
+        source,
+    })?;
     let conv = InputQuant::new(
         &base.norm,
         base.quant.input.scale,
@@ -113,14 +129,15 @@ pub fn user_windows(
     Ok(UserWindows { uploads, test })
 }
 
+/// Without the `train` feature there are no windows to personalize on.
 #[cfg(not(feature = "train"))]
 pub fn user_windows(
     _: &PersonalizeSpec,
     _: &BoardProfile,
     _: &Path,
     _: usize,
-) -> Result<UserWindows, String> {
-    Err("this harbor was built without the `train` feature: no personalization".into())
+) -> Result<UserWindows, PersonalizeError> {
+    Err(PersonalizeError::NoTrain)
 }
 
 /// Uploads the windows as the dashboard does and runs the cloud's personalization job.
@@ -129,41 +146,42 @@ pub async fn personalize(
     device: &str,
     contract: &crate::cloud::InputContract,
     uploads: &[LabelledWindow],
-) -> Result<ReleaseInfo, String> {
+) -> Result<ReleaseInfo, PersonalizeError> {
     let r = client
         .post(
             &format!("/api/v0/devices/{device}/samples"),
             samples::upload_body(contract, uploads),
         )
         .await
-        .map_err(|e| format!("upload: {e}"))?;
+        .map_err(http("upload"))?;
     if r.status != 201 {
-        return Err(format!(
-            "upload: {} {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        ));
+        return Err(PersonalizeError::Status {
+            step: "upload",
+            status: r.status,
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+        });
     }
     let r = client
         .post(&format!("/api/v0/devices/{device}/personalize"), Vec::new())
         .await
-        .map_err(|e| format!("personalize: {e}"))?;
+        .map_err(http("personalize"))?;
     let status_url = r.json()?["status_url"]
         .as_str()
-        .ok_or("personalize: no status_url")?
+        .ok_or_else(|| PersonalizeError::Job("no status_url".into()))?
         .to_string();
     loop {
         let r = client
             .get(&status_url, &[])
             .await
-            .map_err(|e| format!("job status: {e}"))?;
+            .map_err(http("job status"))?;
         let v = r.json()?;
         match v["status"].as_str() {
             Some("running") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
             Some("succeeded") => {
-                return serde_json::from_value(v["release"].clone()).map_err(|e| e.to_string());
+                return serde_json::from_value(v["release"].clone())
+                    .map_err(|e| PersonalizeError::Job(format!("release: {e}")));
             }
-            _ => return Err(format!("personalization job: {v}")),
+            _ => return Err(PersonalizeError::Job(v.to_string())),
         }
     }
 }
@@ -172,14 +190,10 @@ pub async fn personalize(
 pub async fn band_accuracy(
     target: &mut QemuTarget,
     test: &[(Vec<i8>, usize)],
-) -> Result<f64, String> {
+) -> Result<f64, PersonalizeError> {
     let mut right = 0;
     for (window, label) in test {
-        let logits = target
-            .infer(window)
-            .await
-            .map_err(|e| format!("infer: {e}"))?
-            .logits;
+        let logits = target.infer(window).await?.logits;
         let best = logits
             .iter()
             .enumerate()

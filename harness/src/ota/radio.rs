@@ -57,12 +57,21 @@ pub struct RadioBridge {
 
 /// `Retry-After` in seconds (delta form), 1 s when absent or unreadable.
 fn retry_after(r: &HttpResponse) -> Duration {
-    Duration::from_secs(r.header("retry-after").and_then(|v| v.trim().parse().ok()).unwrap_or(1))
+    Duration::from_secs(
+        r.header("retry-after")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(1),
+    )
 }
 
 /// Total length from `Content-Range: bytes a-b/len`.
 fn range_total(r: &HttpResponse) -> Option<u64> {
-    r.header("content-range")?.rsplit('/').next()?.trim().parse().ok()
+    r.header("content-range")?
+        .rsplit('/')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 impl RadioBridge {
@@ -145,7 +154,11 @@ impl RadioBridge {
                 200 => {
                     bytes.clear();
                     bytes.extend_from_slice(body);
-                    total = if interrupted { release.size } else { body.len() as u64 };
+                    total = if interrupted {
+                        release.size
+                    } else {
+                        body.len() as u64
+                    };
                 }
                 // Shorter than the release says: nothing more to get.
                 416 => break,
@@ -183,6 +196,11 @@ impl RadioBridge {
             resumes,
             requests,
         })
+    }
+
+    /// The bridge's HTTP client (the device's token), for API calls outside the link model.
+    pub fn client(&self) -> &HttpClient {
+        &self.client
     }
 
     pub fn totals(&self) -> &LinkTotals {

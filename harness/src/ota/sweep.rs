@@ -11,29 +11,68 @@ use serde::Serialize;
 use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
 use crate::target::{QemuConfig, QemuTarget, Target};
 
+/// Infrastructure trouble that stops a sweep (a band left unbootable is a result instead).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("release manifest: {0}")]
+    Manifest(&'static str),
+    #[error("release image is {len} bytes, its manifest needs {needed}")]
+    ShortImage { len: usize, needed: usize },
+    #[error("flash copy: {0}")]
+    Flash(std::io::Error),
+    #[error("{step}: {source}")]
+    Device {
+        step: &'static str,
+        source: OtaDeviceError,
+    },
+    #[error("{point}: the band ended with {got}, not a power cut")]
+    NoPowerCut { point: String, got: String },
+}
+
+/// Why a band is not usable after a cut (recorded in the report, by cut point).
+#[derive(Debug, thiserror::Error)]
+enum Unbootable {
+    #[error(transparent)]
+    Step(#[from] SweepError),
+    #[error("boots without a valid model: {0}")]
+    NoValidModel(String),
+    #[error("infer: {0}")]
+    Infer(crate::target::TargetError),
+    #[error("v{version} gives {got:?} on its self-test window, not {expected:?}")]
+    WrongLogits {
+        version: u32,
+        got: Vec<i8>,
+        expected: Vec<i8>,
+    },
+    #[error("the update after the cut left v{0} running")]
+    NotUpdated(u32),
+}
+
 /// A signed release as the band receives it.
 #[derive(Clone, Debug)]
 pub struct SignedRelease {
+    /// The encoded, signed manifest.
     pub manifest: Vec<u8>,
+    /// The image it describes.
     pub image: Vec<u8>,
 }
 
 impl SignedRelease {
-    fn decoded(&self) -> Result<Manifest, String> {
-        Manifest::decode(&self.manifest).map_err(|e| format!("release manifest: {}", e.name()))
+    fn decoded(&self) -> Result<Manifest, SweepError> {
+        Manifest::decode(&self.manifest).map_err(|e| SweepError::Manifest(e.name()))
     }
 
     /// The self-test window and the expected logits the image carries after the model.
-    fn self_test(&self) -> Result<(Vec<i8>, Vec<i8>), String> {
+    fn self_test(&self) -> Result<(Vec<i8>, Vec<i8>), SweepError> {
         let m = self.decoded()?;
         let start = m.model_size as usize;
         let split = start + m.contract.input_len();
         let end = split + usize::from(m.contract.classes);
         if self.image.len() < end {
-            return Err(format!(
-                "release image is {} bytes, its manifest needs {end}",
-                self.image.len()
-            ));
+            return Err(SweepError::ShortImage {
+                len: self.image.len(),
+                needed: end,
+            });
         }
         let as_i8 = |b: &[u8]| b.iter().map(|&x| x as i8).collect();
         Ok((
@@ -43,10 +82,12 @@ impl SignedRelease {
     }
 }
 
+/// What a sweep found.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SweepReport {
-    /// Flash operations of the update (OtaBegin..OtaFinish) and of the confirm.
+    /// Flash operations of the update (OtaBegin..OtaFinish).
     pub update_ops: u32,
+    /// Flash operations of the confirm.
     pub confirm_ops: u32,
     pub cut_points_tried: u32,
     /// Cut points after which the band did not boot a valid model (must be none).
@@ -62,26 +103,26 @@ struct Flash {
 }
 
 impl Flash {
-    fn erased(template: &QemuConfig) -> Result<Self, String> {
+    fn erased(template: &QemuConfig) -> Result<Self, SweepError> {
         Self::new(template, |path| {
-            create_flash_image(path).map_err(|e| e.to_string())
+            create_flash_image(path).map_err(step("flash image"))
         })
     }
 
-    fn copy_of(template: &QemuConfig, other: &Flash) -> Result<Self, String> {
+    fn copy_of(template: &QemuConfig, other: &Flash) -> Result<Self, SweepError> {
         let from = other.path();
         Self::new(template, |path| {
             std::fs::copy(&from, path)
                 .map(|_| ())
-                .map_err(|e| format!("copy flash: {e}"))
+                .map_err(SweepError::Flash)
         })
     }
 
     fn new(
         template: &QemuConfig,
-        make: impl FnOnce(&PathBuf) -> Result<(), String>,
-    ) -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        make: impl FnOnce(&PathBuf) -> Result<(), SweepError>,
+    ) -> Result<Self, SweepError> {
+        let dir = tempfile::tempdir().map_err(SweepError::Flash)?;
         let path = dir.path().join("flash.img");
         make(&path)?;
         let mut config = template.clone();
@@ -94,15 +135,15 @@ impl Flash {
         self.config.flash_image.clone().expect("set in new")
     }
 
-    async fn launch(&self) -> Result<QemuTarget, String> {
+    async fn launch(&self) -> Result<QemuTarget, SweepError> {
         QemuTarget::launch(self.config.clone())
             .await
-            .map_err(|e| format!("launch band: {e}"))
+            .map_err(|e| step("launch band")(e.into()))
     }
 }
 
-fn step(what: &str) -> impl Fn(OtaDeviceError) -> String + '_ {
-    move |e| format!("{what}: {e}")
+fn step(step: &'static str) -> impl Fn(OtaDeviceError) -> SweepError {
+    move |source| SweepError::Device { step, source }
 }
 
 async fn push(
@@ -112,7 +153,7 @@ async fn push(
     device::push_update(target, &r.manifest, &r.image, MAX_CHUNK, |_, _| {}).await
 }
 
-async fn flash_ops(target: &mut QemuTarget) -> Result<u32, String> {
+async fn flash_ops(target: &mut QemuTarget) -> Result<u32, SweepError> {
     Ok(device::status(target)
         .await
         .map_err(step("status"))?
@@ -124,7 +165,7 @@ async fn install(
     flash: &Flash,
     mut target: QemuTarget,
     r: &SignedRelease,
-) -> Result<QemuTarget, String> {
+) -> Result<QemuTarget, SweepError> {
     push(&mut target, r).await.map_err(step("install push"))?;
     let mut target = device::reboot_qemu(target, &flash.config)
         .await
@@ -142,7 +183,7 @@ pub async fn power_cut_sweep(
     template: &QemuConfig,
     v1: &SignedRelease,
     v2: &SignedRelease,
-) -> Result<SweepReport, String> {
+) -> Result<SweepReport, SweepError> {
     let (v1_version, v2_version) = (v1.decoded()?.version, v2.decoded()?.version);
     let base = Flash::erased(template)?;
     let target = base.launch().await?;
@@ -179,9 +220,10 @@ pub async fn power_cut_sweep(
         match push(&mut target, v2).await {
             Err(OtaDeviceError::PowerCut { .. }) => {}
             other => {
-                return Err(format!(
-                    "update cut {k}: the push ended with {other:?}, not a power cut"
-                ));
+                return Err(SweepError::NoPowerCut {
+                    point: format!("update cut {k}"),
+                    got: format!("{other:?}"),
+                });
             }
         }
         record(
@@ -204,9 +246,10 @@ pub async fn power_cut_sweep(
         match device::confirm(&mut target).await {
             Err(OtaDeviceError::PowerCut { .. }) => {}
             other => {
-                return Err(format!(
-                    "confirm cut {k}: the confirm ended with {other:?}, not a power cut"
-                ));
+                return Err(SweepError::NoPowerCut {
+                    point: format!("confirm cut {k}"),
+                    got: format!("{other:?}"),
+                });
             }
         }
         record(
@@ -218,7 +261,7 @@ pub async fn power_cut_sweep(
     Ok(report)
 }
 
-fn record(report: &mut SweepReport, point: &str, result: Result<u32, String>) {
+fn record(report: &mut SweepReport, point: &str, result: Result<u32, Unbootable>) {
     report.cut_points_tried += 1;
     match result {
         Ok(version) => report.versions_after_cut.push(version),
@@ -235,7 +278,7 @@ async fn check_bootable(
     (v1_version, v2_version): (u32, u32),
     v1: &SignedRelease,
     v2: &SignedRelease,
-) -> Result<u32, String> {
+) -> Result<u32, Unbootable> {
     let mut target = device::relaunch(target, &band.config)
         .await
         .map_err(step("boot after the cut"))?;
@@ -246,19 +289,20 @@ async fn check_bootable(
         let running = match (s.active_slot, s.version) {
             (Some(_), v) if v == v1_version => v1,
             (Some(_), v) if v == v2_version => v2,
-            _ => return Err(format!("boots without a valid model: {s:?}")),
+            _ => return Err(Unbootable::NoValidModel(format!("{s:?}"))),
         };
         let (window, expected) = running.self_test()?;
         let got = target
             .infer(&window)
             .await
-            .map_err(|e| format!("infer: {e}"))?
+            .map_err(Unbootable::Infer)?
             .logits;
         if got != expected {
-            return Err(format!(
-                "v{} gives {got:?} on its self-test window, not {expected:?}",
-                s.version
-            ));
+            return Err(Unbootable::WrongLogits {
+                version: s.version,
+                got,
+                expected,
+            });
         }
         Ok(s)
     }
@@ -285,10 +329,7 @@ async fn check_bootable(
         .map_err(step("status after retry"))?;
     target.shutdown().await;
     if now.version != v2_version {
-        return Err(format!(
-            "the update after the cut left v{} running",
-            now.version
-        ));
+        return Err(Unbootable::NotUpdated(now.version));
     }
     Ok(s.version)
 }

@@ -9,7 +9,7 @@ use crate::footprint::ElfSizes;
 use crate::report::{
     BoardSummary, CellContext, CellResult, CheckResult, Report, SCHEMA_VERSION, Shard,
 };
-use crate::scenario::{Scenario, TargetKind, Threshold};
+use crate::scenario::{ReplayScenario, TargetKind, Threshold};
 use crate::target::QemuConfig;
 
 use super::{CellPlan, DeviceConfig, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
@@ -55,7 +55,7 @@ pub enum RunError {
 
 /// Runs `scenario` (its shard, if any) and returns its report, every threshold evaluated.
 pub fn run_scenario(
-    scenario: &Scenario,
+    scenario: &ReplayScenario,
     options: &RunOptions,
     progress: Arc<dyn RunProgress>,
 ) -> Result<Report, RunError> {
@@ -215,6 +215,7 @@ pub fn run_scenario(
         shard: options.shard,
         wall_s,
         results,
+        ota: None,
     })
 }
 

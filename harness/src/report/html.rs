@@ -22,7 +22,7 @@ figcaption { font-size: 0.85em; color: #555; }
 svg.plot { max-width: 100%; height: auto; }
 ";
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -42,7 +42,7 @@ fn status_name(cell: &CellResult) -> String {
 }
 
 /// `<table>` with a header row; `cells` are already HTML.
-fn table(id: &str, header: &[&str], rows: &[Vec<String>]) -> String {
+pub(super) fn table(id: &str, header: &[&str], rows: &[Vec<String>]) -> String {
     let mut t = format!("<table id=\"{id}\">\n<thead><tr>");
     for h in header {
         let _ = write!(t, "<th>{}</th>", esc(h));
@@ -59,15 +59,15 @@ fn table(id: &str, header: &[&str], rows: &[Vec<String>]) -> String {
     t
 }
 
-fn td(text: &str) -> String {
+pub(super) fn td(text: &str) -> String {
     format!("<td>{}</td>", esc(text))
 }
 
-fn td_num(text: &str) -> String {
+pub(super) fn td_num(text: &str) -> String {
     format!("<td class=\"num\">{}</td>", esc(text))
 }
 
-fn td_result(passed: bool, pass: &str, fail: &str) -> String {
+pub(super) fn td_result(passed: bool, pass: &str, fail: &str) -> String {
     if passed {
         format!("<td class=\"pass\">{pass}</td>")
     } else {
@@ -265,6 +265,12 @@ pub fn to_html(report: &Report, baseline_diff: Option<&Diff>) -> Result<String, 
         esc(&report.scenario),
         esc(&report.scenario)
     );
+    if let Some(ota) = &report.ota {
+        html += &super::ota::html(ota);
+        if !report.has_replay() {
+            return Ok(html + "</body>\n</html>\n");
+        }
+    }
     let _ = writeln!(
         html,
         "<p>Board <code>{}</code>; latencies and energy are <strong>estimates</strong> ({} CPI, {} Hz). \

@@ -1,6 +1,7 @@
-//! The run report: one [`CellResult`] per (model × dataset × target × mode), written as
-//! `report.json` (stable fields, docs/report-json.md), `report.md`, `report.junit.xml` and
-//! `report.html` (docs/reports.md).
+//! The run report: one [`CellResult`] per (model × dataset × target × mode) of a replay
+//! scenario, or the cases of an OTA scenario ([`Report::ota`]), written as `report.json`
+//! (stable fields, docs/report-json.md), `report.md`, `report.junit.xml` and `report.html`
+//! (docs/reports.md).
 
 mod cell;
 mod check;
@@ -9,11 +10,15 @@ mod html;
 mod junit;
 mod markdown;
 mod merge;
+mod ota;
 mod plots;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::board::BoardProfile;
+use crate::ota::OtaResults;
 
 pub use cell::{CellContext, CellResult, Status};
 pub use check::{CheckResult, CompareOp, METRICS, STATUS_OK, is_byte_metric, metric_value};
@@ -22,6 +27,7 @@ pub use html::{confusion_id, to_html};
 pub use junit::{escape_xml, failure_message, to_junit};
 pub use markdown::{diff_markdown, markdown_table, summary_rows, to_markdown};
 pub use merge::{MergeError, merge};
+pub use ota::markdown as ota_markdown;
 pub use plots::PlotError;
 
 /// Bumped when a field changes meaning or disappears (adding fields does not bump it).
@@ -41,6 +47,9 @@ pub struct Report {
     /// Wall-clock seconds of the replay (not deterministic, unlike everything in `results`).
     pub wall_s: f64,
     pub results: Vec<CellResult>,
+    /// An OTA scenario's cases; absent for replay runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ota: Option<OtaResults>,
 }
 
 /// `index` of `count` (1-based): the cells whose position in matrix order is
@@ -60,15 +69,33 @@ pub struct BoardSummary {
     pub cpi_source: Option<String>,
 }
 
+impl BoardSummary {
+    /// The figures of `board`.
+    pub fn of(board: &BoardProfile) -> Self {
+        BoardSummary {
+            name: board.name.clone(),
+            clock_hz: board.mcu.as_ref().map(|m| m.clock_hz),
+            cycles_per_instruction: board.mcu.as_ref().map(|m| m.cycles_per_instruction),
+            cpi_source: board.mcu.as_ref().map(|m| m.cpi_source.clone()),
+        }
+    }
+}
+
 impl Report {
     /// Reads a `report.json` back (for merge and diff).
     pub fn from_json(text: &str) -> serde_json::Result<Self> {
         serde_json::from_str(text)
     }
 
-    /// Every cell passed every check.
+    /// Every cell passed every check, and every OTA case ended as expected.
     pub fn passed(&self) -> bool {
-        self.results.iter().all(CellResult::passed)
+        self.results.iter().all(CellResult::passed) && self.ota.as_ref().is_none_or(|o| o.passed)
+    }
+
+    /// Whether the replay parts (summary, thresholds, plots) belong in the writers' output:
+    /// not for a report that holds only OTA cases.
+    pub fn has_replay(&self) -> bool {
+        !self.results.is_empty() || self.ota.is_none()
     }
 
     /// Writes the four report files into `dir` (created if missing).

@@ -99,6 +99,7 @@ fn full_report() -> Report {
         shard: Some(Shard { index: 2, count: 4 }),
         wall_s: 11.3 + 1e-14,
         results: vec![full_cell(Mode::Tensor), full_cell(Mode::Stream)],
+        ota: None,
     }
 }
 

@@ -8,7 +8,7 @@ use serde_saphyr::{Location, Spanned};
 use super::error::ScenarioError;
 use super::schema::{RawMatch, RawOverride, RawThresholds};
 use super::threshold::{self, Threshold};
-use super::{Mode, Scenario};
+use super::{Mode, ReplayScenario};
 use crate::report::Shard;
 
 /// One cell, by index into the scenario's lists, with the thresholds that apply to it.
@@ -26,7 +26,7 @@ pub struct MatrixCell {
     pub thresholds: Vec<Threshold>,
 }
 
-impl Scenario {
+impl ReplayScenario {
     /// `model/dataset/target/mode`, the same id as [`crate::report::CellResult::id`].
     pub fn cell_id(&self, cell: &MatrixCell) -> String {
         format!(

@@ -1,9 +1,9 @@
 //! What `harbor validate` checks beyond the file's shape: the files and names a run needs.
 
-use super::{Scenario, ScenarioError};
+use super::{ReplayScenario, ScenarioError};
 use crate::board::BoardProfile;
 
-impl Scenario {
+impl ReplayScenario {
     /// Every missing input, each at its place in the file: the board profile, dataset roots
     /// and firmware images. (Models and dataset kinds are checked when the file is parsed.)
     pub fn check_inputs(&self) -> Vec<ScenarioError> {
@@ -18,7 +18,7 @@ impl Scenario {
                     d.root_at,
                     format!(
                         "dataset root {} does not exist (roots are relative to $HARBOR_DATA \
-                         or target/datasets; ../shared/datasets/unpack extracts them)",
+                         or target/datasets)",
                         d.root.display()
                     ),
                 ));

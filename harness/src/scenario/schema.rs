@@ -1,4 +1,4 @@
-//! The YAML shape of a scenario, as written by users (see docs/scenarios.md).
+//! The YAML shape of a replay scenario, as written by users (see docs/scenarios.md).
 
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -6,6 +6,9 @@ use serde_saphyr::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScenario {
+    /// `replay` when given (the default kind).
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
     pub name: String,
     #[serde(default = "default_board")]
     pub board: Spanned<String>,
@@ -58,7 +61,7 @@ fn default_board() -> Spanned<String> {
 }
 
 /// A default value: it has no place in the file.
-fn unplaced<T>(value: T) -> Spanned<T> {
+pub(super) fn unplaced<T>(value: T) -> Spanned<T> {
     Spanned {
         value,
         referenced: serde_saphyr::Location::UNKNOWN,

@@ -1,5 +1,7 @@
 //! Scenario parsing: the accepted shape and errors with line and column.
 
+use std::path::PathBuf;
+
 use super::*;
 
 const GOOD: &str = "\
@@ -25,7 +27,7 @@ fn scenario_path() -> PathBuf {
 
 #[test]
 fn a_good_scenario_resolves_paths_and_defaults() {
-    let s = Scenario::parse(&scenario_path(), GOOD).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), GOOD).unwrap();
     assert_eq!(s.jobs, 2);
     assert_eq!(s.board, "esp32c3-band");
     assert_eq!(s.modes, vec![Mode::Tensor, Mode::Stream]);
@@ -36,7 +38,7 @@ fn a_good_scenario_resolves_paths_and_defaults() {
 }
 
 fn error_of(text: &str) -> (u64, u64, String) {
-    match Scenario::parse(&scenario_path(), text).unwrap_err() {
+    match ReplayScenario::parse(&scenario_path(), text).unwrap_err() {
         ScenarioError::At {
             line,
             column,
@@ -83,13 +85,13 @@ fn subjects_are_all_by_default_or_an_explicit_list() {
         "subjects: model_test",
         "subjects: {list: [\"1617\", \"1624\"]}",
     );
-    let s = Scenario::parse(&scenario_path(), &listed).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), &listed).unwrap();
     assert_eq!(
         s.datasets[0].subjects,
         Subjects::List(vec!["1617".into(), "1624".into()])
     );
     let default = GOOD.replace("    subjects: model_test\n", "");
-    let s = Scenario::parse(&scenario_path(), &default).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), &default).unwrap();
     assert_eq!(s.datasets[0].subjects, Subjects::All);
     let (line, _, reason) = error_of(&GOOD.replace("subjects: model_test", "subjects: heldout"));
     assert_eq!(line, 6, "{reason}");
@@ -122,13 +124,13 @@ overrides:
     thresholds: { accuracy: \">= 0.6\", est_latency_ms: <= 10 }
 ";
 
-fn ids(s: &Scenario) -> Vec<String> {
+fn ids(s: &ReplayScenario) -> Vec<String> {
     s.cells.iter().map(|c| s.cell_id(c)).collect()
 }
 
 #[test]
 fn the_matrix_expands_in_model_dataset_target_mode_order() {
-    let s = Scenario::parse(&scenario_path(), MATRIX).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), MATRIX).unwrap();
     assert_eq!(
         ids(&s),
         [
@@ -144,7 +146,7 @@ fn the_matrix_expands_in_model_dataset_target_mode_order() {
     );
 }
 
-fn thresholds_of(s: &Scenario, id: &str) -> Vec<(String, CompareOpText, f64, String)> {
+fn thresholds_of(s: &ReplayScenario, id: &str) -> Vec<(String, CompareOpText, f64, String)> {
     let cell = s.cells.iter().find(|c| s.cell_id(c) == id).unwrap();
     cell.thresholds
         .iter()
@@ -159,7 +161,7 @@ type CompareOpText = &'static str;
 
 #[test]
 fn overrides_replace_and_add_thresholds_of_the_cells_they_match_only() {
-    let s = Scenario::parse(&scenario_path(), MATRIX).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), MATRIX).unwrap();
     let base = vec![
         ("accuracy".to_string(), ">=", 0.70, "17:3".to_string()),
         (
@@ -210,7 +212,7 @@ fn exclude_drops_cells_and_later_overrides_win() {
     let text = MATRIX.to_string()
         + "  - match: { model: tiny-int8-generalized }\n    thresholds: { accuracy: \">= 0.5\" }\n"
         + "exclude:\n  - { target: qemu-b }\n";
-    let s = Scenario::parse(&scenario_path(), &text).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), &text).unwrap();
     assert_eq!(s.cells.len(), 4);
     assert!(ids(&s).iter().all(|id| !id.contains("qemu-b")));
     let tiny_stream = thresholds_of(&s, "tiny-int8-generalized/wisdm2019-watch/qemu/stream");
@@ -265,7 +267,7 @@ fn duplicate_names_would_make_cell_ids_ambiguous() {
 
 #[test]
 fn shards_partition_the_matrix_every_cell_exactly_once_in_order() {
-    let s = Scenario::parse(&scenario_path(), MATRIX).unwrap();
+    let s = ReplayScenario::parse(&scenario_path(), MATRIX).unwrap();
     let all = ids(&s);
     for count in 1..=10 {
         let mut seen: Vec<String> = Vec::new();
@@ -314,7 +316,7 @@ fn subjects_may_be_the_cards_validation_or_training_users() {
         ("model_val", Subjects::ModelVal),
         ("model_train", Subjects::ModelTrain),
     ] {
-        let s = Scenario::parse(&scenario_path(), &GOOD.replace("model_test", text)).unwrap();
+        let s = ReplayScenario::parse(&scenario_path(), &GOOD.replace("model_test", text)).unwrap();
         assert_eq!(s.datasets[0].subjects, expected);
     }
 }

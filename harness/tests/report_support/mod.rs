@@ -201,5 +201,6 @@ pub fn report() -> Report {
         shard: None,
         wall_s: 12.5,
         results: vec![ok_cell(), failed_cell()],
+        ota: None,
     }
 }

@@ -1,0 +1,104 @@
+//! What an OTA scenario's cases ended with: the `ota` section of `report.json`
+//! (docs/report-json.md), read back by `harbor diff` and `harbor merge` like the rest.
+
+use serde::{Deserialize, Serialize};
+
+use crate::board::BoardProfile;
+use crate::ota::link_model::{LinkTotals, RadioKind};
+use crate::ota::radio::RadioBridge;
+
+/// Every case of one OTA scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OtaResults {
+    pub radio: RadioKind,
+    /// Who judged the releases: the emulated band, or harbor-core's checks on the host.
+    pub verified_by: String,
+    /// Every case ended as expected.
+    pub passed: bool,
+    pub cases: Vec<CaseResult>,
+}
+
+/// One case: what it expected, what its devices got, and their link figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub expected: String,
+    /// The distinct outcomes of its devices, in device order.
+    pub got: Vec<String>,
+    pub passed: bool,
+    pub devices: Vec<DeviceOutcome>,
+    /// Faults the cloud injected (names, in order).
+    pub faults_hit: Vec<String>,
+    /// Power-cut sweep only: cut points tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_points_tried: Option<u32>,
+    /// Power-cut sweep only: bands left unbootable (must be 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unbootable: Option<u32>,
+    /// Power-cut sweep only: the cut points that left a band unbootable, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unbootable_after: Vec<String>,
+    /// Personalized release only: on-device accuracy for its user before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<AccuracyGain>,
+}
+
+impl CaseResult {
+    /// A case whose devices ended with `devices`; it passes when every one got `expected`.
+    pub fn new(name: &str, expected: &str, devices: Vec<DeviceOutcome>) -> Self {
+        let mut got: Vec<String> = Vec::new();
+        for d in &devices {
+            if !got.contains(&d.outcome) {
+                got.push(d.outcome.clone());
+            }
+        }
+        CaseResult {
+            name: name.to_string(),
+            expected: expected.to_string(),
+            passed: !devices.is_empty() && devices.iter().all(|d| d.outcome == expected),
+            got,
+            devices,
+            faults_hit: Vec::new(),
+            cut_points_tried: None,
+            unbootable: None,
+            unbootable_after: Vec::new(),
+            accuracy: None,
+        }
+    }
+}
+
+/// One device's result in one case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceOutcome {
+    pub device: String,
+    pub outcome: String,
+    /// Downloads resumed after a cut.
+    pub resumes: u32,
+    pub link: LinkTotals,
+    /// Radio energy from the board's currents (none when the board has no radio figures).
+    pub radio_energy_mj: Option<f64>,
+}
+
+impl DeviceOutcome {
+    /// A band's verdict with its radio's link figures.
+    pub fn of(bridge: &RadioBridge, board: &BoardProfile, outcome: String, resumes: u32) -> Self {
+        DeviceOutcome {
+            device: bridge.device.clone(),
+            outcome,
+            resumes,
+            link: bridge.totals().clone(),
+            radio_energy_mj: bridge.link.energy_mj(board),
+        }
+    }
+}
+
+/// On-device accuracy on a user's held-out windows, measured on the band.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyGain {
+    pub user: String,
+    pub shots_per_class: usize,
+    pub test_windows: usize,
+    pub before: f64,
+    /// None when the band did not take the release.
+    pub after: Option<f64>,
+}

@@ -1,0 +1,100 @@
+//! Runs an OTA scenario: one mock cloud, each case on fresh devices, and the run report with
+//! the cases as its `ota` section.
+
+use std::time::Instant;
+
+use harbor_core::ota::manifest::{DeviceProfile, HardwareId};
+
+use crate::board::BoardProfile;
+use crate::cloud::{CloudConfig, CloudServer};
+use crate::ota::case::{CaseContext, link_model};
+use crate::ota::error::OtaError;
+use crate::ota::outcome::OtaResults;
+use crate::report::{BoardSummary, Report, SCHEMA_VERSION};
+use crate::scenario::OtaScenario;
+
+/// Runs every case against one cloud; the results say which ended as expected.
+pub async fn run(s: &OtaScenario) -> Result<OtaResults, OtaError> {
+    if let Some(fw) = s.firmware.as_ref().filter(|f| !f.is_file()) {
+        return Err(OtaError::MissingFirmware(fw.clone()));
+    }
+    if s.firmware.is_none()
+        && let Some(c) = s.cases.iter().find(|c| c.needs_band())
+    {
+        return Err(OtaError::NeedsBand(c.name.clone()));
+    }
+    let board = BoardProfile::load(&s.board)?;
+    let config = CloudConfig {
+        hardware: vec![board.name.clone()],
+        ..CloudConfig::new(&s.model)
+    };
+    let signing = config.keys[0].clone();
+    let server = CloudServer::start(config)?;
+    server.add_user("ota")?;
+    let tflite = s.model.join("model.tflite");
+    let model = std::fs::read(&tflite).map_err(|source| OtaError::Io {
+        path: tflite,
+        source,
+    })?;
+    let (_, contract) = crate::cloud::release::build_image(&model, None)?;
+    let hardware_id =
+        HardwareId::new(&board.name).ok_or_else(|| OtaError::HardwareId(board.name.clone()))?;
+    let ctx = CaseContext {
+        scenario: s,
+        server: &server,
+        board: &board,
+        model: &model,
+        signing: &signing,
+        keys: server.trusted_keys(),
+        device: DeviceProfile {
+            hardware_id,
+            channels: contract.channels,
+            max_window_len: contract.window_len,
+            active: Some(contract),
+        },
+    };
+    let mut cases = Vec::new();
+    for (index, case) in s.cases.iter().enumerate() {
+        let result = ctx
+            .run(index, case)
+            .await
+            .map_err(|source| OtaError::Case {
+                case: case.name.clone(),
+                source: Box::new(source),
+            })?;
+        cases.push(result);
+    }
+    Ok(OtaResults {
+        radio: link_model(&s.link, None, 0).radio,
+        verified_by: match &s.firmware {
+            Some(fw) => format!("the emulated band ({}) after push and reboot", fw.display()),
+            None => "harbor-core release checks on the host (the band's own checks)".into(),
+        },
+        passed: cases.iter().all(|c| c.passed),
+        cases,
+    })
+}
+
+/// `harbor run` of an OTA scenario: runs it and returns the run report, the cases in its
+/// `ota` section.
+pub fn run_report(s: &OtaScenario) -> Result<Report, OtaError> {
+    let board = BoardProfile::load(&s.board)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(OtaError::Runtime)?;
+    let started = Instant::now();
+    let results = runtime.block_on(run(s))?;
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        harbor_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: s.name.clone(),
+        scenario_file: s.path.display().to_string(),
+        board: BoardSummary::of(&board),
+        jobs: 1,
+        shard: None,
+        wall_s: started.elapsed().as_secs_f64(),
+        results: Vec::new(),
+        ota: Some(results),
+    })
+}

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::diff::Diff;
-use super::markdown::format_value;
 use super::plots::{self, PlotError};
 use super::{CellResult, Report};
+use crate::metrics::{ACCURACY, format_value};
 
 const STYLE: &str = "
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -107,7 +107,7 @@ fn summary(report: &Report) -> String {
             "cell",
             "status",
             "windows",
-            "accuracy",
+            ACCURACY.name,
             "host int8",
             "host float",
             "int8 bit-exact",
@@ -255,6 +255,7 @@ pub fn confusion_id(index: usize) -> String {
     format!("plot-confusion-{index}")
 }
 
+/// `report.html` of `report`, with the baseline comparison if there is one.
 pub fn to_html(report: &Report, baseline_diff: Option<&Diff>) -> Result<String, PlotError> {
     let cells = &report.results;
     let checks: Vec<_> = cells.iter().flat_map(|r| &r.checks).collect();

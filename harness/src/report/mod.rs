@@ -2,9 +2,9 @@
 //! scenario, or the cases of an OTA scenario ([`Report::ota`]), written as `report.json`
 //! (stable fields, docs/report-json.md), `report.md`, `report.junit.xml` and `report.html`
 //! (docs/reports.md).
+//!
+//! The numbers come from [`crate::metrics`]; this module compares and formats them.
 
-mod cell;
-mod check;
 mod diff;
 mod html;
 mod junit;
@@ -17,12 +17,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::board::BoardProfile;
 use crate::ota::OtaResults;
 
-pub use cell::{CellContext, CellResult, Status};
-pub use check::{CheckResult, CompareOp, METRICS, STATUS_OK, is_byte_metric, metric_value};
-pub use diff::{CellDiff, Diff, MetricDelta, Tolerance, Tolerances, diff};
+pub use crate::metrics::{CellResult, CheckResult, CompareOp, Status, Tolerance};
+pub use diff::{CellDiff, Diff, MetricDelta, Tolerances, TolerancesError, diff};
 pub use html::{confusion_id, to_html};
 pub use junit::{escape_xml, failure_message, to_junit};
 pub use markdown::{diff_markdown, markdown_table, summary_rows, to_markdown};
@@ -34,18 +32,26 @@ pub use plots::PlotError;
 /// 2: `checks`, `window_selection` and `shard` (docs/report-json.md).
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// A whole run: the scenario, the board, and one result per cell (report.json).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
+    /// The crate version that wrote the report.
     pub harbor_version: String,
+    /// The scenario's `name`.
     pub scenario: String,
+    /// The scenario file, as given.
     pub scenario_file: String,
+    /// The board figures estimates rest on.
     pub board: BoardSummary,
+    /// Devices that ran in parallel.
     pub jobs: usize,
     /// Set when this report holds one shard of the scenario's cells (`--shard i/n`).
     pub shard: Option<Shard>,
     /// Wall-clock seconds of the replay (not deterministic, unlike everything in `results`).
     pub wall_s: f64,
+    /// One result per cell, in matrix order.
     pub results: Vec<CellResult>,
     /// An OTA scenario's cases; absent for replay runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,16 +62,22 @@ pub struct Report {
 /// `index - 1` modulo `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
+    /// This shard, from 1.
     pub index: usize,
+    /// Shards in all.
     pub count: usize,
 }
 
 /// The board figures latency and energy estimates rest on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoardSummary {
+    /// Board profile name.
     pub name: String,
+    /// CPU clock.
     pub clock_hz: Option<u64>,
+    /// Cycles per instruction the latency estimate uses.
     pub cycles_per_instruction: Option<f64>,
+    /// Where the CPI figure comes from.
     pub cpi_source: Option<String>,
 }
 

@@ -1,13 +1,16 @@
 //! One result row: metrics of a cell computed from the device's answers and the references.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use super::{
+    CellOutcome, CheckResult, Confusion, ElfSizes, EnergyEstimate, Footprint, InstructionStats,
+    Int8Mismatch, ShardFailure, agreement_float, int8_agreement,
+};
 use crate::board::BoardProfile;
-use crate::energy::EnergyEstimate;
-use crate::footprint::{ElfSizes, Footprint};
-use crate::metrics::{Confusion, InstructionStats, Int8Mismatch, agreement_float, int8_agreement};
-use crate::replay::{CellOutcome, Mode, ReplayWindows, ShardFailure};
+use crate::scenario::Mode;
+use crate::target::Inference;
 
 /// How a cell ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,15 +26,22 @@ pub enum Status {
     Unsupported,
 }
 
+/// One cell's result: what ran, how it ended, and every metric (report.json's `results`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
+    /// Model directory name.
     pub model: String,
+    /// Scenario target name.
     pub target: String,
+    /// Scenario dataset name.
     pub dataset: String,
+    /// Tensor or stream.
     pub mode: Mode,
+    /// How the cell ended.
     pub status: Status,
     /// Windows sent (or meant to be sent) to the device.
     pub windows: usize,
+    /// Windows with a device result (the metrics cover these).
     pub windows_completed: usize,
     /// Windows of the model's classes in the slice before `max_windows` thinned them.
     pub windows_available: usize,
@@ -42,51 +52,104 @@ pub struct CellResult {
     /// start). Tensor and stream cells of one slice score different windows.
     pub window_selection: String,
     /// Windows of activities outside the model's classes (not replayed), by activity.
-    pub left_out: std::collections::BTreeMap<String, usize>,
+    pub left_out: BTreeMap<String, usize>,
+    /// Class names; `confusion` indexes this list.
     pub classes: Vec<String>,
     /// On-device scores over the completed windows.
     pub accuracy: Option<f64>,
+    /// Mean F1 over classes present in the truth.
     pub macro_f1: Option<f64>,
+    /// Rows true class, columns the device's prediction.
     pub confusion: Option<Confusion>,
     /// The host references over the same windows.
     pub host_int8_accuracy: Option<f64>,
+    /// The float model's accuracy over the same windows.
     pub float_accuracy: Option<f64>,
     /// Fraction of completed windows whose every int8 logit equals the host reference.
     pub agreement_int8: Option<f64>,
+    /// Every window whose device logits differ from the host's.
     pub int8_mismatches: Vec<Int8Mismatch>,
     /// Fraction of completed windows where the device picks the float model's class.
     pub agreement_float: Option<f64>,
+    /// Retired instructions per inference.
     pub instructions: Option<InstructionStats>,
     /// An estimate: median instructions × CPI / clock of the board profile.
     pub est_latency_ms: Option<f64>,
     /// Measured: median wall time the device's own timer reported per inference; `None`
     /// from an emulator. Never filled from instructions, so the two are not mixed.
     pub measured_latency_ms: Option<f64>,
+    /// Firmware image plus model bytes in flash.
     pub flash_bytes: Option<u64>,
+    /// Static RAM plus the arena in use and the stack high-water mark.
     pub ram_bytes: Option<u64>,
+    /// Stack high-water mark, max over the cell.
     pub stack_bytes: Option<u64>,
+    /// Interpreter arena the model uses, max over the cell.
     pub arena_bytes: Option<u64>,
     /// Energy proxy per inference (µJ), from `est_latency_ms`.
     pub energy_uj: Option<f64>,
+    /// The energy budget per window hop and the figures it rests on.
     pub energy: Option<EnergyEstimate>,
     /// Replayed subjects the model trained or validated on; empty for a held-out slice.
     pub subjects_seen_in_training: Vec<String>,
+    /// Named failures of parts of the cell.
     pub failures: Vec<ShardFailure>,
     /// The scenario's thresholds evaluated on this cell (plus `status_ok`), in scenario order.
     pub checks: Vec<CheckResult>,
 }
 
+/// The windows a cell replayed, as scoring sees them: one entry per window in each slice.
+#[derive(Clone, Copy, Debug)]
+pub struct ScoredWindows<'a> {
+    /// True class per window (index into the model's classes).
+    pub truth: &'a [usize],
+    /// Host int8 reference logits and class per window.
+    pub host_logits: &'a [Vec<i8>],
+    /// Host int8 reference class per window.
+    pub host_class: &'a [usize],
+    /// The float model's class per window.
+    pub float_class: &'a [usize],
+    /// Windows of the model's classes before `max_windows` thinned them.
+    pub available: usize,
+    /// Windows of activities outside the model's classes, by activity (not replayed).
+    pub left_out: &'a BTreeMap<String, usize>,
+    /// Replayed subjects the model trained or validated on.
+    pub seen_in_training: &'a [String],
+}
+
+impl ScoredWindows<'_> {
+    /// Windows replayed.
+    pub fn len(&self) -> usize {
+        self.truth.len()
+    }
+
+    /// No window was replayed.
+    pub fn is_empty(&self) -> bool {
+        self.truth.is_empty()
+    }
+}
+
 /// What a cell's numbers are computed from besides the device's answers.
 pub struct CellContext<'a> {
+    /// Names of the cell's model, target and dataset.
     pub model: &'a str,
+    /// Scenario target name.
     pub target: &'a str,
+    /// Scenario dataset name.
     pub dataset: &'a str,
+    /// Tensor or stream.
     pub mode: Mode,
+    /// The model's class names.
     pub classes: &'a [String],
-    pub windows: &'a ReplayWindows,
+    /// The replayed windows and their host references.
+    pub windows: ScoredWindows<'a>,
+    /// The board profile latency and energy estimates rest on.
     pub board: &'a BoardProfile,
+    /// Section sizes of the target's firmware, if it has an ELF.
     pub elf: Option<&'a ElfSizes>,
+    /// Size of the model file (counted in flash).
     pub model_bytes: u64,
+    /// Seconds between inferences (for the energy budget per window).
     pub hop_s: f64,
 }
 
@@ -104,9 +167,10 @@ fn median_ms(elapsed_us: impl Iterator<Item = u32>) -> Option<f64> {
 }
 
 impl CellResult {
+    /// Computes every metric of a cell from the device's answers; `checks` start empty.
     pub fn new(cx: &CellContext<'_>, outcome: &CellOutcome) -> Self {
-        let w = cx.windows;
-        let done: Vec<(usize, &crate::target::Inference)> = outcome
+        let w = &cx.windows;
+        let done: Vec<(usize, &Inference)> = outcome
             .inferences
             .iter()
             .enumerate()
@@ -114,7 +178,7 @@ impl CellResult {
             .collect();
         let n_classes = cx.classes.len();
         let any = !done.is_empty();
-        let confusion_of = |pred: &dyn Fn(usize, &crate::target::Inference) -> usize| {
+        let confusion_of = |pred: &dyn Fn(usize, &Inference) -> usize| {
             let mut c = Confusion::new(n_classes);
             for &(i, inf) in &done {
                 c.add(w.truth[i], pred(i, inf).min(n_classes.saturating_sub(1)));
@@ -195,7 +259,7 @@ impl CellResult {
             arena_bytes: footprint.map(|f| f.arena_bytes),
             energy_uj: energy.as_ref().map(|e| e.inference_uj),
             energy,
-            subjects_seen_in_training: w.seen_in_training.clone(),
+            subjects_seen_in_training: w.seen_in_training.to_vec(),
             failures: outcome.failures.clone(),
             window_selection: match cx.mode {
                 Mode::Stream => "whole_segments",

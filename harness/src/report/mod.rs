@@ -17,6 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::board::BoardProfile;
 use crate::ota::OtaResults;
 
 pub use crate::metrics::{CellResult, CheckResult, CompareOp, Status, Tolerance};

@@ -1,7 +1,7 @@
 //! Throughput of `harbor prepare`'s work on the whole WISDM 2019 watch set: parse the raw
 //! text, resample to the band's 25 Hz, quantize to int16, convert to 20 Hz and cut windows.
 //! Reported in MB/s of input text (criterion `Throughput::Bytes`). Needs the unpacked
-//! datasets (`../shared/datasets/unpack`); see docs/signal.md for measured figures.
+//! datasets (`scripts/fetch-data`); see docs/signal.md for measured figures.
 
 use std::hint::black_box;
 
@@ -16,7 +16,7 @@ fn bench(c: &mut Criterion) {
     let board = BoardProfile::load(BoardProfile::DEFAULT).expect("default board profile");
     let (spec, cfg) = (WindowSpec::default(), ResampleConfig::default());
     let loaded = datasets::load(DatasetKind::Wisdm2019Watch, &root, &opts, &NoProgress)
-        .unwrap_or_else(|e| panic!("{e} (unpack the datasets with ../shared/datasets/unpack)"));
+        .unwrap_or_else(|e| panic!("{e} (unpack the datasets with scripts/fetch-data)"));
     let mut group = c.benchmark_group("prepare");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(loaded.bytes_read));

@@ -18,6 +18,7 @@ pub mod model;
 pub mod npz;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod ota;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod renode;
 pub mod replay;
 pub mod report;
@@ -25,6 +26,7 @@ pub mod rng;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod scenario;
 pub mod signal;
+#[allow(missing_docs)] // public items not all documented yet (issue 11)
+pub mod target;
 #[cfg(feature = "train")]
 pub mod train;
-pub mod target;

@@ -29,7 +29,8 @@ async fn latest_release_answers_each_status_code() {
     assert_eq!(info, published);
     assert_eq!(info.version, 2);
     let m = manifest_of(&info);
-    m.verify_signature(&f.server.trusted_keys()).expect("signed by the cloud's key");
+    m.verify_signature(&f.server.trusted_keys())
+        .expect("signed by the cloud's key");
     assert_eq!(m.hardware_id.as_str(), HW);
     assert_eq!(u64::from(m.image_size), info.size);
 
@@ -39,11 +40,29 @@ async fn latest_release_answers_each_status_code() {
 
     // 400 names what is wrong.
     for (path, missing) in [
-        (format!("/api/v0/releases/latest?hardware_version={HW}&current_version=1"), "device"),
-        ("/api/v0/releases/latest?device=band-a&current_version=1".to_string(), "hardware_version"),
-        ("/api/v0/releases/latest?device=band-a&hardware_version=esp8266-band&current_version=1".to_string(), "hardware_version"),
-        (format!("/api/v0/releases/latest?device=band-a&hardware_version={HW}"), "current_version"),
-        (format!("/api/v0/releases/latest?device=band-a&hardware_version={HW}&current_version=v2"), "current_version"),
+        (
+            format!("/api/v0/releases/latest?hardware_version={HW}&current_version=1"),
+            "device",
+        ),
+        (
+            "/api/v0/releases/latest?device=band-a&current_version=1".to_string(),
+            "hardware_version",
+        ),
+        (
+            "/api/v0/releases/latest?device=band-a&hardware_version=esp8266-band&current_version=1"
+                .to_string(),
+            "hardware_version",
+        ),
+        (
+            format!("/api/v0/releases/latest?device=band-a&hardware_version={HW}"),
+            "current_version",
+        ),
+        (
+            format!(
+                "/api/v0/releases/latest?device=band-a&hardware_version={HW}&current_version=v2"
+            ),
+            "current_version",
+        ),
     ] {
         let r = f.band_a.get(&path, &[]).await.unwrap();
         assert_eq!(r.status, 400, "{path}");
@@ -51,9 +70,18 @@ async fn latest_release_answers_each_status_code() {
     }
 
     // 401 without a token, 403 with a bad one or another device's.
-    let r = f.anonymous.get(&latest_path("band-a", 1), &[]).await.unwrap();
+    let r = f
+        .anonymous
+        .get(&latest_path("band-a", 1), &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 401);
-    let r = f.anonymous.with_token(Some("0123456789abcdef0123456789abcdef")).get(&latest_path("band-a", 1), &[]).await.unwrap();
+    let r = f
+        .anonymous
+        .with_token(Some("0123456789abcdef0123456789abcdef"))
+        .get(&latest_path("band-a", 1), &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
     let r = f.band_b.get(&latest_path("band-a", 1), &[]).await.unwrap();
     assert_eq!(r.status, 403);
@@ -120,21 +148,38 @@ async fn users_and_devices_cannot_touch_each_others_data() {
         assert_eq!(r.status, 403, "{who} read band-a's samples");
         let r = client.post(samples_a, body.clone()).await.unwrap();
         assert_eq!(r.status, 403, "{who} uploaded to band-a");
-        let r = client.post("/api/v0/devices/band-a/personalize", Vec::new()).await.unwrap();
+        let r = client
+            .post("/api/v0/devices/band-a/personalize", Vec::new())
+            .await
+            .unwrap();
         assert_eq!(r.status, 403, "{who} personalized band-a");
     }
-    let r = f.bob.get("/api/v0/devices/band-zz/samples", &[]).await.unwrap();
+    let r = f
+        .bob
+        .get("/api/v0/devices/band-zz/samples", &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
 
     // A job and its release belong to band-a.
-    let r = f.alice.post("/api/v0/devices/band-a/personalize", Vec::new()).await.unwrap();
+    let r = f
+        .alice
+        .post("/api/v0/devices/band-a/personalize", Vec::new())
+        .await
+        .unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let status_url = r.json().unwrap()["status_url"].as_str().unwrap().to_string();
+    let status_url = r.json().unwrap()["status_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = f.bob.get(&status_url, &[]).await.unwrap();
     assert_eq!(r.status, 403, "bob read alice's job");
     let release = wait_for_job(&f.alice, &status_url).await;
     assert_eq!(release.device, "band-a");
-    assert_eq!(release.version, 2, "factory version 1, so the first personalized is 2");
+    assert_eq!(
+        release.version, 2,
+        "factory version 1, so the first personalized is 2"
+    );
 
     let r = f.band_b.get(&release.artifact_url, &[]).await.unwrap();
     assert_eq!(r.status, 403, "band-b downloaded band-a's model");
@@ -142,9 +187,17 @@ async fn users_and_devices_cannot_touch_each_others_data() {
     assert_eq!(r.status, 403, "bob downloaded band-a's model");
     let r = f.alice.get(&release.artifact_url, &[]).await.unwrap();
     assert_eq!(r.status, 200);
-    let r = f.band_a.get("/api/v0/artifacts/00000000000000000000000000000000", &[]).await.unwrap();
+    let r = f
+        .band_a
+        .get("/api/v0/artifacts/00000000000000000000000000000000", &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 404);
-    let r = f.band_a.get("/api/v0/jobs/00000000000000000000000000000000", &[]).await.unwrap();
+    let r = f
+        .band_a
+        .get("/api/v0/jobs/00000000000000000000000000000000", &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 404);
     // band-b's own release query sees nothing of band-a's.
     let r = f.band_b.get(&latest_path("band-b", 1), &[]).await.unwrap();
@@ -164,7 +217,10 @@ async fn uploads_are_bounded_and_validated() {
 
     let window = |label: &str, rows: usize, cols: usize, value: i64| {
         let row: Vec<i64> = vec![value; cols];
-        serde_json::to_vec(&serde_json::json!({"windows": [{"label": label, "samples": vec![row; rows]}]})).unwrap()
+        serde_json::to_vec(
+            &serde_json::json!({"windows": [{"label": label, "samples": vec![row; rows]}]}),
+        )
+        .unwrap()
     };
     let (w, c) = (contract.window, contract.channels);
     for (body, expected) in [
@@ -182,7 +238,13 @@ async fn uploads_are_bounded_and_validated() {
     // Too many windows in one upload (within the byte limit).
     let many = samples::upload_body(
         &contract,
-        &vec![LabelledWindow { class: 0, samples: vec![0; w * c] }; 257],
+        &vec![
+            LabelledWindow {
+                class: 0,
+                samples: vec![0; w * c]
+            };
+            257
+        ],
     );
     assert!(many.len() < 1 << 20);
     let r = f.alice.post(path, many).await.unwrap();
@@ -192,7 +254,11 @@ async fn uploads_are_bounded_and_validated() {
     assert_eq!(r.json().unwrap()["total"], 0);
 
     // A job needs windows of every class.
-    let r = f.alice.post("/api/v0/devices/band-a/personalize", Vec::new()).await.unwrap();
+    let r = f
+        .alice
+        .post("/api/v0/devices/band-a/personalize", Vec::new())
+        .await
+        .unwrap();
     assert_eq!((r.status, field(&r).as_str()), (400, "samples"));
 }
 
@@ -208,11 +274,20 @@ async fn path_traversal_never_reaches_a_file() {
         "/api/v0/devices/..%2Fband-a/samples",
     ] {
         let r = f.band_a.get(path, &[]).await.unwrap();
-        assert_eq!(r.status, 400, "{path}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            400,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         assert!(!String::from_utf8_lossy(&r.body).contains("[workspace]"));
     }
     // Unnormalized dot segments do not route anywhere.
-    let r = f.band_a.get("/api/v0/artifacts/../../Cargo.toml", &[]).await.unwrap();
+    let r = f
+        .band_a
+        .get("/api/v0/artifacts/../../Cargo.toml", &[])
+        .await
+        .unwrap();
     assert!(r.status == 404 || r.status == 400, "{}", r.status);
     assert!(!String::from_utf8_lossy(&r.body).contains("[workspace]"));
 }
@@ -238,7 +313,10 @@ async fn interrupted_download_resumes_with_range_to_identical_bytes() {
     let range = format!("bytes={}-", first.body.len());
     let rest = f
         .band_a
-        .get(&info.artifact_url, &[("range", &range), ("if-range", &etag)])
+        .get(
+            &info.artifact_url,
+            &[("range", &range), ("if-range", &etag)],
+        )
         .await
         .unwrap();
     assert_eq!(rest.status, 206);
@@ -251,23 +329,34 @@ async fn interrupted_download_resumes_with_range_to_identical_bytes() {
     whole.extend_from_slice(&rest.body);
     assert_eq!(whole, expected);
     assert_eq!(harbor::cloud::client::hex(&sha256(&whole)), info.sha256);
-    manifest_of(&info).verify_image(&whole).expect("resumed image verifies");
+    manifest_of(&info)
+        .verify_image(&whole)
+        .expect("resumed image verifies");
 
     // A stale validator gets the whole representation, not a splice.
     let r = f
         .band_a
-        .get(&info.artifact_url, &[("range", "bytes=10-"), ("if-range", "\"stale\"")])
+        .get(
+            &info.artifact_url,
+            &[("range", "bytes=10-"), ("if-range", "\"stale\"")],
+        )
         .await
         .unwrap();
     assert_eq!((r.status, r.body.len() as u64), (200, info.size));
     // Past the end: 416 with the length.
     let r = f
         .band_a
-        .get(&info.artifact_url, &[("range", &format!("bytes={}-", info.size))])
+        .get(
+            &info.artifact_url,
+            &[("range", &format!("bytes={}-", info.size))],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 416);
-    assert_eq!(r.header("content-range"), Some(format!("bytes */{}", info.size).as_str()));
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{}", info.size).as_str())
+    );
 }
 
 #[tokio::test]
@@ -276,14 +365,22 @@ async fn tampered_manifest_fails_verification() {
     let info = f.server.publish("band-a", &small_model(), 2, None).unwrap();
     let keys = f.server.trusted_keys();
     let good = unhex(&info.manifest).unwrap();
-    Manifest::decode(&good).unwrap().verify_signature(&keys).unwrap();
+    Manifest::decode(&good)
+        .unwrap()
+        .verify_signature(&keys)
+        .unwrap();
     // Any signed byte changed (version, size, hash, hardware, contract, key id): rejected.
     for offset in [8usize, 12, 20, 52, 84, 96] {
         let mut bad = good.clone();
         bad[offset] ^= 0x01;
         let verdict = Manifest::decode(&bad).and_then(|m| m.verify_signature(&keys));
         assert!(
-            matches!(verdict, Err(ManifestError::BadSignature | ManifestError::UnknownKey { .. } | ManifestError::BadField { .. })),
+            matches!(
+                verdict,
+                Err(ManifestError::BadSignature
+                    | ManifestError::UnknownKey { .. }
+                    | ManifestError::BadField { .. })
+            ),
             "byte {offset}: {verdict:?}"
         );
     }
@@ -308,12 +405,16 @@ mod faults {
         let f = start();
         let info = f.server.publish("band-a", &small_model(), 2, None).unwrap();
         let clean = manifest_of(&info);
-        f.server.inject(FaultTarget::Device("band-a".into()), fault.clone(), None);
+        f.server
+            .inject(FaultTarget::Device("band-a".into()), fault.clone(), None);
         let r = f.band_a.get(&latest_path("band-a", 1), &[]).await.unwrap();
         assert_eq!(r.status, 200, "{fault:?}");
         let served: ReleaseInfo = serde_json::from_slice(&r.body).unwrap();
         let d = f.band_a.get(&served.artifact_url, &[]).await.unwrap();
-        assert_eq!(f.server.fault_log().last().map(|h| h.fault.clone()), Some(fault));
+        assert_eq!(
+            f.server.fault_log().last().map(|h| h.fault.clone()),
+            Some(fault)
+        );
         (clean, manifest_of(&served), d.body, served)
     }
 
@@ -325,13 +426,22 @@ mod faults {
         assert_eq!(clean.verify_signature(&keys), Ok(()));
 
         let (_, m, _, _) = offered(Fault::UnknownKey).await;
-        assert!(matches!(m.verify_signature(&keys), Err(ManifestError::UnknownKey { .. })));
+        assert!(matches!(
+            m.verify_signature(&keys),
+            Err(ManifestError::UnknownKey { .. })
+        ));
 
         let (clean, m, _, _) = offered(Fault::WrongHardware).await;
-        assert_eq!(m.verify_signature(&keys), Ok(()), "validly signed, just for other hardware");
+        assert_eq!(
+            m.verify_signature(&keys),
+            Ok(()),
+            "validly signed, just for other hardware"
+        );
         assert_eq!(
             m.check_compatible(&device_profile(&clean)),
-            Err(ManifestError::Incompatible { field: CompatField::HardwareId })
+            Err(ManifestError::Incompatible {
+                field: CompatField::HardwareId
+            })
         );
 
         let (clean, m, _, _) = offered(Fault::WrongModelShape).await;
@@ -346,20 +456,36 @@ mod faults {
     async fn older_version_is_served_signed_and_refused_by_anti_rollback() {
         let f = start();
         f.server.publish("band-a", &small_model(), 2, None).unwrap();
-        f.server.inject(FaultTarget::Device("band-a".into()), Fault::OlderVersion, None);
+        f.server.inject(
+            FaultTarget::Device("band-a".into()),
+            Fault::OlderVersion,
+            None,
+        );
         let r = f.band_a.get(&latest_path("band-a", 5), &[]).await.unwrap();
-        assert_eq!(r.status, 200, "the fault bypasses the server's downgrade refusal");
+        assert_eq!(
+            r.status, 200,
+            "the fault bypasses the server's downgrade refusal"
+        );
         let m = manifest_of(&serde_json::from_slice(&r.body).unwrap());
         assert_eq!(m.version, 4);
         assert_eq!(m.verify_signature(&f.server.trusted_keys()), Ok(()));
-        assert_eq!(m.check_version(5), Err(ManifestError::Downgrade { version: 4, minimum: 5 }));
+        assert_eq!(
+            m.check_version(5),
+            Err(ManifestError::Downgrade {
+                version: 4,
+                minimum: 5
+            })
+        );
     }
 
     #[tokio::test]
     async fn byte_faults_are_caught_by_the_image_hash() {
         let (clean, _, body, _) = offered(Fault::Truncate { len: 1000 }).await;
         assert_eq!(body.len(), 1000);
-        assert!(matches!(clean.verify_image(&body), Err(ManifestError::SizeMismatch { found: 1000, .. })));
+        assert!(matches!(
+            clean.verify_image(&body),
+            Err(ManifestError::SizeMismatch { found: 1000, .. })
+        ));
 
         let (clean, _, body, _) = offered(Fault::CorruptByte { offset: 77 }).await;
         assert_eq!(body.len() as u32, clean.image_size);
@@ -372,12 +498,20 @@ mod faults {
         let info = f.server.publish("band-a", &small_model(), 2, None).unwrap();
         f.server.inject(
             FaultTarget::Artifact(info.artifact_url.rsplit('/').next().unwrap().into()),
-            Fault::Stall { delay: std::time::Duration::from_secs(3) },
+            Fault::Stall {
+                delay: std::time::Duration::from_secs(3),
+            },
             Some(1),
         );
-        let impatient = f.band_a.clone().with_timeout(std::time::Duration::from_millis(300));
+        let impatient = f
+            .band_a
+            .clone()
+            .with_timeout(std::time::Duration::from_millis(300));
         let r = impatient.get(&info.artifact_url, &[]).await;
-        assert!(matches!(r, Err(harbor::cloud::client::ClientError::Timeout(_))), "{r:?}");
+        assert!(
+            matches!(r, Err(harbor::cloud::client::ClientError::Timeout(_))),
+            "{r:?}"
+        );
         // Only one request was stalled: the next one gets the image.
         let r = f.band_a.get(&info.artifact_url, &[]).await.unwrap();
         assert_eq!((r.status, r.body.len() as u64), (200, info.size));

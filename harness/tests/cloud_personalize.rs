@@ -13,12 +13,12 @@ use harbor::board::BoardProfile;
 use harbor::cloud::client::unhex;
 use harbor::cloud::{LabelledWindow, ReleaseInfo, samples};
 use harbor::datasets::DatasetKind;
-use harbor::signal::WindowSpec;
-use harbor::model::{ClassSet, WindowSet};
-use harbor::model::input::InputQuant;
-use harbor::train::personalize::split_shots;
 use harbor::model::Trained;
+use harbor::model::input::InputQuant;
 use harbor::model::source::load_windows;
+use harbor::model::{ClassSet, WindowSet};
+use harbor::signal::WindowSpec;
+use harbor::train::personalize::split_shots;
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
 
 /// Held out of the generalized model's training and validation (see its card).
@@ -40,11 +40,17 @@ fn int8_accuracy(model: &[u8], conv: &InputQuant, set: &WindowSet) -> f64 {
 #[tokio::test]
 async fn personalized_release_verifies_and_beats_the_generalized_model_for_its_user() {
     let root = harbor::datasets::data_root().join("wisdm2019");
-    assert!(root.is_dir(), "{} is missing: run ../shared/datasets/unpack", root.display());
-    let board = BoardProfile::load("esp32c3-band")
-        .expect("board profile");
+    assert!(
+        root.is_dir(),
+        "{} is missing: run scripts/fetch-data",
+        root.display()
+    );
+    let board = BoardProfile::load("esp32c3-band").expect("board profile");
     // Non-overlapping windows: evaluation windows share no samples with the shots.
-    let spec = WindowSpec { overlap: 0.0, ..WindowSpec::default() };
+    let spec = WindowSpec {
+        overlap: 0.0,
+        ..WindowSpec::default()
+    };
     let parted = load_windows(
         DatasetKind::Wisdm2019Watch,
         &root,
@@ -61,7 +67,11 @@ async fn personalized_release_verifies_and_beats_the_generalized_model_for_its_u
     let contract = f.server.contract().clone();
     let split = split_shots(&user, contract.classes.len(), 15);
     let (shots, rest) = (user.select(&split.shots), user.select(&split.rest));
-    assert_eq!(shots.len(), 15 * contract.classes.len(), "15 windows of every class");
+    assert_eq!(
+        shots.len(),
+        15 * contract.classes.len(),
+        "15 windows of every class"
+    );
     assert!(rest.len() > 100, "{} evaluation windows", rest.len());
 
     // The dashboard uploads the labelled windows as int16 readings.
@@ -73,13 +83,23 @@ async fn personalized_release_verifies_and_beats_the_generalized_model_for_its_u
         .collect();
     let r = f
         .alice
-        .post("/api/v0/devices/band-a/samples", samples::upload_body(&contract, &uploads))
+        .post(
+            "/api/v0/devices/band-a/samples",
+            samples::upload_body(&contract, &uploads),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let r = f.alice.post("/api/v0/devices/band-a/personalize", Vec::new()).await.unwrap();
+    let r = f
+        .alice
+        .post("/api/v0/devices/band-a/personalize", Vec::new())
+        .await
+        .unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let status_url = r.json().unwrap()["status_url"].as_str().unwrap().to_string();
+    let status_url = r.json().unwrap()["status_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let job_release = wait_for_job(&f.alice, &status_url).await;
 
     // The band finds it through the release API and downloads the image.
@@ -103,14 +123,26 @@ async fn personalized_release_verifies_and_beats_the_generalized_model_for_its_u
             2,
         )
         .expect("signed, compatible with the band's current model, not a downgrade");
-    manifest.verify_image(&image).expect("image matches the manifest");
+    manifest
+        .verify_image(&image)
+        .expect("image matches the manifest");
     let model = manifest.model(&image).unwrap();
     assert_ne!(model, base.tflite.as_slice(), "the head was fine-tuned");
 
     // Both models see the band's input conversion (the personalized one keeps it).
-    let conv = InputQuant::new(&base.norm, base.quant.input.scale, base.quant.input.zero_point);
+    let conv = InputQuant::new(
+        &base.norm,
+        base.quant.input.scale,
+        base.quant.input.zero_point,
+    );
     let before = int8_accuracy(&base.tflite, &conv, &rest);
     let after = int8_accuracy(model, &conv, &rest);
-    eprintln!("user {USER}: int8 accuracy {before:.3} -> {after:.3} on {} windows", rest.len());
-    assert!(after > before, "personalized {after:.3} vs generalized {before:.3}");
+    eprintln!(
+        "user {USER}: int8 accuracy {before:.3} -> {after:.3} on {} windows",
+        rest.len()
+    );
+    assert!(
+        after > before,
+        "personalized {after:.3} vs generalized {before:.3}"
+    );
 }

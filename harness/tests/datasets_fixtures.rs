@@ -258,7 +258,7 @@ fn uci_har_label_missing_from_activity_labels_is_an_error() {
 fn uci_har_real_metadata_has_the_published_counts() {
     let root = datasets::data_root().join("uci_har");
     let base = datasets::uci_har::dataset_dir(&root)
-        .unwrap_or_else(|e| panic!("{e}; run ../shared/datasets/unpack or set HARBOR_DATA"));
+        .unwrap_or_else(|e| panic!("{e}; run scripts/fetch-data or set HARBOR_DATA"));
     let train =
         datasets::uci_har::read_windows_metadata(&base, datasets::uci_har::Split::Train).unwrap();
     let test =
@@ -597,8 +597,7 @@ fn custom_indices_rate_and_per_row_subjects() {
     let data = dir.path().join("logs/sitting");
     std::fs::create_dir_all(&data).unwrap();
     // subject, trial, x, y, z (m/s2); subject A trial 1 twice, interrupted by B; a leading BOM.
-    let rows =
-        "\u{feff}A 1 0.1 0.2 9.8\nA 1 0.2 0.3 9.7\nB 1 1.0 2.0 3.0\nA 1 0.3 0.4 9.6\nA 2 0.5 0.5 9.5\n";
+    let rows = "\u{feff}A 1 0.1 0.2 9.8\nA 1 0.2 0.3 9.7\nB 1 1.0 2.0 3.0\nA 1 0.3 0.4 9.6\nA 2 0.5 0.5 9.5\n";
     std::fs::write(data.join("all.txt"), rows).unwrap();
     let spec = dir.path().join("spec.yaml");
     std::fs::write(

@@ -19,7 +19,7 @@ fn dataset_dir(name: &str) -> PathBuf {
     let dir = datasets::data_root().join(name);
     assert!(
         dir.is_dir(),
-        "{} is missing: run ../shared/datasets/unpack (or set HARBOR_DATA to where it unpacked)",
+        "{} is missing: run scripts/fetch-data (or set HARBOR_DATA to where it unpacked)",
         dir.display()
     );
     dir

@@ -84,7 +84,16 @@ fn boards_show_prints_clock_memory_and_every_current_with_its_source() {
         let out = harbor(&["boards", "show", board]);
         assert_eq!(out.status.code(), Some(0), "{board}: {}", stderr(&out));
         let text = String::from_utf8_lossy(&out.stdout);
-        for part in ["imu ", "mcu ", " MHz", "mem  SRAM", "power ", "active", "light sleep", "radio"] {
+        for part in [
+            "imu ",
+            "mcu ",
+            " MHz",
+            "mem  SRAM",
+            "power ",
+            "active",
+            "light sleep",
+            "radio",
+        ] {
             assert!(text.contains(part), "{board}: no `{part}` in\n{text}");
         }
         // Every current line: a figure in mA followed by where it comes from.
@@ -92,7 +101,10 @@ fn boards_show_prints_clock_memory_and_every_current_with_its_source() {
         assert!(currents.len() >= 3, "{board}:\n{text}");
         for line in currents {
             let source = line.split(" mA  ").nth(1).unwrap_or("").trim();
-            assert!(!source.is_empty(), "{board}: current without a source: {line}");
+            assert!(
+                !source.is_empty(),
+                "{board}: current without a source: {line}"
+            );
         }
     }
 }

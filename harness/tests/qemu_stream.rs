@@ -8,12 +8,12 @@ use std::path::Path;
 use harbor::board::BoardProfile;
 use harbor::datasets::{self, DatasetKind, LoadOptions, NoProgress, Recording};
 use harbor::model::HostModel;
+use harbor::model::card::ModelCard;
+use harbor::model::input::device_input_quant;
 use harbor::signal::model_rate::ModelRateConverter;
 use harbor::signal::resample::resample;
 use harbor::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, WindowSpec, prepare};
-use harbor::model::input::device_input_quant;
 use harbor::target::{StreamConfig, StreamWindow, Target, TargetError};
-use harbor::model::card::ModelCard;
 use harbor_core::protocol::ErrorCause;
 
 const MODEL: &str = "small-int8-generalized";
@@ -34,7 +34,7 @@ fn recording() -> Recording {
         ..LoadOptions::default()
     };
     let loaded = datasets::load(DatasetKind::Wisdm2019Watch, &root, &opts, &NoProgress)
-        .unwrap_or_else(|e| panic!("{e} (unpack the datasets with ../shared/datasets/unpack)"));
+        .unwrap_or_else(|e| panic!("{e} (unpack the datasets with scripts/fetch-data)"));
     let mut rec = loaded.recordings.into_iter().next().expect("subject 1617");
     let n = RECORDING_SAMPLES.min(rec.len());
     rec.t_ns.truncate(n);

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use harbor::model::input::{DeviceConversionError, device_input_quant};
 use harbor::model::card::ModelCard;
+use harbor::model::input::{DeviceConversionError, device_input_quant};
 
 #[test]
 fn core_conversion_equals_the_training_conversion_for_every_committed_model() {
@@ -65,8 +65,18 @@ fn parameters_the_band_cannot_take_are_named() {
     );
     q.zero_point = 0;
     q.shift = 40;
-    assert!(device_input_quant(&q).unwrap_err().to_string().contains("shift 40"));
+    assert!(
+        device_input_quant(&q)
+            .unwrap_err()
+            .to_string()
+            .contains("shift 40")
+    );
     q.shift = 16;
     q.offset.pop();
-    assert!(device_input_quant(&q).unwrap_err().to_string().contains("5 offsets"));
+    assert!(
+        device_input_quant(&q)
+            .unwrap_err()
+            .to_string()
+            .contains("5 offsets")
+    );
 }

@@ -6,9 +6,9 @@ mod serial_support;
 use std::path::Path;
 
 use harbor::model::HostModel;
+use harbor::model::card::ModelCard;
 use harbor::model::input::device_input_quant;
 use harbor::target::{SerialTarget, StreamConfig, Target, TargetError};
-use harbor::model::card::ModelCard;
 use serial_support::{open, qemu_on_pty, qemu_support, serial_config};
 
 #[tokio::test]

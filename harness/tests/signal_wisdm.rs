@@ -12,7 +12,7 @@ fn wisdm_watch_subjects_become_gravity_consistent_windows_of_all_18_activities()
         ..LoadOptions::default()
     };
     let loaded = datasets::load(DatasetKind::Wisdm2019Watch, &root, &opts, &NoProgress)
-        .unwrap_or_else(|e| panic!("{e} (unpack the datasets with ../shared/datasets/unpack)"));
+        .unwrap_or_else(|e| panic!("{e} (unpack the datasets with scripts/fetch-data)"));
     let board = BoardProfile::load(BoardProfile::DEFAULT).unwrap();
     let (spec, cfg) = (WindowSpec::default(), ResampleConfig::default());
     let p = prepare(&loaded.recordings, &board, &spec, &cfg, &NoProgress).unwrap();

@@ -45,7 +45,7 @@ fn eval_scores_a_held_out_user_with_float_and_int8() {
     let root = harbor::datasets::data_root().join("wisdm2019");
     assert!(
         root.is_dir(),
-        "{} is missing: run ../shared/datasets/unpack",
+        "{} is missing: run scripts/fetch-data",
         root.display()
     );
     let dir = tempfile::tempdir().expect("temp dir");

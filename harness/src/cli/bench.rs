@@ -13,8 +13,8 @@ use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
 use crate::metrics::InstructionStats;
 use crate::model::HostModel;
-use crate::target::{QemuConfig, QemuTarget, Target};
 use crate::rng::SplitMix64;
+use crate::target::{QemuConfig, QemuTarget, Target};
 
 /// Linux's USER_HZ on the platforms harbor runs on.
 const TICKS_PER_S: f64 = 100.0;

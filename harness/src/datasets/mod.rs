@@ -217,7 +217,7 @@ pub fn load(
 }
 
 /// Where the unpacked public recordings live: `$HARBOR_DATA`, else `<workspace>/target/datasets`
-/// (the default destination of `../shared/datasets/unpack`).
+/// (the default destination of `scripts/fetch-data`).
 pub fn data_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("HARBOR_DATA") {
         return PathBuf::from(dir);

@@ -76,7 +76,10 @@ pub async fn run_cells(
     progress: Arc<dyn Fn(usize, u64) + Send + Sync>,
 ) -> Vec<CellOutcome> {
     // A serial port takes one opener at a time: with a board in the run, one worker.
-    let jobs = if cells.iter().any(|c| matches!(c.config, DeviceConfig::Serial(_))) {
+    let jobs = if cells
+        .iter()
+        .any(|c| matches!(c.config, DeviceConfig::Serial(_)))
+    {
         1
     } else {
         jobs
@@ -218,7 +221,7 @@ async fn drive<T: Target>(
             "checking stream support",
             None,
         );
-                return;
+        return;
     }
     if let Err(e) = target.load_model(&plan.model).await {
         target_failure(result, e, "loading the model", None);
@@ -226,7 +229,7 @@ async fn drive<T: Target>(
     }
     if let Some(stream) = &plan.stream {
         run_stream(target, stream, result, progress, fail).await;
-                return;
+        return;
     }
     for i in shard.windows.clone() {
         match target.infer(&plan.inputs[i]).await {
@@ -240,7 +243,7 @@ async fn drive<T: Target>(
             }
         }
     }
-    }
+}
 
 type FailFn<'a> = dyn Fn(&mut ShardResult, &str, String, &str, Option<usize>) + Send + Sync + 'a;
 

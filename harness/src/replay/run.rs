@@ -10,7 +10,10 @@ use crate::report::{BoardSummary, Report, SCHEMA_VERSION, Shard};
 use crate::scenario::{ReplayScenario, TargetKind, Threshold};
 use crate::target::QemuConfig;
 
-use super::{CellPlan, DeviceConfig, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
+use super::{
+    CellPlan, DeviceConfig, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError,
+    run_cells,
+};
 
 /// Overrides of the scenario from the command line.
 #[derive(Clone, Debug, Default)]

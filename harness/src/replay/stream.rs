@@ -14,10 +14,10 @@ use harbor_core::input::InputQuant;
 
 use crate::board::BoardProfile;
 use crate::datasets::{self, LoadOptions, NoProgress};
+use crate::model::input::device_input_quant;
 use crate::signal::model_rate::ModelRateConverter;
 use crate::signal::resample::resample;
 use crate::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, prepare};
-use crate::model::input::device_input_quant;
 use crate::target::StreamConfig;
 
 use super::super::scenario::DatasetEntry;
@@ -88,11 +88,10 @@ impl StreamWorkload {
             window_len: narrow(len as u64, "window length")?,
             hop: narrow(hop as u64, "hop")?,
         };
-        let input =
-            device_input_quant(&model.conversion).map_err(|e| WorkloadError::Model {
-                path: model.dir.join("card.yaml"),
-                message: e.to_string(),
-            })?;
+        let input = device_input_quant(&model.conversion).map_err(|e| WorkloadError::Model {
+            path: model.dir.join("card.yaml"),
+            message: e.to_string(),
+        })?;
 
         let warmup = converter.warmup_outputs();
         let mut segments = Vec::new();

@@ -10,11 +10,11 @@ use crate::board::BoardProfile;
 use crate::datasets::{self, DatasetKind, LoadOptions, NoProgress};
 use crate::metrics::ScoredWindows;
 use crate::model::HostModel;
-use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 use crate::model::card::ModelCard;
 use crate::model::confusion::argmax;
 use crate::model::input::{InputQuant, Normalization};
 use crate::model::{ClassSet, FloatNet};
+use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 
 use super::super::scenario::{DatasetEntry, Subjects};
 

@@ -48,12 +48,17 @@ pub fn start_with(config: CloudConfig) -> Fixture {
 }
 
 pub fn latest_path(device: &str, current: u32) -> String {
-    format!("/api/v0/releases/latest?device={device}&hardware_version={HW}&current_version={current}")
+    format!(
+        "/api/v0/releases/latest?device={device}&hardware_version={HW}&current_version={current}"
+    )
 }
 
 /// The `field` of a 400's JSON body.
 pub fn field(r: &HttpResponse) -> String {
-    r.json().ok().and_then(|v| v["field"].as_str().map(str::to_string)).unwrap_or_default()
+    r.json()
+        .ok()
+        .and_then(|v| v["field"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Polls a job until it ends; panics on failure.
@@ -64,7 +69,9 @@ pub async fn wait_for_job(client: &HttpClient, status_url: &str) -> ReleaseInfo 
         let v = r.json().unwrap();
         match v["status"].as_str() {
             Some("running") => tokio::time::sleep(Duration::from_millis(100)).await,
-            Some("succeeded") => return serde_json::from_value(v["release"].clone()).expect("release JSON"),
+            Some("succeeded") => {
+                return serde_json::from_value(v["release"].clone()).expect("release JSON");
+            }
             _ => panic!("job failed: {v}"),
         }
     }

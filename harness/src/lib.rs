@@ -11,9 +11,7 @@ pub mod cli;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod cloud;
 pub mod datasets;
-pub mod energy;
 pub mod flash;
-pub mod footprint;
 pub mod hardware;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod metrics;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use harbor::footprint::ElfSizes;
+use harbor::metrics::ElfSizes;
 
 /// `size -A` lines: `name size addr`.
 fn size_a(elf: &Path) -> Vec<(String, u64)> {

@@ -5,7 +5,8 @@ mod report_support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use harbor::report::{Report, Status, Tolerances, diff};
+use harbor::metrics::METRICS;
+use harbor::report::{Report, Status, Tolerances, TolerancesError, diff};
 
 fn write(dir: &Path, name: &str, report: &Report) -> std::path::PathBuf {
     let sub = dir.join(name);
@@ -72,13 +73,34 @@ fn worse_beyond_tolerance_is_a_regression_within_it_is_not() {
         .map(|m| m.metric.as_str())
         .collect();
     assert_eq!(names, ["accuracy"]);
-    assert!(
-        Tolerances::default()
-            .set("latency=1")
-            .unwrap_err()
-            .contains("accuracy, macro_f1")
-    );
     assert!(Tolerances::default().set("flash_bytes=lots").is_err());
+}
+
+#[test]
+fn an_unknown_tolerance_metric_is_rejected_with_the_compared_names_of_the_table() {
+    let err = Tolerances::default().set("latency=1").unwrap_err();
+    assert_eq!(
+        err,
+        TolerancesError::NotCompared {
+            metric: "latency".into()
+        }
+    );
+    let message = err.to_string();
+    assert!(message.contains("accuracy, macro_f1"), "{message}");
+    let compared: Vec<_> = METRICS
+        .iter()
+        .filter(|m| m.diff_tolerance.is_some())
+        .collect();
+    assert_eq!(compared.len(), Tolerances::metrics().count());
+    for m in compared {
+        assert!(
+            message.contains(m.name),
+            "{} missing from: {message}",
+            m.name
+        );
+    }
+    // A metric of the table that baselines do not compare is refused the same way.
+    assert!(Tolerances::default().set("windows=1").is_err());
 }
 
 #[test]

@@ -72,3 +72,78 @@ fn instruction_stats_use_the_lower_median() {
     let s = InstructionStats::of([7, 3, 5]).unwrap();
     assert_eq!((s.min, s.median, s.max), (3, 5, 7));
 }
+
+/// The rows of docs/report-json.md's `## Metrics` table: name, unit, better, tolerance.
+fn documented_metrics() -> Vec<[String; 4]> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report-json.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let section = text
+        .split("\n## Metrics\n")
+        .nth(1)
+        .expect("docs/report-json.md has a `## Metrics` section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            [1, 2, 3, 4].map(|k| cells[k].trim_matches('`').to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn report_json_md_documents_exactly_the_metrics_table() {
+    let documented = documented_metrics();
+    let table: Vec<[String; 4]> = METRICS
+        .iter()
+        .map(|m| {
+            [
+                m.name.to_string(),
+                m.unit.symbol().to_string(),
+                m.better.word().to_string(),
+                m.diff_tolerance
+                    .map_or_else(|| "–".to_string(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    for row in &table {
+        assert!(
+            documented.contains(row),
+            "docs/report-json.md lacks or differs on {row:?}"
+        );
+    }
+    for row in &documented {
+        assert!(
+            table.contains(row),
+            "docs/report-json.md documents {row:?}, which METRICS does not have"
+        );
+    }
+    assert_eq!(documented.len(), table.len(), "a row documented twice");
+}
+
+#[test]
+fn metric_names_are_unique_and_look_up() {
+    for (i, m) in METRICS.iter().enumerate() {
+        assert!(
+            METRICS[..i].iter().all(|other| other.name != m.name),
+            "{} twice",
+            m.name
+        );
+        assert_eq!(metric(m.name).unwrap().name, m.name);
+    }
+    let err = metric("latency").unwrap_err().to_string();
+    assert!(err.starts_with("unknown metric `latency`; expected one of: accuracy, "));
+    assert!(err.ends_with("failures, status_ok"), "{err}");
+}
+
+#[test]
+fn values_print_with_the_decimals_of_their_unit() {
+    assert_eq!(format_value("flash_bytes", 98_646.0), "98646");
+    assert_eq!(format_value("instructions_median", 988_666.4), "988666");
+    assert_eq!(format_value("energy_uj", 469.123), "469.12");
+    assert_eq!(format_value("accuracy", 2.0 / 3.0), "0.6667");
+    assert_eq!(format_value("mah_per_day", 23.8), "23.8000");
+    // A name this version does not know (a report from another one) still prints.
+    assert_eq!(format_value("future_metric", 1.5), "1.5000");
+}

@@ -5,8 +5,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::{Deserialize, Serialize};
-
+use crate::metrics::{CellOutcome, ShardFailure};
 use crate::target::{
     DeviceInfo, Inference, QemuConfig, QemuTarget, SerialConfig, SerialTarget, Target, TargetError,
 };
@@ -31,39 +30,6 @@ pub struct CellPlan {
     pub inputs: Arc<Vec<Vec<i8>>>,
     /// Stream mode's segments and window mapping; `None` runs the mode as unsupported.
     pub stream: Option<Arc<StreamWorkload>>,
-}
-
-/// A named failure of part of a cell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardFailure {
-    /// `hang`, `trap`, `exited`, `garbage`, … ([`TargetError::kind`]) or `unsupported`.
-    pub kind: String,
-    pub message: String,
-    /// What the device was doing: `launching`, `loading the model` or `inferring`.
-    pub during: String,
-    /// The window being processed when it failed, if any.
-    pub window: Option<usize>,
-    /// Windows without a result because of this failure: `first..end`.
-    pub windows_lost: Range<usize>,
-}
-
-/// Everything a cell produced.
-#[derive(Clone, Debug, Default)]
-pub struct CellOutcome {
-    /// One slot per window; `None` where a failure left it without a result.
-    pub inferences: Vec<Option<Inference>>,
-    pub failures: Vec<ShardFailure>,
-    /// The firmware's self-description (from the first shard that got one).
-    pub device: Option<DeviceInfo>,
-    /// Stream mode: windows the device inferred that have no host label (impure,
-    /// unlabelled, or an activity outside the model's classes).
-    pub unscored_windows: u64,
-}
-
-impl CellOutcome {
-    pub fn completed(&self) -> usize {
-        self.inferences.iter().filter(|i| i.is_some()).count()
-    }
 }
 
 struct Shard {

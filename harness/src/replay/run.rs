@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::board::{BoardError, BoardProfile};
-use crate::footprint::ElfSizes;
-use crate::report::{
-    BoardSummary, CellContext, CellResult, CheckResult, Report, SCHEMA_VERSION, Shard,
-};
+use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes};
+use crate::report::{BoardSummary, Report, SCHEMA_VERSION, Shard};
 use crate::scenario::{Scenario, TargetKind, Threshold};
 use crate::target::QemuConfig;
 
@@ -188,7 +186,8 @@ pub fn run_scenario(
                     windows: match &plan.stream {
                         Some(s) => &s.windows,
                         None => workloads[wi].as_ref().expect("built for every tensor cell"),
-                    },
+                    }
+                    .scored(),
                     board: &board,
                     elf: elf_sizes[cell.target].as_ref(),
                     model_bytes: plan.model.len() as u64,

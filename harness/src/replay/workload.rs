@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::board::BoardProfile;
 use crate::datasets::{self, DatasetKind, LoadOptions, NoProgress};
+use crate::metrics::ScoredWindows;
 use crate::model::HostModel;
 use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 use crate::model::card::ModelCard;
@@ -177,6 +178,19 @@ impl ReplayWindows {
     /// Whether there are no windows.
     pub fn is_empty(&self) -> bool {
         self.truth.is_empty()
+    }
+
+    /// What the device's answers are scored against (the metrics' view of these windows).
+    pub fn scored(&self) -> ScoredWindows<'_> {
+        ScoredWindows {
+            truth: &self.truth,
+            host_logits: &self.host_logits,
+            host_class: &self.host_class,
+            float_class: &self.float_class,
+            available: self.available,
+            left_out: &self.left_out,
+            seen_in_training: &self.seen_in_training,
+        }
     }
 
     /// Loads the dataset slice, prepares it at the board's IMU rate and the model's windows,

@@ -5,122 +5,65 @@
 //! measured before and is not any more is a regression, as is a cell that was `ok` and is not.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CellResult, Report, Status, metric_value};
+use super::Report;
+use crate::metrics::{
+    Better, CellResult, Metric, Status, Tolerance, ToleranceError, compared, names,
+};
 
-/// Which way a metric gets worse.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Worse {
-    Lower,
-    Higher,
+/// A `--tolerance metric=value` that cannot be applied.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TolerancesError {
+    #[error("`{0}`: expected metric=value, e.g. accuracy=0.01 or flash_bytes=2%")]
+    NotAnAssignment(String),
+    #[error(
+        "`{metric}` is not a metric a baseline compares; one of: {}",
+        names(compared())
+    )]
+    NotCompared { metric: String },
+    #[error(transparent)]
+    Value(#[from] ToleranceError),
 }
 
-/// How far a metric may move the wrong way before it counts as a regression.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tolerance {
-    /// In the metric's own unit (e.g. 0.005 accuracy, 256 bytes).
-    Absolute(f64),
-    /// A fraction of the old value (`2%` on the command line is 0.02).
-    Relative(f64),
-}
-
-impl Tolerance {
-    fn allows(self, old: f64, worsening: f64) -> bool {
-        match self {
-            Tolerance::Absolute(t) => worsening <= t,
-            Tolerance::Relative(t) => worsening <= t * old.abs(),
-        }
-    }
-}
-
-impl fmt::Display for Tolerance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tolerance::Absolute(t) => write!(f, "{t}"),
-            Tolerance::Relative(t) => write!(f, "{}%", t * 100.0),
-        }
-    }
-}
-
-impl FromStr for Tolerance {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let (number, relative) = match s.strip_suffix('%') {
-            Some(n) => (n.trim(), true),
-            None => (s, false),
-        };
-        let v: f64 = number
-            .parse()
-            .map_err(|_| format!("`{s}` is not a tolerance: expected a number such as 0.01 or a percentage such as 2%"))?;
-        if !v.is_finite() || v < 0.0 {
-            return Err(format!("tolerance `{s}` must be a number ≥ 0"));
-        }
-        Ok(if relative {
-            Tolerance::Relative(v / 100.0)
-        } else {
-            Tolerance::Absolute(v)
-        })
-    }
-}
-
-/// The metrics a baseline gates on, which way each gets worse, and its default tolerance.
-const GATED: &[(&str, Worse, Tolerance)] = &[
-    ("accuracy", Worse::Lower, Tolerance::Absolute(0.005)),
-    ("macro_f1", Worse::Lower, Tolerance::Absolute(0.005)),
-    // Bit-exactness with the host reference is all or nothing.
-    ("agreement_int8", Worse::Lower, Tolerance::Absolute(0.0)),
-    ("agreement_float", Worse::Lower, Tolerance::Absolute(0.005)),
-    ("flash_bytes", Worse::Higher, Tolerance::Relative(0.01)),
-    ("ram_bytes", Worse::Higher, Tolerance::Relative(0.01)),
-    ("stack_bytes", Worse::Higher, Tolerance::Relative(0.01)),
-    (
-        "instructions_median",
-        Worse::Higher,
-        Tolerance::Relative(0.01),
-    ),
-    ("instructions_max", Worse::Higher, Tolerance::Relative(0.01)),
-    ("energy_uj", Worse::Higher, Tolerance::Relative(0.01)),
-];
-
-/// Per-metric tolerances: the defaults, with any overrides from `--tolerance metric=value`.
+/// Per-metric tolerances: the table's defaults, with overrides from `--tolerance metric=value`.
 #[derive(Clone, Debug)]
 pub struct Tolerances(BTreeMap<&'static str, Tolerance>);
 
 impl Default for Tolerances {
     fn default() -> Self {
-        Tolerances(GATED.iter().map(|&(m, _, t)| (m, t)).collect())
+        Tolerances(
+            compared()
+                .filter_map(|m| Some((m.name, m.diff_tolerance?)))
+                .collect(),
+        )
     }
 }
 
 impl Tolerances {
     /// The metrics a baseline compares.
     pub fn metrics() -> impl Iterator<Item = &'static str> {
-        GATED.iter().map(|&(m, _, _)| m)
+        compared().map(|m| m.name)
     }
 
     /// Applies `metric=value` (e.g. `accuracy=0.01`, `flash_bytes=2%`).
-    pub fn set(&mut self, spec: &str) -> Result<(), String> {
-        let (metric, value) = spec.split_once('=').ok_or_else(|| {
-            format!("`{spec}`: expected metric=value, e.g. accuracy=0.01 or flash_bytes=2%")
-        })?;
+    pub fn set(&mut self, spec: &str) -> Result<(), TolerancesError> {
+        let (metric, value) = spec
+            .split_once('=')
+            .ok_or_else(|| TolerancesError::NotAnAssignment(spec.to_string()))?;
         let metric = metric.trim();
-        let key = Self::metrics().find(|m| *m == metric).ok_or_else(|| {
-            format!(
-                "`{metric}` is not a metric a baseline compares; one of: {}",
-                Self::metrics().collect::<Vec<_>>().join(", ")
-            )
-        })?;
+        let key =
+            Self::metrics()
+                .find(|m| *m == metric)
+                .ok_or_else(|| TolerancesError::NotCompared {
+                    metric: metric.to_string(),
+                })?;
         self.0.insert(key, value.parse()?);
         Ok(())
     }
 
+    /// The tolerance of `metric` (0 for a metric baselines do not compare).
     pub fn get(&self, metric: &str) -> Tolerance {
         self.0
             .get(metric)
@@ -179,27 +122,27 @@ impl Diff {
 }
 
 fn metric_delta(
-    metric: &str,
-    worse: Worse,
+    metric: &Metric,
     tolerance: Tolerance,
     old: &CellResult,
     new: &CellResult,
 ) -> MetricDelta {
-    let (o, n) = (metric_value(old, metric), metric_value(new, metric));
+    let (o, n) = (metric.value(old), metric.value(new));
     let delta = o.zip(n).map(|(o, n)| n - o);
     let regression = match (o, n) {
         (Some(_), None) => true,
         (Some(o), Some(n)) => {
-            let worsening = match worse {
-                Worse::Lower => o - n,
-                Worse::Higher => n - o,
+            let worsening = match metric.better {
+                Better::Higher => o - n,
+                Better::Lower => n - o,
+                Better::Neither => 0.0,
             };
             worsening > 0.0 && !tolerance.allows(o, worsening)
         }
         _ => false,
     };
     MetricDelta {
-        metric: metric.to_string(),
+        metric: metric.name.to_string(),
         old: o,
         new: n,
         delta,
@@ -222,9 +165,8 @@ pub fn diff(baseline: &str, old: &Report, new: &Report, tolerances: &Tolerances)
             added.push(id);
             continue;
         };
-        let metrics = GATED
-            .iter()
-            .map(|&(m, worse, _)| metric_delta(m, worse, tolerances.get(m), before, cell))
+        let metrics = compared()
+            .map(|m| metric_delta(m, tolerances.get(m.name), before, cell))
             .collect();
         cells.push(CellDiff {
             cell: id,

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::diff::Diff;
-use super::markdown::format_value;
 use super::plots::{self, PlotError};
 use super::{CellResult, Report};
+use crate::metrics::{ACCURACY, format_value};
 
 const STYLE: &str = "
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -107,7 +107,7 @@ fn summary(report: &Report) -> String {
             "cell",
             "status",
             "windows",
-            "accuracy",
+            ACCURACY.name,
             "host int8",
             "host float",
             "int8 bit-exact",

@@ -9,7 +9,8 @@
 
 use std::fmt::Write;
 
-use super::{CellResult, CheckResult, Report, STATUS_OK};
+use super::{CellResult, CheckResult, Report};
+use crate::metrics::STATUS_OK;
 use crate::target::TargetError;
 
 /// Escapes an XML attribute value (line breaks kept as character references).
@@ -90,7 +91,7 @@ fn outcome(cell: &CellResult, check: &CheckResult) -> Outcome {
     if check.passed {
         return Outcome::Passed;
     }
-    if check.metric != STATUS_OK {
+    if check.metric != STATUS_OK.name {
         return Outcome::Failure {
             kind: "threshold",
             message: format!("{}: {}", check.metric, failure_message(check)),
@@ -133,7 +134,7 @@ fn status_name(cell: &CellResult) -> String {
 /// The checks of a cell, plus a `status_ok` testcase if the scenario evaluation left it out.
 fn checks_of(cell: &CellResult) -> Vec<CheckResult> {
     let mut checks = cell.checks.clone();
-    if !checks.iter().any(|c| c.metric == STATUS_OK) {
+    if !checks.iter().any(|c| c.metric == STATUS_OK.name) {
         checks.insert(0, CheckResult::status_ok(cell));
     }
     checks

@@ -8,6 +8,7 @@ use tabled::settings::Style;
 
 use super::diff::{Diff, MetricDelta};
 use super::{CellResult, Report};
+use crate::metrics::{ACCURACY, format_value};
 
 fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
     v.map_or_else(|| "–".to_string(), f)
@@ -38,7 +39,7 @@ pub fn summary_rows(results: &[CellResult]) -> Vec<[String; 12]> {
             "mode",
             "status",
             "windows",
-            "accuracy",
+            ACCURACY.name,
             "host int8",
             "int8 bit-exact",
             "instr. median",
@@ -93,17 +94,6 @@ fn checks_table(results: &[CellResult]) -> Option<String> {
         }
     }
     (rows.len() > 1).then(|| markdown_table(rows))
-}
-
-/// A metric value as people read it: scores with 4 decimals, counts as integers.
-pub fn format_value(metric: &str, v: f64) -> String {
-    if metric.ends_with("_bytes") || metric.starts_with("instructions") {
-        format!("{v:.0}")
-    } else if metric.starts_with("energy") {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 fn format_delta(m: &MetricDelta) -> String {

@@ -1,9 +1,9 @@
 //! The run report: one [`CellResult`] per (model × dataset × target × mode), written as
 //! `report.json` (stable fields, docs/report-json.md), `report.md`, `report.junit.xml` and
 //! `report.html` (docs/reports.md).
+//!
+//! The numbers come from [`crate::metrics`]; this module compares and formats them.
 
-mod cell;
-mod check;
 mod diff;
 mod html;
 mod junit;
@@ -15,9 +15,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use cell::{CellContext, CellResult, Status};
-pub use check::{CheckResult, CompareOp, METRICS, STATUS_OK, is_byte_metric, metric_value};
-pub use diff::{CellDiff, Diff, MetricDelta, Tolerance, Tolerances, diff};
+pub use crate::metrics::{CellResult, CheckResult, CompareOp, Status, Tolerance};
+pub use diff::{CellDiff, Diff, MetricDelta, Tolerances, TolerancesError, diff};
 pub use html::{confusion_id, to_html};
 pub use junit::{escape_xml, failure_message, to_junit};
 pub use markdown::{diff_markdown, markdown_table, summary_rows, to_markdown};
@@ -28,6 +27,7 @@ pub use plots::PlotError;
 /// 2: `checks`, `window_selection` and `shard` (docs/report-json.md).
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// A whole run: the scenario, the board, and one result per cell (report.json).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,

@@ -13,6 +13,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::CellResult;
+use crate::metrics::{
+    ACCURACY, ENERGY_UJ, FLASH_BYTES, FLOAT_ACCURACY, HOST_INT8_ACCURACY, RAM_BYTES,
+};
 
 /// A plot that could not be drawn (plotters reports layout problems this way).
 #[derive(Debug, thiserror::Error)]
@@ -314,24 +317,24 @@ pub fn accuracy(cells: &[CellResult]) -> Result<String, PlotError> {
         Series {
             name: "on device",
             color: BLUE,
-            values: cells.iter().map(|c| c.accuracy).collect(),
+            values: cells.iter().map(|c| ACCURACY.value(c)).collect(),
         },
         Series {
             name: "host int8",
             color: ORANGE,
-            values: cells.iter().map(|c| c.host_int8_accuracy).collect(),
+            values: cells.iter().map(|c| HOST_INT8_ACCURACY.value(c)).collect(),
         },
         Series {
             name: "host float",
             color: GREEN,
-            values: cells.iter().map(|c| c.float_accuracy).collect(),
+            values: cells.iter().map(|c| FLOAT_ACCURACY.value(c)).collect(),
         },
     ];
     hbars(
         "plot-accuracy",
-        "accuracy",
+        ACCURACY.name,
         "Accuracy: on device vs desktop references",
-        "accuracy",
+        ACCURACY.name,
         &short_labels(cells),
         &series,
         1.0,
@@ -340,17 +343,17 @@ pub fn accuracy(cells: &[CellResult]) -> Result<String, PlotError> {
 
 /// Flash and RAM per cell, in KiB.
 pub fn footprint(cells: &[CellResult]) -> Result<String, PlotError> {
-    let kib = |v: Option<u64>| v.map(|b| b as f64 / 1024.0);
+    let kib = |v: Option<f64>| v.map(|b| b / 1024.0);
     let series = [
         Series {
             name: "flash",
             color: BLUE,
-            values: cells.iter().map(|c| kib(c.flash_bytes)).collect(),
+            values: cells.iter().map(|c| kib(FLASH_BYTES.value(c))).collect(),
         },
         Series {
             name: "RAM",
             color: ORANGE,
-            values: cells.iter().map(|c| kib(c.ram_bytes)).collect(),
+            values: cells.iter().map(|c| kib(RAM_BYTES.value(c))).collect(),
         },
     ];
     let x_max = max_of(series.iter().flat_map(|s| s.values.iter().copied()));
@@ -370,7 +373,7 @@ pub fn energy(cells: &[CellResult]) -> Result<String, PlotError> {
     let series = [Series {
         name: "energy per inference",
         color: GREEN,
-        values: cells.iter().map(|c| c.energy_uj).collect(),
+        values: cells.iter().map(|c| ENERGY_UJ.value(c)).collect(),
     }];
     let x_max = max_of(series[0].values.iter().copied());
     hbars(

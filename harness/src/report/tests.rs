@@ -1,10 +1,11 @@
 //! report.json reads back into the same report, and checks evaluate against its metrics.
 
 use super::*;
-use crate::energy::EnergyEstimate;
-use crate::metrics::{InstructionStats, Int8Mismatch};
-use crate::replay::{Mode, ShardFailure};
-use crate::model::confusion::Confusion;
+use crate::metrics::{
+    CellContext, CellOutcome, Confusion, EnergyEstimate, InstructionStats, Int8Mismatch, METRICS,
+    ScoredWindows, ShardFailure,
+};
+use crate::scenario::Mode;
 
 /// A cell with every optional part filled and awkward floats (not exactly representable).
 fn full_cell(mode: Mode) -> CellResult {
@@ -139,7 +140,7 @@ fn checks_read_the_cell_and_fail_on_unmeasured_metrics() {
     ok.ram_bytes = Some(1);
     ok.agreement_float = Some(1.0);
     for m in METRICS {
-        assert!(metric_value(&ok, m).is_some(), "{m}");
+        assert!(m.value(&ok).is_some(), "{}", m.name);
     }
     // A partial cell fails the implicit status check; an ok one passes it.
     assert!(!CheckResult::status_ok(&cell).passed);
@@ -153,25 +154,23 @@ fn cell_from_answers(
     instructions: [u64; 3],
     elapsed_us: [Option<u32>; 3],
 ) -> CellResult {
-    let windows = crate::replay::ReplayWindows {
-        truth: vec![0, 1, 0],
-        subject: vec!["1600".into(); 3],
-        raw: vec![Vec::new(); 3],
-        int8: vec![Vec::new(); 3],
-        host_logits: vec![vec![5, -5], vec![-5, 5], vec![5, -5]],
-        host_class: vec![0, 1, 0],
-        float_class: vec![0, 1, 0],
-        left_out: Default::default(),
+    let host_logits = [vec![5, -5], vec![-5, 5], vec![5, -5]];
+    let windows = ScoredWindows {
+        truth: &[0, 1, 0],
+        host_logits: &host_logits,
+        host_class: &[0, 1, 0],
+        float_class: &[0, 1, 0],
         available: 3,
-        seen_in_training: Vec::new(),
+        left_out: &Default::default(),
+        seen_in_training: &[],
     };
     let board = crate::board::BoardProfile::load("esp32c3-band").unwrap();
     let classes = ["walking".to_string(), "sitting".to_string()];
-    let outcome = crate::replay::CellOutcome {
+    let outcome = CellOutcome {
         inferences: instructions
             .iter()
             .zip(elapsed_us)
-            .zip(&windows.host_logits)
+            .zip(&host_logits)
             .map(|((&instructions, elapsed_us), logits)| {
                 Some(crate::target::Inference {
                     predicted: u8::from(logits[1] > logits[0]),
@@ -191,7 +190,7 @@ fn cell_from_answers(
         dataset: "fixture",
         mode: Mode::Tensor,
         classes: &classes,
-        windows: &windows,
+        windows,
         board: &board,
         elf: None,
         model_bytes: 0,

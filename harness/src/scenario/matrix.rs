@@ -219,9 +219,9 @@ impl MatrixInput<'_> {
             .into_iter()
             .map(|(metric, text)| {
                 threshold::check_metric(&metric.value)
-                    .map_err(|e| self.error(metric.referenced, e))?;
+                    .map_err(|e| self.error(metric.referenced, e.to_string()))?;
                 let (op, expected) = threshold::parse(&metric.value, &text.value)
-                    .map_err(|e| self.error(text.referenced, e))?;
+                    .map_err(|e| self.error(text.referenced, e.to_string()))?;
                 Ok(Threshold {
                     metric: metric.value.clone(),
                     op,

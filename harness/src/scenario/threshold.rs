@@ -1,6 +1,6 @@
 //! Threshold strings: `">= 0.70"`, `"== 1.0"`, `"<= 128KiB"`.
 
-use crate::report::{CompareOp, METRICS, STATUS_OK, is_byte_metric};
+use crate::metrics::{CompareOp, Metric, UnknownMetric, metric};
 
 /// A check a cell must pass: `metric op expected`, from `origin` (`file:line:column`).
 #[derive(Clone, Debug, PartialEq)]
@@ -22,23 +22,59 @@ const UNITS: [(&str, f64); 7] = [
     ("", 1.0),
 ];
 
-/// Checks that `metric` is one thresholds may use.
-pub fn check_metric(metric: &str) -> Result<(), String> {
-    if METRICS.contains(&metric) || metric == STATUS_OK {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown metric `{metric}`; expected one of: {}",
-            METRICS.join(", ")
-        ))
-    }
+/// A threshold that cannot be used; each message says what was expected.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error(transparent)]
+    UnknownMetric(#[from] UnknownMetric),
+    #[error(
+        "threshold `{text}` for `{metric}`: expected an operator (>=, <=, ==, >, <) and a \
+         number, e.g. {example} (quote it: a leading `>` starts a YAML block)"
+    )]
+    NoOperator {
+        text: String,
+        metric: String,
+        example: &'static str,
+    },
+    #[error("threshold `{text}` for `{metric}`: `{number}` is not a number, e.g. {example}")]
+    NotANumber {
+        text: String,
+        metric: String,
+        number: String,
+        example: &'static str,
+    },
+    #[error("threshold `{text}` for `{metric}`: not a finite number")]
+    NotFinite { text: String, metric: String },
+    #[error(
+        "threshold `{text}` for `{metric}`: unknown size unit `{unit}`; expected \
+         B, KiB, MiB (1024) or kB, KB, MB (1000)"
+    )]
+    UnknownUnit {
+        text: String,
+        metric: String,
+        unit: String,
+    },
+    #[error(
+        "threshold `{text}` for `{metric}`: `{unit}` after the number; only *_bytes \
+         metrics take a size unit"
+    )]
+    UnitOnNonByteMetric {
+        text: String,
+        metric: String,
+        unit: String,
+    },
+}
+
+/// The metric thresholds call `name`, if the metrics table has it.
+pub fn check_metric(name: &str) -> Result<&'static Metric, ThresholdError> {
+    Ok(metric(name)?)
 }
 
 /// Parses `"<op> <number>[unit]"` for `metric` into (op, expected value).
-pub fn parse(metric: &str, text: &str) -> Result<(CompareOp, f64), String> {
-    check_metric(metric)?;
+pub fn parse(name: &str, text: &str) -> Result<(CompareOp, f64), ThresholdError> {
+    let m = check_metric(name)?;
     let text = text.trim();
-    let example = if is_byte_metric(metric) {
+    let example = if m.is_bytes() {
         "\"<= 128KiB\""
     } else {
         "\">= 0.70\""
@@ -47,42 +83,50 @@ pub fn parse(metric: &str, text: &str) -> Result<(CompareOp, f64), String> {
         text.strip_prefix(op.symbol())
             .map(|rest| (*op, rest.trim()))
     }) else {
-        return Err(format!(
-            "threshold `{text}` for `{metric}`: expected an operator (>=, <=, ==, >, <) and a \
-             number, e.g. {example} (quote it: a leading `>` starts a YAML block)"
-        ));
+        return Err(ThresholdError::NoOperator {
+            text: text.to_string(),
+            metric: name.to_string(),
+            example,
+        });
     };
     let split = rest
         .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | '_')))
         .unwrap_or(rest.len());
     // `1e3` is a number but `1eKiB` is not: let the number parser judge the digits.
     let (number, unit) = (rest[..split].trim(), rest[split..].trim());
-    let value: f64 = number.replace('_', "").parse().map_err(|_| {
-        format!("threshold `{text}` for `{metric}`: `{number}` is not a number, e.g. {example}")
-    })?;
+    let value: f64 = number
+        .replace('_', "")
+        .parse()
+        .map_err(|_| ThresholdError::NotANumber {
+            text: text.to_string(),
+            metric: name.to_string(),
+            number: number.to_string(),
+            example,
+        })?;
     if !value.is_finite() {
-        return Err(format!(
-            "threshold `{text}` for `{metric}`: not a finite number"
-        ));
+        return Err(ThresholdError::NotFinite {
+            text: text.to_string(),
+            metric: name.to_string(),
+        });
     }
     let scale = if unit.is_empty() {
         1.0
-    } else if is_byte_metric(metric) {
+    } else if m.is_bytes() {
         UNITS
             .iter()
             .find(|(u, _)| *u == unit)
             .map(|(_, s)| *s)
-            .ok_or_else(|| {
-                format!(
-                    "threshold `{text}` for `{metric}`: unknown size unit `{unit}`; expected \
-                     B, KiB, MiB (1024) or kB, KB, MB (1000)"
-                )
+            .ok_or_else(|| ThresholdError::UnknownUnit {
+                text: text.to_string(),
+                metric: name.to_string(),
+                unit: unit.to_string(),
             })?
     } else {
-        return Err(format!(
-            "threshold `{text}` for `{metric}`: `{unit}` after the number; only *_bytes \
-             metrics take a size unit"
-        ));
+        return Err(ThresholdError::UnitOnNonByteMetric {
+            text: text.to_string(),
+            metric: name.to_string(),
+            unit: unit.to_string(),
+        });
     };
     Ok((op, value * scale))
 }
@@ -123,23 +167,44 @@ mod tests {
 
     #[test]
     fn bad_operators_units_and_metrics_say_what_was_expected() {
-        let err = parse("accuracy", "0.7").unwrap_err();
+        let err = parse("accuracy", "0.7").unwrap_err().to_string();
         assert!(err.contains("expected an operator"), "{err}");
-        let err = parse("accuracy", "=> 0.7").unwrap_err();
+        let err = parse("accuracy", "=> 0.7").unwrap_err().to_string();
         assert!(err.contains("expected an operator"), "{err}");
-        let err = parse("flash_bytes", "<= 128kib").unwrap_err();
+        let err = parse("flash_bytes", "<= 128kib").unwrap_err().to_string();
         assert!(
             err.contains("unknown size unit `kib`") && err.contains("KiB"),
             "{err}"
         );
-        let err = parse("accuracy", ">= 70%").unwrap_err();
+        let err = parse("accuracy", ">= 70%").unwrap_err().to_string();
         assert!(err.contains("only *_bytes"), "{err}");
-        let err = parse("accuracy", ">= high").unwrap_err();
+        let err = parse("accuracy", ">= high").unwrap_err().to_string();
         assert!(err.contains("not a number"), "{err}");
-        let err = parse("acuracy", ">= 0.7").unwrap_err();
+        let err = parse("acuracy", ">= 0.7").unwrap_err().to_string();
         assert!(
             err.contains("unknown metric `acuracy`") && err.contains("macro_f1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_unknown_metric_is_rejected_with_every_name_of_the_table() {
+        let err = check_metric("flash").unwrap_err();
+        assert_eq!(
+            err,
+            ThresholdError::UnknownMetric(UnknownMetric {
+                name: "flash".into()
+            })
+        );
+        let message = err.to_string();
+        assert!(message.starts_with("unknown metric `flash`"), "{message}");
+        for m in crate::metrics::METRICS {
+            assert!(
+                message.contains(m.name),
+                "{} missing from: {message}",
+                m.name
+            );
+        }
+        assert!(parse("flash", "<= 1KiB").is_err());
     }
 }

@@ -3,12 +3,12 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use harbor::energy::EnergyEstimate;
-use harbor::metrics::{Confusion, InstructionStats};
-use harbor::replay::{Mode, ShardFailure};
-use harbor::report::{
-    BoardSummary, CellResult, CheckResult, CompareOp, Report, SCHEMA_VERSION, Status,
+use harbor::metrics::{
+    CellResult, CheckResult, CompareOp, Confusion, EnergyEstimate, InstructionStats, ShardFailure,
+    Status,
 };
+use harbor::replay::Mode;
+use harbor::report::{BoardSummary, Report, SCHEMA_VERSION};
 
 pub const CLASSES: [&str; 8] = [
     "walking",

@@ -1,13 +1,16 @@
 //! One result row: metrics of a cell computed from the device's answers and the references.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use super::{
+    CellOutcome, CheckResult, Confusion, ElfSizes, EnergyEstimate, Footprint, InstructionStats,
+    Int8Mismatch, ShardFailure, agreement_float, int8_agreement,
+};
 use crate::board::BoardProfile;
-use crate::energy::EnergyEstimate;
-use crate::footprint::{ElfSizes, Footprint};
-use crate::metrics::{Confusion, InstructionStats, Int8Mismatch, agreement_float, int8_agreement};
-use crate::replay::{CellOutcome, Mode, ReplayWindows, ShardFailure};
+use crate::scenario::Mode;
+use crate::target::Inference;
 
 /// How a cell ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +26,7 @@ pub enum Status {
     Unsupported,
 }
 
+/// One cell's result: what ran, how it ended, and every metric (report.json's `results`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
     pub model: String,
@@ -42,7 +46,7 @@ pub struct CellResult {
     /// start). Tensor and stream cells of one slice score different windows.
     pub window_selection: String,
     /// Windows of activities outside the model's classes (not replayed), by activity.
-    pub left_out: std::collections::BTreeMap<String, usize>,
+    pub left_out: BTreeMap<String, usize>,
     pub classes: Vec<String>,
     /// On-device scores over the completed windows.
     pub accuracy: Option<f64>,
@@ -76,17 +80,52 @@ pub struct CellResult {
     pub checks: Vec<CheckResult>,
 }
 
+/// The windows a cell replayed, as scoring sees them: one entry per window in each slice.
+#[derive(Clone, Copy, Debug)]
+pub struct ScoredWindows<'a> {
+    /// True class per window (index into the model's classes).
+    pub truth: &'a [usize],
+    /// Host int8 reference logits and class per window.
+    pub host_logits: &'a [Vec<i8>],
+    pub host_class: &'a [usize],
+    /// The float model's class per window.
+    pub float_class: &'a [usize],
+    /// Windows of the model's classes before `max_windows` thinned them.
+    pub available: usize,
+    /// Windows of activities outside the model's classes, by activity (not replayed).
+    pub left_out: &'a BTreeMap<String, usize>,
+    /// Replayed subjects the model trained or validated on.
+    pub seen_in_training: &'a [String],
+}
+
+impl ScoredWindows<'_> {
+    /// Windows replayed.
+    pub fn len(&self) -> usize {
+        self.truth.len()
+    }
+
+    /// No window was replayed.
+    pub fn is_empty(&self) -> bool {
+        self.truth.is_empty()
+    }
+}
+
 /// What a cell's numbers are computed from besides the device's answers.
 pub struct CellContext<'a> {
+    /// Names of the cell's model, target and dataset.
     pub model: &'a str,
     pub target: &'a str,
     pub dataset: &'a str,
     pub mode: Mode,
+    /// The model's class names.
     pub classes: &'a [String],
-    pub windows: &'a ReplayWindows,
+    pub windows: ScoredWindows<'a>,
+    /// The board profile latency and energy estimates rest on.
     pub board: &'a BoardProfile,
+    /// Section sizes of the target's firmware, if it has an ELF.
     pub elf: Option<&'a ElfSizes>,
     pub model_bytes: u64,
+    /// Seconds between inferences (for the energy budget per window).
     pub hop_s: f64,
 }
 
@@ -104,9 +143,10 @@ fn median_ms(elapsed_us: impl Iterator<Item = u32>) -> Option<f64> {
 }
 
 impl CellResult {
+    /// Computes every metric of a cell from the device's answers; `checks` start empty.
     pub fn new(cx: &CellContext<'_>, outcome: &CellOutcome) -> Self {
-        let w = cx.windows;
-        let done: Vec<(usize, &crate::target::Inference)> = outcome
+        let w = &cx.windows;
+        let done: Vec<(usize, &Inference)> = outcome
             .inferences
             .iter()
             .enumerate()
@@ -114,7 +154,7 @@ impl CellResult {
             .collect();
         let n_classes = cx.classes.len();
         let any = !done.is_empty();
-        let confusion_of = |pred: &dyn Fn(usize, &crate::target::Inference) -> usize| {
+        let confusion_of = |pred: &dyn Fn(usize, &Inference) -> usize| {
             let mut c = Confusion::new(n_classes);
             for &(i, inf) in &done {
                 c.add(w.truth[i], pred(i, inf).min(n_classes.saturating_sub(1)));
@@ -195,7 +235,7 @@ impl CellResult {
             arena_bytes: footprint.map(|f| f.arena_bytes),
             energy_uj: energy.as_ref().map(|e| e.inference_uj),
             energy,
-            subjects_seen_in_training: w.seen_in_training.clone(),
+            subjects_seen_in_training: w.seen_in_training.to_vec(),
             failures: outcome.failures.clone(),
             window_selection: match cx.mode {
                 Mode::Stream => "whole_segments",

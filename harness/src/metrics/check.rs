@@ -1,25 +1,30 @@
 //! Threshold checks: a metric of a cell compared with an expected value.
 //!
 //! The scenario says which checks apply to which cell (`scenario::thresholds`); this module
-//! names the metrics a check can read and evaluates one check on one cell.
+//! evaluates one check on one cell, reading the metric through the [`super::METRICS`] table.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CellResult, Status};
+use super::{CellResult, STATUS_OK, metric};
 
 /// How a measured value is compared with the expected one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CompareOp {
+    /// `>=`
     #[serde(rename = ">=")]
     Ge,
+    /// `<=`
     #[serde(rename = "<=")]
     Le,
+    /// `==`
     #[serde(rename = "==")]
     Eq,
+    /// `>`
     #[serde(rename = ">")]
     Gt,
+    /// `<`
     #[serde(rename = "<")]
     Lt,
 }
@@ -34,6 +39,7 @@ impl CompareOp {
         CompareOp::Lt,
     ];
 
+    /// The operator as thresholds write it.
     pub fn symbol(self) -> &'static str {
         match self {
             CompareOp::Ge => ">=",
@@ -44,6 +50,7 @@ impl CompareOp {
         }
     }
 
+    /// Whether `measured op expected` holds.
     pub fn holds(self, measured: f64, expected: f64) -> bool {
         match self {
             CompareOp::Ge => measured >= expected,
@@ -65,7 +72,7 @@ impl fmt::Display for CompareOp {
 /// One threshold evaluated on one cell.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// A [`METRICS`] name, e.g. `accuracy`, `flash_bytes`; or [`STATUS_OK`].
+    /// A [`super::METRICS`] name, e.g. `accuracy`, `flash_bytes`, `status_ok`.
     pub metric: String,
     pub op: CompareOp,
     pub expected: f64,
@@ -77,17 +84,17 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// Evaluates `metric op expected` on `cell`.
+    /// Evaluates `name op expected` on `cell`; a name not in the table is never measured.
     pub fn evaluate(
         cell: &CellResult,
-        metric: &str,
+        name: &str,
         op: CompareOp,
         expected: f64,
         origin: String,
     ) -> Self {
-        let measured = metric_value(cell, metric);
+        let measured = metric(name).ok().and_then(|m| m.value(cell));
         CheckResult {
-            metric: metric.to_string(),
+            metric: name.to_string(),
             op,
             expected,
             measured,
@@ -100,7 +107,7 @@ impl CheckResult {
     pub fn status_ok(cell: &CellResult) -> Self {
         Self::evaluate(
             cell,
-            STATUS_OK,
+            STATUS_OK.name,
             CompareOp::Eq,
             1.0,
             "harbor: every cell must answer every window".to_string(),
@@ -123,72 +130,5 @@ impl fmt::Display for CheckResult {
             if self.passed { "passed" } else { "FAILED" },
             self.origin
         )
-    }
-}
-
-/// The implicit metric "the cell's status is ok": 1.0 when it is, else 0.0.
-pub const STATUS_OK: &str = "status_ok";
-
-/// Metric names thresholds may use: the numeric fields of [`CellResult`].
-pub const METRICS: &[&str] = &[
-    "accuracy",
-    "macro_f1",
-    "host_int8_accuracy",
-    "float_accuracy",
-    "agreement_int8",
-    "agreement_float",
-    "int8_mismatches",
-    "instructions_min",
-    "instructions_median",
-    "instructions_max",
-    "est_latency_ms",
-    "measured_latency_ms",
-    "flash_bytes",
-    "ram_bytes",
-    "stack_bytes",
-    "arena_bytes",
-    "energy_uj",
-    "energy_uj_per_window",
-    "mah_per_day",
-    "windows",
-    "windows_completed",
-    "windows_unscored",
-    "failures",
-];
-
-/// Metrics measured in bytes: their thresholds may carry a size unit (`128KiB`).
-pub fn is_byte_metric(metric: &str) -> bool {
-    metric.ends_with("_bytes")
-}
-
-/// The value of `metric` in `cell`, `None` when it was not measured (or is unknown).
-pub fn metric_value(cell: &CellResult, metric: &str) -> Option<f64> {
-    let int = |v: u64| Some(v as f64);
-    match metric {
-        STATUS_OK => Some(if cell.status == Status::Ok { 1.0 } else { 0.0 }),
-        "accuracy" => cell.accuracy,
-        "macro_f1" => cell.macro_f1,
-        "host_int8_accuracy" => cell.host_int8_accuracy,
-        "float_accuracy" => cell.float_accuracy,
-        "agreement_int8" => cell.agreement_int8,
-        "agreement_float" => cell.agreement_float,
-        "int8_mismatches" => int(cell.int8_mismatches.len() as u64),
-        "instructions_min" => cell.instructions.map(|s| s.min as f64),
-        "instructions_median" => cell.instructions.map(|s| s.median as f64),
-        "instructions_max" => cell.instructions.map(|s| s.max as f64),
-        "est_latency_ms" => cell.est_latency_ms,
-        "measured_latency_ms" => cell.measured_latency_ms,
-        "flash_bytes" => cell.flash_bytes.map(|v| v as f64),
-        "ram_bytes" => cell.ram_bytes.map(|v| v as f64),
-        "stack_bytes" => cell.stack_bytes.map(|v| v as f64),
-        "arena_bytes" => cell.arena_bytes.map(|v| v as f64),
-        "energy_uj" => cell.energy_uj,
-        "energy_uj_per_window" => cell.energy.as_ref().map(|e| e.total_uj_per_window),
-        "mah_per_day" => cell.energy.as_ref().map(|e| e.mah_per_day),
-        "windows" => int(cell.windows as u64),
-        "windows_completed" => int(cell.windows_completed as u64),
-        "windows_unscored" => int(cell.windows_unscored),
-        "failures" => int(cell.failures.len() as u64),
-        _ => None,
     }
 }

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 /// A window whose device logits differ from the host int8 reference.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Int8Mismatch {
+    /// The window's index in the cell.
     pub window: usize,
+    /// The device's logits.
     pub device: Vec<i8>,
+    /// The host int8 reference logits.
     pub host: Vec<i8>,
 }
 

@@ -29,13 +29,19 @@ pub enum Status {
 /// One cell's result: what ran, how it ended, and every metric (report.json's `results`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
+    /// Model directory name.
     pub model: String,
+    /// Scenario target name.
     pub target: String,
+    /// Scenario dataset name.
     pub dataset: String,
+    /// Tensor or stream.
     pub mode: Mode,
+    /// How the cell ended.
     pub status: Status,
     /// Windows sent (or meant to be sent) to the device.
     pub windows: usize,
+    /// Windows with a device result (the metrics cover these).
     pub windows_completed: usize,
     /// Windows of the model's classes in the slice before `max_windows` thinned them.
     pub windows_available: usize,
@@ -47,34 +53,46 @@ pub struct CellResult {
     pub window_selection: String,
     /// Windows of activities outside the model's classes (not replayed), by activity.
     pub left_out: BTreeMap<String, usize>,
+    /// Class names; `confusion` indexes this list.
     pub classes: Vec<String>,
     /// On-device scores over the completed windows.
     pub accuracy: Option<f64>,
+    /// Mean F1 over classes present in the truth.
     pub macro_f1: Option<f64>,
+    /// Rows true class, columns the device's prediction.
     pub confusion: Option<Confusion>,
     /// The host references over the same windows.
     pub host_int8_accuracy: Option<f64>,
+    /// The float model's accuracy over the same windows.
     pub float_accuracy: Option<f64>,
     /// Fraction of completed windows whose every int8 logit equals the host reference.
     pub agreement_int8: Option<f64>,
+    /// Every window whose device logits differ from the host's.
     pub int8_mismatches: Vec<Int8Mismatch>,
     /// Fraction of completed windows where the device picks the float model's class.
     pub agreement_float: Option<f64>,
+    /// Retired instructions per inference.
     pub instructions: Option<InstructionStats>,
     /// An estimate: median instructions × CPI / clock of the board profile.
     pub est_latency_ms: Option<f64>,
     /// Measured: median wall time the device's own timer reported per inference; `None`
     /// from an emulator. Never filled from instructions, so the two are not mixed.
     pub measured_latency_ms: Option<f64>,
+    /// Firmware image plus model bytes in flash.
     pub flash_bytes: Option<u64>,
+    /// Static RAM plus the arena in use and the stack high-water mark.
     pub ram_bytes: Option<u64>,
+    /// Stack high-water mark, max over the cell.
     pub stack_bytes: Option<u64>,
+    /// Interpreter arena the model uses, max over the cell.
     pub arena_bytes: Option<u64>,
     /// Energy proxy per inference (µJ), from `est_latency_ms`.
     pub energy_uj: Option<f64>,
+    /// The energy budget per window hop and the figures it rests on.
     pub energy: Option<EnergyEstimate>,
     /// Replayed subjects the model trained or validated on; empty for a held-out slice.
     pub subjects_seen_in_training: Vec<String>,
+    /// Named failures of parts of the cell.
     pub failures: Vec<ShardFailure>,
     /// The scenario's thresholds evaluated on this cell (plus `status_ok`), in scenario order.
     pub checks: Vec<CheckResult>,
@@ -87,6 +105,7 @@ pub struct ScoredWindows<'a> {
     pub truth: &'a [usize],
     /// Host int8 reference logits and class per window.
     pub host_logits: &'a [Vec<i8>],
+    /// Host int8 reference class per window.
     pub host_class: &'a [usize],
     /// The float model's class per window.
     pub float_class: &'a [usize],
@@ -114,7 +133,9 @@ impl ScoredWindows<'_> {
 pub struct CellContext<'a> {
     /// Names of the cell's model, target and dataset.
     pub model: &'a str,
+    /// Scenario target name.
     pub target: &'a str,
+    /// Scenario dataset name.
     pub dataset: &'a str,
     pub mode: Mode,
     /// The model's class names.
@@ -124,6 +145,7 @@ pub struct CellContext<'a> {
     pub board: &'a BoardProfile,
     /// Section sizes of the target's firmware, if it has an ELF.
     pub elf: Option<&'a ElfSizes>,
+    /// Size of the model file (counted in flash).
     pub model_bytes: u64,
     /// Seconds between inferences (for the energy budget per window).
     pub hop_s: f64,

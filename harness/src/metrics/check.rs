@@ -74,10 +74,13 @@ impl fmt::Display for CompareOp {
 pub struct CheckResult {
     /// A [`super::METRICS`] name, e.g. `accuracy`, `flash_bytes`, `status_ok`.
     pub metric: String,
+    /// How measured and expected compare.
     pub op: CompareOp,
+    /// The threshold, size units expanded.
     pub expected: f64,
     /// `None`: the metric could not be measured, so the check fails.
     pub measured: Option<f64>,
+    /// The comparison held on a measured value.
     pub passed: bool,
     /// Where the threshold came from, e.g. `scenarios/ci.yaml:14:5`.
     pub origin: String,

@@ -26,11 +26,17 @@ pub struct EnergyEstimate {
     pub mah_per_day: f64,
     /// The profile's figures the numbers rest on, with their sources.
     pub supply_v: f64,
+    /// Active current (mA) and where the figure comes from.
     pub active_ma: f64,
+    /// Source of `active_ma`.
     pub active_source: String,
+    /// Light-sleep current (mA).
     pub light_sleep_ma: f64,
+    /// Source of `light_sleep_ma`.
     pub light_sleep_source: String,
+    /// IMU current (mA).
     pub imu_ma: f64,
+    /// Source of `imu_ma`.
     pub imu_source: String,
 }
 

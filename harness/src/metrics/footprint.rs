@@ -18,6 +18,7 @@ use serde::Serialize;
 const STACK_SECTION: &str = ".stack";
 
 #[derive(Debug, thiserror::Error)]
+/// An ELF image that cannot be read.
 pub enum FootprintError {
     #[error("{}: {source}", path.display())]
     Io {
@@ -44,6 +45,7 @@ pub struct ElfSizes {
 }
 
 impl ElfSizes {
+    /// Reads and measures the ELF image at `path`.
     pub fn read(path: &Path) -> Result<Self, FootprintError> {
         let bytes = std::fs::read(path).map_err(|source| FootprintError::Io {
             path: path.to_path_buf(),
@@ -55,6 +57,7 @@ impl ElfSizes {
         })
     }
 
+    /// Measures an ELF image in memory; the error says why it is not one.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let file = object::File::parse(bytes).map_err(|e| e.to_string())?;
         if !matches!(file.format(), object::BinaryFormat::Elf) {
@@ -94,9 +97,13 @@ impl ElfSizes {
 /// The footprint figures a report prints per result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Footprint {
+    /// Flash image plus model bytes.
     pub flash_bytes: u64,
+    /// Static RAM plus the arena in use and the stack high-water mark.
     pub ram_bytes: u64,
+    /// Stack high-water mark.
     pub stack_bytes: u64,
+    /// Arena the model uses.
     pub arena_bytes: u64,
 }
 

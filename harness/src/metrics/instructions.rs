@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 /// Minimum, median and maximum over a cell's inferences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstructionStats {
+    /// The fewest instructions of any inference.
     pub min: u64,
     /// The lower median (element `(n-1)/2` of the sorted counts): always a count that
     /// actually occurred, so it stays an integer.
     pub median: u64,
+    /// The most instructions of any inference.
     pub max: u64,
 }
 

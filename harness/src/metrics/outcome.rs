@@ -12,6 +12,7 @@ pub struct ShardFailure {
     /// `hang`, `trap`, `exited`, `garbage`, … ([`crate::target::TargetError::kind`]) or
     /// `unsupported`.
     pub kind: String,
+    /// The full error.
     pub message: String,
     /// What the device was doing: `launching`, `loading the model` or `inferring`.
     pub during: String,
@@ -26,6 +27,7 @@ pub struct ShardFailure {
 pub struct CellOutcome {
     /// One slot per window; `None` where a failure left it without a result.
     pub inferences: Vec<Option<Inference>>,
+    /// Named failures, one per failed shard.
     pub failures: Vec<ShardFailure>,
     /// The firmware's self-description (from the first shard that got one).
     pub device: Option<DeviceInfo>,

@@ -15,9 +15,13 @@ pub enum Unit {
     Count,
     /// Retired instructions per inference.
     Instructions,
+    /// Milliseconds.
     Milliseconds,
+    /// Bytes.
     Bytes,
+    /// Microjoules.
     Microjoules,
+    /// Milliampere-hours per day.
     MilliampHoursPerDay,
     /// 1 when a condition holds, else 0.
     Flag,
@@ -51,7 +55,9 @@ impl Unit {
 /// Which way a metric improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Better {
+    /// Higher values are better.
     Higher,
+    /// Lower values are better.
     Lower,
     /// Describes the run rather than judging it (e.g. windows sent).
     Neither,
@@ -73,7 +79,9 @@ impl Better {
 pub struct Metric {
     /// The name in thresholds, checks and baseline deltas, e.g. `flash_bytes`.
     pub name: &'static str,
+    /// What the values count or measure.
     pub unit: Unit,
+    /// Which way the metric improves.
     pub better: Better,
     /// `Some`: baseline comparisons gate on this metric with this default tolerance.
     pub diff_tolerance: Option<Tolerance>,
@@ -245,6 +253,7 @@ pub static METRICS: &[Metric] = &[
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("unknown metric `{name}`; expected one of: {}", names(METRICS.iter()))]
 pub struct UnknownMetric {
+    /// The name as given.
     pub name: String,
 }
 

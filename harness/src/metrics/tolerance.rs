@@ -19,8 +19,10 @@ pub enum Tolerance {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ToleranceError {
     #[error("`{0}` is not a tolerance: expected a number such as 0.01 or a percentage such as 2%")]
+    /// Neither a number nor a percentage.
     NotANumber(String),
     #[error("tolerance `{0}` must be a number ≥ 0")]
+    /// Negative or not finite.
     Negative(String),
 }
 

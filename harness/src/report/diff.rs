@@ -17,13 +17,16 @@ use crate::metrics::{
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum TolerancesError {
     #[error("`{0}`: expected metric=value, e.g. accuracy=0.01 or flash_bytes=2%")]
+    /// Not `metric=value`.
     NotAnAssignment(String),
     #[error(
         "`{metric}` is not a metric a baseline compares; one of: {}",
         names(compared())
     )]
+    /// A metric baselines do not compare (or no metric at all).
     NotCompared { metric: String },
     #[error(transparent)]
+    /// The value is not a tolerance.
     Value(#[from] ToleranceError),
 }
 
@@ -73,28 +76,39 @@ impl Tolerances {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One metric of one cell, before and after.
 pub struct MetricDelta {
+    /// The metric's table name.
     pub metric: String,
+    /// The baseline's value.
     pub old: Option<f64>,
+    /// The new report's value.
     pub new: Option<f64>,
     /// `new - old` when both were measured.
     pub delta: Option<f64>,
+    /// The tolerance applied.
     pub tolerance: Tolerance,
+    /// Worse beyond the tolerance, or no longer measured.
     pub regression: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One cell in both reports: its status and gated metrics, before and after.
 pub struct CellDiff {
     /// `model/dataset/target/mode`.
     pub cell: String,
+    /// Status in the baseline.
     pub old_status: Status,
+    /// Status now.
     pub new_status: Status,
     /// It was `ok` and is not any more.
     pub status_regression: bool,
+    /// The compared metrics, in table order.
     pub metrics: Vec<MetricDelta>,
 }
 
 impl CellDiff {
+    /// Status and metric regressions of this cell.
     pub fn regressions(&self) -> usize {
         usize::from(self.status_regression) + self.metrics.iter().filter(|m| m.regression).count()
     }
@@ -116,6 +130,7 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// At least one regression beyond tolerance.
     pub fn has_regressions(&self) -> bool {
         self.regressions > 0
     }

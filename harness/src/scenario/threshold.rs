@@ -5,9 +5,13 @@ use crate::metrics::{CompareOp, Metric, UnknownMetric, metric};
 /// A check a cell must pass: `metric op expected`, from `origin` (`file:line:column`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Threshold {
+    /// A metrics-table name.
     pub metric: String,
+    /// How measured and expected compare.
     pub op: CompareOp,
+    /// The value, size units expanded.
     pub expected: f64,
+    /// Where it was written, `file:line:column`.
     pub origin: String,
 }
 
@@ -26,17 +30,20 @@ const UNITS: [(&str, f64); 7] = [
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ThresholdError {
     #[error(transparent)]
+    /// A metric name the metrics table does not have.
     UnknownMetric(#[from] UnknownMetric),
     #[error(
         "threshold `{text}` for `{metric}`: expected an operator (>=, <=, ==, >, <) and a \
          number, e.g. {example} (quote it: a leading `>` starts a YAML block)"
     )]
+    /// No comparison operator in front of the number.
     NoOperator {
         text: String,
         metric: String,
         example: &'static str,
     },
     #[error("threshold `{text}` for `{metric}`: `{number}` is not a number, e.g. {example}")]
+    /// The value is not a number.
     NotANumber {
         text: String,
         metric: String,
@@ -44,11 +51,13 @@ pub enum ThresholdError {
         example: &'static str,
     },
     #[error("threshold `{text}` for `{metric}`: not a finite number")]
+    /// The value is infinite or NaN.
     NotFinite { text: String, metric: String },
     #[error(
         "threshold `{text}` for `{metric}`: unknown size unit `{unit}`; expected \
          B, KiB, MiB (1024) or kB, KB, MB (1000)"
     )]
+    /// A size unit that is none of the known ones.
     UnknownUnit {
         text: String,
         metric: String,
@@ -58,6 +67,7 @@ pub enum ThresholdError {
         "threshold `{text}` for `{metric}`: `{unit}` after the number; only *_bytes \
          metrics take a size unit"
     )]
+    /// A unit after the number of a metric that is not in bytes.
     UnitOnNonByteMetric {
         text: String,
         metric: String,

@@ -13,7 +13,6 @@ pub mod cloud;
 pub mod datasets;
 pub mod flash;
 pub mod hardware;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod metrics;
 pub mod model;
 pub mod npz;
@@ -21,7 +20,6 @@ pub mod npz;
 pub mod ota;
 pub mod renode;
 pub mod replay;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod report;
 pub mod rng;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)

@@ -137,9 +137,11 @@ pub struct CellContext<'a> {
     pub target: &'a str,
     /// Scenario dataset name.
     pub dataset: &'a str,
+    /// Tensor or stream.
     pub mode: Mode,
     /// The model's class names.
     pub classes: &'a [String],
+    /// The replayed windows and their host references.
     pub windows: ScoredWindows<'a>,
     /// The board profile latency and energy estimates rest on.
     pub board: &'a BoardProfile,

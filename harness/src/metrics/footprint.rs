@@ -20,13 +20,22 @@ const STACK_SECTION: &str = ".stack";
 #[derive(Debug, thiserror::Error)]
 /// An ELF image that cannot be read.
 pub enum FootprintError {
+    /// The file cannot be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The image's path.
         path: PathBuf,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
+    /// The file is not an ELF image.
     #[error("{}: not an ELF image harbor can read: {message}", path.display())]
-    Elf { path: PathBuf, message: String },
+    Elf {
+        /// The image's path.
+        path: PathBuf,
+        /// What the ELF parser said.
+        message: String,
+    },
 }
 
 /// Section sizes of a firmware image, in bytes.

@@ -24,7 +24,10 @@ pub enum TolerancesError {
         names(compared())
     )]
     /// A metric baselines do not compare (or no metric at all).
-    NotCompared { metric: String },
+    NotCompared {
+        /// The name as given.
+        metric: String,
+    },
     #[error(transparent)]
     /// The value is not a tolerance.
     Value(#[from] ToleranceError),

@@ -255,6 +255,7 @@ pub fn confusion_id(index: usize) -> String {
     format!("plot-confusion-{index}")
 }
 
+/// `report.html` of `report`, with the baseline comparison if there is one.
 pub fn to_html(report: &Report, baseline_diff: Option<&Diff>) -> Result<String, PlotError> {
     let cells = &report.results;
     let checks: Vec<_> = cells.iter().flat_map(|r| &r.checks).collect();

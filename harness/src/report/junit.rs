@@ -140,6 +140,7 @@ fn checks_of(cell: &CellResult) -> Vec<CheckResult> {
     checks
 }
 
+/// `report.junit.xml`: one test suite per cell, one test case per check.
 pub fn to_junit(report: &Report) -> String {
     let mut suites = String::new();
     let (mut tests, mut failures, mut errors) = (0, 0, 0);

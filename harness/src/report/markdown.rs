@@ -189,6 +189,7 @@ pub fn diff_markdown(diff: &Diff) -> String {
     md
 }
 
+/// `report.md` of `report`, with the baseline comparison if there is one.
 pub fn to_markdown(report: &Report, baseline: Option<&Diff>) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# harbor run: {}\n", report.scenario);

@@ -30,16 +30,23 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// A whole run: the scenario, the board, and one result per cell (report.json).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
+    /// The crate version that wrote the report.
     pub harbor_version: String,
+    /// The scenario's `name`.
     pub scenario: String,
+    /// The scenario file, as given.
     pub scenario_file: String,
+    /// The board figures estimates rest on.
     pub board: BoardSummary,
+    /// Devices that ran in parallel.
     pub jobs: usize,
     /// Set when this report holds one shard of the scenario's cells (`--shard i/n`).
     pub shard: Option<Shard>,
     /// Wall-clock seconds of the replay (not deterministic, unlike everything in `results`).
     pub wall_s: f64,
+    /// One result per cell, in matrix order.
     pub results: Vec<CellResult>,
 }
 
@@ -47,16 +54,22 @@ pub struct Report {
 /// `index - 1` modulo `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
+    /// This shard, from 1.
     pub index: usize,
+    /// Shards in all.
     pub count: usize,
 }
 
 /// The board figures latency and energy estimates rest on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoardSummary {
+    /// Board profile name.
     pub name: String,
+    /// CPU clock.
     pub clock_hz: Option<u64>,
+    /// Cycles per instruction the latency estimate uses.
     pub cycles_per_instruction: Option<f64>,
+    /// Where the CPI figure comes from.
     pub cpi_source: Option<String>,
 }
 

@@ -21,7 +21,9 @@ use crate::metrics::{
 #[derive(Debug, thiserror::Error)]
 #[error("plot `{id}`: {message}")]
 pub struct PlotError {
+    /// The plot's element id.
     pub id: String,
+    /// What plotters reported.
     pub message: String,
 }
 

@@ -18,14 +18,15 @@ pub enum PersonalizeError {
     #[error("user {user}: {source}")]
     Windows {
         user: String,
-        source: crate::model::source::SourceError,
+        // Boxed: keeps every OTA case error small (clippy::result_large_err).
+        source: Box<crate::model::source::SourceError>,
     },
     #[error("user {0} has no windows beyond the uploads")]
     NoTestWindows(String),
     #[error("base model {}: {source}", path.display())]
     BaseModel {
         path: PathBuf,
-        source: crate::model::ModelDirError,
+        source: Box<crate::model::ModelDirError>,
     },
     #[error("this harbor was built without the `train` feature: no personalization")]
     NoTrain,
@@ -97,7 +98,7 @@ pub fn user_windows(
     )
     .map_err(|source| PersonalizeError::Windows {
         user: spec.user.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let user = parted.part("all");
     let split = split_shots(&user, classes, spec.shots_per_class);
@@ -114,7 +115,7 @@ pub fn user_windows(
     // The band's input conversion; the personalized model keeps it.
     let base = Trained::load(model_dir).map_err(|source| PersonalizeError::BaseModel {
         path: model_dir.to_path_buf(),
-        source,
+        source: Box::new(source),
     })?;
     let conv = InputQuant::new(
         &base.norm,

@@ -11,6 +11,7 @@ pub mod cli;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod cloud;
 pub mod datasets;
+pub mod dut;
 pub mod flash;
 pub mod hardware;
 pub mod metrics;
@@ -18,7 +19,6 @@ pub mod model;
 pub mod npz;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod ota;
-pub mod renode;
 pub mod replay;
 pub mod report;
 pub mod rng;
@@ -27,4 +27,3 @@ pub mod scenario;
 pub mod signal;
 #[cfg(feature = "train")]
 pub mod train;
-pub mod target;

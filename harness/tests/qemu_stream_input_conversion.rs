@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use harbor::model::input::{DeviceConversionError, device_input_quant};
 use harbor::model::card::ModelCard;
+use harbor::model::input::{DeviceConversionError, device_input_quant};
 
 #[test]
 fn core_conversion_equals_the_training_conversion_for_every_committed_model() {

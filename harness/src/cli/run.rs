@@ -12,7 +12,7 @@ use super::{CliError, CliResult, Exit};
 use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
 use crate::report::{Report, Shard, summary_rows};
 use crate::scenario::{Scenario, parse_shard};
-use crate::target::TargetError;
+use crate::dut::TargetError;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

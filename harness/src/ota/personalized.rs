@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::board::BoardProfile;
 use crate::cloud::{HttpClient, LabelledWindow, ReleaseInfo, samples};
-use crate::target::{QemuTarget, Target};
+use crate::dut::{Dut, Target};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,7 +170,7 @@ pub async fn personalize(
 
 /// Fraction of `test` windows whose argmax on the band is the label.
 pub async fn band_accuracy(
-    target: &mut QemuTarget,
+    target: &mut Dut,
     test: &[(Vec<i8>, usize)],
 ) -> Result<f64, String> {
     let mut right = 0;

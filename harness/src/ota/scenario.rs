@@ -29,7 +29,7 @@ use crate::ota::personalized::{
 };
 use crate::ota::radio::{Download, Poll, RadioBridge};
 use crate::ota::sweep::{SignedRelease, power_cut_sweep};
-use crate::target::{QemuConfig, QemuTarget};
+use crate::dut::{DeviceConfig, Dut, QemuConfig};
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -310,7 +310,7 @@ fn verdict(
 struct Band {
     _dir: tempfile::TempDir,
     config: QemuConfig,
-    target: QemuTarget,
+    target: Dut,
 }
 
 fn band_config(firmware: &Path) -> QemuConfig {
@@ -525,7 +525,7 @@ async fn factory_band(
     ota_device::create_flash_image(&flash).map_err(|e| e.to_string())?;
     let mut config = band_config(firmware);
     config.flash_image = Some(flash);
-    let mut target = QemuTarget::launch(config.clone())
+    let mut target = crate::dut::open(&DeviceConfig::Qemu(config.clone()))
         .await
         .map_err(|e| e.to_string())?;
     if version > 0 {

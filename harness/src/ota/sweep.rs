@@ -9,7 +9,7 @@ use harbor_core::ota::{Manifest, SlotState};
 use serde::Serialize;
 
 use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
-use crate::target::{QemuConfig, QemuTarget, Target};
+use crate::dut::{DeviceConfig, Dut, QemuConfig, Target};
 
 /// A signed release as the band receives it.
 #[derive(Clone, Debug)]
@@ -94,8 +94,8 @@ impl Flash {
         self.config.flash_image.clone().expect("set in new")
     }
 
-    async fn launch(&self) -> Result<QemuTarget, String> {
-        QemuTarget::launch(self.config.clone())
+    async fn launch(&self) -> Result<Dut, String> {
+        crate::dut::open(&DeviceConfig::Qemu(self.config.clone()))
             .await
             .map_err(|e| format!("launch band: {e}"))
     }
@@ -106,13 +106,13 @@ fn step(what: &str) -> impl Fn(OtaDeviceError) -> String + '_ {
 }
 
 async fn push(
-    target: &mut QemuTarget,
+    target: &mut Dut,
     r: &SignedRelease,
 ) -> Result<device::Pushed, OtaDeviceError> {
     device::push_update(target, &r.manifest, &r.image, MAX_CHUNK, |_, _| {}).await
 }
 
-async fn flash_ops(target: &mut QemuTarget) -> Result<u32, String> {
+async fn flash_ops(target: &mut Dut) -> Result<u32, String> {
     Ok(device::status(target)
         .await
         .map_err(step("status"))?
@@ -122,9 +122,9 @@ async fn flash_ops(target: &mut QemuTarget) -> Result<u32, String> {
 /// Push, reboot, confirm; the running band after it.
 async fn install(
     flash: &Flash,
-    mut target: QemuTarget,
+    mut target: Dut,
     r: &SignedRelease,
-) -> Result<QemuTarget, String> {
+) -> Result<Dut, String> {
     push(&mut target, r).await.map_err(step("install push"))?;
     let mut target = device::reboot_qemu(target, &flash.config)
         .await
@@ -231,7 +231,7 @@ fn record(report: &mut SweepReport, point: &str, result: Result<u32, String>) {
 /// it to v2. The version the cut left running, or why the band is not usable.
 async fn check_bootable(
     band: &Flash,
-    target: QemuTarget,
+    target: Dut,
     (v1_version, v2_version): (u32, u32),
     v1: &SignedRelease,
     v2: &SignedRelease,

@@ -17,8 +17,8 @@ use crate::datasets::{self, LoadOptions, NoProgress};
 use crate::signal::model_rate::ModelRateConverter;
 use crate::signal::resample::resample;
 use crate::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, prepare};
+use crate::dut::StreamConfig;
 use crate::model::input::device_input_quant;
-use crate::target::StreamConfig;
 
 use super::super::scenario::DatasetEntry;
 use super::workload::{ModelBundle, ReplayWindows, WorkloadError, load_options};

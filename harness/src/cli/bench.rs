@@ -11,9 +11,9 @@ use clap::Args;
 
 use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
+use crate::dut::{DeviceConfig, QemuConfig, Target};
 use crate::metrics::InstructionStats;
 use crate::model::HostModel;
-use crate::dut::{DeviceConfig, QemuConfig, Target};
 use crate::rng::SplitMix64;
 
 /// Linux's USER_HZ on the platforms harbor runs on.

@@ -5,16 +5,10 @@ mod serial_support;
 
 use std::path::Path;
 
-<<<<<<< HEAD
-use harbor::model::HostModel;
 use harbor::dut::{SerialTarget, StreamConfig, Target, TargetError};
+use harbor::model::HostModel;
 use harbor::model::card::ModelCard;
 use harbor::model::input::device_input_quant;
-=======
-use harbor::dut::{SerialTarget, StreamConfig, Target, TargetError, device_input_quant};
-use harbor::model::HostModel;
-use harbor::train::card::ModelCard;
->>>>>>> 3b75aaf (dut: rustfmt the device layer and its tests)
 use serial_support::{open, qemu_on_pty, qemu_support, serial_config};
 
 #[tokio::test]

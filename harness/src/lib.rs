@@ -11,6 +11,8 @@ pub mod cli;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod cloud;
 pub mod datasets;
+#[allow(missing_docs)] // documented by a later commit of this series
+pub mod dut;
 pub mod flash;
 pub mod hardware;
 pub mod metrics;
@@ -18,15 +20,11 @@ pub mod model;
 pub mod npz;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod ota;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
-pub mod renode;
 pub mod replay;
 pub mod report;
 pub mod rng;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod scenario;
 pub mod signal;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
-pub mod target;
 #[cfg(feature = "train")]
 pub mod train;

@@ -12,7 +12,7 @@ use harbor::cloud::{Fault, FaultTarget, ReleaseInfo};
 use harbor::ota::device::{self, MAX_CHUNK, create_flash_image};
 use harbor::ota::link_model::{Link, LinkModel};
 use harbor::ota::radio::{Poll, RadioBridge, deliver};
-use harbor::target::QemuTarget;
+use harbor::dut::DeviceConfig;
 use harbor_core::ota::SlotState;
 
 async fn offered(radio: &mut RadioBridge, current: u32) -> ReleaseInfo {
@@ -29,7 +29,7 @@ async fn cloud_release_reaches_the_emulated_band_and_a_tampered_one_is_refused()
     create_flash_image(&flash).unwrap();
     let mut config = qemu_support::config("band-qemu");
     config.flash_image = Some(flash);
-    let mut target = QemuTarget::launch(config.clone())
+    let mut target = harbor::dut::open(&DeviceConfig::Qemu(config.clone()))
         .await
         .expect("band-qemu with a flash file");
     let before = device::status(&mut target).await.unwrap();

@@ -13,7 +13,7 @@
 mod qemu_support;
 
 use harbor::hardware::HardwareBoard;
-use harbor::target::Target;
+use harbor::dut::Target;
 
 /// The board from HARBOR_BOARD, or a failure naming the variable and the form wanted.
 fn board(wanted: &str) -> HardwareBoard {
@@ -89,9 +89,9 @@ async fn esp32c3_over_serial_is_flashed_and_replays_golden_windows_bit_exactly()
     // espflash hard-reset the board; its banner may be gone by now, so no reset on open:
     // the serial target checks the band answers Hello instead.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    let mut config = harbor::target::SerialConfig::new(port.to_string_lossy());
+    let mut config = harbor::dut::SerialConfig::new(port.to_string_lossy());
     config.boot_timeout = std::time::Duration::from_secs(20);
-    let mut band = harbor::target::SerialTarget::open(&config)
+    let mut band = harbor::dut::SerialTarget::open(&config)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let counts = replay_golden(&mut band).await;
@@ -111,7 +111,7 @@ async fn esp32c3_probe_over_its_usb_jtag_is_flashed_and_replays_golden_windows_o
 
 #[cfg(feature = "probe")]
 async fn probe_replay(chip: String, selector: Option<String>) {
-    use harbor::target::probe::{ProbeConfig, ProbeTarget};
+    use harbor::dut::probe::{ProbeConfig, ProbeTarget};
     let mut config = ProbeConfig::new(chip, qemu_support::firmware("band-esp32c3-rtt"));
     config.selector = selector;
     let mut band = ProbeTarget::attach(&config)

@@ -10,7 +10,7 @@ use harbor::cloud::release::build_image;
 use harbor::ota::device::{
     self, DeviceOtaStatus, MAX_CHUNK, OtaDeviceError, create_flash_image, relaunch,
 };
-use harbor::target::{QemuConfig, QemuTarget, Target};
+use harbor::dut::{DeviceConfig, Dut, QemuConfig, QemuTarget, Target};
 use harbor_core::interpreter::Interpreter;
 use harbor_core::ota::keys::{DEV_KEY_ID, DEV_KEY_SEED};
 use harbor_core::ota::{HardwareId, Manifest, SlotState};
@@ -111,33 +111,33 @@ impl Band {
         }
     }
 
-    async fn launch(&self) -> QemuTarget {
-        QemuTarget::launch(self.config.clone())
+    async fn launch(&self) -> Dut {
+        harbor::dut::open(&DeviceConfig::Qemu(self.config.clone()))
             .await
             .unwrap_or_else(|e| panic!("launching band-qemu with a flash file: {e}"))
     }
 
-    async fn relaunch(&self, target: QemuTarget) -> QemuTarget {
+    async fn relaunch(&self, target: Dut) -> Dut {
         relaunch(target, &self.config).await.expect("relaunch")
     }
 
-    async fn reboot(&self, target: QemuTarget) -> QemuTarget {
+    async fn reboot(&self, target: Dut) -> Dut {
         device::reboot_qemu(target, &self.config)
             .await
             .expect("reboot")
     }
 }
 
-async fn push(target: &mut QemuTarget, r: &Release) -> Result<device::Pushed, OtaDeviceError> {
+async fn push(target: &mut Dut, r: &Release) -> Result<device::Pushed, OtaDeviceError> {
     device::push_update(target, &r.manifest.encode(), &r.image, MAX_CHUNK, |_, _| {}).await
 }
 
-async fn status(target: &mut QemuTarget) -> DeviceOtaStatus {
+async fn status(target: &mut Dut) -> DeviceOtaStatus {
     device::status(target).await.expect("OtaStatus")
 }
 
 /// Installs `r` (push, reboot, self-test, confirm) and returns the running band.
-async fn install(band: &Band, mut target: QemuTarget, r: &Release) -> QemuTarget {
+async fn install(band: &Band, mut target: Dut, r: &Release) -> Dut {
     push(&mut target, r).await.expect("push");
     let mut target = band.reboot(target).await;
     let s = status(&mut target).await;
@@ -160,7 +160,7 @@ fn host_logits(model: &[u8], window: &[i8]) -> Vec<i8> {
 
 /// The band runs `name`'s model: logits equal the host reference on a few golden windows
 /// (the two models disagree on these, so the check tells them apart).
-async fn assert_runs(target: &mut QemuTarget, name: &str) {
+async fn assert_runs(target: &mut Dut, name: &str) {
     let model = model_file(name, "model.tflite");
     for i in [1, 7, 20] {
         let window = golden_window(name, i);
@@ -359,8 +359,8 @@ async fn out_of_sequence_requests_are_refused_with_named_errors() {
     use harbor_core::protocol::Request;
     let band = Band::new();
     let mut target = band.launch().await;
-    let refusal = |r: Result<u32, harbor::target::TargetError>| match r {
-        Err(harbor::target::TargetError::Rejected { detail, .. }) => {
+    let refusal = |r: Result<u32, harbor::dut::TargetError>| match r {
+        Err(harbor::dut::TargetError::Rejected { detail, .. }) => {
             harbor_core::ota::error::code_name((detail >> 24) as u8)
         }
         other => panic!("expected a refusal, got {other:?}"),
@@ -407,7 +407,7 @@ async fn out_of_sequence_requests_are_refused_with_named_errors() {
         data: &v1.image[900..1000],
     };
     match target.expect_ack(&skip).await {
-        Err(harbor::target::TargetError::Rejected { detail, .. }) => {
+        Err(harbor::dut::TargetError::Rejected { detail, .. }) => {
             assert_eq!(
                 detail,
                 (12 << 24) | 500,
@@ -472,7 +472,7 @@ async fn power_cut_during_boot_time_writes_leaves_a_bootable_band() {
             let mut band = Band::copy_of(state);
             band.config.power_cut_at_boot = Some(k);
             match QemuTarget::launch(band.config.clone()).await {
-                Err(harbor::target::TargetError::Exited {
+                Err(harbor::dut::TargetError::Exited {
                     code: Some(0x70), ..
                 }) => {}
                 Err(e) => panic!("{what} cut {k}: {e}"),

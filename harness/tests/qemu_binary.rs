@@ -2,7 +2,7 @@
 
 mod qemu_support;
 
-use harbor::target::{Target, TargetError};
+use harbor::dut::{Target, TargetError};
 use harbor_core::protocol::crc::crc32c;
 use harbor_core::protocol::{ErrorCause, MessageType};
 
@@ -261,12 +261,12 @@ async fn binary_and_text_share_the_uart() {
     let lines = band.command("infer 1 0").await.unwrap();
     let expected_f64: Vec<f64> = expected.iter().map(|&v| f64::from(v)).collect();
     assert_eq!(
-        harbor::target::results_of(&lines),
+        harbor::dut::results_of(&lines),
         Some(expected_f64.clone()),
         "{lines:?}"
     );
     let again = band.command("results").await.unwrap();
-    assert_eq!(harbor::target::results_of(&again), Some(expected_f64));
+    assert_eq!(harbor::dut::results_of(&again), Some(expected_f64));
     // And binary again afterwards.
     assert_eq!(band.infer(input).await.unwrap().logits, *expected);
 }

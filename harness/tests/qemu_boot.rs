@@ -2,7 +2,7 @@
 
 mod qemu_support;
 
-use harbor::target::{QemuConfig, QemuTarget, Target};
+use harbor::dut::{QemuConfig, QemuTarget, Target};
 
 #[tokio::test]
 async fn boots_and_describes_itself() {

@@ -5,7 +5,7 @@ mod qemu_support;
 
 use std::time::Duration;
 
-use harbor::target::{QemuTarget, Target, TargetError};
+use harbor::dut::{QemuTarget, Target, TargetError};
 
 #[tokio::test]
 async fn hung_firmware_is_reported_as_a_hang() {

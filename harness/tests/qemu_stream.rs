@@ -13,7 +13,7 @@ use harbor::model::input::device_input_quant;
 use harbor::signal::model_rate::ModelRateConverter;
 use harbor::signal::resample::resample;
 use harbor::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, WindowSpec, prepare};
-use harbor::target::{StreamConfig, StreamWindow, Target, TargetError};
+use harbor::dut::{StreamConfig, StreamWindow, Target, TargetError};
 use harbor_core::protocol::ErrorCause;
 
 const MODEL: &str = "small-int8-generalized";
@@ -128,7 +128,7 @@ fn setup() -> Setup {
     }
 }
 
-async fn configured_band(s: &Setup) -> harbor::target::QemuTarget {
+async fn configured_band(s: &Setup) -> harbor::dut::QemuTarget {
     let mut band = qemu_support::launch("band-qemu").await;
     band.load_model(s.host.model_bytes()).await.unwrap();
     let quant = device_input_quant(&s.card.normalization.device_conversion).unwrap();

@@ -3,8 +3,8 @@
 
 use harbor::board::BoardProfile;
 use harbor::datasets::{self, DatasetKind, LoadOptions, NoProgress};
-use harbor::renode::convert::{ResdLayout, ResdScale, from_recording};
-use harbor::renode::resd::{ResdFile, SampleType};
+use harbor::dut::renode::convert::{ResdLayout, ResdScale, from_recording};
+use harbor::dut::renode::resd::{ResdFile, SampleType};
 use harbor::signal::quantize::{ClipCounts, ImuQuantizer};
 use harbor::signal::resample::resample;
 use harbor::signal::{Rate, ResampleConfig, WindowSpec, prepare};

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use harbor::board::ImuSpec;
-use harbor::renode::convert::{ImuSegment, ResdLayout, ResdScale, build, period_ns};
-use harbor::renode::resd::{Block, ResdError, ResdFile, SampleType};
+use harbor::dut::renode::convert::{ImuSegment, ResdLayout, ResdScale, build, period_ns};
+use harbor::dut::renode::resd::{Block, ResdError, ResdFile, SampleType};
 use harbor::signal::Rate;
 use proptest::prelude::*;
 

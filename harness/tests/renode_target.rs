@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harbor::board::BoardProfile;
-use harbor::renode::convert::{ImuSegment, ResdLayout, ResdScale, build};
-use harbor::renode::script::{ScriptParams, platform_path, render};
-use harbor::renode::target::{
-    RenodeConfig, RenodeError, RenodeTarget, find_renode, find_renode_in,
+use harbor::dut::renode::convert::{ImuSegment, ResdLayout, ResdScale, build};
+use harbor::dut::renode::script::{ScriptParams, platform_path, render};
+use harbor::dut::renode::{
+    RenodeConfig, RenodeTarget, ScriptError, find_renode, find_renode_in,
 };
-use harbor::renode::{INSTALL_HINT, ResdFile};
+use harbor::dut::renode::{INSTALL_HINT, ResdFile};
 use harbor::signal::Rate;
-use harbor::target::Target;
+use harbor::dut::{DeviceConfig, Target, TargetError, Tool};
 
 fn firmware(variant: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,31 +22,36 @@ fn firmware(variant: &str) -> PathBuf {
         .join(format!("{variant}.elf"))
 }
 
+fn assert_missing(err: &TargetError, binary: &str) {
+    assert!(
+        matches!(err, TargetError::EmulatorMissing { tool: Tool::Renode, .. }),
+        "{err}"
+    );
+    assert_eq!(err.kind(), "emulator-missing");
+    let text = err.to_string();
+    for needle in [
+        "Renode",
+        binary,
+        "not found",
+        "release packages",
+        "put `renode` on PATH",
+        "HARBOR_RENODE",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in: {text}");
+    }
+    assert!(text.contains(INSTALL_HINT), "{text}");
+}
+
 #[test]
 fn missing_renode_says_how_to_install_it() {
     let empty_path = tempfile::tempdir().unwrap();
     let err = find_renode_in(None, Some(empty_path.path().as_os_str().to_owned())).unwrap_err();
-    let text = err.to_string();
-    assert!(matches!(err, RenodeError::Missing { .. }), "{text}");
-    for needle in [
-        "Renode not found",
-        "no `renode` in PATH (1 folders)",
-        "linux-portable",
-        ".deb",
-        "HARBOR_RENODE",
-        "this machine cannot install it",
-    ] {
-        assert!(text.contains(needle), "missing {needle:?} in: {text}");
-    }
+    assert_missing(&err, "`renode`");
+    // The hint says what to install, never anything about the machine it runs on.
+    assert!(!INSTALL_HINT.contains("this machine"), "{INSTALL_HINT}");
     // A named binary that does not exist is the same error, naming the variable's value.
-    let err = find_renode_in(Some(PathBuf::from("/nonexistent/renode")), None)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("HARBOR_RENODE=/nonexistent/renode does not exist")
-            && err.contains(INSTALL_HINT),
-        "{err}"
-    );
+    let err = find_renode_in(Some(PathBuf::from("/nonexistent/renode")), None).unwrap_err();
+    assert_missing(&err, "/nonexistent/renode");
     // A binary that exists is found, from the variable or from PATH.
     let fake = empty_path.path().join("renode");
     std::fs::write(&fake, "").unwrap();
@@ -70,8 +75,14 @@ async fn launching_without_renode_is_the_missing_error_here() {
         Ok(_) => panic!("launch succeeded without Renode"),
         Err(e) => e,
     };
-    assert!(matches!(err, RenodeError::Missing { .. }), "{err}");
-    assert!(err.to_string().contains(INSTALL_HINT), "{err}");
+    assert_missing(&err, "renode");
+    // dut::open reaches the same backend and says the same.
+    let config = DeviceConfig::Renode(RenodeConfig::new(firmware("band-qemu")));
+    let err = match harbor::dut::open(&config).await {
+        Ok(_) => panic!("open succeeded without Renode"),
+        Err(e) => e,
+    };
+    assert_missing(&err, "renode");
 }
 
 #[test]
@@ -83,7 +94,7 @@ fn script_is_the_template_with_paths_and_port_filled_in() {
         resd: Some(Path::new("/tmp/run/imu.resd")),
     })
     .unwrap();
-    let expected = r#"# harbor band on Renode. Template: harbor (harness/src/renode/script.rs) fills the double-brace
+    let expected = r#"# harbor band on Renode. Template: harbor (harness/src/dut/renode/script.rs) fills the double-brace
 # fields and runs `renode --disable-xwt --plain <generated script>`.
 using sysbus
 mach create "band"
@@ -131,13 +142,15 @@ fn script_without_resd_and_bad_paths() {
         ..params.clone()
     })
     .unwrap_err();
-    assert!(relative.contains("must be absolute"), "{relative}");
+    assert!(matches!(relative, ScriptError::Relative { .. }), "{relative}");
+    assert!(relative.to_string().contains("must be absolute"), "{relative}");
     let spaced = render(&ScriptParams {
         resd: Some(Path::new("/tmp/my data/x.resd")),
         ..params
     })
     .unwrap_err();
-    assert!(spaced.contains("whitespace"), "{spaced}");
+    assert!(matches!(spaced, ScriptError::Unquotable { .. }), "{spaced}");
+    assert!(spaced.to_string().contains("whitespace"), "{spaced}");
 }
 
 /// Writes a short RESD stream for the default band (1 g on z, slow rotation about x).

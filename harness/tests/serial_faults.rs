@@ -6,7 +6,7 @@ mod serial_support;
 
 use std::time::{Duration, Instant};
 
-use harbor::target::{SerialTarget, Target, TargetError};
+use harbor::dut::{SerialTarget, Target, TargetError};
 use harbor_core::protocol::frame::MAX_FRAME;
 use serial_support::{FaultInjectingTestRelay, qemu_on_pty, qemu_support, serial_config};
 
@@ -16,7 +16,7 @@ const DEADLINE: Duration = Duration::from_secs(3);
 async fn band_behind_relay(
     variant: &str,
 ) -> (
-    harbor::target::QemuPty,
+    harbor::dut::QemuPty,
     FaultInjectingTestRelay,
     SerialTarget,
 ) {

@@ -8,7 +8,7 @@ use std::path::Path;
 use harbor::model::HostModel;
 use harbor::model::card::ModelCard;
 use harbor::model::input::device_input_quant;
-use harbor::target::{SerialTarget, StreamConfig, Target, TargetError};
+use harbor::dut::{SerialTarget, StreamConfig, Target, TargetError};
 use serial_support::{open, qemu_on_pty, qemu_support, serial_config};
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn a_port_in_use_is_busy() {
         .expect("a second open must fail");
     match &err {
         TargetError::PortUnavailable { problem, .. } => {
-            assert_eq!(*problem, harbor::target::PortProblem::Busy, "{err}")
+            assert_eq!(*problem, harbor::dut::PortProblem::Busy, "{err}")
         }
         other => panic!("expected port-unavailable, got {other}"),
     }
@@ -145,7 +145,7 @@ async fn a_reset_needs_modem_lines_and_says_so() {
     // A pty has no DTR/RTS: the ESP32 reset fails by name instead of silently doing nothing.
     let qemu = qemu_on_pty("band-qemu").await;
     let mut config = serial_config(&qemu.pty.to_string_lossy());
-    config.reset = harbor::target::Reset::DtrRts;
+    config.reset = harbor::dut::Reset::DtrRts;
     let err = SerialTarget::open(&config)
         .await
         .err()

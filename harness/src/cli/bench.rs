@@ -14,7 +14,7 @@ use crate::datasets::workspace_root;
 use crate::metrics::InstructionStats;
 use crate::model::HostModel;
 use crate::rng::SplitMix64;
-use crate::target::{QemuConfig, QemuTarget, Target};
+use crate::dut::{DeviceConfig, QemuConfig, Target};
 
 /// Linux's USER_HZ on the platforms harbor runs on.
 const TICKS_PER_S: f64 = 100.0;
@@ -104,8 +104,8 @@ async fn measure(
     model: &HostModel,
     windows: usize,
 ) -> Result<Measurement, CliError> {
-    let device = |e: crate::target::TargetError| CliError::infrastructure(e);
-    let mut target = QemuTarget::launch(QemuConfig::new(firmware))
+    let device = |e: crate::dut::TargetError| CliError::infrastructure(e);
+    let mut target = crate::dut::open(&DeviceConfig::Qemu(QemuConfig::new(firmware)))
         .await
         .map_err(device)?;
     target

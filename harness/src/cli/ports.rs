@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::{CliError, CliResult, Exit};
-use crate::target::list_ports;
+use crate::dut::list_ports;
 
 #[derive(Debug, Args)]
 pub struct PortsArgs {

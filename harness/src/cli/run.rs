@@ -14,7 +14,7 @@ use crate::ota::OtaError;
 use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
 use crate::report::{Report, Shard, summary_rows};
 use crate::scenario::{OtaScenario, ReplayScenario, Scenario, parse_shard};
-use crate::target::TargetError;
+use crate::dut::TargetError;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::board::BoardProfile;
 use crate::scenario::Mode;
-use crate::target::Inference;
+use crate::dut::Inference;
 
 /// How a cell ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,12 +4,12 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::target::{DeviceInfo, Inference};
+use crate::dut::{DeviceInfo, Inference};
 
 /// A named failure of part of a cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardFailure {
-    /// `hang`, `trap`, `exited`, `garbage`, … ([`crate::target::TargetError::kind`]) or
+    /// `hang`, `trap`, `exited`, `garbage`, … ([`crate::dut::TargetError::kind`]) or
     /// `unsupported`.
     pub kind: String,
     /// The full error.

@@ -9,14 +9,14 @@ use crate::cloud::{CloudServer, ReleaseInfo};
 use crate::ota::device;
 use crate::ota::error::CaseError;
 use crate::ota::radio::Download;
-use crate::target::{QemuConfig, QemuTarget};
+use crate::dut::{DeviceConfig, Dut, QemuConfig};
 
 /// A running emulated band; its flash file lives as long as it does.
 pub struct Band {
     _dir: tempfile::TempDir,
     config: QemuConfig,
     /// The running QEMU.
-    pub target: QemuTarget,
+    pub target: Dut,
 }
 
 /// QEMU settings for one band running `firmware`.
@@ -43,7 +43,7 @@ impl Band {
         device::create_flash_image(&flash).map_err(CaseError::device("flash image"))?;
         let mut config = band_config(firmware);
         config.flash_image = Some(flash);
-        let mut target = QemuTarget::launch(config.clone())
+        let mut target = crate::dut::open(&DeviceConfig::Qemu(config.clone()))
             .await
             .map_err(|e| CaseError::device("launch band")(e.into()))?;
         if version > 0 {

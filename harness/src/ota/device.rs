@@ -11,7 +11,7 @@ use harbor_core::protocol::frame::MAX_PAYLOAD;
 use harbor_core::protocol::message::{EXIT_POWER_CUT, OtaStatusReport};
 use harbor_core::protocol::{ErrorCause, MessageType, Request};
 
-use crate::target::{BinaryReply, QemuConfig, QemuTarget, Target, TargetError};
+use crate::dut::{BinaryReply, DeviceConfig, Dut, QemuConfig, Target, TargetError};
 
 /// Size of the flash file behind QEMU `virt`'s second CFI flash bank (it must match).
 pub const FLASH_IMAGE_LEN: usize = 32 * 1024 * 1024;
@@ -244,9 +244,9 @@ pub async fn reboot(target: &mut impl Target) -> Result<(), OtaDeviceError> {
 /// QEMU: reboot the band, wait for the old process to be gone (it holds the flash file's
 /// lock), and start it again on the same flash image.
 pub async fn reboot_qemu(
-    mut target: QemuTarget,
+    mut target: Dut,
     config: &QemuConfig,
-) -> Result<QemuTarget, OtaDeviceError> {
+) -> Result<Dut, OtaDeviceError> {
     reboot(&mut target).await?;
     relaunch(target, config).await
 }
@@ -254,11 +254,11 @@ pub async fn reboot_qemu(
 /// QEMU: stop `target` (whatever state it is in, e.g. after a power cut) and boot the
 /// firmware again on the same flash image.
 pub async fn relaunch(
-    target: QemuTarget,
+    target: Dut,
     config: &QemuConfig,
-) -> Result<QemuTarget, OtaDeviceError> {
+) -> Result<Dut, OtaDeviceError> {
     target.shutdown().await;
-    Ok(QemuTarget::launch(config.clone()).await?)
+    Ok(crate::dut::open(&DeviceConfig::Qemu(config.clone())).await?)
 }
 
 /// Creates (or resets) an erased flash file for the emulated band: 32 MiB of 0xFF.

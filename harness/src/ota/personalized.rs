@@ -8,7 +8,7 @@ use crate::board::BoardProfile;
 use crate::cloud::client::{ClientError, NotJson};
 use crate::cloud::{HttpClient, LabelledWindow, ReleaseInfo, samples};
 use crate::scenario::PersonalizeSpec;
-use crate::target::{QemuTarget, Target, TargetError};
+use crate::dut::{Dut, Target, TargetError};
 
 /// Why the personalized release could not be prepared or measured.
 #[derive(Debug, thiserror::Error)]
@@ -189,7 +189,7 @@ pub async fn personalize(
 
 /// Fraction of `test` windows whose argmax on the band is the label.
 pub async fn band_accuracy(
-    target: &mut QemuTarget,
+    target: &mut Dut,
     test: &[(Vec<i8>, usize)],
 ) -> Result<f64, PersonalizeError> {
     let mut right = 0;

@@ -9,7 +9,7 @@ use crate::cloud::release::ReleaseInfo;
 
 use super::device::{self, OtaDeviceError, Pushed};
 use super::link_model::{Link, LinkTotals};
-use crate::target::Target;
+use crate::dut::Target;
 
 /// What the release API said.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use harbor_core::ota::{Manifest, SlotState};
 use serde::Serialize;
 
 use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
-use crate::target::{QemuConfig, QemuTarget, Target};
+use crate::dut::{DeviceConfig, Dut, QemuConfig, Target};
 
 /// Infrastructure trouble that stops a sweep (a band left unbootable is a result instead).
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ enum Unbootable {
     #[error("boots without a valid model: {0}")]
     NoValidModel(String),
     #[error("infer: {0}")]
-    Infer(crate::target::TargetError),
+    Infer(crate::dut::TargetError),
     #[error("v{version} gives {got:?} on its self-test window, not {expected:?}")]
     WrongLogits {
         version: u32,
@@ -135,8 +135,8 @@ impl Flash {
         self.config.flash_image.clone().expect("set in new")
     }
 
-    async fn launch(&self) -> Result<QemuTarget, SweepError> {
-        QemuTarget::launch(self.config.clone())
+    async fn launch(&self) -> Result<Dut, SweepError> {
+        crate::dut::open(&DeviceConfig::Qemu(self.config.clone()))
             .await
             .map_err(|e| step("launch band")(e.into()))
     }
@@ -147,13 +147,13 @@ fn step(step: &'static str) -> impl Fn(OtaDeviceError) -> SweepError {
 }
 
 async fn push(
-    target: &mut QemuTarget,
+    target: &mut Dut,
     r: &SignedRelease,
 ) -> Result<device::Pushed, OtaDeviceError> {
     device::push_update(target, &r.manifest, &r.image, MAX_CHUNK, |_, _| {}).await
 }
 
-async fn flash_ops(target: &mut QemuTarget) -> Result<u32, SweepError> {
+async fn flash_ops(target: &mut Dut) -> Result<u32, SweepError> {
     Ok(device::status(target)
         .await
         .map_err(step("status"))?
@@ -163,9 +163,9 @@ async fn flash_ops(target: &mut QemuTarget) -> Result<u32, SweepError> {
 /// Push, reboot, confirm; the running band after it.
 async fn install(
     flash: &Flash,
-    mut target: QemuTarget,
+    mut target: Dut,
     r: &SignedRelease,
-) -> Result<QemuTarget, SweepError> {
+) -> Result<Dut, SweepError> {
     push(&mut target, r).await.map_err(step("install push"))?;
     let mut target = device::reboot_qemu(target, &flash.config)
         .await
@@ -274,7 +274,7 @@ fn record(report: &mut SweepReport, point: &str, result: Result<u32, Unbootable>
 /// it to v2. The version the cut left running, or why the band is not usable.
 async fn check_bootable(
     band: &Flash,
-    target: QemuTarget,
+    target: Dut,
     (v1_version, v2_version): (u32, u32),
     v1: &SignedRelease,
     v2: &SignedRelease,

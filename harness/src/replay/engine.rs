@@ -1,24 +1,15 @@
-//! Runs replay cells on QEMU targets: shards, a pool of at most `jobs` emulators, and
-//! per-window results merged by index.
+//! Runs replay cells on devices: shards, a pool of at most `jobs` devices, and per-window
+//! results merged by index.
 
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::dut::{DeviceConfig, DeviceInfo, Inference, Target, TargetError};
 use crate::metrics::{CellOutcome, ShardFailure};
-use crate::target::{
-    DeviceInfo, Inference, QemuConfig, QemuTarget, SerialConfig, SerialTarget, Target, TargetError,
-};
 
 use super::Mode;
 use super::stream::StreamWorkload;
-
-/// Where a cell runs: the firmware in QEMU, or a board on a serial port.
-#[derive(Clone, Debug)]
-pub enum DeviceConfig {
-    Qemu(QemuConfig),
-    Serial(SerialConfig),
-}
 
 /// One cell to run: a model's windows into one firmware in one mode.
 #[derive(Clone)]
@@ -75,11 +66,8 @@ pub async fn run_cells(
     jobs: usize,
     progress: Arc<dyn Fn(usize, u64) + Send + Sync>,
 ) -> Vec<CellOutcome> {
-    // A serial port takes one opener at a time: with a board in the run, one worker.
-    let jobs = if cells
-        .iter()
-        .any(|c| matches!(c.config, DeviceConfig::Serial(_)))
-    {
+    // A port or probe takes one opener at a time: with a board in the run, one worker.
+    let jobs = if cells.iter().any(|c| c.config.exclusive()) {
         1
     } else {
         jobs
@@ -169,18 +157,18 @@ async fn run_shard(
         fail(result, e.kind(), e.to_string(), during, window)
     };
 
-    match &plan.config {
-        DeviceConfig::Qemu(config) => match QemuTarget::launch(config.clone()).await {
-            Ok(mut target) => {
-                drive(&mut target, plan, &shard, &mut result, progress, &fail).await;
-                target.shutdown().await;
-            }
-            Err(e) => target_failure(&mut result, e, "launching", None),
-        },
-        DeviceConfig::Serial(config) => match SerialTarget::open(config).await {
-            Ok(mut target) => drive(&mut target, plan, &shard, &mut result, progress, &fail).await,
-            Err(e) => target_failure(&mut result, e, "opening the port", None),
-        },
+    match crate::dut::open(&plan.config).await {
+        Ok(mut target) => {
+            drive(&mut target, plan, &shard, &mut result, progress, &fail).await;
+            target.shutdown().await;
+        }
+        Err(e) => {
+            let during = match plan.config {
+                DeviceConfig::Serial(_) => "opening the port",
+                _ => "launching",
+            };
+            target_failure(&mut result, e, during, None);
+        }
     }
     result
 }
@@ -314,7 +302,7 @@ mod tests {
     fn plan(n: usize, mode: Mode) -> CellPlan {
         CellPlan {
             mode,
-            config: DeviceConfig::Qemu(QemuConfig::new("unused.elf")),
+            config: DeviceConfig::Qemu(crate::dut::QemuConfig::new("unused.elf")),
             model: Arc::new(Vec::new()),
             inputs: Arc::new(vec![Vec::new(); n]),
             stream: None,

@@ -16,7 +16,7 @@ pub mod run;
 pub mod stream;
 pub mod workload;
 
-pub use engine::{CellPlan, DeviceConfig, run_cells};
+pub use engine::{CellPlan, run_cells};
 pub use run::{Quiet, RunError, RunOptions, RunProgress, run_scenario};
 pub use stream::StreamWorkload;
 pub use workload::{ModelBundle, ReplayWindows, WorkloadError};

@@ -7,11 +7,10 @@ use std::time::Instant;
 use crate::board::{BoardError, BoardProfile};
 use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes};
 use crate::report::{BoardSummary, Report, SCHEMA_VERSION, Shard};
-use crate::scenario::{ReplayScenario, TargetKind, Threshold};
-use crate::target::QemuConfig;
+use crate::scenario::{ReplayScenario, Threshold};
 
 use super::{
-    CellPlan, DeviceConfig, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError,
+    CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError,
     run_cells,
 };
 
@@ -119,20 +118,8 @@ pub fn run_scenario(
         .map(|cell| {
             let wi = cell.model * n_datasets + cell.dataset;
             let target = &scenario.targets[cell.target];
-            let config = match (&target.kind, &target.serial) {
-                (TargetKind::Serial, Some(serial)) => {
-                    let mut config = serial.clone();
-                    config.boot_timeout = scenario.boot_timeout;
-                    config.exchange_timeout = scenario.exchange_timeout;
-                    DeviceConfig::Serial(config)
-                }
-                _ => {
-                    let mut config = QemuConfig::new(&target.firmware);
-                    config.boot_timeout = scenario.boot_timeout;
-                    config.exchange_timeout = scenario.exchange_timeout;
-                    DeviceConfig::Qemu(config)
-                }
-            };
+            let mut config = target.device.clone();
+            config.set_timeouts(scenario.boot_timeout, scenario.exchange_timeout);
             let stream = match cell.mode {
                 Mode::Tensor => None,
                 Mode::Stream => streams[wi].clone(),

@@ -18,7 +18,7 @@ use crate::model::input::device_input_quant;
 use crate::signal::model_rate::ModelRateConverter;
 use crate::signal::resample::resample;
 use crate::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, prepare};
-use crate::target::StreamConfig;
+use crate::dut::StreamConfig;
 
 use super::super::scenario::DatasetEntry;
 use super::workload::{ModelBundle, ReplayWindows, WorkloadError, load_options};

@@ -10,8 +10,8 @@
 use std::fmt::Write;
 
 use super::{CellResult, CheckResult, Report};
+use crate::dut::TargetError;
 use crate::metrics::STATUS_OK;
-use crate::target::TargetError;
 
 /// Escapes an XML attribute value (line breaks kept as character references).
 pub fn escape_xml(s: &str) -> String {

@@ -173,7 +173,7 @@ fn cell_from_answers(
             .zip(elapsed_us)
             .zip(&host_logits)
             .map(|((&instructions, elapsed_us), logits)| {
-                Some(crate::target::Inference {
+                Some(crate::dut::Inference {
                     predicted: u8::from(logits[1] > logits[0]),
                     logits: logits.clone(),
                     instructions,

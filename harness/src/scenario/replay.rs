@@ -16,7 +16,7 @@ use super::matrix::{self, MatrixCell};
 use super::schema::{self, Mode, Subjects, TargetKind};
 use super::{ScenarioError, ScenarioKind};
 use crate::datasets::DatasetKind;
-use crate::target::SerialConfig;
+use crate::dut::DeviceConfig;
 
 /// A replay scenario with every path resolved and every name checked.
 #[derive(Clone, Debug)]
@@ -60,43 +60,8 @@ pub struct TargetEntry {
     pub kind: TargetKind,
     pub firmware: PathBuf,
     pub firmware_at: Location,
-    /// Port, baud and reset of a `serial` target (timeouts come from the scenario).
-    pub serial: Option<SerialConfig>,
-}
-
-/// A `serial` target's port settings; the fields only `serial` takes are refused elsewhere.
-fn serial_of(t: &schema::RawTarget) -> Result<Option<SerialConfig>, (Location, String)> {
-    if t.kind.value != TargetKind::Serial {
-        let stray = [
-            t.port.as_ref().map(|p| ("port", p.referenced)),
-            t.baud.as_ref().map(|b| ("baud", b.referenced)),
-            t.reset.as_ref().map(|r| ("reset", r.referenced)),
-        ];
-        return match stray.into_iter().flatten().next() {
-            Some((field, location)) => Err((
-                location,
-                format!("`{field}` is for `kind: serial` targets only"),
-            )),
-            None => Ok(None),
-        };
-    }
-    let port = t.port.as_ref().ok_or_else(|| {
-        (
-            t.kind.referenced,
-            "a `serial` target needs `port` (e.g. /dev/ttyUSB0; `harbor ports` lists them)".into(),
-        )
-    })?;
-    let mut config = SerialConfig::new(port.value.clone());
-    if let Some(baud) = &t.baud {
-        if baud.value == 0 {
-            return Err((baud.referenced, "baud must be above 0".into()));
-        }
-        config.baud = baud.value;
-    }
-    if let Some(reset) = &t.reset {
-        config.reset = reset.value.parse().map_err(|e| (reset.referenced, e))?;
-    }
-    Ok(Some(config))
+    /// The device to open (its timeouts are set from the scenario when it runs).
+    pub device: DeviceConfig,
 }
 
 impl ReplayScenario {
@@ -219,7 +184,9 @@ impl ReplayScenario {
                 kind: t.kind.value,
                 firmware: base.join(&t.firmware.value),
                 firmware_at: t.firmware.referenced,
-                serial: serial_of(t).map_err(|(location, message)| at(location, message))?,
+                device: t
+                    .device(base.join(&t.firmware.value))
+                    .map_err(|(location, message)| at(location, message))?,
             });
         }
         let mut modes: Vec<Mode> = Vec::new();

@@ -1,7 +1,12 @@
 //! The YAML shape of a replay scenario, as written by users (see docs/scenarios.md).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
+
+use crate::dut::probe::ProbeConfig;
+use crate::dut::{DeviceConfig, QemuConfig, RenodeConfig, SerialConfig};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +140,7 @@ pub enum Subjects {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
     pub name: Spanned<String>,
+    /// Any [`TargetKind`]; another word is an error at its line and column.
     pub kind: Spanned<TargetKind>,
     /// The firmware ELF, relative to the scenario file (for `serial`: the image the board
     /// runs, read for its flash/RAM figures; harbor does not flash it).
@@ -146,15 +152,80 @@ pub(super) struct RawTarget {
     pub baud: Option<Spanned<u32>>,
     #[serde(default)]
     pub reset: Option<Spanned<String>>,
+    /// `probe` only: the probe-rs chip name, the probe (`VID:PID[:SERIAL]`) and whether to
+    /// flash the firmware first (default true).
+    #[serde(default)]
+    pub chip: Option<Spanned<String>>,
+    #[serde(default)]
+    pub probe: Option<Spanned<String>>,
+    #[serde(default)]
+    pub flash: Option<Spanned<bool>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    /// `qemu-system-riscv32 -M virt` with the band firmware.
-    Qemu,
-    /// A board on a serial port (docs/serial.md).
-    Serial,
+/// The kind of a scenario target: every backend of [`crate::dut`].
+pub use crate::dut::DeviceKind as TargetKind;
+
+impl RawTarget {
+    /// The device this target describes, running `firmware`; an error names the key at fault.
+    pub fn device(&self, firmware: PathBuf) -> Result<DeviceConfig, (Location, String)> {
+        let kind = self.kind.value;
+        if let Some(reason) = kind.unavailable() {
+            return Err((self.kind.referenced, reason.to_string()));
+        }
+        let kind_only = [
+            (TargetKind::Serial, "port", self.port.as_ref().map(|v| v.referenced)),
+            (TargetKind::Serial, "baud", self.baud.as_ref().map(|v| v.referenced)),
+            (TargetKind::Serial, "reset", self.reset.as_ref().map(|v| v.referenced)),
+            (TargetKind::Probe, "chip", self.chip.as_ref().map(|v| v.referenced)),
+            (TargetKind::Probe, "probe", self.probe.as_ref().map(|v| v.referenced)),
+            (TargetKind::Probe, "flash", self.flash.as_ref().map(|v| v.referenced)),
+        ];
+        for (owner, field, at) in kind_only {
+            if let Some(at) = at.filter(|_| owner != kind) {
+                let owner = owner.name();
+                return Err((at, format!("`{field}` is for `kind: {owner}` targets only")));
+            }
+        }
+        Ok(match kind {
+            TargetKind::Qemu => DeviceConfig::Qemu(QemuConfig::new(firmware)),
+            TargetKind::Serial => DeviceConfig::Serial(self.serial()?),
+            TargetKind::Renode => DeviceConfig::Renode(RenodeConfig::new(firmware)),
+            TargetKind::Probe => {
+                let chip = self.chip.as_ref().ok_or_else(|| {
+                    (
+                        self.kind.referenced,
+                        "a `probe` target needs `chip` (a probe-rs chip name, e.g. esp32c3)".into(),
+                    )
+                })?;
+                let mut config = ProbeConfig::new(chip.value.clone(), firmware);
+                config.selector = self.probe.as_ref().map(|p| p.value.clone());
+                config.flash = self.flash.as_ref().is_none_or(|f| f.value);
+                DeviceConfig::Probe(config)
+            }
+        })
+    }
+
+    /// A `serial` target's port settings.
+    fn serial(&self) -> Result<SerialConfig, (Location, String)> {
+        let port = self.port.as_ref().ok_or_else(|| {
+            (
+                self.kind.referenced,
+                "a `serial` target needs `port` (e.g. /dev/ttyUSB0; `harbor ports` lists them)"
+                    .into(),
+            )
+        })?;
+        let mut config = SerialConfig::new(port.value.clone());
+        if let Some(baud) = &self.baud {
+            if baud.value == 0 {
+                return Err((baud.referenced, "baud must be above 0".into()));
+            }
+            config.baud = baud.value;
+        }
+        if let Some(reset) = &self.reset {
+            config.reset = reset.value.parse().map_err(|e| (reset.referenced, e))?;
+        }
+        Ok(config)
+    }
 }
 
 /// How windows reach the device.

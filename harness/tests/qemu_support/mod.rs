@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use harbor::target::{QemuConfig, QemuTarget};
+use harbor::dut::{QemuConfig, QemuTarget};
 
 /// `<variant>.elf` as scripts/build-firmware leaves it (or under `$HARBOR_FIRMWARE_DIR`).
 pub fn firmware(variant: &str) -> PathBuf {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use harbor::target::{QemuPty, SerialConfig, SerialTarget};
+use harbor::dut::{QemuPty, SerialConfig, SerialTarget};
 use serialport::{SerialPort, TTYPort};
 
 /// QEMU running `variant` with its UART on a pty.

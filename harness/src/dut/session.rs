@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::link::{Incoming, Link, LinkFailure};
-use super::{BinaryReply, Target, TargetError};
+use super::{AnyBacking, BinaryReply, ByteStream, Dut, Target, TargetError};
 
 /// What stands behind a link: told when the link fails, and asked why it closed.
 pub trait Backing: Send {
@@ -27,10 +27,19 @@ pub trait Backing: Send {
         target: String,
         during: String,
     ) -> impl Future<Output = TargetError> + Send;
+    /// The emulator's process id while it runs; `None` for a board.
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+    /// The emulator's output so far; empty for a board.
+    fn log(&self) -> String {
+        String::new()
+    }
 }
 
 /// A device speaking harbor's protocol over a byte stream `S`, with `B` behind it.
-/// `QemuTarget`, `RenodeTarget` and `SerialTarget` are this with their stream and backing.
+/// `QemuTarget`, `RenodeTarget`, `SerialTarget` and `ProbeTarget` are this with their stream
+/// and backing; [`Dut`] is it with both boxed.
 pub struct LinkTarget<S, B> {
     name: String,
     link: Link<S>,
@@ -44,6 +53,32 @@ impl<S, B> LinkTarget<S, B> {
     /// What stands behind the link.
     pub fn backing(&self) -> &B {
         &self.backing
+    }
+}
+
+impl<S, B: Backing> LinkTarget<S, B> {
+    /// The emulator's process id while it runs (`None` for a board).
+    pub fn pid(&self) -> Option<u32> {
+        self.backing.pid()
+    }
+
+    /// The emulator's output so far (errors loading the platform show up here; empty for
+    /// a board).
+    pub fn log(&self) -> String {
+        self.backing.log()
+    }
+}
+
+impl<S: ByteStream + 'static, B: Backing + 'static> LinkTarget<S, B> {
+    /// This target as a [`Dut`], the type every backend is opened as.
+    pub fn into_dut(self) -> Dut {
+        LinkTarget {
+            name: self.name,
+            link: self.link.map_stream(|s| Box::new(s) as Box<dyn ByteStream>),
+            backing: Box::new(self.backing) as Box<dyn AnyBacking>,
+            exchange_timeout: self.exchange_timeout,
+            failed: self.failed,
+        }
     }
 }
 

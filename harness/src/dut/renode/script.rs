@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// The template, with `{{platform}}`, `{{firmware}}`, `{{uart_port}}` and `{{imu_feed}}`.
-pub const TEMPLATE: &str = include_str!("../../../renode/band.resc");
+pub const TEMPLATE: &str = include_str!("../../../../renode/band.resc");
 
 /// The platform description the template loads.
 pub fn platform_path() -> PathBuf {
@@ -18,7 +18,9 @@ pub const IMU_PERIPHERAL: &str = "sysbus.i2c0.lsm6dso";
 /// What one run needs.
 #[derive(Clone, Debug)]
 pub struct ScriptParams<'a> {
+    /// The platform description (`.repl`).
     pub platform: &'a Path,
+    /// The firmware ELF.
     pub firmware: &'a Path,
     /// TCP port of the UART's raw socket terminal.
     pub uart_port: u16,
@@ -26,25 +28,45 @@ pub struct ScriptParams<'a> {
     pub resd: Option<&'a Path>,
 }
 
+/// Why the script could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{what} path {path} is not UTF-8")]
+    NotUtf8 { what: &'static str, path: PathBuf },
+    #[error(
+        "{what} path {path} must be absolute (Renode resolves relative paths against its own folder)"
+    )]
+    Relative { what: &'static str, path: String },
+    #[error(
+        "{what} path {path:?} contains whitespace or quotes, which a Renode `@path` argument cannot hold"
+    )]
+    Unquotable { what: &'static str, path: String },
+    #[error("renode/band.resc has an unknown template field at: {0}")]
+    UnknownField(String),
+}
+
 /// Fills the template. Paths must be absolute and free of whitespace and quotes, since
 /// Renode's `@path` arguments end at whitespace.
-pub fn render(params: &ScriptParams<'_>) -> Result<String, String> {
-    let path = |what: &str, p: &Path| -> Result<String, String> {
-        let text = p
-            .to_str()
-            .ok_or_else(|| format!("{what} path {} is not UTF-8", p.display()))?;
+pub fn render(params: &ScriptParams<'_>) -> Result<String, ScriptError> {
+    let path = |what: &'static str, p: &Path| -> Result<String, ScriptError> {
+        let text = p.to_str().ok_or_else(|| ScriptError::NotUtf8 {
+            what,
+            path: p.to_path_buf(),
+        })?;
         if !p.is_absolute() {
-            return Err(format!(
-                "{what} path {text} must be absolute (Renode resolves relative paths against its own folder)"
-            ));
+            return Err(ScriptError::Relative {
+                what,
+                path: text.to_string(),
+            });
         }
         if text
             .chars()
             .any(|c| c.is_whitespace() || c == '"' || c == '\'')
         {
-            return Err(format!(
-                "{what} path {text:?} contains whitespace or quotes, which a Renode `@path` argument cannot hold"
-            ));
+            return Err(ScriptError::Unquotable {
+                what,
+                path: text.to_string(),
+            });
         }
         Ok(text.to_string())
     };
@@ -64,9 +86,8 @@ pub fn render(params: &ScriptParams<'_>) -> Result<String, String> {
         .replace("{{imu_feed}}", &imu_feed);
     // A field the code does not know would reach Renode as literal braces.
     if let Some(at) = text.find("{{") {
-        return Err(format!(
-            "renode/band.resc has an unknown template field at: {}",
-            &text[at..text.len().min(at + 30)]
+        return Err(ScriptError::UnknownField(
+            text[at..text.len().min(at + 30)].to_string(),
         ));
     }
     Ok(text)

@@ -7,18 +7,19 @@
 //! that line. QEMU drops what the firmware writes while no one has the pty open, so the
 //! boot banner is lost: open the port with `Reset::None` (it probes with Hello).
 
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStdout;
 
-use super::process::{EmulatorProcess, target_name};
+use super::launch::EmulatorProcess;
 use super::{QemuConfig, TargetError};
 
 /// A running QEMU whose UART is the pty at [`Self::pty`]; killed when dropped.
 pub struct QemuPty {
+    /// The QEMU process.
     pub process: EmulatorProcess,
+    /// The pty device QEMU's UART is on (e.g. `/dev/pts/7`).
     pub pty: PathBuf,
     /// Kept open so QEMU never writes to a closed pipe.
     _stdout: BufReader<ChildStdout>,
@@ -27,29 +28,24 @@ pub struct QemuPty {
 impl QemuPty {
     /// Starts QEMU with `config`'s firmware and waits (boot timeout) for its pty's name.
     pub async fn launch(config: &QemuConfig) -> Result<Self, TargetError> {
-        let name = target_name("qemu-pty", &config.firmware);
-        if !config.firmware.is_file() {
-            return Err(TargetError::FirmwareMissing {
-                path: config.firmware.clone(),
-            });
-        }
-        let dir = EmulatorProcess::folder(&name, "qemu-pty")?;
-        let mut process = config.spawn(&name, dir, "pty,id=uart0".into(), Some(Stdio::piped()))?;
-        let stdout = process.take_stdout().ok_or_else(|| TargetError::Io {
-            target: name.clone(),
-            context: "reading QEMU's stdout".into(),
-            source: std::io::Error::other("spawned without a stdout pipe"),
-        })?;
-        let mut stdout = BufReader::new(stdout);
-        let pty = process
-            .await_ready(
-                read_pty_name(&name, &mut stdout),
-                config.boot_timeout,
-                "waiting for QEMU to name its pty",
-            )
+        let prepare = |_: &str, _: &Path| Ok((config.args_with_chardev("pty,id=uart0".into()), ()));
+        let read_name = |name: String, (), stdout: Option<ChildStdout>| async move {
+            let stdout = stdout.ok_or_else(|| TargetError::Io {
+                target: name.clone(),
+                context: "reading QEMU's stdout".into(),
+                source: std::io::Error::other("spawned without a stdout pipe"),
+            })?;
+            let mut stdout = BufReader::new(stdout);
+            let pty = read_pty_name(&name, &mut stdout).await?;
+            Ok((pty, stdout))
+        };
+        let launched = config
+            .launcher("qemu-pty", true)
+            .start(prepare, read_name, "waiting for QEMU to name its pty")
             .await?;
+        let (pty, stdout) = launched.ready;
         Ok(Self {
-            process,
+            process: launched.process,
             pty,
             _stdout: stdout,
         })

@@ -7,7 +7,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use harbor_core::protocol::frame::MAX_FRAME;
@@ -15,7 +14,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::TargetError;
 use super::error::Tool;
-use super::process::{EmulatorProcess, target_name};
+use super::launch::{EmulatorProcess, Launch};
 use super::session::LinkTarget;
 
 /// The emulated CPU: RV32IMC like the ESP32-C3 (`c` is required: the image is compressed).
@@ -44,6 +43,7 @@ pub struct QemuConfig {
 }
 
 impl QemuConfig {
+    /// `qemu-system-riscv32` from PATH on `firmware`, with harbor's default deadlines.
     pub fn new(firmware: impl Into<PathBuf>) -> Self {
         Self {
             qemu: PathBuf::from("qemu-system-riscv32"),
@@ -56,31 +56,24 @@ impl QemuConfig {
         }
     }
 
+    /// How [`Launch`] starts QEMU for this configuration (`prefix` names the run).
+    pub(crate) fn launcher(&self, prefix: &'static str, pipe_stdout: bool) -> Launch<'_> {
+        Launch {
+            prefix,
+            tool: Tool::Qemu,
+            binary: &self.qemu,
+            firmware: &self.firmware,
+            log_name: "qemu.stderr",
+            pipe_stdout,
+            boot_timeout: self.boot_timeout,
+        }
+    }
+
     /// QEMU's arguments with the UART on `socket` (docs/emulation.md explains each).
     pub fn args(&self, socket: &Path) -> Vec<OsString> {
         let mut chardev = OsString::from("socket,id=uart0,server=off,path=");
         chardev.push(socket);
         self.args_with_chardev(chardev)
-    }
-
-    /// Starts QEMU in `dir` (its stderr in `qemu.stderr` there) with the UART on `chardev`.
-    pub(crate) fn spawn(
-        &self,
-        name: &str,
-        dir: tempfile::TempDir,
-        chardev: OsString,
-        stdout: Option<Stdio>,
-    ) -> Result<EmulatorProcess, TargetError> {
-        let args = self.args_with_chardev(chardev);
-        EmulatorProcess::spawn(
-            name,
-            Tool::Qemu,
-            &self.qemu,
-            args,
-            dir,
-            "qemu.stderr",
-            stdout,
-        )
     }
 
     /// QEMU's arguments with the UART on the `-chardev` described by `chardev` (its id
@@ -134,41 +127,32 @@ pub type QemuTarget = LinkTarget<UnixStream, EmulatorProcess>;
 impl LinkTarget<UnixStream, EmulatorProcess> {
     /// Starts QEMU with the firmware and waits for its `m-ready` banner.
     pub async fn launch(config: QemuConfig) -> Result<Self, TargetError> {
-        let name = target_name("qemu", &config.firmware);
-        if !config.firmware.is_file() {
-            return Err(TargetError::FirmwareMissing {
-                path: config.firmware.clone(),
-            });
-        }
-        let dir = EmulatorProcess::folder(&name, "qemu")?;
-        let socket = dir.path().join("uart.sock");
-        let listener = UnixListener::bind(&socket).map_err(|source| TargetError::Io {
-            target: name.clone(),
-            context: "listening on the UART socket".into(),
-            source,
-        })?;
-        let mut chardev = OsString::from("socket,id=uart0,server=off,path=");
-        chardev.push(&socket);
-        let mut qemu = config.spawn(&name, dir, chardev, None)?;
-        let accept = async {
+        let prepare = |name: &str, dir: &Path| {
+            let socket = dir.join("uart.sock");
+            let listener = UnixListener::bind(&socket).map_err(|source| TargetError::Io {
+                target: name.to_string(),
+                context: "listening on the UART socket".into(),
+                source,
+            })?;
+            Ok((config.args(&socket), listener))
+        };
+        let accept = |name, listener: UnixListener, _| async move {
             let (stream, _) = listener.accept().await.map_err(|source| TargetError::Io {
-                target: name.clone(),
+                target: name,
                 context: "accepting QEMU's connection".into(),
                 source,
             })?;
             Ok(stream)
         };
-        let stream = qemu
-            .await_ready(accept, config.boot_timeout, "waiting for QEMU to connect")
-            .await?;
-        let mut target = Self::new(
-            name,
-            stream,
-            qemu,
-            config.garbage_budget,
-            config.exchange_timeout,
-        );
-        target.await_ready(config.boot_timeout, "booting").await?;
-        Ok(target)
+        config
+            .launcher("qemu", false)
+            .link(
+                prepare,
+                accept,
+                "waiting for QEMU to connect",
+                config.garbage_budget,
+                config.exchange_timeout,
+            )
+            .await
     }
 }

@@ -1,6 +1,8 @@
-//! An emulator process behind a target: started in its own temp folder with its output
-//! logged there, awaited until it is ready, and its exit or failure named as a
-//! [`TargetError`]. QEMU, Renode and the pty test launcher all start theirs here.
+//! Starting an emulator behind a target, once for QEMU, QEMU-pty and Renode: [`Launch`]
+//! checks the firmware, makes a temp run folder, spawns the emulator with its output logged
+//! there, waits (boot deadline) for its UART socket or pty, and for socket backends for the
+//! firmware's `m-ready`. The [`EmulatorProcess`] is killed on drop, and its exit or failure
+//! is named as a [`TargetError`].
 
 use std::ffi::OsString;
 use std::future::Future;
@@ -8,12 +10,108 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::Instant;
 
 use super::TargetError;
 use super::error::Tool;
 use super::session::{Backing, LinkTarget};
+
+/// One emulator run to start: what to run, on which firmware, and how long it may take.
+pub(crate) struct Launch<'a> {
+    /// Names the run (`<prefix>:<firmware file>`) and its folder (`harbor-<prefix>-…`).
+    pub prefix: &'static str,
+    pub tool: Tool,
+    pub binary: &'a Path,
+    pub firmware: &'a Path,
+    /// The log's file name in the run folder (stdout and stderr).
+    pub log_name: &'static str,
+    /// Hand stdout to `ready` as a pipe instead of logging it (QEMU names its pty there).
+    pub pipe_stdout: bool,
+    /// Deadline for `ready`, and again for the boot banner.
+    pub boot_timeout: Duration,
+}
+
+/// A started emulator and what its readiness wait produced.
+pub(crate) struct Launched<T> {
+    pub name: String,
+    pub process: EmulatorProcess,
+    pub ready: T,
+}
+
+impl Launch<'_> {
+    /// Checks the firmware exists, makes the run folder, lets `prepare` put its files there
+    /// and return the arguments plus what `ready` needs, spawns the emulator, and waits for
+    /// `ready` (what it waits for is `waiting_for`, named in a `Hang`).
+    pub async fn start<P, T, Fut>(
+        &self,
+        prepare: impl FnOnce(&str, &Path) -> Result<(Vec<OsString>, P), TargetError>,
+        ready: impl FnOnce(String, P, Option<ChildStdout>) -> Fut,
+        waiting_for: &str,
+    ) -> Result<Launched<T>, TargetError>
+    where
+        Fut: Future<Output = Result<T, TargetError>>,
+    {
+        let name = target_name(self.prefix, self.firmware);
+        if !self.firmware.is_file() {
+            return Err(TargetError::FirmwareMissing {
+                path: self.firmware.to_path_buf(),
+            });
+        }
+        let dir = EmulatorProcess::folder(&name, self.prefix)?;
+        let (args, prepared) = prepare(&name, dir.path())?;
+        let stdout = self.pipe_stdout.then(Stdio::piped);
+        let mut process = EmulatorProcess::spawn(
+            &name,
+            self.tool,
+            self.binary,
+            args,
+            dir,
+            self.log_name,
+            stdout,
+        )?;
+        let stdout = process.take_stdout();
+        let ready = process
+            .await_ready(
+                ready(name.clone(), prepared, stdout),
+                self.boot_timeout,
+                waiting_for,
+            )
+            .await?;
+        Ok(Launched {
+            name,
+            process,
+            ready,
+        })
+    }
+
+    /// [`Self::start`] where `ready` yields the UART's byte stream; then the protocol runs
+    /// over it, past the firmware's `m-ready` banner.
+    pub async fn link<S, P, Fut>(
+        &self,
+        prepare: impl FnOnce(&str, &Path) -> Result<(Vec<OsString>, P), TargetError>,
+        ready: impl FnOnce(String, P, Option<ChildStdout>) -> Fut,
+        waiting_for: &str,
+        garbage_budget: usize,
+        exchange_timeout: Duration,
+    ) -> Result<LinkTarget<S, EmulatorProcess>, TargetError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        Fut: Future<Output = Result<S, TargetError>>,
+    {
+        let launched = self.start(prepare, ready, waiting_for).await?;
+        let mut target = LinkTarget::new(
+            launched.name,
+            launched.ready,
+            launched.process,
+            garbage_budget,
+            exchange_timeout,
+        );
+        target.await_ready(self.boot_timeout, "booting").await?;
+        Ok(target)
+    }
+}
 
 /// How long a process that reported a trap or closed its UART gets to exit on its own.
 const REAP_GRACE: Duration = Duration::from_secs(2);
@@ -178,24 +276,20 @@ impl Backing for EmulatorProcess {
             stderr: self.log(),
         }
     }
+
+    fn pid(&self) -> Option<u32> {
+        EmulatorProcess::pid(self)
+    }
+
+    fn log(&self) -> String {
+        EmulatorProcess::log(self)
+    }
 }
 
 impl Drop for EmulatorProcess {
     fn drop(&mut self) {
         // kill_on_drop also does this; being explicit keeps it true if that changes.
         let _ = self.child.start_kill();
-    }
-}
-
-impl<S> LinkTarget<S, EmulatorProcess> {
-    /// The emulator's process id while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.backing().pid()
-    }
-
-    /// The emulator's output so far (errors loading the platform show up here).
-    pub fn log(&self) -> String {
-        self.backing().log()
     }
 }
 

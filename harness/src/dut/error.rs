@@ -9,12 +9,15 @@ use harbor_core::protocol::{ErrorCause, MessageType};
 /// A program harbor starts for a target, named in errors with how to get it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {
+    /// `qemu-system-riscv32`.
     Qemu,
+    /// `renode`.
     Renode,
 }
 
 impl Tool {
-    pub fn name(self) -> &'static str {
+    /// The program's name in messages.
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Qemu => "QEMU",
             Self::Renode => "Renode",
@@ -22,12 +25,15 @@ impl Tool {
     }
 
     /// The exact step that installs it.
-    pub fn install_hint(self) -> &'static str {
+    pub const fn install_hint(self) -> &'static str {
         match self {
             Self::Qemu => {
                 "run scripts/setup, or `apt-get install -t bookworm-backports qemu-system-misc` (Debian bookworm)"
             }
-            Self::Renode => crate::renode::INSTALL_HINT,
+            Self::Renode => {
+                "install Renode from its release packages (github.com/renode/renode/releases: the Linux portable \
+package or the .deb) and put `renode` on PATH, or set HARBOR_RENODE=/path/to/renode"
+            }
         }
     }
 }
@@ -35,9 +41,13 @@ impl Tool {
 /// Why a serial port could not be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortProblem {
+    /// No such device.
     Missing,
+    /// Another program holds it.
     Busy,
+    /// No permission.
     Denied,
+    /// Anything else the OS said.
     Other,
 }
 
@@ -59,10 +69,21 @@ impl PortProblem {
     }
 }
 
+/// Why a device could not be reached or did not answer as it should.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("{} `{binary}` not found: {}", tool.name(), tool.install_hint())]
     EmulatorMissing { tool: Tool, binary: PathBuf },
+    #[error("cannot run a `{kind}` device: {reason}")]
+    Unavailable {
+        kind: &'static str,
+        reason: &'static str,
+    },
+    #[error("{target}: cannot prepare the emulator run: {source}")]
+    Setup {
+        target: String,
+        source: super::renode::ScriptError,
+    },
     #[error("cannot open serial port {port}: {reason}; {}", problem.hint())]
     PortUnavailable {
         port: String,
@@ -164,6 +185,7 @@ impl TargetError {
     pub const INFRASTRUCTURE_KINDS: &[&str] = &[
         "emulator-missing",
         "emulator-failed",
+        "backend-unavailable",
         "firmware-missing",
         "port-unavailable",
     ];
@@ -172,6 +194,9 @@ impl TargetError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::EmulatorMissing { .. } => "emulator-missing",
+            Self::Unavailable { .. } => "backend-unavailable",
+            // The run could not be set up: as infrastructure as an emulator that fails to start.
+            Self::Setup { .. } => "emulator-failed",
             Self::PortUnavailable { .. } => "port-unavailable",
             Self::Disconnected { .. } => "disconnected",
             Self::EmulatorFailed { .. } => "emulator-failed",

@@ -1,4 +1,4 @@
-//! A board behind a debug probe (feature `probe`): probe-rs attaches (the ESP32-C3 through
+//! The probe session (feature `probe`): probe-rs attaches (the ESP32-C3 through
 //! its built-in USB-JTAG with the probe-rs-espressif plugin, Cortex-M boards by probe-rs chip
 //! name), flashes the ELF, and carries harbor's protocol over RTT: up channel 0 holds the
 //! band's bytes, down channel 0 the host's (firmware/band-esp32c3 with feature `rtt`).
@@ -7,7 +7,7 @@
 //! RTT buffers and an in-memory duplex stream, and the usual [`LinkTarget`] (deadlines, frame
 //! decoding, named failures) runs on the other end. docs/hardware.md has the commands.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -16,7 +16,6 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use harbor_core::protocol::frame::MAX_FRAME;
 use probe_rs::flashing::{DownloadOptions, ElfLoader, ElfOptions, download_file_with_options};
 use probe_rs::probe::DebugProbeSelector;
 use probe_rs::probe::list::Lister;
@@ -24,8 +23,8 @@ use probe_rs::rtt::Rtt;
 use probe_rs::{Architecture, MemoryInterface, Permissions, RegisterId, Session};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
-use super::TargetError;
-use super::session::{Backing, LinkTarget};
+use super::ProbeConfig;
+use crate::dut::{Backing, LinkTarget, Target, TargetError};
 
 /// The C3's performance counter count register (docs/firmware.md: event select 0x7E0 = instructions).
 const C3_COUNTER_CSR: u16 = 0x7E2;
@@ -36,39 +35,6 @@ const DEMCR: u64 = 0xE000_EDFC;
 const DEMCR_TRCENA: u32 = 1 << 24;
 /// Pump poll interval when neither side has bytes.
 const IDLE: Duration = Duration::from_millis(1);
-
-#[derive(Clone, Debug)]
-pub struct ProbeConfig {
-    /// probe-rs target name: `esp32c3`, `nRF52840_xxAA`, …
-    pub chip: String,
-    /// `VID:PID[:SERIAL]`; `None`: the only probe attached.
-    pub selector: Option<String>,
-    pub firmware: PathBuf,
-    /// Flash the ELF first (false: the board already runs it; attach and reset only).
-    pub flash: bool,
-    /// From reset to the firmware's `m-ready` over RTT.
-    pub boot_timeout: Duration,
-    pub exchange_timeout: Duration,
-    pub garbage_budget: usize,
-}
-
-impl ProbeConfig {
-    pub fn new(chip: impl Into<String>, firmware: impl Into<PathBuf>) -> Self {
-        Self {
-            chip: chip.into(),
-            selector: None,
-            firmware: firmware.into(),
-            flash: true,
-            boot_timeout: Duration::from_secs(20),
-            exchange_timeout: Duration::from_secs(10),
-            garbage_budget: 4 * MAX_FRAME,
-        }
-    }
-
-    fn is_espressif(&self) -> bool {
-        self.chip.to_ascii_lowercase().starts_with("esp32")
-    }
-}
 
 /// A board behind a probe, speaking harbor's protocol over RTT.
 pub type ProbeTarget = LinkTarget<DuplexStream, ProbeBoard>;
@@ -407,7 +373,6 @@ impl LinkTarget<DuplexStream, ProbeBoard> {
     }
 
     fn name_for_errors(&self) -> String {
-        use super::Target;
         self.name().to_string()
     }
 }

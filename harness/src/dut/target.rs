@@ -1,22 +1,5 @@
-//! Devices under test that speak harbor's protocol: the [`Target`] trait and its backends.
-//!
-//! [`qemu::QemuTarget`] runs the band firmware in a real `qemu-system-riscv32` process,
-//! [`serial::SerialTarget`] talks to a board on a serial port; both (and Renode) are a
-//! [`LinkTarget`]: the protocol over a byte stream, with an emulator or a board behind it.
-//! Every exchange has a wall-clock deadline, and every failure is a named [`TargetError`]
-//! (hang, trap, exit, garbage, refusal) rather than a stuck test.
-
-mod error;
-pub mod link;
-pub mod ports;
-#[cfg(feature = "probe")]
-pub mod probe;
-pub mod process;
-pub mod qemu;
-pub mod qemu_pty;
-pub mod serial;
-mod session;
-mod tty;
+//! The [`Target`] trait: harbor's protocol as async calls, with the chunking, streaming and
+//! reply checks every backend shares.
 
 use std::future::Future;
 
@@ -24,144 +7,9 @@ use harbor_core::input::InputQuant;
 use harbor_core::protocol::crc::crc32c;
 use harbor_core::protocol::frame::MAX_PAYLOAD;
 use harbor_core::protocol::message::SAMPLE_BYTES;
-use harbor_core::protocol::text::Reply;
-use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Request, Response};
+use harbor_core::protocol::{ErrorCause, MessageType, Request};
 
-pub use error::{PortProblem, TargetError, Tool};
-pub use ports::{PortInfo, list_ports};
-pub use process::EmulatorProcess;
-pub use qemu::{QemuConfig, QemuTarget};
-pub use qemu_pty::QemuPty;
-pub use serial::{Reset, SerialBoard, SerialConfig, SerialTarget};
-pub use session::{Backing, LinkTarget};
-pub use tty::TtyStream;
-
-/// What the firmware says about itself (the Info response).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceInfo {
-    pub name: String,
-    pub version: [u8; 3],
-    pub stack_size: u32,
-    pub arena_size: u32,
-    pub model_slot_size: u32,
-    pub max_payload: u16,
-}
-
-/// One inference as the firmware measured it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Inference {
-    pub predicted: u8,
-    pub logits: Vec<i8>,
-    /// Retired instructions around the inference (deterministic under QEMU's -icount).
-    pub instructions: u64,
-    /// Wall time the band measured with its own timer (µs); `None` from an emulator,
-    /// whose time is only the instruction count restated.
-    pub elapsed_us: Option<u32>,
-    pub stack_high_water: u32,
-    pub arena_used: u32,
-}
-
-/// One window the band cut, converted and inferred on in stream mode.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamWindow {
-    /// Window number in the segment: model-rate samples `[index·hop, index·hop + len)`.
-    pub index: u32,
-    pub inference: Inference,
-}
-
-/// What one [`Target::stream`] call got back.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StreamOutcome {
-    /// Windows completed by these samples, in order.
-    pub windows: Vec<StreamWindow>,
-    /// IMU samples the band holds in the current segment after the last frame.
-    pub received: u32,
-}
-
-/// Stream-mode geometry sent with [`Target::configure_stream`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StreamConfig {
-    /// IMU → model rate ratio `up/down` (reduced; 4/5 for 25 → 20 Hz, 1/1 for none).
-    pub up: u16,
-    pub down: u16,
-    /// Window length and hop in model-rate samples.
-    pub window_len: u16,
-    pub hop: u16,
-}
-
-/// A binary response, owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BinaryReply {
-    Info(DeviceInfo),
-    Ack {
-        for_type: u8,
-        value: u32,
-    },
-    Error {
-        for_type: u8,
-        cause: ErrorCause,
-        detail: u32,
-    },
-    Inference(Inference),
-    /// A stream-mode window; zero or more come before a StreamSamples' Ack.
-    Window(StreamWindow),
-    /// The band's OTA state (docs/ota-device.md).
-    OtaStatus(harbor_core::protocol::OtaStatusReport),
-}
-
-fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
-    Inference {
-        predicted: r.predicted,
-        logits: r.logits.iter().map(|&b| b as i8).collect(),
-        instructions: r.instructions,
-        elapsed_us: r.elapsed_us,
-        stack_high_water: r.stack_high_water,
-        arena_used: r.arena_used,
-    }
-}
-
-impl BinaryReply {
-    /// Decodes a response frame; `None` if its payload does not match the layout.
-    pub fn from_frame(ty: MessageType, payload: &[u8]) -> Option<Self> {
-        Some(match Response::decode(FrameRef { ty, payload }).ok()? {
-            Response::Info(i) => Self::Info(DeviceInfo {
-                name: i.name.to_string(),
-                version: i.version,
-                stack_size: i.stack_size,
-                arena_size: i.arena_size,
-                model_slot_size: i.model_slot_size,
-                max_payload: i.max_payload,
-            }),
-            Response::Ack { for_type, value } => Self::Ack { for_type, value },
-            Response::Error {
-                for_type,
-                cause,
-                detail,
-            } => Self::Error {
-                for_type,
-                cause,
-                detail,
-            },
-            Response::InferResult(r) => Self::Inference(inference_of(&r)),
-            Response::StreamWindow { index, result } => Self::Window(StreamWindow {
-                index,
-                inference: inference_of(&result),
-            }),
-            Response::OtaStatus(s) => Self::OtaStatus(s),
-        })
-    }
-
-    fn kind(&self) -> String {
-        match self {
-            Self::Info(_) => "Info".into(),
-            Self::Ack { for_type, .. } => format!("Ack for type 0x{for_type:02x}"),
-            Self::Error { cause, .. } => format!("Error ({cause})"),
-            Self::Inference(_) => "InferResult".into(),
-            Self::Window(w) => format!("StreamWindow {}", w.index),
-            Self::OtaStatus(_) => "OtaStatus".into(),
-        }
-    }
-}
+use super::{BinaryReply, DeviceInfo, Inference, StreamConfig, StreamOutcome, TargetError};
 
 /// Bytes of model per LoadModelChunk: a full payload minus the offset field.
 pub const MODEL_CHUNK: usize = MAX_PAYLOAD - 4;
@@ -372,7 +220,7 @@ pub trait Target: Send {
     }
 }
 
-fn rejected(target: &str, request: MessageType, cause: ErrorCause, detail: u32) -> TargetError {
+pub(crate) fn rejected(target: &str, request: MessageType, cause: ErrorCause, detail: u32) -> TargetError {
     TargetError::Rejected {
         target: target.to_string(),
         request,
@@ -381,18 +229,10 @@ fn rejected(target: &str, request: MessageType, cause: ErrorCause, detail: u32) 
     }
 }
 
-fn unexpected(target: &str, expected: &'static str, got: &BinaryReply) -> TargetError {
+pub(crate) fn unexpected(target: &str, expected: &'static str, got: &BinaryReply) -> TargetError {
     TargetError::Unexpected {
         target: target.to_string(),
         expected,
         got: got.kind(),
     }
-}
-
-/// The `m-results-[…]` values of an MLPerf reply list, if one is present.
-pub fn results_of(lines: &[String]) -> Option<Vec<f64>> {
-    lines.iter().find_map(|l| match Reply::parse(l)? {
-        Reply::Results(list) => list.split(',').map(|v| v.trim().parse().ok()).collect(),
-        _ => None,
-    })
 }

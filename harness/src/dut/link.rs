@@ -58,6 +58,22 @@ const MAX_LINE: usize = 4096;
 /// Quiet time after which a held candidate frame is re-examined (see `Link::salvage`).
 const LINE_IDLE: Duration = Duration::from_millis(50);
 
+impl<S> Link<S> {
+    /// The same link, its buffered state kept, over the stream `f` wraps this one in.
+    pub(crate) fn map_stream<T>(self, f: impl FnOnce(S) -> T) -> Link<T> {
+        Link {
+            stream: f(self.stream),
+            decoder: self.decoder,
+            rx: self.rx,
+            ready: self.ready,
+            line: self.line,
+            noise: self.noise,
+            garbage_budget: self.garbage_budget,
+            stray_lines: self.stray_lines,
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
     pub fn new(stream: S, garbage_budget: usize) -> Self {
         Self {

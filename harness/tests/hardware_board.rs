@@ -12,8 +12,8 @@
 
 mod qemu_support;
 
-use harbor::hardware::HardwareBoard;
 use harbor::dut::Target;
+use harbor::hardware::HardwareBoard;
 
 /// The board from HARBOR_BOARD, or a failure naming the variable and the form wanted.
 fn board(wanted: &str) -> HardwareBoard {

@@ -89,7 +89,10 @@ fn an_unknown_target_kind_is_refused_at_its_line_and_column_by_validate_and_run(
     let text = refused_alike(&path, &dir.path().join("out"), "kinds.yaml:10:22");
     assert!(text.contains("fpga"), "{text}");
     for kind in ["qemu", "serial", "renode", "probe"] {
-        assert!(text.contains(kind), "the accepted kinds, {kind} among them: {text}");
+        assert!(
+            text.contains(kind),
+            "the accepted kinds, {kind} among them: {text}"
+        );
     }
 }
 
@@ -98,10 +101,16 @@ fn a_key_of_another_kind_is_refused_where_it_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(
         dir.path(),
-        &format!("{{ name: t, kind: renode, chip: esp32c3, firmware: {} }}", firmware()),
+        &format!(
+            "{{ name: t, kind: renode, chip: esp32c3, firmware: {} }}",
+            firmware()
+        ),
     );
     let text = refused_alike(&path, &dir.path().join("out"), "kinds.yaml:10:");
-    assert!(text.contains("`chip` is for `kind: probe` targets only"), "{text}");
+    assert!(
+        text.contains("`chip` is for `kind: probe` targets only"),
+        "{text}"
+    );
 }
 
 #[cfg(not(feature = "probe"))]
@@ -110,7 +119,10 @@ fn a_probe_target_without_the_probe_feature_is_a_named_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(
         dir.path(),
-        &format!("{{ name: board, kind: probe, chip: esp32c3, firmware: {} }}", firmware()),
+        &format!(
+            "{{ name: board, kind: probe, chip: esp32c3, firmware: {} }}",
+            firmware()
+        ),
     );
     let text = refused_alike(&path, &dir.path().join("out"), "kinds.yaml:10:");
     assert!(
@@ -127,13 +139,20 @@ fn a_renode_target_without_renode_fails_by_name_with_exit_3() {
         &format!("{{ name: emu, kind: renode, firmware: {} }}", firmware()),
     );
     let (output, text) = validate(&path);
-    assert_eq!(output.status.code(), Some(0), "a renode target is valid: {text}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a renode target is valid: {text}"
+    );
     let out = dir.path().join("out");
     let missing = dir.path().join("no-renode-here");
     let missing = missing.to_str().unwrap();
     let (output, text) = run(&path, &out, &[("HARBOR_RENODE", missing)]);
     assert_eq!(output.status.code(), Some(3), "{text}");
-    assert!(text.contains(missing) && text.contains("HARBOR_RENODE"), "{text}");
+    assert!(
+        text.contains(missing) && text.contains("HARBOR_RENODE"),
+        "{text}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let failure = &report["results"][0]["failures"][0];

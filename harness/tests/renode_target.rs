@@ -9,12 +9,10 @@ use std::time::Duration;
 use harbor::board::BoardProfile;
 use harbor::dut::renode::convert::{ImuSegment, ResdLayout, ResdScale, build};
 use harbor::dut::renode::script::{ScriptParams, platform_path, render};
-use harbor::dut::renode::{
-    RenodeConfig, RenodeTarget, ScriptError, find_renode, find_renode_in,
-};
 use harbor::dut::renode::{INSTALL_HINT, ResdFile};
-use harbor::signal::Rate;
+use harbor::dut::renode::{RenodeConfig, RenodeTarget, ScriptError, find_renode, find_renode_in};
 use harbor::dut::{DeviceConfig, Target, TargetError, Tool};
+use harbor::signal::Rate;
 
 fn firmware(variant: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,7 +22,13 @@ fn firmware(variant: &str) -> PathBuf {
 
 fn assert_missing(err: &TargetError, binary: &str) {
     assert!(
-        matches!(err, TargetError::EmulatorMissing { tool: Tool::Renode, .. }),
+        matches!(
+            err,
+            TargetError::EmulatorMissing {
+                tool: Tool::Renode,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(err.kind(), "emulator-missing");
@@ -142,8 +146,14 @@ fn script_without_resd_and_bad_paths() {
         ..params.clone()
     })
     .unwrap_err();
-    assert!(matches!(relative, ScriptError::Relative { .. }), "{relative}");
-    assert!(relative.to_string().contains("must be absolute"), "{relative}");
+    assert!(
+        matches!(relative, ScriptError::Relative { .. }),
+        "{relative}"
+    );
+    assert!(
+        relative.to_string().contains("must be absolute"),
+        "{relative}"
+    );
     let spaced = render(&ScriptParams {
         resd: Some(Path::new("/tmp/my data/x.resd")),
         ..params

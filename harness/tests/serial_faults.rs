@@ -15,11 +15,7 @@ const DEADLINE: Duration = Duration::from_secs(3);
 
 async fn band_behind_relay(
     variant: &str,
-) -> (
-    harbor::dut::QemuPty,
-    FaultInjectingTestRelay,
-    SerialTarget,
-) {
+) -> (harbor::dut::QemuPty, FaultInjectingTestRelay, SerialTarget) {
     let qemu = qemu_on_pty(variant).await;
     let relay = FaultInjectingTestRelay::new(&qemu.pty);
     let mut config = serial_config(&relay.port);

@@ -220,7 +220,12 @@ pub trait Target: Send {
     }
 }
 
-pub(crate) fn rejected(target: &str, request: MessageType, cause: ErrorCause, detail: u32) -> TargetError {
+pub(crate) fn rejected(
+    target: &str,
+    request: MessageType,
+    cause: ErrorCause,
+    detail: u32,
+) -> TargetError {
     TargetError::Rejected {
         target: target.to_string(),
         request,

@@ -173,12 +173,36 @@ impl RawTarget {
             return Err((self.kind.referenced, reason.to_string()));
         }
         let kind_only = [
-            (TargetKind::Serial, "port", self.port.as_ref().map(|v| v.referenced)),
-            (TargetKind::Serial, "baud", self.baud.as_ref().map(|v| v.referenced)),
-            (TargetKind::Serial, "reset", self.reset.as_ref().map(|v| v.referenced)),
-            (TargetKind::Probe, "chip", self.chip.as_ref().map(|v| v.referenced)),
-            (TargetKind::Probe, "probe", self.probe.as_ref().map(|v| v.referenced)),
-            (TargetKind::Probe, "flash", self.flash.as_ref().map(|v| v.referenced)),
+            (
+                TargetKind::Serial,
+                "port",
+                self.port.as_ref().map(|v| v.referenced),
+            ),
+            (
+                TargetKind::Serial,
+                "baud",
+                self.baud.as_ref().map(|v| v.referenced),
+            ),
+            (
+                TargetKind::Serial,
+                "reset",
+                self.reset.as_ref().map(|v| v.referenced),
+            ),
+            (
+                TargetKind::Probe,
+                "chip",
+                self.chip.as_ref().map(|v| v.referenced),
+            ),
+            (
+                TargetKind::Probe,
+                "probe",
+                self.probe.as_ref().map(|v| v.referenced),
+            ),
+            (
+                TargetKind::Probe,
+                "flash",
+                self.flash.as_ref().map(|v| v.referenced),
+            ),
         ];
         for (owner, field, at) in kind_only {
             if let Some(at) = at.filter(|_| owner != kind) {

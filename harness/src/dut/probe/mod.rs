@@ -55,4 +55,3 @@ impl ProbeConfig {
         self.chip.to_ascii_lowercase().starts_with("esp32")
     }
 }
-

@@ -126,8 +126,7 @@ impl LinkTarget<TcpStream, EmulatorProcess> {
                 source,
             })?;
             let script_path = dir.join("band.resc");
-            std::fs::write(&script_path, script)
-                .map_err(|e| io("writing the Renode script", e))?;
+            std::fs::write(&script_path, script).map_err(|e| io("writing the Renode script", e))?;
             let args = ["--disable-xwt", "--plain"]
                 .map(OsString::from)
                 .into_iter()

@@ -72,18 +72,22 @@ impl PortProblem {
 /// Why a device could not be reached or did not answer as it should.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
+    /// The emulator binary is not installed.
     #[error("{} `{binary}` not found: {}", tool.name(), tool.install_hint())]
     EmulatorMissing { tool: Tool, binary: PathBuf },
+    /// This build of harbor cannot drive the backend (e.g. `probe` without its feature).
     #[error("cannot run a `{kind}` device: {reason}")]
     Unavailable {
         kind: &'static str,
         reason: &'static str,
     },
+    /// The emulator's run files could not be prepared.
     #[error("{target}: cannot prepare the emulator run: {source}")]
     Setup {
         target: String,
         source: super::renode::ScriptError,
     },
+    /// The serial port could not be opened.
     #[error("cannot open serial port {port}: {reason}; {}", problem.hint())]
     PortUnavailable {
         port: String,
@@ -91,15 +95,19 @@ pub enum TargetError {
         /// The OS error as the serial library reported it.
         reason: String,
     },
+    /// A board's port closed.
     #[error("{target} disconnected while {during} (the port closed: board unplugged or reset?)")]
     Disconnected { target: String, during: String },
+    /// The emulator binary exists but could not be started.
     #[error("could not start emulator `{binary}`: {source}")]
     EmulatorFailed {
         binary: PathBuf,
         source: std::io::Error,
     },
+    /// The firmware image does not exist.
     #[error("firmware image {path} does not exist: run scripts/build-firmware")]
     FirmwareMissing { path: PathBuf },
+    /// The emulator process ended.
     #[error("{target} exited with {} while {during}{}", exit_text(*code), stderr_text(stderr))]
     Exited {
         target: String,
@@ -107,6 +115,7 @@ pub enum TargetError {
         during: String,
         stderr: String,
     },
+    /// The firmware's trap handler reported a CPU exception.
     #[error(
         "{target} trapped while {during}: {} (mcause=0x{:08x}) at mepc=0x{:08x}, mtval=0x{:08x}",
         report.cause_name(), report.mcause, report.mepc, report.mtval
@@ -116,12 +125,14 @@ pub enum TargetError {
         during: String,
         report: TrapReport,
     },
+    /// No answer within the deadline.
     #[error("{target} hung: no answer within {waited:?} while {during}")]
     Hang {
         target: String,
         during: String,
         waited: Duration,
     },
+    /// Part of a frame came and the rest did not.
     #[error(
         "{target} sent {held} bytes of a frame and not the rest within {waited:?} while {during} (bytes lost on the line?)"
     )]
@@ -131,12 +142,14 @@ pub enum TargetError {
         held: usize,
         waited: Duration,
     },
+    /// Too many bytes that never formed a frame or protocol line.
     #[error("{target} sent {bytes} bytes that never formed a valid response while {during}")]
     Garbage {
         target: String,
         during: String,
         bytes: usize,
     },
+    /// The firmware refused the request (it stays usable).
     #[error("{target} refused {request:?}: {cause} (detail 0x{detail:08x})")]
     Rejected {
         target: String,
@@ -144,18 +157,21 @@ pub enum TargetError {
         cause: ErrorCause,
         detail: u32,
     },
+    /// An answer of the wrong type.
     #[error("{target} answered {got} where {expected} was expected")]
     Unexpected {
         target: String,
         expected: &'static str,
         got: String,
     },
+    /// An I/O error on the link or the host.
     #[error("{target}: {context}: {source}")]
     Io {
         target: String,
         context: String,
         source: std::io::Error,
     },
+    /// A call after a failure the target cannot recover from.
     #[error("{target} is unusable after an earlier failure: {first_failure}")]
     Dead {
         target: String,

@@ -74,45 +74,70 @@ impl PortProblem {
 pub enum TargetError {
     /// The emulator binary is not installed.
     #[error("{} `{binary}` not found: {}", tool.name(), tool.install_hint())]
-    EmulatorMissing { tool: Tool, binary: PathBuf },
+    EmulatorMissing {
+        /// Which emulator.
+        tool: Tool,
+        /// The binary harbor looked for.
+        binary: PathBuf,
+    },
     /// This build of harbor cannot drive the backend (e.g. `probe` without its feature).
     #[error("cannot run a `{kind}` device: {reason}")]
     Unavailable {
+        /// The backend (`probe`, …).
         kind: &'static str,
+        /// Why.
         reason: &'static str,
     },
     /// The emulator's run files could not be prepared.
     #[error("{target}: cannot prepare the emulator run: {source}")]
     Setup {
+        /// The device's name in messages.
         target: String,
+        /// The underlying error.
         source: super::renode::ScriptError,
     },
     /// The serial port could not be opened.
     #[error("cannot open serial port {port}: {reason}; {}", problem.hint())]
     PortUnavailable {
+        /// The port path.
         port: String,
+        /// The cause, with its hint.
         problem: PortProblem,
         /// The OS error as the serial library reported it.
         reason: String,
     },
     /// A board's port closed.
     #[error("{target} disconnected while {during} (the port closed: board unplugged or reset?)")]
-    Disconnected { target: String, during: String },
+    Disconnected {
+        /// The device's name in messages.
+        target: String,
+        /// What harbor was doing.
+        during: String,
+    },
     /// The emulator binary exists but could not be started.
     #[error("could not start emulator `{binary}`: {source}")]
     EmulatorFailed {
+        /// The binary.
         binary: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// The firmware image does not exist.
     #[error("firmware image {path} does not exist: run scripts/build-firmware")]
-    FirmwareMissing { path: PathBuf },
+    FirmwareMissing {
+        /// The image looked for.
+        path: PathBuf,
+    },
     /// The emulator process ended.
     #[error("{target} exited with {} while {during}{}", exit_text(*code), stderr_text(stderr))]
     Exited {
+        /// The device's name in messages.
         target: String,
+        /// The exit code; `None` if killed by a signal.
         code: Option<i32>,
+        /// What harbor was doing.
         during: String,
+        /// The emulator's output.
         stderr: String,
     },
     /// The firmware's trap handler reported a CPU exception.
@@ -121,15 +146,21 @@ pub enum TargetError {
         report.cause_name(), report.mcause, report.mepc, report.mtval
     )]
     Trap {
+        /// The device's name in messages.
         target: String,
+        /// What harbor was doing.
         during: String,
+        /// The trap handler's report.
         report: TrapReport,
     },
     /// No answer within the deadline.
     #[error("{target} hung: no answer within {waited:?} while {during}")]
     Hang {
+        /// The device's name in messages.
         target: String,
+        /// What harbor was doing.
         during: String,
+        /// How long harbor waited.
         waited: Duration,
     },
     /// Part of a frame came and the rest did not.
@@ -137,44 +168,63 @@ pub enum TargetError {
         "{target} sent {held} bytes of a frame and not the rest within {waited:?} while {during} (bytes lost on the line?)"
     )]
     Truncated {
+        /// The device's name in messages.
         target: String,
+        /// What harbor was doing.
         during: String,
+        /// Bytes of the frame held.
         held: usize,
+        /// How long harbor waited.
         waited: Duration,
     },
     /// Too many bytes that never formed a frame or protocol line.
     #[error("{target} sent {bytes} bytes that never formed a valid response while {during}")]
     Garbage {
+        /// The device's name in messages.
         target: String,
+        /// What harbor was doing.
         during: String,
+        /// Bytes received that formed nothing.
         bytes: usize,
     },
     /// The firmware refused the request (it stays usable).
     #[error("{target} refused {request:?}: {cause} (detail 0x{detail:08x})")]
     Rejected {
+        /// The device's name in messages.
         target: String,
+        /// The refused request's type.
         request: MessageType,
+        /// The firmware's reason.
         cause: ErrorCause,
+        /// Cause-specific detail.
         detail: u32,
     },
     /// An answer of the wrong type.
     #[error("{target} answered {got} where {expected} was expected")]
     Unexpected {
+        /// The device's name in messages.
         target: String,
+        /// What was expected.
         expected: &'static str,
+        /// What came instead.
         got: String,
     },
     /// An I/O error on the link or the host.
     #[error("{target}: {context}: {source}")]
     Io {
+        /// The device's name in messages.
         target: String,
+        /// What harbor was doing.
         context: String,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// A call after a failure the target cannot recover from.
     #[error("{target} is unusable after an earlier failure: {first_failure}")]
     Dead {
+        /// The device's name in messages.
         target: String,
+        /// The first failure's message.
         first_failure: String,
     },
 }

@@ -15,14 +15,18 @@ use tokio::time::Instant;
 /// One thing the device said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Incoming {
+    /// A binary frame.
     Frame {
+        /// Its message type.
         ty: MessageType,
+        /// Its payload.
         payload: Vec<u8>,
     },
     /// A text line without its CR LF.
     Line(String),
 }
 
+/// Why no item came from the link.
 #[derive(Debug)]
 pub enum LinkFailure {
     /// The deadline passed with no complete item.
@@ -36,9 +40,11 @@ pub enum LinkFailure {
     Garbage(usize),
     /// The firmware's trap handler reported.
     Trap(TrapReport),
+    /// The stream failed.
     Io(std::io::Error),
 }
 
+/// Frames and protocol lines read from (and requests written to) a byte stream.
 pub struct Link<S> {
     stream: S,
     decoder: FrameDecoder,
@@ -75,6 +81,7 @@ impl<S> Link<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
+    /// A link over `stream` tolerating `garbage_budget` bytes of noise.
     pub fn new(stream: S, garbage_budget: usize) -> Self {
         Self {
             stream,
@@ -88,6 +95,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
         }
     }
 
+    /// Writes `bytes` and flushes them by `deadline`.
     pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), LinkFailure> {
         match tokio::time::timeout_at(deadline, async {
             self.stream.write_all(bytes).await?;

@@ -9,13 +9,17 @@ use serialport::SerialPortType;
 /// One serial port.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PortInfo {
+    /// The device path (e.g. `/dev/ttyUSB0`).
     pub path: String,
     /// `usb`, `pci`, `bluetooth` or `other`.
     pub kind: &'static str,
     /// USB vendor and product id, e.g. `303a:1001` (Espressif's built-in USB-Serial/JTAG).
     pub usb_id: Option<String>,
+    /// USB manufacturer string.
     pub manufacturer: Option<String>,
+    /// USB product string.
     pub product: Option<String>,
+    /// USB serial number.
     pub serial_number: Option<String>,
 }
 

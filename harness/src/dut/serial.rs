@@ -34,6 +34,7 @@ pub enum Reset {
 }
 
 impl Reset {
+    /// The accepted spellings, for messages.
     pub const NAMES: [&'static str; 2] = ["none", "dtr-rts"];
 }
 
@@ -65,7 +66,9 @@ impl FromStr for Reset {
 pub struct SerialConfig {
     /// Device path, e.g. `/dev/ttyUSB0` or `/dev/ttyACM0`.
     pub port: String,
+    /// Baud rate.
     pub baud: u32,
+    /// How to reset the board when opening.
     pub reset: Reset,
     /// Deadline for the board's first answer after opening (banner after a reset, Hello without).
     pub boot_timeout: Duration,
@@ -76,8 +79,10 @@ pub struct SerialConfig {
 }
 
 impl SerialConfig {
+    /// The band firmware's baud rate.
     pub const DEFAULT_BAUD: u32 = 115_200;
 
+    /// `port` at the default baud, no reset, default deadlines.
     pub fn new(port: impl Into<String>) -> Self {
         Self {
             port: port.into(),
@@ -96,6 +101,7 @@ pub struct SerialBoard {
 }
 
 impl SerialBoard {
+    /// The port's path.
     pub fn port(&self) -> &str {
         &self.port
     }

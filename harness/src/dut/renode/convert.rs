@@ -18,7 +18,9 @@ use crate::signal::{ClipCounts, Rate};
 /// RESD units per raw LSB for the accelerometer (µg) and gyroscope (10⁻⁵ rad/s).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ResdScale {
+    /// Accelerometer: µg per LSB.
     pub accel_ug_per_lsb: f64,
+    /// Gyroscope: 10⁻⁵ rad/s per LSB.
     pub gyro_units_per_lsb: f64,
 }
 
@@ -90,7 +92,9 @@ fn to_units(raw: i16, per_lsb: f64) -> Result<i32, ResdError> {
 /// the recording's clock.
 #[derive(Clone, Copy, Debug)]
 pub struct ImuSegment<'a> {
+    /// Time of the first sample on the recording's clock (ns).
     pub t0_ns: i64,
+    /// Raw 6-axis readings at the IMU rate.
     pub raw: &'a [[i16; 6]],
 }
 
@@ -102,6 +106,7 @@ pub struct ResdLayout {
     /// Largest tolerated difference between a block's `start + k·period` and the sample's
     /// exact time before a new block starts (only rates without a whole-ns period drift).
     pub max_drift_ns: u64,
+    /// RESD channel id of the blocks.
     pub channel: u16,
 }
 

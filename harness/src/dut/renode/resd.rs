@@ -45,6 +45,7 @@ pub enum SampleType {
 }
 
 impl SampleType {
+    /// The type's code in the RESD header.
     pub fn code(self) -> u16 {
         match self {
             SampleType::Acceleration => 0x0002,
@@ -52,6 +53,7 @@ impl SampleType {
         }
     }
 
+    /// The type with RESD code `code`, if harbor knows it.
     pub fn from_code(code: u16) -> Option<Self> {
         match code {
             0x0002 => Some(SampleType::Acceleration),
@@ -60,6 +62,7 @@ impl SampleType {
         }
     }
 
+    /// The unit of one sample value.
     pub fn unit(self) -> &'static str {
         match self {
             SampleType::Acceleration => "µg",
@@ -71,10 +74,15 @@ impl SampleType {
 /// One constant-frequency block: sample `k` is at `start_ns + k * period_ns` virtual ns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
+    /// What the samples measure.
     pub sample_type: SampleType,
+    /// RESD channel id.
     pub channel: u16,
+    /// Virtual time of the first sample (ns).
     pub start_ns: u64,
+    /// Time between samples (ns).
     pub period_ns: u64,
+    /// Three-axis samples in the type's unit.
     pub samples: Vec<[i32; 3]>,
 }
 
@@ -95,21 +103,29 @@ impl Block {
 /// A whole RESD file: blocks in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResdFile {
+    /// The file's blocks, in order.
     pub blocks: Vec<Block>,
 }
 
+/// Why a RESD file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ResdError {
+    /// Reading or writing the file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// Malformed bytes; `offset` is the byte where the problem starts.
     #[error("{path}: byte {offset}: {reason}")]
     Format {
+        /// The file.
         path: PathBuf,
+        /// Byte offset where the problem starts.
         offset: usize,
+        /// Why.
         reason: String,
     },
     /// Input harbor cannot express in RESD.
@@ -150,6 +166,7 @@ impl ResdFile {
         Ok(out)
     }
 
+    /// Writes the file to `path`.
     pub fn write(&self, path: &Path) -> Result<(), ResdError> {
         let bytes = self.to_bytes()?;
         std::fs::write(path, bytes).map_err(|source| ResdError::Io {
@@ -158,6 +175,7 @@ impl ResdFile {
         })
     }
 
+    /// Reads and checks the file at `path`.
     pub fn read(path: &Path) -> Result<Self, ResdError> {
         let bytes = std::fs::read(path).map_err(|source| ResdError::Io {
             path: path.to_path_buf(),

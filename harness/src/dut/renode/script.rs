@@ -31,16 +31,35 @@ pub struct ScriptParams<'a> {
 /// Why the script could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
+    /// The path isn't UTF-8.
     #[error("{what} path {path} is not UTF-8")]
-    NotUtf8 { what: &'static str, path: PathBuf },
+    NotUtf8 {
+        /// Which path (platform, firmware, RESD).
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+    },
+    /// The path is relative.
     #[error(
         "{what} path {path} must be absolute (Renode resolves relative paths against its own folder)"
     )]
-    Relative { what: &'static str, path: String },
+    Relative {
+        /// Which path (platform, firmware, RESD).
+        what: &'static str,
+        /// The path.
+        path: String,
+    },
+    /// The path holds whitespace or quotes.
     #[error(
         "{what} path {path:?} contains whitespace or quotes, which a Renode `@path` argument cannot hold"
     )]
-    Unquotable { what: &'static str, path: String },
+    Unquotable {
+        /// Which path (platform, firmware, RESD).
+        what: &'static str,
+        /// The path.
+        path: String,
+    },
+    /// The template holds a field harbor does not fill (the text from there).
     #[error("renode/band.resc has an unknown template field at: {0}")]
     UnknownField(String),
 }

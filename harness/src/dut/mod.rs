@@ -10,8 +10,6 @@
 //! [`launch`]. Every exchange has a wall-clock deadline, and every failure is a named
 //! [`TargetError`] (hang, trap, exit, garbage, refusal) rather than a stuck test.
 
-#![warn(missing_docs)]
-
 mod device;
 mod error;
 pub mod launch;

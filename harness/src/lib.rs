@@ -11,7 +11,6 @@ pub mod cli;
 #[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod cloud;
 pub mod datasets;
-#[allow(missing_docs)] // documented by a later commit of this series
 pub mod dut;
 pub mod flash;
 pub mod hardware;

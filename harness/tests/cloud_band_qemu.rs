@@ -9,10 +9,10 @@ mod qemu_support;
 
 use cloud_support::{HW, small_model, start};
 use harbor::cloud::{Fault, FaultTarget, ReleaseInfo};
+use harbor::dut::DeviceConfig;
 use harbor::ota::device::{self, MAX_CHUNK, create_flash_image};
 use harbor::ota::link_model::{Link, LinkModel};
 use harbor::ota::radio::{Poll, RadioBridge, deliver};
-use harbor::dut::DeviceConfig;
 use harbor_core::ota::SlotState;
 
 async fn offered(radio: &mut RadioBridge, current: u32) -> ReleaseInfo {

@@ -7,10 +7,10 @@ mod qemu_support;
 use std::path::{Path, PathBuf};
 
 use harbor::cloud::release::build_image;
+use harbor::dut::{DeviceConfig, Dut, QemuConfig, QemuTarget, Target};
 use harbor::ota::device::{
     self, DeviceOtaStatus, MAX_CHUNK, OtaDeviceError, create_flash_image, relaunch,
 };
-use harbor::dut::{DeviceConfig, Dut, QemuConfig, QemuTarget, Target};
 use harbor_core::interpreter::Interpreter;
 use harbor_core::ota::keys::{DEV_KEY_ID, DEV_KEY_SEED};
 use harbor_core::ota::{HardwareId, Manifest, SlotState};

@@ -7,13 +7,13 @@ use std::path::Path;
 
 use harbor::board::BoardProfile;
 use harbor::datasets::{self, DatasetKind, LoadOptions, NoProgress, Recording};
+use harbor::dut::{StreamConfig, StreamWindow, Target, TargetError};
 use harbor::model::HostModel;
 use harbor::model::card::ModelCard;
 use harbor::model::input::device_input_quant;
 use harbor::signal::model_rate::ModelRateConverter;
 use harbor::signal::resample::resample;
 use harbor::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, WindowSpec, prepare};
-use harbor::dut::{StreamConfig, StreamWindow, Target, TargetError};
 use harbor_core::protocol::ErrorCause;
 
 const MODEL: &str = "small-int8-generalized";

@@ -5,10 +5,10 @@ mod serial_support;
 
 use std::path::Path;
 
+use harbor::dut::{SerialTarget, StreamConfig, Target, TargetError};
 use harbor::model::HostModel;
 use harbor::model::card::ModelCard;
 use harbor::model::input::device_input_quant;
-use harbor::dut::{SerialTarget, StreamConfig, Target, TargetError};
 use serial_support::{open, qemu_on_pty, qemu_support, serial_config};
 
 #[tokio::test]

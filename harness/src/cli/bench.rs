@@ -12,10 +12,10 @@ use clap::Args;
 use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
 use crate::dut::{DeviceConfig, QemuConfig, Target};
+use crate::dut::{DeviceConfig, QemuConfig, Target};
 use crate::metrics::InstructionStats;
 use crate::model::HostModel;
 use crate::rng::SplitMix64;
-use crate::dut::{DeviceConfig, QemuConfig, Target};
 
 /// Linux's USER_HZ on the platforms harbor runs on.
 const TICKS_PER_S: f64 = 100.0;

@@ -10,11 +10,11 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{CliError, CliResult, Exit};
+use crate::dut::TargetError;
 use crate::ota::OtaError;
 use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
 use crate::report::{Report, Shard, summary_rows};
 use crate::scenario::{OtaScenario, ReplayScenario, Scenario, parse_shard};
-use crate::dut::TargetError;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -9,8 +9,8 @@ use super::{
     Int8Mismatch, ShardFailure, agreement_float, int8_agreement,
 };
 use crate::board::BoardProfile;
-use crate::scenario::Mode;
 use crate::dut::Inference;
+use crate::scenario::Mode;
 
 /// How a cell ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

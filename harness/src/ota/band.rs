@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::cloud::client::unhex;
 use crate::cloud::{CloudServer, ReleaseInfo};
+use crate::dut::{DeviceConfig, Dut, QemuConfig};
 use crate::ota::device;
 use crate::ota::error::CaseError;
 use crate::ota::radio::Download;
-use crate::dut::{DeviceConfig, Dut, QemuConfig};
 
 /// A running emulated band; its flash file lives as long as it does.
 pub struct Band {

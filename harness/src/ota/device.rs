@@ -243,20 +243,14 @@ pub async fn reboot(target: &mut impl Target) -> Result<(), OtaDeviceError> {
 
 /// QEMU: reboot the band, wait for the old process to be gone (it holds the flash file's
 /// lock), and start it again on the same flash image.
-pub async fn reboot_qemu(
-    mut target: Dut,
-    config: &QemuConfig,
-) -> Result<Dut, OtaDeviceError> {
+pub async fn reboot_qemu(mut target: Dut, config: &QemuConfig) -> Result<Dut, OtaDeviceError> {
     reboot(&mut target).await?;
     relaunch(target, config).await
 }
 
 /// QEMU: stop `target` (whatever state it is in, e.g. after a power cut) and boot the
 /// firmware again on the same flash image.
-pub async fn relaunch(
-    target: Dut,
-    config: &QemuConfig,
-) -> Result<Dut, OtaDeviceError> {
+pub async fn relaunch(target: Dut, config: &QemuConfig) -> Result<Dut, OtaDeviceError> {
     target.shutdown().await;
     Ok(crate::dut::open(&DeviceConfig::Qemu(config.clone())).await?)
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::board::BoardProfile;
 use crate::cloud::client::{ClientError, NotJson};
 use crate::cloud::{HttpClient, LabelledWindow, ReleaseInfo, samples};
-use crate::scenario::PersonalizeSpec;
 use crate::dut::{Dut, Target, TargetError};
+use crate::scenario::PersonalizeSpec;
 
 /// Why the personalized release could not be prepared or measured.
 #[derive(Debug, thiserror::Error)]

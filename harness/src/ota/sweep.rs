@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use harbor_core::ota::{Manifest, SlotState};
 use serde::Serialize;
 
-use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
 use crate::dut::{DeviceConfig, Dut, QemuConfig, Target};
+use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
 
 /// Infrastructure trouble that stops a sweep (a band left unbootable is a result instead).
 #[derive(Debug, thiserror::Error)]
@@ -146,10 +146,7 @@ fn step(step: &'static str) -> impl Fn(OtaDeviceError) -> SweepError {
     move |source| SweepError::Device { step, source }
 }
 
-async fn push(
-    target: &mut Dut,
-    r: &SignedRelease,
-) -> Result<device::Pushed, OtaDeviceError> {
+async fn push(target: &mut Dut, r: &SignedRelease) -> Result<device::Pushed, OtaDeviceError> {
     device::push_update(target, &r.manifest, &r.image, MAX_CHUNK, |_, _| {}).await
 }
 
@@ -161,11 +158,7 @@ async fn flash_ops(target: &mut Dut) -> Result<u32, SweepError> {
 }
 
 /// Push, reboot, confirm; the running band after it.
-async fn install(
-    flash: &Flash,
-    mut target: Dut,
-    r: &SignedRelease,
-) -> Result<Dut, SweepError> {
+async fn install(flash: &Flash, mut target: Dut, r: &SignedRelease) -> Result<Dut, SweepError> {
     push(&mut target, r).await.map_err(step("install push"))?;
     let mut target = device::reboot_qemu(target, &flash.config)
         .await

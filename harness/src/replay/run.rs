@@ -9,10 +9,7 @@ use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes};
 use crate::report::{BoardSummary, Report, SCHEMA_VERSION, Shard};
 use crate::scenario::{ReplayScenario, Threshold};
 
-use super::{
-    CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError,
-    run_cells,
-};
+use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
 
 /// Overrides of the scenario from the command line.
 #[derive(Clone, Debug, Default)]

@@ -14,11 +14,11 @@ use harbor_core::input::InputQuant;
 
 use crate::board::BoardProfile;
 use crate::datasets::{self, LoadOptions, NoProgress};
+use crate::dut::StreamConfig;
 use crate::model::input::device_input_quant;
 use crate::signal::model_rate::ModelRateConverter;
 use crate::signal::resample::resample;
 use crate::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, prepare};
-use crate::dut::StreamConfig;
 
 use super::super::scenario::DatasetEntry;
 use super::workload::{ModelBundle, ReplayWindows, WorkloadError, load_options};

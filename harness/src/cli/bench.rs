@@ -12,7 +12,6 @@ use clap::Args;
 use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
 use crate::dut::{DeviceConfig, QemuConfig, Target};
-use crate::dut::{DeviceConfig, QemuConfig, Target};
 use crate::metrics::InstructionStats;
 use crate::model::HostModel;
 use crate::rng::SplitMix64;

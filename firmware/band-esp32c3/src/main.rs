@@ -1,7 +1,7 @@
 //! harbor's band firmware for a real ESP32-C3: the shared band application (`band-app`)
 //! on esp-hal's UART0 (the devkits' USB bridge, 115 200 Bd) or, with feature `rtt`, on
 //! RTT channels a debug probe reads; the C3's own instruction counter, and a painted stack. It cannot run here; CI builds it (scripts/build-firmware)
-//! and `harness/tests/esp32c3_elf.rs` checks the image.
+//! and `harness/tests/it/esp32c3_elf.rs` checks the image.
 #![no_std]
 #![no_main]
 

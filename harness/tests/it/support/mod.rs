@@ -1,0 +1,10 @@
+//! Helpers shared by several test modules; each module uses a different subset.
+
+#![allow(dead_code)]
+
+pub mod cloud;
+pub mod qemu;
+pub mod report;
+pub mod serial;
+#[cfg(feature = "train")]
+pub mod train;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::serial::{FaultInjectingTestRelay, qemu_on_pty, qemu_support, serial_config};
+use crate::support::serial::{FaultInjectingTestRelay, qemu_on_pty, serial_config};
 use harbor::dut::{SerialTarget, Target, TargetError};
 use harbor_core::protocol::frame::MAX_FRAME;
 

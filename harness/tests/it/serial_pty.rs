@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::serial::{open, qemu_on_pty, qemu_support, serial_config};
+use crate::support::serial::{open, qemu_on_pty, serial_config};
 use harbor::dut::{SerialTarget, StreamConfig, Target, TargetError};
 use harbor::model::HostModel;
 use harbor::model::card::ModelCard;

@@ -33,7 +33,7 @@ fn scenario(dir: &Path, targets: &str, modes: &str) -> PathBuf {
 }
 
 fn firmware() -> String {
-    crate::support::serial::crate::support::qemu::firmware("band-qemu")
+    crate::support::qemu::firmware("band-qemu")
         .display()
         .to_string()
 }

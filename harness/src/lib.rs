@@ -8,7 +8,6 @@
 
 pub mod board;
 pub mod cli;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod cloud;
 pub mod datasets;
 pub mod dut;
@@ -17,12 +16,10 @@ pub mod hardware;
 pub mod metrics;
 pub mod model;
 pub mod npz;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod ota;
 pub mod replay;
 pub mod report;
 pub mod rng;
-#[allow(missing_docs)] // public items not all documented yet (issue 11)
 pub mod scenario;
 pub mod signal;
 #[cfg(feature = "train")]

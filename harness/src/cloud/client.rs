@@ -16,13 +16,18 @@ use hyper_util::rt::TokioExecutor;
 /// One response; `body_error` says why the body ended early, if it did.
 #[derive(Clone, Debug)]
 pub struct HttpResponse {
+    /// HTTP status code.
     pub status: u16,
+    /// Response headers.
     pub headers: HeaderMap,
+    /// The body as far as it arrived.
     pub body: Vec<u8>,
+    /// Why the body ended before its length, if it did (e.g. the connection was reset).
     pub body_error: Option<String>,
 }
 
 impl HttpResponse {
+    /// The value of header `name`, if present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -41,22 +46,29 @@ impl HttpResponse {
 #[derive(Debug, thiserror::Error)]
 #[error("HTTP {status}: body is not JSON ({source}): {body}")]
 pub struct NotJson {
+    /// HTTP status code of the answer.
     pub status: u16,
+    /// What the JSON parser said.
     pub source: serde_json::Error,
+    /// The body, as text, for the message.
     pub body: String,
 }
 
 /// Why a request got no response at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The method, path or header could not form a request.
     #[error("bad request `{0}`")]
     Request(String),
+    /// No connection, or it broke before the response head.
     #[error("connection to the cloud failed: {0}")]
     Connect(String),
+    /// The response did not come within the client's timeout.
     #[error("no response within {0:?}")]
     Timeout(Duration),
 }
 
+/// A small HTTP/1.1 client for the cloud's API, as a band or a test uses it.
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client<HttpConnector, Full<Bytes>>,
@@ -76,6 +88,7 @@ impl HttpClient {
         }
     }
 
+    /// The same client sending another bearer token (or none).
     pub fn with_token(&self, token: Option<&str>) -> Self {
         HttpClient {
             token: token.map(str::to_string),
@@ -83,11 +96,13 @@ impl HttpClient {
         }
     }
 
+    /// The same client with another per-request timeout (default 60 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
+    /// GET `path` (relative to the base URL) with extra `headers` (e.g. `Range`).
     pub async fn get(
         &self,
         path: &str,
@@ -96,6 +111,7 @@ impl HttpClient {
         self.send(Method::GET, path, headers, Vec::new()).await
     }
 
+    /// POST `body` to `path` (relative to the base URL).
     pub async fn post(&self, path: &str, body: Vec<u8>) -> Result<HttpResponse, ClientError> {
         self.send(
             Method::POST,

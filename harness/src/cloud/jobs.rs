@@ -8,12 +8,16 @@ use super::state::{AppState, PublishError};
 /// Why a personalization job failed (its text is the job's `error`).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// The cloud has no base model to fine-tune.
     #[error("the cloud was started without a base model to personalize")]
     NoBaseModel,
+    /// Fine-tuning the last layer failed.
     #[error("fine-tuning: {0}")]
     Train(String),
+    /// The personalized model could not be published as a release.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// Personalization needs training, which this build left out.
     #[error("this harbor was built without the `train` feature: no personalization")]
     NoTrain,
 }

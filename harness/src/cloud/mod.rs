@@ -46,11 +46,15 @@ pub struct CloudConfig {
     pub seed: u64,
     /// Signing keys; the first signs releases.
     pub keys: Vec<SigningKey>,
+    /// Largest request body accepted (bytes); larger ones get 413.
     pub max_body_bytes: usize,
+    /// Most windows one upload may carry.
     pub max_windows_per_upload: usize,
+    /// Most windows the cloud stores for one device.
     pub max_windows_per_device: usize,
     /// A personalization job needs at least this many windows of every class.
     pub min_windows_per_class: usize,
+    /// Epochs of last-layer fine-tuning per personalization job.
     pub personalize_epochs: usize,
     /// Version of the model devices ship with; personalized releases count up from it.
     pub factory_version: u32,
@@ -81,14 +85,24 @@ impl CloudConfig {
     }
 }
 
+/// Why the cloud could not start or publish.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
+    /// The base model directory could not be read.
     #[error("cloud model {path}: {message}")]
-    Model { path: PathBuf, message: String },
+    Model {
+        /// The model directory.
+        path: PathBuf,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// The server could not bind or start.
     #[error("cannot start the cloud server: {0}")]
     Start(String),
+    /// The device and user registry refused a change.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A release could not be built or signed.
     #[error(transparent)]
     Publish(#[from] PublishError),
 }
@@ -190,10 +204,12 @@ impl CloudServer {
         })
     }
 
+    /// The server's base URL (`http://127.0.0.1:PORT`).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
+    /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -267,6 +283,7 @@ impl CloudServer {
         self.state.lock().faults.inject(target, fault, times);
     }
 
+    /// Removes every injected fault.
     pub fn clear_faults(&self) {
         self.state.lock().faults.clear();
     }

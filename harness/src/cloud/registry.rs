@@ -47,8 +47,10 @@ pub enum RegistryError {
     /// `what` (`user name`, `device id`) is not 1-64 of [A-Za-z0-9_-].
     #[error("{0} `{1}`: use 1-64 of [A-Za-z0-9_-]")]
     BadName(&'static str, String),
+    /// A user or device of that kind and id already exists.
     #[error("{0} `{1}` exists")]
     Exists(&'static str, String),
+    /// No user or device of that kind and id.
     #[error("no {0} `{1}`")]
     Missing(&'static str, String),
 }

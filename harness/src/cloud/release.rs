@@ -37,18 +37,30 @@ const ROGUE_SEED: [u8; 32] = *b"harbor-rogue-key-nobody-trusts!!";
 /// Why a release could not be built or signed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
+    /// The file is not a model harbor-core can read.
     #[error("not a model harbor-core can run: {0}")]
     NotAModel(String),
+    /// The model does not fit an arena plan.
     #[error("cannot plan the model: {0}")]
     Plan(String),
+    /// The model's input is not `[.., window, channels]`.
     #[error("model input shape {0:?} is not [.., window, channels]")]
     InputShape(Vec<usize>),
+    /// A model figure does not fit its manifest field.
     #[error("the model's {0} does not fit the manifest")]
     OutOfRange(&'static str),
+    /// The golden self-test input has the wrong length.
     #[error("golden input has {got} values, the model takes {want}")]
-    GoldenLen { got: usize, want: usize },
+    GoldenLen {
+        /// Values given.
+        got: usize,
+        /// Values the model's input takes.
+        want: usize,
+    },
+    /// The self-test window could not be inferred.
     #[error("running the self-test window: {0}")]
     SelfTest(String),
+    /// The hardware id is empty, too long or not text.
     #[error("hardware id `{0}`: 1-32 bytes of UTF-8")]
     HardwareId(String),
 }

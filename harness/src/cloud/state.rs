@@ -34,8 +34,10 @@ pub enum JobStatus {
 /// Why a release could not be published.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// A release could not be built.
     #[error(transparent)]
     Release(#[from] ReleaseError),
+    /// No device with that id.
     #[error("no device `{0}`")]
     NoDevice(String),
     /// The model does not fit the contract devices were given.

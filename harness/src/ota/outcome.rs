@@ -10,22 +10,28 @@ use crate::ota::radio::RadioBridge;
 /// Every case of one OTA scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OtaResults {
+    /// How the bands' radios reach the cloud.
     pub radio: RadioKind,
     /// Who judged the releases: the emulated band, or harbor-core's checks on the host.
     pub verified_by: String,
     /// Every case ended as expected.
     pub passed: bool,
+    /// One result per case, in scenario order.
     pub cases: Vec<CaseResult>,
 }
 
 /// One case: what it expected, what its devices got, and their link figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
+    /// The case's name.
     pub name: String,
+    /// The outcome the scenario expects (`expect:`).
     pub expected: String,
     /// The distinct outcomes of its devices, in device order.
     pub got: Vec<String>,
+    /// Every device ended with the expected outcome.
     pub passed: bool,
+    /// Each device's outcome and link figures.
     pub devices: Vec<DeviceOutcome>,
     /// Faults the cloud injected (names, in order).
     pub faults_hit: Vec<String>,
@@ -70,10 +76,13 @@ impl CaseResult {
 /// One device's result in one case.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeviceOutcome {
+    /// The device id.
     pub device: String,
+    /// How the update ended on it (e.g. `updated`, `rejected:signature`).
     pub outcome: String,
     /// Downloads resumed after a cut.
     pub resumes: u32,
+    /// Bytes, requests and air time of its radio link.
     pub link: LinkTotals,
     /// Radio energy from the board's currents (none when the board has no radio figures).
     pub radio_energy_mj: Option<f64>,
@@ -95,9 +104,13 @@ impl DeviceOutcome {
 /// On-device accuracy on a user's held-out windows, measured on the band.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyGain {
+    /// The held-out user.
     pub user: String,
+    /// Windows per class uploaded for fine-tuning.
     pub shots_per_class: usize,
+    /// The user's windows beyond the uploads, scored before and after.
     pub test_windows: usize,
+    /// Accuracy with the generalized model.
     pub before: f64,
     /// None when the band did not take the release.
     pub after: Option<f64>,

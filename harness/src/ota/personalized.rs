@@ -13,38 +13,57 @@ use crate::scenario::PersonalizeSpec;
 /// Why the personalized release could not be prepared or measured.
 #[derive(Debug, thiserror::Error)]
 pub enum PersonalizeError {
+    /// The dataset with the held-out users is not unpacked.
     #[error("{} is missing: unpack the WISDM 2019 dataset there", .0.display())]
     NoDataset(PathBuf),
+    /// A user's windows could not be read.
     #[error("user {user}: {source}")]
     Windows {
+        /// The user.
         user: String,
         // Boxed: keeps every OTA case error small (clippy::result_large_err).
+        /// What went wrong reading them.
         source: Box<crate::model::source::SourceError>,
     },
+    /// The user has no windows left to score after the uploads.
     #[error("user {0} has no windows beyond the uploads")]
     NoTestWindows(String),
+    /// The base model could not be loaded.
     #[error("base model {}: {source}", path.display())]
     BaseModel {
+        /// Its directory.
         path: PathBuf,
+        /// Why it could not.
         source: Box<crate::model::ModelDirError>,
     },
+    /// Personalization needs training, which this build left out.
     #[error("this harbor was built without the `train` feature: no personalization")]
     NoTrain,
+    /// A request to the cloud got no response.
     #[error("{step}: {source}")]
     Http {
+        /// What the request was for.
         step: &'static str,
+        /// Why there was no response.
         source: ClientError,
     },
+    /// The cloud refused a request.
     #[error("{step}: HTTP {status} {body}")]
     Status {
+        /// What the request was for.
         step: &'static str,
+        /// HTTP status code.
         status: u16,
+        /// The answer's body.
         body: String,
     },
+    /// An API answer was not JSON.
     #[error(transparent)]
     NotJson(#[from] NotJson),
+    /// The personalization job failed.
     #[error("personalization job: {0}")]
     Job(String),
+    /// Inference on the band failed.
     #[error("infer: {0}")]
     Infer(#[from] TargetError),
 }

@@ -14,20 +14,41 @@ use crate::dut::Target;
 /// What the release API said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Poll {
+    /// A release newer than the device's.
     Update(ReleaseInfo),
+    /// The device is up to date.
     NoUpdate,
 }
 
+/// Why the radio could not get a release.
 #[derive(Debug, thiserror::Error)]
 pub enum RadioError {
+    /// The request got no response.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The release API refused the request.
     #[error("release API answered {status}: {body}")]
-    Refused { status: u16, body: String },
+    Refused {
+        /// HTTP status code.
+        status: u16,
+        /// The answer's body.
+        body: String,
+    },
+    /// The cloud kept answering 503.
     #[error("cloud still unavailable after {attempts} attempts (503 with Retry-After)")]
-    Unavailable { attempts: u32 },
+    Unavailable {
+        /// Requests made.
+        attempts: u32,
+    },
+    /// A download stopped making progress.
     #[error("download of {url} made no progress in {attempts} attempts")]
-    Stuck { url: String, attempts: u32 },
+    Stuck {
+        /// The artifact's URL.
+        url: String,
+        /// Range requests that added no byte.
+        attempts: u32,
+    },
+    /// The answer was not what the release API promises.
     #[error("bad response: {0}")]
     Protocol(String),
 }
@@ -35,19 +56,24 @@ pub enum RadioError {
 /// A finished download: the bytes the band received and how it got them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Download {
+    /// The image bytes, as received.
     pub bytes: Vec<u8>,
     /// The server's representation ended at `release.size` (false when it was shorter).
     pub complete: bool,
     /// Range requests after the first, to resume after a cut or reset.
     pub resumes: u32,
+    /// HTTP requests made, the first included.
     pub requests: u32,
 }
 
 /// The bridge between one band and the cloud.
 pub struct RadioBridge {
     client: HttpClient,
+    /// The device id it polls as.
     pub device: String,
+    /// The device's hardware id.
     pub hardware: String,
+    /// The radio link model (throughput, latency, loss) and its totals.
     pub link: Link,
     /// Bytes asked for per Range request (the band's download buffer).
     pub chunk: usize,
@@ -75,6 +101,7 @@ fn range_total(r: &HttpResponse) -> Option<u64> {
 }
 
 impl RadioBridge {
+    /// A bridge for `device` of `hardware` talking through `client` over `link`.
     pub fn new(client: HttpClient, device: &str, hardware: &str, link: Link) -> Self {
         RadioBridge {
             client,
@@ -203,6 +230,7 @@ impl RadioBridge {
         &self.client
     }
 
+    /// Bytes, requests and air time so far.
     pub fn totals(&self) -> &LinkTotals {
         self.link.totals()
     }

@@ -14,19 +14,36 @@ use crate::ota::device::{self, MAX_CHUNK, OtaDeviceError, create_flash_image};
 /// Infrastructure trouble that stops a sweep (a band left unbootable is a result instead).
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
+    /// The release manifest does not decode.
     #[error("release manifest: {0}")]
     Manifest(&'static str),
+    /// The release image is shorter than its manifest says.
     #[error("release image is {len} bytes, its manifest needs {needed}")]
-    ShortImage { len: usize, needed: usize },
+    ShortImage {
+        /// Bytes in the image.
+        len: usize,
+        /// Bytes the manifest's layout needs.
+        needed: usize,
+    },
+    /// The flash image could not be copied for the next cut.
     #[error("flash copy: {0}")]
     Flash(std::io::Error),
+    /// The band failed at one step.
     #[error("{step}: {source}")]
     Device {
+        /// The step.
         step: &'static str,
+        /// What the band or its link said.
         source: OtaDeviceError,
     },
+    /// The band ended another way than by the armed power cut.
     #[error("{point}: the band ended with {got}, not a power cut")]
-    NoPowerCut { point: String, got: String },
+    NoPowerCut {
+        /// Where the cut was armed.
+        point: String,
+        /// How the band ended instead.
+        got: String,
+    },
 }
 
 /// Why a band is not usable after a cut (recorded in the report, by cut point).
@@ -89,6 +106,7 @@ pub struct SweepReport {
     pub update_ops: u32,
     /// Flash operations of the confirm.
     pub confirm_ops: u32,
+    /// Cut points at which a power cut was made.
     pub cut_points_tried: u32,
     /// Cut points after which the band did not boot a valid model (must be none).
     pub unbootable: Vec<String>,

@@ -14,7 +14,9 @@ use crate::board::BoardProfile;
 /// An OTA scenario with paths resolved and every case checked.
 #[derive(Clone, Debug)]
 pub struct OtaScenario {
+    /// The scenario file.
     pub path: PathBuf,
+    /// The scenario's name (`name:`).
     pub name: String,
     /// Base model directory (holds `model.tflite`).
     pub model: PathBuf,
@@ -22,25 +24,32 @@ pub struct OtaScenario {
     pub image_len: usize,
     /// Board profile name or path (radio currents, hardware id).
     pub board: String,
+    /// Where `board:` is in the file.
     pub board_at: Location,
+    /// The radio link between the bands and the cloud.
     pub link: LinkSpec,
     /// Band firmware ELF: cases run on emulated bands. Without it the band's release checks
     /// run on the host.
     pub firmware: Option<PathBuf>,
+    /// Where `firmware:` is in the file.
     pub firmware_at: Location,
+    /// The cases, in file order.
     pub cases: Vec<OtaCase>,
 }
 
 /// The band's radio the link model follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Radio {
+    /// Wi-Fi (`radio: wifi`).
     Wifi,
+    /// Bluetooth Low Energy (`radio: ble`).
     Ble,
 }
 
 /// The modelled link between the band and the cloud.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkSpec {
+    /// Which radio's throughput and latency the link takes.
     pub radio: Radio,
     /// Overrides the radio's throughput.
     pub throughput_bps: Option<f64>,
@@ -48,12 +57,14 @@ pub struct LinkSpec {
     pub latency_ms: Option<u64>,
     /// Fraction of exchanges lost, in [0, 1).
     pub loss: f64,
+    /// Seeds which exchanges are lost: same seed, same run.
     pub seed: u64,
 }
 
 /// One update case and the outcome it must end with.
 #[derive(Clone, Debug)]
 pub struct OtaCase {
+    /// The case's name (unique in the scenario).
     pub name: String,
     /// Where the case's name is in the file.
     pub at: Location,
@@ -62,9 +73,11 @@ pub struct OtaCase {
     pub expect: String,
     /// The version the band runs before the update (its factory release).
     pub current_version: u32,
+    /// The version of the release the cloud publishes.
     pub release_version: u32,
     /// Overrides the scenario's link loss.
     pub loss: Option<f64>,
+    /// What the case does.
     pub kind: CaseKind,
 }
 
@@ -73,7 +86,9 @@ pub struct OtaCase {
 pub enum CaseKind {
     /// `devices` bands poll and download one release, with an optional fault armed.
     Update {
+        /// A fault the cloud injects into the release or the devices' requests.
         fault: Option<FaultSpec>,
+        /// How many bands update at once.
         devices: usize,
         /// The delivered release's self-test fails (re-signed): the band must roll back.
         self_test_fails: bool,
@@ -102,28 +117,39 @@ impl OtaCase {
 pub enum FaultSpec {
     /// The image ends after `len` bytes.
     Truncate {
+        /// Bytes served.
         len: u64,
     },
     /// The image byte at `offset` is flipped.
     CorruptByte {
+        /// Offset of the flipped byte in the image.
         offset: u64,
     },
+    /// The manifest's signature has one bit flipped.
     BadSignature,
+    /// The manifest is signed by a key the band does not trust.
     UnknownKey,
+    /// The manifest (validly signed) is for other hardware.
     WrongHardware,
+    /// The manifest (validly signed) is for a model with another input shape.
     WrongModelShape,
+    /// The manifest (validly signed) has a version below the band's.
     OlderVersion,
     /// The first request waits `ms` before it is answered.
     Stall {
+        /// Milliseconds of the wait.
         ms: u64,
     },
     /// The first download is cut after `after` bytes.
     ResetMidBody {
+        /// Body bytes sent before the connection drops.
         after: u64,
     },
     /// `times` requests get 503 with `Retry-After: retry_after_s`.
     Unavailable {
+        /// Seconds the device is told to wait.
         retry_after_s: u32,
+        /// How many requests get 503.
         times: u32,
     },
 }
@@ -134,6 +160,7 @@ pub enum FaultSpec {
 pub struct PersonalizeSpec {
     /// A WISDM 2019 watch user held out of the base model's training (its card says which).
     pub user: String,
+    /// Windows per class uploaded for fine-tuning (default 15).
     #[serde(default = "fifteen")]
     pub shots_per_class: usize,
     /// At most this many of the user's other windows are replayed (evenly spaced).

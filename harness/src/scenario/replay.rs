@@ -21,44 +21,68 @@ use crate::dut::DeviceConfig;
 /// A replay scenario with every path resolved and every name checked.
 #[derive(Clone, Debug)]
 pub struct ReplayScenario {
+    /// The scenario file.
     pub path: PathBuf,
+    /// The scenario's name (`name:`).
     pub name: String,
+    /// Board profile name or path (IMU rate and range, currents).
     pub board: String,
+    /// Where `board:` is in the file.
     pub board_at: Location,
+    /// Cells replayed at once, each on its own device.
     pub jobs: usize,
+    /// How long a device may take to boot and answer Hello.
     pub boot_timeout: Duration,
+    /// How long one exchange with a device may take.
     pub exchange_timeout: Duration,
+    /// The recordings to replay.
     pub datasets: Vec<DatasetEntry>,
+    /// The models to replay them into.
     pub models: Vec<ModelEntry>,
+    /// The devices to run them on.
     pub targets: Vec<TargetEntry>,
+    /// How to feed them: tensor windows or the IMU stream.
     pub modes: Vec<Mode>,
     /// The expanded matrix in matrix order (models, then datasets, targets, modes).
     pub cells: Vec<MatrixCell>,
 }
 
+/// One dataset of a scenario, resolved.
 #[derive(Clone, Debug)]
 pub struct DatasetEntry {
+    /// Its name in the report (`name:`, or the kind's).
     pub name: String,
+    /// Which reader loads it.
     pub kind: DatasetKind,
+    /// Its folder, resolved against the data root.
     pub root: PathBuf,
+    /// Where `root:` is in the file.
     pub root_at: Location,
+    /// Which of its subjects to replay.
     pub subjects: Subjects,
     /// At most this many windows, chosen evenly over the dataset's order (deterministic).
     pub max_windows: Option<usize>,
 }
 
+/// One model of a scenario, resolved.
 #[derive(Clone, Debug)]
 pub struct ModelEntry {
     /// The model directory's name (e.g. `small-int8-generalized`).
     pub name: String,
+    /// The model directory (card, model.tflite).
     pub dir: PathBuf,
 }
 
+/// One target of a scenario, resolved.
 #[derive(Clone, Debug)]
 pub struct TargetEntry {
+    /// Its name in the report.
     pub name: String,
+    /// Which backend runs it.
     pub kind: TargetKind,
+    /// The firmware ELF it runs.
     pub firmware: PathBuf,
+    /// Where `firmware:` is in the file.
     pub firmware_at: Location,
     /// The device to open (its timeouts are set from the scenario when it runs).
     pub device: DeviceConfig,

@@ -263,6 +263,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode's name in YAML and reports (`tensor`, `stream`).
     pub fn name(self) -> &'static str {
         match self {
             Mode::Tensor => "tensor",

@@ -1,8 +1,9 @@
 //! NumPy `.npz` files: a zip of `.npy` v1.0 arrays, written and read without Python.
 //!
 //! Entries are stored uncompressed (`np.load` reads them; the arrays are small next to the
-//! datasets they come from). Only the dtypes harbor writes are supported: `<f4`, `<i2`,
-//! `<i8` and little-endian unicode `<Un`, C order.
+//! datasets they come from). Only the dtypes harbor uses are supported: `<f4`, `|i1`,
+//! `<i2`, `<i8` and little-endian unicode `<Un`, C order. Bare `.npy` files (one array) are
+//! read and written too.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,6 +15,8 @@ use std::path::{Path, PathBuf};
 pub enum NpyData {
     /// `<f4` elements.
     F32(Vec<f32>),
+    /// `|i1` elements (int8 model windows and outputs).
+    I8(Vec<i8>),
     /// `<i2` elements.
     I16(Vec<i16>),
     /// `<i8` elements.
@@ -26,6 +29,7 @@ impl NpyData {
     fn len(&self) -> usize {
         match self {
             NpyData::F32(v) => v.len(),
+            NpyData::I8(v) => v.len(),
             NpyData::I16(v) => v.len(),
             NpyData::I64(v) => v.len(),
             NpyData::Unicode(v) => v.len(),
@@ -35,6 +39,7 @@ impl NpyData {
     fn descr(&self) -> String {
         match self {
             NpyData::F32(_) => "<f4".into(),
+            NpyData::I8(_) => "|i1".into(),
             NpyData::I16(_) => "<i2".into(),
             NpyData::I64(_) => "<i8".into(),
             // NumPy has no zero-width strings; `<U1` holds the empty string.
@@ -205,6 +210,7 @@ fn write_data(w: &mut impl Write, data: &NpyData) -> std::io::Result<()> {
     }
     match data {
         NpyData::F32(v) => chunks(w, v, |x| x.to_le_bytes()),
+        NpyData::I8(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::I16(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::I64(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::Unicode(v) => {
@@ -257,6 +263,46 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, NpyArray>, NpzError> {
         );
     }
     Ok(arrays)
+}
+
+/// Reads a bare `.npy` file (one array).
+pub fn read_npy(path: &Path) -> Result<NpyArray, NpzError> {
+    let bytes = std::fs::read(path).map_err(|source| NpzError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_npy(&bytes).map_err(|reason| NpzError::Format {
+        path: path.to_path_buf(),
+        entry: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        reason,
+    })
+}
+
+/// Writes one array as a bare `.npy` file.
+pub fn write_npy(path: &Path, array: &NpyArray) -> Result<(), NpzError> {
+    let io = |source| NpzError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let expected: usize = array.shape.iter().product();
+    if expected != array.data.len() {
+        return Err(NpzError::Format {
+            path: path.to_path_buf(),
+            entry: String::new(),
+            reason: format!(
+                "shape {:?} does not match {} elements",
+                array.shape,
+                array.data.len()
+            ),
+        });
+    }
+    let mut out = BufWriter::new(File::create(path).map_err(io)?);
+    out.write_all(&header(array)).map_err(io)?;
+    write_data(&mut out, &array.data).map_err(io)?;
+    out.flush().map_err(io)
 }
 
 fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
@@ -314,6 +360,10 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect(),
             )
+        }
+        "|i1" | "<i1" | "i1" => {
+            need(1)?;
+            NpyData::I8(data.iter().map(|&b| b as i8).collect())
         }
         "<i2" => {
             need(2)?;

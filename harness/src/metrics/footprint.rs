@@ -29,12 +29,12 @@ pub enum FootprintError {
         source: std::io::Error,
     },
     /// The file is not an ELF image.
-    #[error("{}: not an ELF image harbor can read: {message}", path.display())]
+    #[error("{}: not an ELF image harbor can read: {source}", path.display())]
     Elf {
         /// The image's path.
         path: PathBuf,
-        /// What the ELF parser said.
-        message: String,
+        /// What is wrong with it.
+        source: NotAnElf,
     },
 }
 
@@ -53,6 +53,17 @@ pub struct ElfSizes {
     pub other_reserved: u64,
 }
 
+/// Why bytes are not an ELF image.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAnElf {
+    /// No object format the parser knows.
+    #[error(transparent)]
+    Parse(#[from] object::Error),
+    /// An object file of another format.
+    #[error("{0:?} file, expected ELF")]
+    Format(object::BinaryFormat),
+}
+
 impl ElfSizes {
     /// Reads and measures the ELF image at `path`.
     pub fn read(path: &Path) -> Result<Self, FootprintError> {
@@ -60,17 +71,17 @@ impl ElfSizes {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&bytes).map_err(|message| FootprintError::Elf {
+        Self::parse(&bytes).map_err(|source| FootprintError::Elf {
             path: path.to_path_buf(),
-            message,
+            source,
         })
     }
 
     /// Measures an ELF image in memory; the error says why it is not one.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let file = object::File::parse(bytes).map_err(|e| e.to_string())?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, NotAnElf> {
+        let file = object::File::parse(bytes)?;
         if !matches!(file.format(), object::BinaryFormat::Elf) {
-            return Err(format!("{:?} file, expected ELF", file.format()));
+            return Err(NotAnElf::Format(file.format()));
         }
         let mut sizes = ElfSizes::default();
         for section in file.sections() {

@@ -1,21 +1,6 @@
 //! The `harbor` binary: help on every subcommand, exit codes, and error messages.
 
-use std::process::{Command, Output};
-
-fn harbor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(args)
-        .output()
-        .expect("harbor binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::support::cli::{harbor, stderr, stdout};
 
 #[test]
 fn every_subcommand_has_help() {

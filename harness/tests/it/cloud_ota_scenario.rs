@@ -3,8 +3,6 @@
 //! fails the case; `harbor run` runs `kind: ota` scenarios into the shared report files and
 //! exits 1 on a failure.
 
-use std::process::Command;
-
 use harbor::ota::{OtaError, run};
 use harbor::scenario::{OtaScenario, Scenario};
 
@@ -128,7 +126,7 @@ fn harbor_run_writes_the_shared_reports_and_fails_a_wrong_expectation() {
     let path = dir.path().join("wrong.yaml");
     std::fs::write(&path, yaml).unwrap();
     let out = dir.path().join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let run = crate::support::cli::command()
         .args([
             "run",
             &path.to_string_lossy(),

@@ -2,8 +2,9 @@
 //! builds the flash contents, and harbor's own parser, written from ESP-IDF's app image
 //! format, checks them against the ELF.
 
+use crate::support::cli::harbor;
+
 use std::path::Path;
-use std::process::Command;
 
 use harbor::flash::esp_image::{AppDescriptor, CHIP_ID_ESP32C3, IMAGE_MAGIC};
 use harbor::flash::memory_map::RegionKind;
@@ -199,13 +200,6 @@ fn the_app_descriptor_reads_back_from_the_image() {
         !desc.date.is_empty() && !desc.idf_ver.is_empty(),
         "{desc:?}"
     );
-}
-
-fn harbor(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -1,18 +1,7 @@
 //! `harbor flash` without a board: what can be checked here is that every missing piece
 //! is named with its fix and the right exit code, before and instead of any flashing.
 
-use std::process::{Command, Output};
-
-fn harbor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::support::cli::{harbor, stderr};
 
 #[test]
 fn a_missing_port_is_an_infrastructure_failure_naming_the_port_and_the_fix() {

@@ -3,7 +3,7 @@
 //! and a Renode target without Renode fails by name at run time (never a fallback to QEMU).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,7 +39,7 @@ fn firmware() -> String {
 }
 
 fn harbor(args: &[&std::ffi::OsStr], envs: &[(&str, &str)]) -> (Output, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let output = crate::support::cli::command()
         .args(args)
         .envs(envs.iter().copied())
         .output()

@@ -2,7 +2,6 @@
 //! healthy firmware's cell completes in the same run.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -44,7 +43,7 @@ fn hung_and_crashing_firmware_fail_their_cells_only() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let output = crate::support::cli::command()
         .args([
             "run".as_ref(),
             scenario.as_os_str(),
@@ -100,7 +99,7 @@ fn a_missing_emulator_is_an_infrastructure_failure_exit_3() {
     let ws = workspace();
     let out = tempfile::tempdir().unwrap();
     // No PATH: `qemu-system-riscv32` cannot be found, as on a machine without scripts/setup.
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let output = crate::support::cli::command()
         .args([
             "run".as_ref(),
             ws.join("scenarios/quickstart.yaml").as_os_str(),

@@ -2,7 +2,6 @@
 //! held-out users, the real band firmware in QEMU, a small window count.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ fn workspace() -> PathBuf {
 /// Runs `harbor run` and returns (exit code, report.json, stdout+stderr).
 fn harbor_run(scenario: &Path, extra: &[&str]) -> (i32, Option<Value>, String) {
     let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let output = crate::support::cli::command()
         .arg("run")
         .arg(scenario)
         .arg("--out")

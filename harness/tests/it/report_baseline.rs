@@ -3,7 +3,6 @@
 //! few windows keeps the QEMU time small.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use harbor::replay::Mode;
 use harbor::report::Report;
@@ -35,7 +34,7 @@ fn baseline(dir: &Path, flash_bytes: u64) -> PathBuf {
 
 fn run(out: &Path, extra: &[&str]) -> (i32, String) {
     let scenario = workspace().join("scenarios/quickstart.yaml");
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let output = crate::support::cli::command()
         .arg("run")
         .arg(&scenario)
         .args(["--max-windows", "8", "--jobs", "2", "--out"])

@@ -1,7 +1,7 @@
 //! `harbor diff` and the baseline comparison: deltas, tolerances, exit codes 0/1/2.
 
+use crate::support::cli::{harbor, text};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use harbor::metrics::METRICS;
 use harbor::report::{Report, Status, Tolerances, TolerancesError, diff};
@@ -10,17 +10,6 @@ fn write(dir: &Path, name: &str, report: &Report) -> std::path::PathBuf {
     let sub = dir.join(name);
     report.write(&sub).unwrap();
     sub.join("report.json")
-}
-
-fn harbor(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 #[test]

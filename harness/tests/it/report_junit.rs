@@ -133,7 +133,7 @@ fn a_deliberately_failing_threshold_exits_1_with_a_junit_failure_naming_the_metr
     )
     .unwrap();
     let out = dir.path().join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let run = crate::support::cli::command()
         .arg("run")
         .arg(&scenario)
         .args(["--max-windows", "8", "--jobs", "2", "--out"])

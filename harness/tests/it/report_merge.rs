@@ -1,7 +1,5 @@
 //! `harbor merge`: shard reports back into matrix order; wrong sets of shards are errors (2).
 
-use std::process::Command;
-
 use harbor::report::{MergeError, Report, Shard, merge};
 
 /// A 5-cell report and its split into `n` shards the way `--shard i/n` partitions.
@@ -99,10 +97,7 @@ fn cli_writes_all_four_outputs_and_exits_by_the_checks() {
     }
     let out_dir = dir.path().join("merged");
     args.extend(["--out".to_string(), out_dir.display().to_string()]);
-    let out = Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = crate::support::cli::command().args(&args).output().unwrap();
     // The sample report has failing checks: the merged report says so with exit 1.
     assert_eq!(
         out.status.code(),
@@ -124,7 +119,7 @@ fn cli_writes_all_four_outputs_and_exits_by_the_checks() {
     assert_eq!(merged.shard, None);
 
     // Only one of the two shards: a usage error naming the missing one.
-    let out = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let out = crate::support::cli::command()
         .args([&args[0], &args[1], "--out", &out_dir.display().to_string()])
         .output()
         .unwrap();

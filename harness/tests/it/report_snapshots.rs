@@ -6,7 +6,6 @@
 //! `scenarios/ci.yaml:L:C` wherever the tree is checked out; only wall times are redacted.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use harbor::report::Report;
 
@@ -16,7 +15,7 @@ fn workspace() -> PathBuf {
 
 /// Runs harbor in the workspace with `args`; returns its exit code and combined output.
 fn harbor(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let out = crate::support::cli::command()
         .current_dir(workspace())
         .args(args)
         .output()

@@ -2,7 +2,6 @@
 //! watch files, the real band firmware in QEMU (scripts/build-firmware), thresholds as gates.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -16,10 +15,7 @@ fn ci_yaml() -> PathBuf {
 
 /// Runs harbor; returns (exit code, stdout, stdout+stderr).
 fn harbor(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(args)
-        .output()
-        .unwrap();
+    let output = crate::support::cli::command().args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let all = stdout.clone() + &String::from_utf8_lossy(&output.stderr);
     (output.status.code().unwrap_or(-1), stdout, all)

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 fn harbor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harbor"))
+    crate::support::cli::command()
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! The "board" is the band firmware in QEMU on a pseudo-terminal (docs/serial.md).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -39,7 +39,7 @@ fn firmware() -> String {
 }
 
 fn run(scenario: &Path, out: &Path) -> (Output, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_harbor"))
+    let output = crate::support::cli::command()
         .args([
             "run".as_ref(),
             scenario.as_os_str(),

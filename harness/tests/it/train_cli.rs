@@ -2,23 +2,9 @@
 //! score the committed small model on them, and bad input gets a clear error. `eval` is
 //! framework-free, so only the `models train` case needs feature `train`.
 
+use crate::support::cli::{harbor, text};
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn harbor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harbor"))
-        .args(args)
-        .output()
-        .expect("harbor binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn small_model() -> PathBuf {
     harbor::datasets::workspace_root().join("models/small-int8-generalized")

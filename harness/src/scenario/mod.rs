@@ -38,14 +38,18 @@ pub enum Scenario {
     Ota(OtaScenario),
 }
 
+/// A scenario file's text; the error names the file.
+fn read(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl Scenario {
     /// Reads and parses a scenario file of any kind.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &read(path)?)
     }
 
     /// Parses `text` as if read from `path`: its `kind` picks the schema.

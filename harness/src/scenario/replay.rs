@@ -91,11 +91,7 @@ pub struct TargetEntry {
 impl ReplayScenario {
     /// Reads and parses a replay scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &super::read(path)?)
     }
 
     /// Parses `text` as if read from `path` (used for errors and relative paths).

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::progress::BytesBar;
-use super::{CliResult, Exit};
+use super::{CliError, CliResult, Exit};
 use crate::datasets::summary::Summary;
-use crate::datasets::{self, DatasetKind, LoadOptions, Pamap2Imu};
+use crate::datasets::{self, BadLinePolicy, DatasetKind, LoadOptions, Pamap2Imu, plausibility};
 
 #[derive(Debug, Subcommand)]
 pub enum DatasetsCommand {
@@ -20,6 +20,9 @@ pub enum DatasetsCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Fail (exit 2) when a plausibility check warns (units, rate).
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -36,6 +39,15 @@ pub struct DatasetSource {
     /// PAMAP2: which IMU to read.
     #[arg(long, value_enum, default_value_t = ImuPosition::Hand)]
     pub pamap2_imu: ImuPosition,
+    /// custom: stop at the first malformed line, or skip it and count it by cause.
+    #[arg(long, value_enum, default_value_t = OnBadLine::Error)]
+    pub on_bad_line: OnBadLine,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnBadLine {
+    Error,
+    Skip,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -55,6 +67,10 @@ impl DatasetSource {
         LoadOptions {
             pamap2_imu,
             subjects: self.subjects.clone(),
+            on_bad_line: match self.on_bad_line {
+                OnBadLine::Error => BadLinePolicy::Error,
+                OnBadLine::Skip => BadLinePolicy::Skip,
+            },
         }
     }
 
@@ -86,18 +102,43 @@ pub fn run(cmd: DatasetsCommand) -> CliResult {
                 println!("{:<16} {}", kind.name(), kind.description());
             }
         }
-        DatasetsCommand::Inspect { source, json } => {
+        DatasetsCommand::Inspect {
+            source,
+            json,
+            strict,
+        } => {
             let loaded = source.load()?;
             let summary = Summary::of(&loaded);
+            let warnings = plausibility::check(&loaded, &loaded.units);
             if json {
+                let mut value = serde_json::to_value(&summary).expect("summary serializes");
+                value["warnings"] = serde_json::to_value(&warnings).expect("warnings serialize");
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&summary).expect("summary serializes")
+                    serde_json::to_string_pretty(&value).expect("summary serializes")
                 );
             } else {
                 print!("{summary}");
             }
+            report_warnings(&warnings, strict)?;
         }
     }
     Ok(Exit::Ok)
+}
+
+/// Prints plausibility warnings to stderr; with `strict`, any warning is an input error.
+pub fn report_warnings(warnings: &[plausibility::Warning], strict: bool) -> Result<(), CliError> {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    match (warnings.len(), strict) {
+        (0, _) => Ok(()),
+        (n, true) => Err(CliError::usage(format!(
+            "{n} plausibility warning(s) and --strict: fix the spec's units (see above)"
+        ))),
+        (_, false) => {
+            eprintln!("(--strict turns these warnings into an error)");
+            Ok(())
+        }
+    }
 }

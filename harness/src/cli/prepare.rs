@@ -9,6 +9,8 @@ use super::datasets::DatasetSource;
 use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
+use crate::datasets::plausibility;
+use crate::datasets::summary::{SKIP_EXAMPLES, SkippedLines, skipped_by_cause};
 use crate::signal::export::SplitProvenance;
 use crate::signal::split::{
     PersonalizationConfig, SplitFractions, personalization_split, subject_split,
@@ -34,6 +36,9 @@ pub struct PrepareArgs {
     /// Minimum fraction of a window's samples that carry its majority label.
     #[arg(long, default_value_t = 0.8)]
     purity: f64,
+    /// Keep windows of postural transitions (`stand_to_sit`, …) instead of dropping them.
+    #[arg(long)]
+    keep_transitions: bool,
     /// Split the stream at gaps longer than this (e.g. `0.5s`); default: 2.5 input periods.
     #[arg(long, value_parser = parse_seconds)]
     max_gap: Option<f64>,
@@ -55,6 +60,78 @@ pub struct PrepareArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Fail (exit 2) when a plausibility check warns (units, rate), before writing anything.
+    #[arg(long)]
+    strict: bool,
+    /// Write at most this many windows (default bound: 1,000,000 windows and 4 GB).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_windows: Option<u64>,
+    /// Write whatever the dataset gives, without the size bound.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Without `--max-windows` or `--force`, prepare refuses to write more than this.
+const DEFAULT_MAX_WINDOWS: u64 = 1_000_000;
+/// ... or more bytes than this.
+const DEFAULT_MAX_BYTES: f64 = 4e9;
+
+/// The size bound on the output, from `--max-windows` and `--force`.
+struct SizeBound {
+    windows: Option<u64>,
+    bytes: Option<f64>,
+}
+
+impl SizeBound {
+    fn of(args: &PrepareArgs) -> SizeBound {
+        match (args.force, args.max_windows) {
+            (true, _) => SizeBound {
+                windows: None,
+                bytes: None,
+            },
+            (false, Some(n)) => SizeBound {
+                windows: Some(n),
+                bytes: None,
+            },
+            (false, None) => SizeBound {
+                windows: Some(DEFAULT_MAX_WINDOWS),
+                bytes: Some(DEFAULT_MAX_BYTES),
+            },
+        }
+    }
+
+    /// Refuses `windows` of `length` samples if they break the bound; `what` says whether
+    /// the count is an estimate.
+    fn check(&self, windows: u64, length: usize, what: &str) -> Result<(), CliError> {
+        // x float32 + x_raw int16 per sample and channel, plus the per-window strings.
+        let bytes = windows as f64 * (length as f64 * 6.0 * 6.0 + 100.0);
+        let too_many = self.windows.is_some_and(|max| windows > max);
+        let too_big = self.bytes.is_some_and(|max| bytes > max);
+        if !(too_many || too_big) {
+            return Ok(());
+        }
+        Err(CliError::usage(format!(
+            "{what} {windows} windows ({:.2} GB), more than the bound of {} windows{}; nothing was \
+             written. A wrong time unit multiplies durations (see the rate warning, if any). \
+             Raise the bound with --max-windows N, or lift it with --force",
+            bytes / 1e9,
+            self.windows
+                .map_or("no limit on".to_string(), |w| w.to_string()),
+            self.bytes
+                .map_or(String::new(), |b| format!(" or {:.0} GB", b / 1e9)),
+        )))
+    }
+}
+
+/// Windows the recordings would give, before resampling: enough to catch a unit mistake.
+fn estimate_windows(recordings: &[crate::datasets::Recording], spec: &WindowSpec) -> u64 {
+    let hop = spec.length_s * (1.0 - spec.overlap);
+    recordings
+        .iter()
+        .map(|r| r.duration_s())
+        .filter(|&d| d >= spec.length_s)
+        .map(|d| ((d - spec.length_s) / hop).floor() as u64 + 1)
+        .sum()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,6 +170,7 @@ pub fn run(args: PrepareArgs) -> CliResult {
         length_s: args.window,
         overlap: args.overlap,
         purity: args.purity,
+        keep_transitions: args.keep_transitions,
     };
     let resample_cfg = ResampleConfig {
         max_gap: args
@@ -102,6 +180,14 @@ pub fn run(args: PrepareArgs) -> CliResult {
     };
     let loaded = args.source.load()?;
     let loaded_after = started.elapsed();
+    super::datasets::report_warnings(&plausibility::check(&loaded, &loaded.units), args.strict)?;
+    let bound = SizeBound::of(&args);
+    let length = (spec.length_s * spec.rate_hz).round() as usize;
+    bound.check(
+        estimate_windows(&loaded.recordings, &spec),
+        length,
+        "the recordings would give about",
+    )?;
 
     let bar = BytesBar::samples("preparing");
     let prepared = prepare(&loaded.recordings, &board, &spec, &resample_cfg, &bar);
@@ -113,6 +199,8 @@ pub fn run(args: PrepareArgs) -> CliResult {
             spec.length_s, spec.rate_hz, prepared.report
         )));
     }
+
+    bound.check(prepared.windows.len() as u64, length, "prepared")?;
 
     let split = match args.split {
         SplitKind::None => None,
@@ -143,6 +231,7 @@ pub fn run(args: PrepareArgs) -> CliResult {
         &resample_cfg,
         &prepared.report,
     );
+    meta.skipped = Some(SkippedLines::of(&loaded.skipped));
     if let Some(split) = &split {
         meta.split = Some(SplitProvenance {
             kind: format!("{:?}", args.split).to_lowercase(),
@@ -165,6 +254,7 @@ pub fn run(args: PrepareArgs) -> CliResult {
             "out": args.out,
             "windows": prepared.windows.len(),
             "skipped_lines": loaded.skipped.len(),
+            "skipped": meta.skipped,
             "report": prepared.report,
             "split": split.as_ref().map(|s| s.subjects.iter().map(|(p, v)| (p.name(), v.len())).collect::<std::collections::BTreeMap<_, _>>()),
             "seconds": elapsed.as_secs_f64(),
@@ -176,10 +266,13 @@ pub fn run(args: PrepareArgs) -> CliResult {
     } else {
         print!("{}", prepared.report);
         if !loaded.skipped.is_empty() {
-            println!(
-                "skipped input lines: {} (see `harbor datasets inspect`)",
-                loaded.skipped.len()
-            );
+            println!("skipped input lines: {}", loaded.skipped.len());
+            for (cause, count) in skipped_by_cause(&loaded.skipped) {
+                println!("  {count:>8} × {cause}");
+            }
+            for skip in loaded.skipped.iter().take(SKIP_EXAMPLES) {
+                println!("  {skip}");
+            }
         }
         if let Some(split) = &split {
             for (part, subjects) in &split.subjects {

@@ -31,6 +31,10 @@ pub struct DataArgs {
     /// Board profile whose IMU the windows are quantized for.
     #[arg(long, default_value = "esp32c3-band")]
     pub board: String,
+    /// Keep windows of postural transitions (`stand_to_sit`, …); they count only where the
+    /// model has such a class, and are reported as left out otherwise.
+    #[arg(long)]
+    pub keep_transitions: bool,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +83,10 @@ fn prepared_windows(
     spec: &WindowSpec,
 ) -> Result<PartedWindows, CliError> {
     let board = BoardProfile::load(&data.board)?;
+    let spec = &WindowSpec {
+        keep_transitions: data.keep_transitions,
+        ..spec.clone()
+    };
     let bar = BytesBar::new("loading");
     let parted = load_windows(
         data.dataset,

@@ -10,6 +10,7 @@ mod error;
 pub mod hapt;
 pub mod motionsense;
 pub mod pamap2;
+pub mod plausibility;
 mod recording;
 pub mod summary;
 pub mod text;
@@ -139,6 +140,16 @@ pub enum Pamap2Imu {
     Ankle,
 }
 
+/// What a loader does with a line it cannot read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BadLinePolicy {
+    /// Stop with the line's error (file and line).
+    #[default]
+    Error,
+    /// Count the line as skipped, with its cause, and go on.
+    Skip,
+}
+
 /// Options that apply to some loaders only.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -146,6 +157,9 @@ pub struct LoadOptions {
     pub pamap2_imu: Pamap2Imu,
     /// Load only these subjects (dataset's own ids); empty means all.
     pub subjects: Vec<String>,
+    /// What the custom loader does with a malformed line (the built-in loaders skip only the
+    /// quirks their format is known for, and report them).
+    pub on_bad_line: BadLinePolicy,
 }
 
 impl LoadOptions {
@@ -176,6 +190,10 @@ pub struct Loaded {
     pub skipped: Vec<Skipped>,
     /// Bytes of input read, for throughput figures.
     pub bytes_read: u64,
+    /// How per-sensor files were joined into recordings (custom specs with `recording`).
+    pub joins: Vec<custom::JoinReport>,
+    /// The units a custom spec declared (none for the built-in formats).
+    pub units: plausibility::DeclaredUnits,
 }
 
 /// Loads a dataset of `kind` from `root`.

@@ -230,7 +230,7 @@ pub struct SubjectInfo {
 
 /// Reads `data_subjects_info.csv` (it starts with a UTF-8 byte-order mark).
 pub fn read_subjects_info(path: &Path) -> Result<Vec<SubjectInfo>, DatasetError> {
-    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
+    let bytes = text::read_regular(path)?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut lines = text::lines(bytes);
     match lines.next() {

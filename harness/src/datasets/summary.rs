@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::custom::{JoinReport, JoinedFile};
 use super::{Loaded, Skipped};
 
 /// Counts and durations of a loaded dataset.
@@ -31,11 +32,105 @@ pub struct Summary {
     pub bytes_read: u64,
     /// Lines skipped on purpose.
     pub skipped_lines: usize,
+    /// Skipped lines per cause (the reason with its numbers and quoted values blanked).
+    pub skipped_by_cause: BTreeMap<String, usize>,
     /// The first skipped lines, for the user to look at.
     pub skipped_examples: Vec<Skipped>,
+    /// How per-sensor files were joined, if they were.
+    pub joins: Option<JoinSummary>,
 }
 
-const SKIP_EXAMPLES: usize = 5;
+/// Skipped lines listed by file:line in summaries and in a prepared file's `meta`.
+pub const SKIP_EXAMPLES: usize = 10;
+
+/// What joining per-sensor files did over a whole dataset.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JoinSummary {
+    /// Recordings joined from per-sensor files.
+    pub recordings: usize,
+    /// Seconds of accel files outside the span both sensors cover, summed.
+    pub accel_outside_s: f64,
+    /// Seconds of gyro files outside that span, summed.
+    pub gyro_outside_s: f64,
+    /// Output samples dropped because a sensor had a gap around them.
+    pub dropped_in_gaps: usize,
+    /// The file with the longest spacing between two samples.
+    pub largest_gap: Option<JoinedFile>,
+}
+
+impl JoinSummary {
+    fn of(joins: &[JoinReport]) -> Option<JoinSummary> {
+        if joins.is_empty() {
+            return None;
+        }
+        let files = || joins.iter().flat_map(|j| &j.files);
+        let outside = |sensor: &str| -> f64 {
+            files()
+                .filter(|f| f.sensor == sensor)
+                .map(|f| f.outside_s)
+                .sum()
+        };
+        Some(JoinSummary {
+            recordings: joins.len(),
+            accel_outside_s: outside("accel"),
+            gyro_outside_s: outside("gyro"),
+            dropped_in_gaps: joins.iter().map(|j| j.dropped_in_gaps).sum(),
+            largest_gap: files()
+                .max_by(|a, b| a.largest_gap_s.total_cmp(&b.largest_gap_s))
+                .cloned(),
+        })
+    }
+}
+
+/// A skip reason with its specifics blanked, so that lines skipped for the same cause count
+/// together: digits become `N`, backquoted values become `…`.
+pub fn cause_of(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut quoted = false;
+    for c in reason.chars() {
+        match c {
+            '`' => {
+                if !quoted {
+                    out.push_str("`…`");
+                }
+                quoted = !quoted;
+            }
+            _ if quoted => {}
+            '0'..='9' if out.ends_with('N') => {}
+            '0'..='9' => out.push('N'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a prepared file's `meta` says about skipped input lines.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SkippedLines {
+    /// Skipped lines per cause.
+    pub by_cause: BTreeMap<String, usize>,
+    /// The first [`SKIP_EXAMPLES`] of them, with file and line.
+    pub first: Vec<Skipped>,
+}
+
+impl SkippedLines {
+    /// Counts and the first examples of `skipped`.
+    pub fn of(skipped: &[Skipped]) -> SkippedLines {
+        SkippedLines {
+            by_cause: skipped_by_cause(skipped),
+            first: skipped.iter().take(SKIP_EXAMPLES).cloned().collect(),
+        }
+    }
+}
+
+/// Skipped lines per cause.
+pub fn skipped_by_cause(skipped: &[Skipped]) -> BTreeMap<String, usize> {
+    let mut causes = BTreeMap::new();
+    for s in skipped {
+        *causes.entry(cause_of(&s.reason)).or_default() += 1;
+    }
+    causes
+}
 
 impl Summary {
     /// Counts and durations of what a loader produced.
@@ -65,7 +160,9 @@ impl Summary {
             activities,
             bytes_read: loaded.bytes_read,
             skipped_lines: loaded.skipped.len(),
+            skipped_by_cause: skipped_by_cause(&loaded.skipped),
             skipped_examples: loaded.skipped.iter().take(SKIP_EXAMPLES).cloned().collect(),
+            joins: JoinSummary::of(&loaded.joins),
         }
     }
 }
@@ -87,6 +184,9 @@ impl fmt::Display for Summary {
         }
         writeln!(f, "input        {:.1} MB", self.bytes_read as f64 / 1e6)?;
         writeln!(f, "skipped      {} lines", self.skipped_lines)?;
+        for (cause, count) in &self.skipped_by_cause {
+            writeln!(f, "  {count:>8} × {cause}")?;
+        }
         for skip in &self.skipped_examples {
             writeln!(f, "  {skip}")?;
         }
@@ -96,6 +196,23 @@ impl fmt::Display for Summary {
                 "  ... ({} more; --json lists the first {SKIP_EXAMPLES})",
                 self.skipped_lines - self.skipped_examples.len()
             )?;
+        }
+        if let Some(j) = &self.joins {
+            writeln!(
+                f,
+                "joined       {} recordings from per-sensor files; outside the common span: accel {:.2} s, gyro {:.2} s; {} samples dropped in sensor gaps",
+                j.recordings, j.accel_outside_s, j.gyro_outside_s, j.dropped_in_gaps
+            )?;
+            if let Some(g) = &j.largest_gap {
+                writeln!(
+                    f,
+                    "  largest gap {:.3} s in {} ({}) at {:.2} s",
+                    g.largest_gap_s,
+                    g.path.display(),
+                    g.sensor,
+                    g.largest_gap_at_s
+                )?;
+            }
         }
         writeln!(f, "activities")?;
         let width = self.activities.keys().map(String::len).max().unwrap_or(0);
@@ -147,6 +264,8 @@ mod tests {
             recordings: vec![a, b.clone(), b],
             skipped: vec![],
             bytes_read: 42,
+            joins: vec![],
+            units: Default::default(),
         };
         let s = Summary::of(&loaded);
         assert_eq!((s.subjects, s.recordings, s.samples), (2, 3, 9));
@@ -155,5 +274,17 @@ mod tests {
         assert!((s.duration_s - 10.5).abs() < 1e-9);
         assert_eq!(s.effective_rate_hz, Some(10.0));
         assert!(s.to_string().contains("subjects     2"));
+    }
+
+    #[test]
+    fn causes_blank_numbers_and_quoted_values() {
+        assert_eq!(
+            cause_of("accel x (column 2): `x98` is not a finite number"),
+            "accel x (column N): `…` is not a finite number"
+        );
+        assert_eq!(
+            cause_of("timestamp 500 ns is not after the previous row's 600 ns (line 3)"),
+            cause_of("timestamp 7 ns is not after the previous row's 8 ns (line 12)")
+        );
     }
 }

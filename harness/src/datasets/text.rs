@@ -4,9 +4,54 @@ use std::path::Path;
 
 use super::{DatasetError, Progress};
 
-/// Reads a whole file, reporting its size to `progress`.
+/// Errors unless `path` is a regular file: reading a FIFO would wait for a writer forever,
+/// and a device may never end.
+pub fn check_regular_file(path: &Path) -> Result<(), DatasetError> {
+    let meta = std::fs::metadata(path).map_err(|e| DatasetError::io(path, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = file_kind(&meta.file_type());
+    Err(DatasetError::invalid(
+        path,
+        format!("is {kind}, not a regular file; give the recording itself"),
+    ))
+}
+
+#[cfg(unix)]
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Reads a whole regular file (see [`check_regular_file`]).
+pub fn read_regular(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    check_regular_file(path)?;
+    std::fs::read(path).map_err(|e| DatasetError::io(path, e))
+}
+
+/// Reads a whole regular file, reporting its size to `progress`.
 pub fn read_file(path: &Path, progress: &dyn Progress) -> Result<Vec<u8>, DatasetError> {
-    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
+    let bytes = read_regular(path)?;
     progress.advance(bytes.len() as u64);
     Ok(bytes)
 }

@@ -153,7 +153,7 @@ pub fn read_windows_metadata(base: &Path, split: Split) -> Result<Vec<WindowMeta
 }
 
 fn read_integer_column(path: &Path) -> Result<Vec<u32>, DatasetError> {
-    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
+    let bytes = text::read_regular(path)?;
     text::lines(&bytes)
         .map(|(n, line)| {
             let s = std::str::from_utf8(line)
@@ -168,7 +168,7 @@ fn read_integer_column(path: &Path) -> Result<Vec<u32>, DatasetError> {
 
 /// Reads `activity_labels.txt` (`1 WALKING` ...) into canonical activities by id.
 fn read_activity_labels(path: &Path) -> Result<Vec<(u32, Activity)>, DatasetError> {
-    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
+    let bytes = text::read_regular(path)?;
     let mut labels = Vec::new();
     for (n, line) in text::lines(&bytes) {
         let line =

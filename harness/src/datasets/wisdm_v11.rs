@@ -271,6 +271,8 @@ impl<'p> Builder<'p> {
             recordings: self.recordings,
             skipped: self.skipped,
             bytes_read: 0,
+            joins: Vec::new(),
+            units: Default::default(),
         }
     }
 }

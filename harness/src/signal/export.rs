@@ -43,6 +43,9 @@ pub struct Provenance {
     pub report: PrepareReport,
     /// How windows were split by subject, if they were.
     pub split: Option<SplitProvenance>,
+    /// Skipped input lines per cause and the first of them with file and line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<crate::datasets::summary::SkippedLines>,
 }
 
 /// How a prepared file was split by subject.
@@ -89,6 +92,7 @@ impl Provenance {
             resample: resample.clone(),
             report: report.clone(),
             split: None,
+            skipped: None,
         }
     }
 }

@@ -200,7 +200,7 @@ pub fn prepare(
                 &model_seg,
                 length,
                 hop,
-                spec.purity,
+                spec,
                 &mut windows,
                 &mut report.windows,
                 &mut votes,

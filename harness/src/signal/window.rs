@@ -17,6 +17,8 @@ pub struct WindowSpec {
     pub overlap: f64,
     /// Least share of samples that must carry the majority label.
     pub purity: f64,
+    /// Keep windows whose majority label is a postural transition (`stand_to_sit`, …).
+    pub keep_transitions: bool,
 }
 
 impl Default for WindowSpec {
@@ -28,6 +30,7 @@ impl Default for WindowSpec {
             length_s: 3.0,
             overlap: 0.5,
             purity: 0.8,
+            keep_transitions: false,
         }
     }
 }
@@ -203,7 +206,7 @@ pub fn cut(
     seg: &ModelSegment<'_>,
     length: usize,
     hop: usize,
-    purity: f64,
+    spec: &WindowSpec,
     out: &mut Windows,
     counts: &mut WindowCounts,
     votes: &mut Vec<u32>,
@@ -229,8 +232,8 @@ pub fn cut(
         let fraction = f64::from(n) / length as f64;
         match activity {
             Activity::Unlabelled => counts.unlabelled += 1,
-            Activity::Transition(_) => counts.transition += 1,
-            _ if fraction < purity => counts.impure += 1,
+            Activity::Transition(_) if !spec.keep_transitions => counts.transition += 1,
+            _ if fraction < spec.purity => counts.impure += 1,
             _ => {
                 counts.kept += 1;
                 out.raw.extend_from_slice(&seg.raw[start..start + length]);

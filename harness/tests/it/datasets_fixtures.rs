@@ -373,6 +373,7 @@ fn pamap2_chest_imu_reads_its_own_block_and_drops() {
     let opts = LoadOptions {
         pamap2_imu: Pamap2Imu::Chest,
         subjects: vec!["101".into()],
+        ..Default::default()
     };
     let loaded = load(DatasetKind::Pamap2, &fixture(PAMAP2_ROOT), &opts).unwrap();
     let dat = pamap2_file("Protocol/subject101.dat");

@@ -78,7 +78,7 @@ fn cut_labels(labels: &[u16], length: usize, hop: usize) -> (Windows, WindowCoun
         &seg,
         length,
         hop,
-        0.8,
+        &WindowSpec::default(),
         &mut out,
         &mut counts,
         &mut Vec::new(),

@@ -1,11 +1,13 @@
 //! Reads one data file of a custom dataset according to a resolved spec.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use super::join::Series;
 use super::spec::{Column, Resolved, Sensor, Separator, Source, SourceKind, Time};
 use crate::datasets::{
-    Activity, DatasetError, LabelTable, LoadOptions, Loaded, Recording, Skipped, text,
+    Activity, BadLinePolicy, DatasetError, LabelTable, LoadOptions, Loaded, Recording, Skipped,
+    text,
 };
 
 /// Column indices after the header is known.
@@ -24,15 +26,49 @@ enum Value {
     Column(usize),
 }
 
-pub fn read_file(
-    spec: &Resolved,
-    path: &Path,
-    rel: &str,
-    bytes: &[u8],
-    opts: &LoadOptions,
-    out: &mut Loaded,
-) -> Result<(), DatasetError> {
-    let mut lines = text::lines(bytes);
+/// Whether a file holds every sensor, or only the accelerometer of a multi-file trial.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Every described column is in this file.
+    Whole,
+    /// The accel file of a trial: gyro columns are in a sibling file.
+    AccelOnly,
+}
+
+/// One data file and what its path says.
+pub struct FileRef<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its path relative to the spec, with `/`.
+    pub rel: &'a str,
+    /// Values of `recording.path`'s named groups (empty without `recording`).
+    pub groups: &'a BTreeMap<String, String>,
+    /// Which columns this file holds.
+    pub role: Role,
+}
+
+/// Lines with their 1-based numbers.
+type NumberedLines<'a> = Box<dyn Iterator<Item = (usize, &'a [u8])> + 'a>;
+
+/// The lines of a file after its header block, and the header's column names.
+struct Body<'a> {
+    header: Option<(usize, Vec<String>)>,
+    lines: NumberedLines<'a>,
+}
+
+fn body<'a>(spec: &Resolved, path: &Path, bytes: &'a [u8]) -> Result<Body<'a>, DatasetError> {
+    let mut lines: NumberedLines<'a> = Box::new(text::lines(bytes));
+    if let Some(marker) = &spec.data_after {
+        let found = lines
+            .by_ref()
+            .any(|(n, line)| utf8(path, n, line).is_ok_and(|l| l.trim() == marker));
+        if !found {
+            return Err(DatasetError::invalid(
+                path,
+                format!("has no line `{marker}` (`data_after`)"),
+            ));
+        }
+    }
     for i in 0..spec.skip_lines {
         if lines.next().is_none() {
             return Err(DatasetError::invalid(
@@ -45,24 +81,79 @@ pub fn read_file(
         }
     }
     let header = if spec.header {
-        let Some((n, line)) = lines.next() else {
-            return Err(DatasetError::invalid(path, "ends before the header line"));
+        let (n, line) = loop {
+            let Some((n, line)) = lines.next() else {
+                return Err(DatasetError::invalid(path, "ends before the header line"));
+            };
+            let line = utf8(path, n, line)?;
+            if !is_comment(spec, line) {
+                break (n, line);
+            }
         };
-        let line = utf8(path, n, line)?;
         let names: Vec<String> = split(spec.separator, line).map(str::to_string).collect();
         Some((n, names))
     } else {
         None
     };
+    Ok(Body { header, lines })
+}
+
+fn is_comment(spec: &Resolved, line: &str) -> bool {
+    spec.comment
+        .as_deref()
+        .is_some_and(|c| line.trim_start().starts_with(c))
+}
+
+/// What to do with a malformed line: stop with its error, or count it and go on.
+fn on_bad_line(
+    opts: &LoadOptions,
+    err: DatasetError,
+    skipped: &mut Vec<Skipped>,
+) -> Result<(), DatasetError> {
+    match (opts.on_bad_line, err) {
+        (BadLinePolicy::Skip, DatasetError::Malformed { path, line, reason }) => {
+            skipped.push(Skipped { path, line, reason });
+            Ok(())
+        }
+        (_, err) => Err(err),
+    }
+}
+
+/// Skipping rows that go back in time must not silently drop a file written in reverse.
+fn check_not_reversed(path: &Path, backwards: usize, kept: usize) -> Result<(), DatasetError> {
+    if backwards > 0 && backwards >= kept {
+        return Err(DatasetError::invalid(
+            path,
+            format!(
+                "timestamps run backwards: {backwards} rows are earlier than the row before them \
+                 and only {kept} are not; the file looks written in reverse (sort it by time)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub fn read_file(
+    spec: &Resolved,
+    file: &FileRef<'_>,
+    bytes: &[u8],
+    opts: &LoadOptions,
+    out: &mut Loaded,
+) -> Result<(), DatasetError> {
+    let path = file.path;
+    let Body { header, lines } = body(spec, path, bytes)?;
     let header_ref = header.as_ref().map(|(n, names)| (*n, names.as_slice()));
     let resolve = |c: &Column| column_index(path, c, header_ref);
     let cols = Columns {
         accel: resolve_three(&spec.accel, &resolve)?,
-        gyro: spec
-            .gyro
-            .as_ref()
-            .map(|g| resolve_three(g, &resolve))
-            .transpose()?,
+        gyro: match file.role {
+            Role::Whole => spec
+                .gyro
+                .as_ref()
+                .map(|g| resolve_three(g, &resolve))
+                .transpose()?,
+            Role::AccelOnly => None,
+        },
         time: match &spec.time {
             Time::Column { column, .. } => Some(resolve(column)?),
             Time::Rate { .. } => None,
@@ -76,14 +167,15 @@ pub fn read_file(
             .transpose()?
             .flatten(),
     };
-    let label = file_value(path, rel, "label", &spec.label, cols.label)?;
-    let subject = file_value(path, rel, "subject", &spec.subject, cols.subject)?;
+    let label = file_value(file, "label", &spec.label, cols.label)?;
+    let subject = file_value(file, "subject", &spec.subject, cols.subject)?;
+    let rel = file.rel;
     let default_session = rel
         .rsplit_once('.')
         .map_or(rel, |(stem, _)| stem)
         .to_string();
     let session = match &spec.session {
-        Some(s) => file_value(path, rel, "session", s, cols.session)?,
+        Some(s) => file_value(file, "session", s, cols.session)?,
         None => Value::Fixed(default_session),
     };
 
@@ -94,8 +186,12 @@ pub fn read_file(
         current: None,
         used_keys: HashSet::new(),
     };
+    let (mut kept, mut backwards) = (0, 0);
     for (n, line) in lines {
         let line = utf8(path, n, line)?;
+        if is_comment(spec, line) {
+            continue;
+        }
         if line.trim().is_empty() {
             out.skipped.push(Skipped {
                 path: path.to_path_buf(),
@@ -110,36 +206,130 @@ pub fn read_file(
             line: n,
             fields: &fields,
         };
-        let subject = row.value(&subject, &spec.subject, "subject")?;
-        if !opts.wants_subject(&subject) {
-            continue;
+        let parsed = (|| {
+            let subject = row.value(&subject, &spec.subject, "subject")?;
+            if !opts.wants_subject(&subject) {
+                return Ok(None);
+            }
+            let session = row.value(
+                &session,
+                spec.session.as_ref().unwrap_or(&spec.subject),
+                "session",
+            )?;
+            let activity = Activity::from_name(&row.value(&label, &spec.label, "label")?);
+            let accel = row.xyz(cols.accel, spec.accel.scale, "accel")?;
+            let gyro = cols
+                .gyro
+                .zip(spec.gyro.as_ref())
+                .map(|(c, g)| row.xyz(c, g.scale, "gyro"))
+                .transpose()?;
+            let t_ns = match (&spec.time, cols.time) {
+                (Time::Column { ns_per_unit, .. }, Some(c)) => {
+                    Some(row.timestamp(c, *ns_per_unit)?)
+                }
+                _ => None,
+            };
+            let sample = Sample {
+                accel: map_axes(spec, accel),
+                gyro: gyro.map(|g| map_axes(spec, g)),
+                t_ns,
+                activity,
+            };
+            Ok(Some(((subject, session), sample)))
+        })();
+        let pushed = match parsed {
+            Ok(None) => continue,
+            Ok(Some((key, sample))) => runs.push(n, key, sample).inspect_err(|_| backwards += 1),
+            Err(e) => Err(e),
+        };
+        match pushed {
+            Ok(()) => kept += 1,
+            Err(e) => on_bad_line(opts, e, &mut out.skipped)?,
         }
-        let session = row.value(
-            &session,
-            spec.session.as_ref().unwrap_or(&spec.subject),
-            "session",
-        )?;
-        let activity = Activity::from_name(&row.value(&label, &spec.label, "label")?);
-        let accel = row.xyz(cols.accel, spec.accel.scale, "accel")?;
-        let gyro = cols
-            .gyro
-            .zip(spec.gyro.as_ref())
-            .map(|(c, g)| row.xyz(c, g.scale, "gyro"))
-            .transpose()?;
-        let t_ns = match (&spec.time, cols.time) {
-            (Time::Column { ns_per_unit, .. }, Some(c)) => Some(row.timestamp(c, *ns_per_unit)?),
-            _ => None,
-        };
-        let sample = Sample {
-            accel: map_axes(spec, accel),
-            gyro: gyro.map(|g| map_axes(spec, g)),
-            t_ns,
-            activity,
-        };
-        runs.push(n, (subject, session), sample)?;
     }
+    check_not_reversed(path, backwards, kept)?;
     out.recordings.extend(runs.finish());
     Ok(())
+}
+
+/// Reads the gyro file of a multi-file trial: its times and readings, nothing else.
+pub fn read_series(
+    spec: &Resolved,
+    path: &Path,
+    bytes: &[u8],
+    opts: &LoadOptions,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Series, DatasetError> {
+    let gyro = spec.gyro.as_ref().ok_or_else(|| {
+        DatasetError::invalid(path, "read as a gyro file but the spec has no gyro")
+    })?;
+    let Body { header, lines } = body(spec, path, bytes)?;
+    let header_ref = header.as_ref().map(|(n, names)| (*n, names.as_slice()));
+    let resolve = |c: &Column| column_index(path, c, header_ref);
+    let cols = resolve_three(gyro, &resolve)?;
+    let time = match &spec.time {
+        Time::Column {
+            column,
+            ns_per_unit,
+        } => Some((resolve(column)?, *ns_per_unit)),
+        Time::Rate { .. } => None,
+    };
+    let mut series = Series {
+        path: path.to_path_buf(),
+        t_ns: Vec::new(),
+        xyz: Vec::new(),
+    };
+    let mut last_line = 0;
+    let mut backwards = 0;
+    for (n, line) in lines {
+        let line = utf8(path, n, line)?;
+        if is_comment(spec, line) {
+            continue;
+        }
+        if line.trim().is_empty() {
+            skipped.push(Skipped {
+                path: path.to_path_buf(),
+                line: n,
+                reason: "blank line".into(),
+            });
+            continue;
+        }
+        let fields: Vec<&str> = split(spec.separator, line).collect();
+        let row = Row {
+            path,
+            line: n,
+            fields: &fields,
+        };
+        let parsed = (|| {
+            let xyz = row.xyz(cols, gyro.scale, "gyro")?;
+            let t = match (time, &spec.time) {
+                (Some((c, ns_per_unit)), _) => row.timestamp(c, ns_per_unit)?,
+                (None, Time::Rate { period_ns, .. }) => {
+                    (series.t_ns.len() as f64 * period_ns).round() as i64
+                }
+                (None, Time::Column { .. }) => unreachable!("resolved above"),
+            };
+            if let Some(&prev) = series.t_ns.last()
+                && t <= prev
+            {
+                backwards += 1;
+                return Err(row.error(format!(
+                    "timestamp {t} ns is not after the previous row's {prev} ns (line {last_line})"
+                )));
+            }
+            Ok((t, xyz))
+        })();
+        match parsed {
+            Ok((t, xyz)) => {
+                series.t_ns.push(t);
+                series.xyz.push(map_axes(spec, xyz));
+                last_line = n;
+            }
+            Err(e) => on_bad_line(opts, e, skipped)?,
+        }
+    }
+    check_not_reversed(path, backwards, series.t_ns.len())?;
+    Ok(series)
 }
 
 /// Decodes a line; a UTF-8 byte-order mark at the start of the file is dropped.
@@ -217,13 +407,16 @@ fn source_column(
 
 /// A value fixed for the whole file (from its path or the spec), mapped once.
 fn file_value(
-    path: &Path,
-    rel: &str,
+    file: &FileRef<'_>,
     what: &str,
     source: &Source,
     column: Option<usize>,
 ) -> Result<Value, DatasetError> {
+    let (path, rel) = (file.path, file.rel);
     let raw = match (&source.kind, column) {
+        (SourceKind::Group(g), _) => file.groups.get(g).cloned().ok_or_else(|| {
+            DatasetError::invalid(path, format!("`{what}.group`: no group `{g}` in `{rel}`"))
+        })?,
         (SourceKind::Column(_), Some(c)) => return Ok(Value::Column(c)),
         (SourceKind::Path(re), _) => re
             .captures(rel)

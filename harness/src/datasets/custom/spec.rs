@@ -13,6 +13,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_saphyr::{Location, Spanned};
 
+use super::join::JoinBase;
+use crate::datasets::plausibility::DeclaredUnits;
 use crate::datasets::{BodyPosition, DatasetError, STANDARD_GRAVITY};
 
 /// The spec as written.
@@ -33,6 +35,16 @@ pub struct Spec {
     /// Whether the first line after `skip_lines` names the columns.
     #[serde(default)]
     pub header: bool,
+    /// Lines starting with this text are comments, wherever they are in a file.
+    #[serde(default)]
+    pub comment: Option<Spanned<String>>,
+    /// Every line up to and including the first line equal to this marker is header.
+    #[serde(default)]
+    pub data_after: Option<String>,
+    /// How the per-sensor files of one trial are grouped and joined; absent: one file holds
+    /// every sensor.
+    #[serde(default)]
+    pub recording: Option<Spanned<RecordingSpec>>,
     /// Where the device was worn.
     #[serde(default)]
     pub position: Position,
@@ -100,6 +112,45 @@ impl From<Position> for BodyPosition {
             Position::Unknown => BodyPosition::Unknown,
         }
     }
+}
+
+/// Per-sensor files of one trial: which files belong together and how they are joined.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingSpec {
+    /// A regex on each file's path relative to the spec. Its named group `sensor` says which
+    /// sensor a file holds; its other named groups identify the trial (and can feed
+    /// `subject`, `label` and `session` with `group:`).
+    pub path: String,
+    /// Value of the `sensor` group → `accel` or `gyro`.
+    pub sensors: BTreeMap<String, SensorKind>,
+    /// The joined recording's time base: the accel's timestamps, or a regular grid.
+    #[serde(default)]
+    pub join: JoinKind,
+    /// The grid's rate, for `join: grid`.
+    #[serde(default)]
+    pub grid_hz: Option<f64>,
+}
+
+/// Which sensor a file holds.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorKind {
+    /// The accelerometer: its file also gives the labels read from columns.
+    Accel,
+    /// The gyroscope.
+    Gyro,
+}
+
+/// The time base of a joined recording.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinKind {
+    /// The accelerometer's timestamps.
+    #[default]
+    Accel,
+    /// A regular grid at `grid_hz`.
+    Grid,
 }
 
 /// How sample times are given: a timestamp column with its unit, or a fixed rate.
@@ -217,6 +268,8 @@ pub struct SourceSpec {
     pub from_path: Option<String>,
     /// A fixed value for every file.
     pub value: Option<String>,
+    /// A named capture group of `recording.path`.
+    pub group: Option<String>,
     /// Raw value → canonical value (activity names for `label`). A raw value missing from a
     /// given map is an error, so a typo never becomes a new class.
     pub map: Option<BTreeMap<String, String>>,
@@ -261,6 +314,13 @@ impl<'de> Deserialize<'de> for Column {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Column, E> {
                 Ok(Column::Name(v.to_string()))
             }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Column, E> {
+                Err(E::custom(format!(
+                    "a column name here was read as the boolean `{v}`: YAML reads unquoted y, n, \
+                     yes, no, on, off, true and false as booleans; quote the name, \
+                     e.g. columns: [\"x\", \"y\", \"z\"]"
+                )))
+            }
         }
         d.deserialize_any(ColumnVisitor)
     }
@@ -279,6 +339,12 @@ pub struct Resolved {
     pub skip_lines: usize,
     /// Whether the first kept line names the columns.
     pub header: bool,
+    /// Prefix of comment lines.
+    pub comment: Option<String>,
+    /// The line that ends a file's header block.
+    pub data_after: Option<String>,
+    /// How per-sensor files are grouped and joined; `None`: one file per recording.
+    pub recording: Option<Trials>,
     /// Where the device was worn.
     pub position: BodyPosition,
     /// How sample times are read.
@@ -295,6 +361,21 @@ pub struct Resolved {
     pub subject: Source,
     /// Where the session comes from; `None`: the file's path.
     pub session: Option<Source>,
+    /// The units as declared, for the plausibility checks.
+    pub units: DeclaredUnits,
+}
+
+/// Resolved grouping of per-sensor files into trials.
+#[derive(Debug)]
+pub struct Trials {
+    /// Matched against each file's path relative to the spec.
+    pub path: Regex,
+    /// The named groups other than `sensor`: together they identify a trial.
+    pub key_groups: Vec<String>,
+    /// Value of the `sensor` group → sensor.
+    pub sensors: BTreeMap<String, SensorKind>,
+    /// The joined recording's time base.
+    pub base: JoinBase,
 }
 
 /// How fields are separated on a line.
@@ -343,6 +424,8 @@ pub enum SourceKind {
     Path(Regex),
     /// The same value for every file.
     Value(String),
+    /// A named capture group of `recording.path`.
+    Group(String),
 }
 
 /// A resolved label, subject or session source.
@@ -433,23 +516,43 @@ impl Spec {
                 "columns are named but `header: true` is not set; use 0-based indices or declare the header",
             ));
         }
+        let comment = match self.comment {
+            Some(c) if c.value.is_empty() => {
+                return Err(at(path, c.referenced, "`comment` must not be empty"));
+            }
+            c => c.map(|c| c.value),
+        };
+        let recording = self
+            .recording
+            .map(|r| resolve_trials(path, r, self.gyro.is_some()))
+            .transpose()?;
+        let group_names = recording.as_ref().map(|r| r.key_groups.clone());
+        let groups = group_names.as_deref();
         Ok(Resolved {
             name: self.name,
             globs: self.files.value,
             separator,
             skip_lines: self.skip_lines,
             header: self.header,
+            comment,
+            data_after: self.data_after,
+            recording,
             position: self.position.into(),
             time,
             accel,
             gyro,
             axes,
-            label: resolve_source(path, "label", self.label)?,
-            subject: resolve_source(path, "subject", self.subject)?,
+            label: resolve_source(path, "label", self.label, groups)?,
+            subject: resolve_source(path, "subject", self.subject, groups)?,
             session: self
                 .session
-                .map(|s| resolve_source(path, "session", s))
+                .map(|s| resolve_source(path, "session", s, groups))
                 .transpose()?,
+            units: DeclaredUnits {
+                accel: Some(self.accel.unit),
+                gyro: self.gyro.as_ref().map(|g| g.unit),
+                time: self.time.value.unit,
+            },
         })
     }
 }
@@ -549,16 +652,105 @@ fn parse_axes(axes: &[String]) -> Result<[(usize, f64); 3], String> {
     Ok(out)
 }
 
+fn resolve_trials(
+    path: &Path,
+    spec: Spanned<RecordingSpec>,
+    has_gyro: bool,
+) -> Result<Trials, DatasetError> {
+    let loc = spec.referenced;
+    let r = spec.value;
+    let regex = Regex::new(&r.path)
+        .map_err(|e| at(path, loc, format!("`recording.path` is not a regex: {e}")))?;
+    let names: Vec<String> = regex
+        .capture_names()
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    if !names.iter().any(|n| n == "sensor") {
+        return Err(at(
+            path,
+            loc,
+            "`recording.path` needs a named group `sensor`, e.g. '_(?P<sensor>acc|gyro)_'",
+        ));
+    }
+    let key_groups: Vec<String> = names.into_iter().filter(|n| n != "sensor").collect();
+    if key_groups.is_empty() {
+        return Err(at(
+            path,
+            loc,
+            "`recording.path` needs named groups besides `sensor` that identify a trial, e.g. '(?P<subject>\\d+)'",
+        ));
+    }
+    let has = |k: SensorKind| r.sensors.values().any(|&v| v == k);
+    if !has(SensorKind::Accel) {
+        return Err(at(
+            path,
+            loc,
+            "`recording.sensors` maps no value to `accel`",
+        ));
+    }
+    if has(SensorKind::Gyro) != has_gyro {
+        return Err(at(
+            path,
+            loc,
+            if has_gyro {
+                "`gyro` is described but `recording.sensors` maps no value to `gyro`"
+            } else {
+                "`recording.sensors` has gyro files but the spec has no `gyro` section"
+            },
+        ));
+    }
+    let base = match (r.join, r.grid_hz) {
+        (JoinKind::Accel, None) => JoinBase::Accel,
+        (JoinKind::Grid, Some(rate)) if rate.is_finite() && rate > 0.0 => {
+            JoinBase::Grid { rate_hz: rate }
+        }
+        (JoinKind::Grid, _) => {
+            return Err(at(path, loc, "`join: grid` needs a positive `grid_hz`"));
+        }
+        (JoinKind::Accel, Some(_)) => {
+            return Err(at(path, loc, "`grid_hz` applies only to `join: grid`"));
+        }
+    };
+    Ok(Trials {
+        path: regex,
+        key_groups,
+        sensors: r.sensors,
+        base,
+    })
+}
+
 fn resolve_source(
     path: &Path,
     what: &str,
     spec: Spanned<SourceSpec>,
+    groups: Option<&[String]>,
 ) -> Result<Source, DatasetError> {
     let loc = spec.referenced;
     let s = spec.value;
-    let kind = match (s.column, s.from_path, s.value) {
-        (Some(c), None, None) => SourceKind::Column(c),
-        (None, Some(re), None) => {
+    let kind = match (s.column, s.from_path, s.value, s.group) {
+        (None, None, None, Some(g)) => match groups {
+            None => {
+                return Err(at(
+                    path,
+                    loc,
+                    format!("`{what}.group` needs a `recording.path` regex with that group"),
+                ));
+            }
+            Some(names) if !names.contains(&g) => {
+                return Err(at(
+                    path,
+                    loc,
+                    format!(
+                        "`{what}.group`: `recording.path` has no group `{g}` (it has: {})",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Some(_) => SourceKind::Group(g),
+        },
+        (Some(c), None, None, None) => SourceKind::Column(c),
+        (None, Some(re), None, None) => {
             let regex = Regex::new(&re)
                 .map_err(|e| at(path, loc, format!("`{what}.from_path` is not a regex: {e}")))?;
             if regex.captures_len() < 2 {
@@ -570,12 +762,12 @@ fn resolve_source(
             }
             SourceKind::Path(regex)
         }
-        (None, None, Some(v)) => SourceKind::Value(v),
+        (None, None, Some(v), None) => SourceKind::Value(v),
         _ => {
             return Err(at(
                 path,
                 loc,
-                format!("`{what}` needs exactly one of `column`, `from_path` or `value`"),
+                format!("`{what}` needs exactly one of `column`, `from_path`, `value` or `group`"),
             ));
         }
     };
@@ -664,6 +856,17 @@ mod yaml_tests {
             err.starts_with("spec.yaml:5: ") && err.contains("capture group"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn unquoted_boolean_looking_names_say_to_quote_them() {
+        let yaml = "files: ['*.csv']\nheader: true\ntime: {rate_hz: 50}\naccel: {columns: [x, y, z], unit: g}\nlabel: {value: walking}\nsubject: {value: a}\n";
+        let err = parse_str(yaml).unwrap_err();
+        assert!(err.starts_with("spec.yaml:4: column "), "{err}");
+        assert!(err.contains("quote"), "{err}");
+        let quoted = yaml.replace("[x, y, z]", "[\"x\", \"y\", \"z\"]");
+        let spec = parse_str(&quoted).unwrap();
+        assert_eq!(spec.accel.columns[1], Column::Name("y".into()));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod shutdown;
 pub mod signal;
 #[cfg(feature = "train")]
 pub mod train;

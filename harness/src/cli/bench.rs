@@ -55,7 +55,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::infrastructure(format!("cannot start the async runtime: {e}")))?;
-    println!(
+    outln!(
         "{:<28} {:>8} {:>10} {:>12} {:>12} {:>11} {:>11}",
         "model", "windows", "windows/s", "instr. med.", "QEMU CPU s", "harbor CPU", "QEMU idle"
     );
@@ -65,7 +65,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         let name = dir
             .file_name()
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
-        println!(
+        outln!(
             "{:<28} {:>8} {:>10.0} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
             name,
             args.windows,
@@ -76,7 +76,7 @@ pub fn run(args: BenchArgs) -> CliResult {
             100.0 * m.qemu_idle_share(),
         );
     }
-    println!(
+    outln!(
         "harbor CPU = harness CPU / (harness + QEMU CPU) over the loop; QEMU idle = share of wall time QEMU's process was not on a CPU (waiting for the socket)"
     );
     Ok(Exit::Ok)

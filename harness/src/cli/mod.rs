@@ -1,5 +1,23 @@
 //! The `harbor` command line: argument parsing, dispatch and exit codes.
 
+/// `println!` for commands that hold emulators or sockets while they print (`run`,
+/// `bench`): a closed stdout is ignored instead of panicking, and the command still ends
+/// with its own exit code. The other commands die of SIGPIPE quietly (see [`main`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` counterpart of `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod boards;
 mod datasets;
@@ -31,6 +49,19 @@ pub enum Exit {
     Usage = 2,
     /// Infrastructure failure: emulator missing, board unreachable, output not writable.
     Infrastructure = 3,
+    /// SIGINT stopped a run (128 + 2, as a shell reports it); the report holds what completed.
+    Interrupted = 130,
+    /// SIGTERM stopped a run (128 + 15).
+    Terminated = 143,
+}
+
+impl From<crate::shutdown::Stop> for Exit {
+    fn from(stop: crate::shutdown::Stop) -> Self {
+        match stop {
+            crate::shutdown::Stop::Interrupt => Exit::Interrupted,
+            crate::shutdown::Stop::Terminate => Exit::Terminated,
+        }
+    }
 }
 
 /// A failure to report to the user, with the exit code it maps to.
@@ -123,9 +154,23 @@ enum Command {
     Eval(models::EvalArgs),
 }
 
+/// Restores SIGPIPE's default action, which Rust's runtime ignores: a command whose stdout
+/// closes (`harbor validate … | head -1`) then ends at once and quietly, as Unix tools do,
+/// instead of panicking in `println!`. Not for commands with emulators or sockets: there
+/// a write to a peer that went away must be an error, not the end of harbor.
+fn die_quietly_on_closed_stdout() {
+    // SAFETY: sets the disposition of one signal to its default; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Runs the CLI with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_) | Command::Bench(_)) {
+        die_quietly_on_closed_stdout();
+    }
     let outcome = match cli.command {
         Command::Datasets(cmd) => datasets::run(cmd),
         Command::Boards(cmd) => boards::run(cmd),

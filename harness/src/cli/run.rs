@@ -174,6 +174,7 @@ pub fn run(args: RunArgs) -> CliResult {
         jobs: args.jobs,
         max_windows: args.max_windows,
         shard: args.shard,
+        stop_on_signals: true,
     };
     let report = run_scenario(&scenario, &options, bars.clone()).map_err(|e| match e {
         RunError::Runtime(_) => CliError::infrastructure(e),
@@ -188,9 +189,12 @@ pub fn run(args: RunArgs) -> CliResult {
         .map_err(|e| CliError::infrastructure(format!("{}: {e}", out.display())))?;
     print_summary(&report);
     if let Some(comparison) = &comparison {
-        print!("{}", crate::report::diff_markdown(comparison));
+        out!("{}", crate::report::diff_markdown(comparison));
     }
-    println!("wrote {}", out.join("report.json").display());
+    outln!("wrote {}", out.join("report.json").display());
+    if let Some(stop) = report.interrupted_by {
+        return Ok(interrupted(stop));
+    }
     let exit = exit_of(&report);
     Ok(match &comparison {
         Some(c) if c.has_regressions() && exit == Exit::Ok => Exit::ChecksFailed,
@@ -218,7 +222,7 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return Err(CliError::usage(text.join("\nerror: ")));
     }
-    let report = crate::ota::run_report(scenario).map_err(|e| match e {
+    let report = crate::ota::run_report(scenario, true).map_err(|e| match e {
         OtaError::Board(_)
         | OtaError::Io { .. }
         | OtaError::Release(_)
@@ -231,14 +235,23 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         .write(&out)
         .map_err(|e| CliError::infrastructure(format!("{}: {e}", out.display())))?;
     if let Some(ota) = &report.ota {
-        print!("{}", crate::report::ota_markdown(ota));
+        out!("{}", crate::report::ota_markdown(ota));
     }
-    println!("wrote {}", out.join("report.json").display());
+    outln!("wrote {}", out.join("report.json").display());
+    if let Some(stop) = report.interrupted_by {
+        return Ok(interrupted(stop));
+    }
     Ok(if report.passed() {
         Exit::Ok
     } else {
         Exit::ChecksFailed
     })
+}
+
+/// Says a signal stopped the run; its exit code (130 or 143).
+fn interrupted(stop: crate::shutdown::Stop) -> Exit {
+    eprintln!("harbor: {stop} stopped the run; the report holds what completed before it");
+    Exit::from(stop)
 }
 
 /// `reports/<name>`, the name reduced to characters safe in a folder name.
@@ -267,14 +280,14 @@ fn print_matrix(scenario: &ReplayScenario, shard: Option<Shard>) {
             scenario.cells.len()
         )
     });
-    println!("{}: {} cells{shard_note}", scenario.name, cells.len());
+    outln!("{}: {} cells{shard_note}", scenario.name, cells.len());
     for cell in &cells {
         let thresholds: Vec<String> = cell
             .thresholds
             .iter()
             .map(|t| format!("{} {} {}", t.metric, t.op, t.expected))
             .collect();
-        println!(
+        outln!(
             "{}  [{}]",
             scenario.cell_id(cell),
             if thresholds.is_empty() {
@@ -298,14 +311,14 @@ fn print_summary(report: &Report) {
             .zip(&widths)
             .map(|(v, w)| format!("{v:<w$}"))
             .collect();
-        println!("{}", cells.join("  ").trim_end());
+        outln!("{}", cells.join("  ").trim_end());
     }
     for r in &report.results {
         for f in &r.failures {
-            println!("{}: {} — {}", r.id(), f.kind, f.message);
+            outln!("{}: {} — {}", r.id(), f.kind, f.message);
         }
         for c in r.checks.iter().filter(|c| !c.passed) {
-            println!("{}: {c}", r.id());
+            outln!("{}: {c}", r.id());
         }
     }
     let checks: Vec<_> = report.results.iter().flat_map(|r| &r.checks).collect();
@@ -315,7 +328,7 @@ fn print_summary(report: &Report) {
         .filter(|r| !r.passed())
         .map(|r| (r.id(), r.checks.iter().filter(|c| !c.passed).count()))
         .collect();
-    println!(
+    outln!(
         "{} of {} checks passed; {} of {} cells passed{}",
         checks.iter().filter(|c| c.passed).count(),
         checks.len(),
@@ -325,7 +338,7 @@ fn print_summary(report: &Report) {
             .shard
             .map_or_else(String::new, |s| format!(" (shard {}/{})", s.index, s.count))
     );
-    println!(
+    outln!(
         "latencies are estimates at the board's clock and CPI; {:.1} s wall with {} emulator(s)",
         report.wall_s, report.jobs
     );

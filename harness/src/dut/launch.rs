@@ -165,12 +165,15 @@ impl EmulatorProcess {
                 .map_err(|e| io("creating the emulator log", e))?
                 .into(),
         };
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(log)
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let child = command
             .spawn()
             .map_err(|source| match source.kind() {
                 std::io::ErrorKind::NotFound => TargetError::EmulatorMissing {
@@ -290,6 +293,28 @@ impl Drop for EmulatorProcess {
     fn drop(&mut self) {
         // kill_on_drop also does this; being explicit keeps it true if that changes.
         let _ = self.child.start_kill();
+    }
+}
+
+/// Makes the emulator die with harbor, even when harbor is SIGKILLed and no destructor
+/// runs: the kernel sends it SIGKILL when the thread that spawned it ends
+/// (`PR_SET_PDEATHSIG`). Spawns happen on the thread that drives the run's runtime, which
+/// outlives every emulator it starts.
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+    // system calls (prctl, getppid); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // harbor died before the prctl took effect: do not outlive it.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("harbor exited while starting the emulator"));
+            }
+            Ok(())
+        });
     }
 }
 

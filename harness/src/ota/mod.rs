@@ -16,5 +16,5 @@ mod verdict;
 
 pub use error::{CaseError, OtaError};
 pub use outcome::{AccuracyGain, CaseResult, DeviceOutcome, OtaResults};
-pub use runner::{run, run_report};
+pub use runner::{run, run_report, run_until};
 pub use verdict::host_verdict;

@@ -10,11 +10,21 @@ use crate::cloud::{CloudConfig, CloudServer};
 use crate::ota::case::{CaseContext, link_model};
 use crate::ota::error::OtaError;
 use crate::ota::outcome::OtaResults;
-use crate::report::{BoardSummary, Report, SCHEMA_VERSION};
+use crate::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION};
 use crate::scenario::OtaScenario;
+use crate::shutdown::{Stop, StopSignal};
 
 /// Runs every case against one cloud; the results say which ended as expected.
 pub async fn run(s: &OtaScenario) -> Result<OtaResults, OtaError> {
+    Ok(run_until(s, &StopSignal::never()).await?.0)
+}
+
+/// [`run`] until `stop` fires: the case running then is dropped (its emulator killed, its
+/// flash images removed) and the results hold the cases that finished, with the signal.
+pub async fn run_until(
+    s: &OtaScenario,
+    stop: &StopSignal,
+) -> Result<(OtaResults, Option<Stop>), OtaError> {
     if let Some(fw) = s.firmware.as_ref().filter(|f| !f.is_file()) {
         return Err(OtaError::MissingFirmware(fw.clone()));
     }
@@ -54,37 +64,51 @@ pub async fn run(s: &OtaScenario) -> Result<OtaResults, OtaError> {
         },
     };
     let mut cases = Vec::new();
+    let mut interrupted_by = None;
     for (index, case) in s.cases.iter().enumerate() {
-        let result = ctx
-            .run(index, case)
-            .await
-            .map_err(|source| OtaError::Case {
-                case: case.name.clone(),
-                source: Box::new(source),
-            })?;
+        let outcome = tokio::select! {
+            outcome = ctx.run(index, case) => outcome,
+            signal = stop.requested() => {
+                interrupted_by = Some(signal);
+                break;
+            }
+        };
+        let result = outcome.map_err(|source| OtaError::Case {
+            case: case.name.clone(),
+            source: Box::new(source),
+        })?;
         cases.push(result);
     }
-    Ok(OtaResults {
+    let results = OtaResults {
         radio: link_model(&s.link, None, 0).radio,
         verified_by: match &s.firmware {
             Some(fw) => format!("the emulated band ({}) after push and reboot", fw.display()),
             None => "harbor-core release checks on the host (the band's own checks)".into(),
         },
-        passed: cases.iter().all(|c| c.passed),
+        passed: interrupted_by.is_none() && cases.iter().all(|c| c.passed),
         cases,
-    })
+    };
+    Ok((results, interrupted_by))
 }
 
 /// `harbor run` of an OTA scenario: runs it and returns the run report, the cases in its
-/// `ota` section.
-pub fn run_report(s: &OtaScenario) -> Result<Report, OtaError> {
+/// `ota` section. With `stop_on_signals`, SIGINT or SIGTERM ends it early with the cases
+/// that finished and `status: interrupted`.
+pub fn run_report(s: &OtaScenario, stop_on_signals: bool) -> Result<Report, OtaError> {
     let board = BoardProfile::load(&s.board)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(OtaError::Runtime)?;
     let started = Instant::now();
-    let results = runtime.block_on(run(s))?;
+    let (results, interrupted_by) = runtime.block_on(async {
+        let stop = if stop_on_signals {
+            StopSignal::listen().map_err(OtaError::Runtime)?
+        } else {
+            StopSignal::never()
+        };
+        run_until(s, &stop).await
+    })?;
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         harbor_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -96,5 +120,10 @@ pub fn run_report(s: &OtaScenario) -> Result<Report, OtaError> {
         wall_s: started.elapsed().as_secs_f64(),
         results: Vec::new(),
         ota: Some(results),
+        status: match interrupted_by {
+            Some(_) => RunStatus::Interrupted,
+            None => RunStatus::Complete,
+        },
+        interrupted_by,
     })
 }

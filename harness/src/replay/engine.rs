@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::dut::{DeviceConfig, DeviceInfo, Inference, Target, TargetError};
 use crate::metrics::{CellOutcome, ShardFailure};
+use crate::shutdown::{Stop, StopSignal};
 
 use super::Mode;
 use super::stream::StreamWorkload;
@@ -61,10 +62,13 @@ fn shards(cells: &[CellPlan], jobs: usize) -> VecDeque<Shard> {
 
 /// Runs every cell with at most `jobs` emulators at once. `progress` is called with a cell's
 /// index and the number of its windows finished (successfully or not) as they finish.
+/// Once `stop` fires, running shards stop their emulators and every shard not finished
+/// is failed with kind `interrupted`; what completed before stays.
 pub async fn run_cells(
     cells: &[CellPlan],
     jobs: usize,
     progress: Arc<dyn Fn(usize, u64) + Send + Sync>,
+    stop: &StopSignal,
 ) -> Vec<CellOutcome> {
     // A port or probe takes one opener at a time: with a board in the run, one worker.
     let jobs = if cells.iter().any(|c| c.config.exclusive()) {
@@ -76,7 +80,12 @@ pub async fn run_cells(
     let plans = Arc::new(cells.to_vec());
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..jobs.max(1) {
-        let (queue, plans, progress) = (queue.clone(), plans.clone(), progress.clone());
+        let (queue, plans, progress, stop) = (
+            queue.clone(),
+            plans.clone(),
+            progress.clone(),
+            stop.clone(),
+        );
         workers.spawn(async move {
             let mut done = Vec::new();
             loop {
@@ -88,7 +97,7 @@ pub async fn run_cells(
                 let Some(shard) = next else { break };
                 let cell = shard.cell;
                 let tick = |n| progress(cell, n);
-                done.push(run_shard(&plans[cell], shard, &tick).await);
+                done.push(run_shard(&plans[cell], shard, &tick, &stop).await);
             }
             done
         });
@@ -128,6 +137,7 @@ async fn run_shard(
     plan: &CellPlan,
     shard: Shard,
     progress: &(dyn Fn(u64) + Send + Sync),
+    stop: &StopSignal,
 ) -> ShardResult {
     let mut result = ShardResult {
         cell: shard.cell,
@@ -157,10 +167,35 @@ async fn run_shard(
         fail(result, e.kind(), e.to_string(), during, window)
     };
 
-    match crate::dut::open(&plan.config).await {
+    let interrupted = |result: &mut ShardResult, stop: Stop, during: &str| {
+        let message = format!("{stop} stopped the run; this shard did not finish");
+        fail(result, INTERRUPTED, message, during, None)
+    };
+    if let Some(signal) = stop.get() {
+        interrupted(&mut result, signal, "waiting to start");
+        return result;
+    }
+    let opened = tokio::select! {
+        opened = crate::dut::open(&plan.config) => opened,
+        signal = stop.requested() => {
+            interrupted(&mut result, signal, "launching");
+            return result;
+        }
+    };
+    match opened {
         Ok(mut target) => {
-            drive(&mut target, plan, &shard, &mut result, progress, &fail).await;
+            let stopped = {
+                let work = drive(&mut target, plan, &shard, &mut result, progress, &fail);
+                tokio::select! {
+                    () = work => None,
+                    signal = stop.requested() => Some(signal),
+                }
+            };
+            // Kills the emulator (at once when interrupted) and waits for it.
             target.shutdown().await;
+            if let Some(signal) = stopped {
+                interrupted(&mut result, signal, "replaying");
+            }
         }
         Err(e) => {
             let during = match plan.config {
@@ -232,6 +267,9 @@ async fn drive<T: Target>(
         }
     }
 }
+
+/// The failure kind of a shard that a stop signal cut off.
+pub const INTERRUPTED: &str = "interrupted";
 
 type FailFn<'a> = dyn Fn(&mut ShardResult, &str, String, &str, Option<usize>) + Send + Sync + 'a;
 

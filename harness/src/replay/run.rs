@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use crate::board::{BoardError, BoardProfile};
 use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes};
-use crate::report::{BoardSummary, Report, SCHEMA_VERSION, Shard};
+use crate::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION, Shard};
+use crate::shutdown::StopSignal;
 use crate::scenario::{ReplayScenario, Threshold};
 
 use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
@@ -20,6 +21,10 @@ pub struct RunOptions {
     pub max_windows: Option<usize>,
     /// Run only this shard of the expanded matrix (`--shard i/n`).
     pub shard: Option<Shard>,
+    /// Stop on SIGINT or SIGTERM during the replay (the CLI): emulators are stopped and the
+    /// report holds what completed, `status: interrupted`. Off, the process keeps its
+    /// default signal handling.
+    pub stop_on_signals: bool,
 }
 
 /// Reports progress to the caller (the CLI draws bars; tests stay quiet).
@@ -149,11 +154,17 @@ pub fn run_scenario(
         .build()
         .map_err(|e| RunError::Runtime(format!("cannot start the async runtime: {e}")))?;
     let tick = progress.clone();
-    let outcomes = runtime.block_on(run_cells(
-        &plans,
-        jobs,
-        Arc::new(move |cell, n| tick.windows_done(cell, n)),
-    ));
+    let (outcomes, interrupted_by) = runtime.block_on(async {
+        let stop = if options.stop_on_signals {
+            StopSignal::listen()
+                .map_err(|e| RunError::Runtime(format!("cannot watch for signals: {e}")))?
+        } else {
+            StopSignal::never()
+        };
+        let progress = Arc::new(move |cell, n| tick.windows_done(cell, n));
+        let outcomes = run_cells(&plans, jobs, progress, &stop).await;
+        Ok::<_, RunError>((outcomes, stop.get()))
+    })?;
     let wall_s = started.elapsed().as_secs_f64();
 
     let results = cells
@@ -202,6 +213,11 @@ pub fn run_scenario(
         wall_s,
         results,
         ota: None,
+        status: match interrupted_by {
+            Some(_) => RunStatus::Interrupted,
+            None => RunStatus::Complete,
+        },
+        interrupted_by,
     })
 }
 

@@ -266,6 +266,13 @@ pub fn to_html(report: &Report, baseline_diff: Option<&Diff>) -> Result<String, 
         esc(&report.scenario),
         esc(&report.scenario)
     );
+    if let Some(stop) = report.interrupted_by {
+        let _ = writeln!(
+            html,
+            "<p id=\"interrupted\" class=\"fail\"><strong>Interrupted</strong> by {stop}: \
+             these results hold what completed before it.</p>"
+        );
+    }
     if let Some(ota) = &report.ota {
         html += &super::ota::html(ota);
         if !report.has_replay() {

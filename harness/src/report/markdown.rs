@@ -193,6 +193,12 @@ pub fn diff_markdown(diff: &Diff) -> String {
 pub fn to_markdown(report: &Report, baseline: Option<&Diff>) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# harbor run: {}\n", report.scenario);
+    if let Some(stop) = report.interrupted_by {
+        let _ = writeln!(
+            md,
+            "**Interrupted** by {stop}: these results hold what completed before it.\n"
+        );
+    }
     if let Some(ota) = &report.ota {
         md += &super::ota::markdown(ota);
         if !report.has_replay() {

@@ -3,7 +3,7 @@
 //! Shard `i` of `n` holds the cells whose matrix position is `i - 1` modulo `n`, in matrix
 //! order, so interleaving the shards round-robin restores the unsharded order exactly.
 
-use super::{Report, Shard};
+use super::{Report, RunStatus, Shard};
 
 /// Why shard reports cannot be merged into one.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -176,6 +176,10 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
         .max()
         .unwrap_or(merged.jobs);
     merged.wall_s = shards.iter().map(|(_, r)| r.wall_s).fold(0.0, f64::max);
+    if let Some(cut) = shards.iter().find(|(_, r)| r.status == RunStatus::Interrupted) {
+        merged.status = RunStatus::Interrupted;
+        merged.interrupted_by = cut.1.interrupted_by;
+    }
     merged.results = (0..total)
         .map(|k| shards[k % count].1.results[k / count].clone())
         .collect();

@@ -21,6 +21,7 @@ use crate::board::BoardProfile;
 use crate::ota::OtaResults;
 
 pub use crate::metrics::{CellResult, CheckResult, CompareOp, Status, Tolerance};
+pub use crate::shutdown::Stop;
 pub use diff::{CellDiff, Diff, MetricDelta, Tolerances, TolerancesError, diff};
 pub use html::{confusion_id, to_html};
 pub use junit::{escape_xml, failure_message, to_junit};
@@ -57,6 +58,24 @@ pub struct Report {
     /// An OTA scenario's cases; absent for replay runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ota: Option<OtaResults>,
+    /// `complete`, or `interrupted` when a signal stopped the run: the results then hold
+    /// what completed before it.
+    #[serde(default)]
+    pub status: RunStatus,
+    /// The signal that interrupted the run (`SIGINT`, `SIGTERM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<Stop>,
+}
+
+/// Whether a run went through all its cells or cases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every cell (or case) ran.
+    #[default]
+    Complete,
+    /// A signal stopped the run; the cells it cut off are failed with kind `interrupted`.
+    Interrupted,
 }
 
 /// `index` of `count` (1-based): the cells whose position in matrix order is
@@ -102,7 +121,8 @@ impl Report {
 
     /// Every cell passed every check, and every OTA case ended as expected.
     pub fn passed(&self) -> bool {
-        self.results.iter().all(CellResult::passed) && self.ota.as_ref().is_none_or(|o| o.passed)
+        self.status == RunStatus::Complete
+            && self.results.iter().all(CellResult::passed) && self.ota.as_ref().is_none_or(|o| o.passed)
     }
 
     /// Whether the replay parts (summary, thresholds, plots) belong in the writers' output:

@@ -101,6 +101,8 @@ fn full_report() -> Report {
         wall_s: 11.3 + 1e-14,
         results: vec![full_cell(Mode::Tensor), full_cell(Mode::Stream)],
         ota: None,
+        status: RunStatus::Complete,
+        interrupted_by: None,
     }
 }
 

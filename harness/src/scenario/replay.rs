@@ -219,6 +219,13 @@ impl ReplayScenario {
             }
             modes.push(m);
         }
+        let [boot_timeout, exchange_timeout] = [
+            ("boot_s", &raw.timeouts.boot_s),
+            ("exchange_s", &raw.timeouts.exchange_s),
+        ]
+        .map(|(key, seconds)| schema::timeout(key, seconds));
+        let boot_timeout = boot_timeout.map_err(|(loc, m)| at(loc, m))?;
+        let exchange_timeout = exchange_timeout.map_err(|(loc, m)| at(loc, m))?;
         let cells = matrix::MatrixInput {
             path,
             models: models.iter().map(|m| m.name.as_str()).collect(),
@@ -236,8 +243,8 @@ impl ReplayScenario {
             board: raw.board.value,
             board_at: raw.board.referenced,
             jobs: raw.jobs.value,
-            boot_timeout: Duration::from_secs_f64(raw.timeouts.boot_s),
-            exchange_timeout: Duration::from_secs_f64(raw.timeouts.exchange_s),
+            boot_timeout,
+            exchange_timeout,
             datasets,
             models,
             targets,

@@ -82,9 +82,9 @@ fn default_jobs() -> Spanned<usize> {
 #[serde(deny_unknown_fields)]
 pub(super) struct Timeouts {
     #[serde(default = "default_boot_s")]
-    pub boot_s: f64,
+    pub boot_s: Spanned<f64>,
     #[serde(default = "default_exchange_s")]
-    pub exchange_s: f64,
+    pub exchange_s: Spanned<f64>,
 }
 
 impl Default for Timeouts {
@@ -96,12 +96,30 @@ impl Default for Timeouts {
     }
 }
 
-fn default_boot_s() -> f64 {
-    20.0
+fn default_boot_s() -> Spanned<f64> {
+    unplaced(20.0)
 }
 
-fn default_exchange_s() -> f64 {
-    10.0
+fn default_exchange_s() -> Spanned<f64> {
+    unplaced(10.0)
+}
+
+/// The longest deadline a scenario may set: a day. Longer is a typo, and a value this
+/// bounded always converts to a `Duration`.
+pub(super) const MAX_TIMEOUT_S: f64 = 86_400.0;
+
+/// A deadline in seconds: finite, above zero (zero would fail every exchange, reported as
+/// a hang) and at most [`MAX_TIMEOUT_S`].
+pub(super) fn timeout(key: &str, seconds: &Spanned<f64>) -> Result<std::time::Duration, (Location, String)> {
+    let s = seconds.value;
+    if s.is_finite() && s > 0.0 && s <= MAX_TIMEOUT_S {
+        Ok(std::time::Duration::from_secs_f64(s))
+    } else {
+        Err((
+            seconds.referenced,
+            format!("`timeouts.{key}` must be above 0 and at most {MAX_TIMEOUT_S} seconds, not {s}"),
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]

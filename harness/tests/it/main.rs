@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod cli_no_panic;
 mod cloud_api;
 mod cloud_band_qemu;
 mod cloud_ota_scenario;
@@ -30,6 +31,7 @@ mod renode_target;
 mod replay_faults;
 mod replay_footprint;
 mod replay_quickstart;
+mod replay_shutdown;
 mod report_baseline;
 mod report_diff;
 mod report_html;

@@ -6,7 +6,7 @@ use harbor::metrics::{
     Status,
 };
 use harbor::replay::Mode;
-use harbor::report::{BoardSummary, Report, SCHEMA_VERSION};
+use harbor::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION};
 
 pub const CLASSES: [&str; 8] = [
     "walking",
@@ -200,5 +200,7 @@ pub fn report() -> Report {
         wall_s: 12.5,
         results: vec![ok_cell(), failed_cell()],
         ota: None,
+        status: RunStatus::Complete,
+        interrupted_by: None,
     }
 }

@@ -57,7 +57,13 @@ pub fn run(args: BenchArgs) -> CliResult {
         .map_err(|e| CliError::infrastructure(format!("cannot start the async runtime: {e}")))?;
     outln!(
         "{:<28} {:>8} {:>10} {:>12} {:>12} {:>11} {:>11}",
-        "model", "windows", "windows/s", "instr. med.", "QEMU CPU s", "harbor CPU", "QEMU idle"
+        "model",
+        "windows",
+        "windows/s",
+        "instr. med.",
+        "QEMU CPU s",
+        "harbor CPU",
+        "QEMU idle"
     );
     for dir in &args.models {
         let model = HostModel::load(&resolve(dir).join("model.tflite")).map_err(CliError::usage)?;

@@ -340,7 +340,8 @@ fn print_summary(report: &Report) {
     );
     outln!(
         "latencies are estimates at the board's clock and CPI; {:.1} s wall with {} emulator(s)",
-        report.wall_s, report.jobs
+        report.wall_s,
+        report.jobs
     );
 }
 

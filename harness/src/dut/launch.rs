@@ -173,18 +173,16 @@ impl EmulatorProcess {
             .stderr(log)
             .kill_on_drop(true);
         die_with_parent(&mut command);
-        let child = command
-            .spawn()
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => TargetError::EmulatorMissing {
-                    tool,
-                    binary: binary.to_path_buf(),
-                },
-                _ => TargetError::EmulatorFailed {
-                    binary: binary.to_path_buf(),
-                    source,
-                },
-            })?;
+        let child = command.spawn().map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => TargetError::EmulatorMissing {
+                tool,
+                binary: binary.to_path_buf(),
+            },
+            _ => TargetError::EmulatorFailed {
+                binary: binary.to_path_buf(),
+                source,
+            },
+        })?;
         Ok(Self {
             name: name.to_string(),
             child,
@@ -306,12 +304,21 @@ fn die_with_parent(command: &mut Command) {
     // system calls (prctl, getppid); it allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             // harbor died before the prctl took effect: do not outlive it.
             if libc::getppid() != parent {
-                return Err(std::io::Error::other("harbor exited while starting the emulator"));
+                return Err(std::io::Error::other(
+                    "harbor exited while starting the emulator",
+                ));
             }
             Ok(())
         });

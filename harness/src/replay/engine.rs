@@ -80,12 +80,8 @@ pub async fn run_cells(
     let plans = Arc::new(cells.to_vec());
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..jobs.max(1) {
-        let (queue, plans, progress, stop) = (
-            queue.clone(),
-            plans.clone(),
-            progress.clone(),
-            stop.clone(),
-        );
+        let (queue, plans, progress, stop) =
+            (queue.clone(), plans.clone(), progress.clone(), stop.clone());
         workers.spawn(async move {
             let mut done = Vec::new();
             loop {

@@ -7,8 +7,8 @@ use std::time::Instant;
 use crate::board::{BoardError, BoardProfile};
 use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes};
 use crate::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION, Shard};
-use crate::shutdown::StopSignal;
 use crate::scenario::{ReplayScenario, Threshold};
+use crate::shutdown::StopSignal;
 
 use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
 

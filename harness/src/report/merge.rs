@@ -176,7 +176,10 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
         .max()
         .unwrap_or(merged.jobs);
     merged.wall_s = shards.iter().map(|(_, r)| r.wall_s).fold(0.0, f64::max);
-    if let Some(cut) = shards.iter().find(|(_, r)| r.status == RunStatus::Interrupted) {
+    if let Some(cut) = shards
+        .iter()
+        .find(|(_, r)| r.status == RunStatus::Interrupted)
+    {
         merged.status = RunStatus::Interrupted;
         merged.interrupted_by = cut.1.interrupted_by;
     }

@@ -122,7 +122,8 @@ impl Report {
     /// Every cell passed every check, and every OTA case ended as expected.
     pub fn passed(&self) -> bool {
         self.status == RunStatus::Complete
-            && self.results.iter().all(CellResult::passed) && self.ota.as_ref().is_none_or(|o| o.passed)
+            && self.results.iter().all(CellResult::passed)
+            && self.ota.as_ref().is_none_or(|o| o.passed)
     }
 
     /// Whether the replay parts (summary, thresholds, plots) belong in the writers' output:

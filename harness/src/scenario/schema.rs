@@ -110,14 +110,19 @@ pub(super) const MAX_TIMEOUT_S: f64 = 86_400.0;
 
 /// A deadline in seconds: finite, above zero (zero would fail every exchange, reported as
 /// a hang) and at most [`MAX_TIMEOUT_S`].
-pub(super) fn timeout(key: &str, seconds: &Spanned<f64>) -> Result<std::time::Duration, (Location, String)> {
+pub(super) fn timeout(
+    key: &str,
+    seconds: &Spanned<f64>,
+) -> Result<std::time::Duration, (Location, String)> {
     let s = seconds.value;
     if s.is_finite() && s > 0.0 && s <= MAX_TIMEOUT_S {
         Ok(std::time::Duration::from_secs_f64(s))
     } else {
         Err((
             seconds.referenced,
-            format!("`timeouts.{key}` must be above 0 and at most {MAX_TIMEOUT_S} seconds, not {s}"),
+            format!(
+                "`timeouts.{key}` must be above 0 and at most {MAX_TIMEOUT_S} seconds, not {s}"
+            ),
         ))
     }
 }

@@ -48,8 +48,20 @@ fn every_subcommand_ends_quietly_when_stdout_is_closed() {
         vec!["validate", "scenarios/ota.yaml"],
         vec!["datasets", "list"],
         vec!["datasets", "inspect", "basicmotions", root],
-        vec!["prepare", "basicmotions", root, "--out", again.to_str().unwrap()],
-        vec!["eval", "--model", "models/small-int8-generalized", "--windows", npz],
+        vec![
+            "prepare",
+            "basicmotions",
+            root,
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        vec![
+            "eval",
+            "--model",
+            "models/small-int8-generalized",
+            "--windows",
+            npz,
+        ],
         vec!["boards", "list"],
         vec!["boards", "show", "esp32c3-band"],
         vec!["models", "list"],
@@ -85,10 +97,9 @@ fn a_run_into_a_closed_stdout_still_writes_its_report_and_gate() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     // The gate's own verdict (a threshold may fail on 2 windows), not a signal's.
     assert!(matches!(status.code(), Some(0 | 1)), "{status:?} {stderr}");
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.path().join("report.json")).unwrap(),
-    )
-    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
     assert_eq!(report["status"], "complete");
 }
 

@@ -56,7 +56,11 @@ fn start(scenario: &Path, out: &Path, tmp: &Path) -> Child {
 fn children(parent: u32) -> Vec<(u32, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -173,7 +177,11 @@ fn sigint_and_sigterm_stop_every_emulator_and_write_what_completed() {
                 "{name}: emulator {pid} outlived harbor"
             );
         }
-        assert_eq!(entries(&tmp), Vec::<PathBuf>::new(), "{name}: temp files left");
+        assert_eq!(
+            entries(&tmp),
+            Vec::<PathBuf>::new(),
+            "{name}: temp files left"
+        );
         assert!(text.contains(&format!("{name} stopped the run")), "{text}");
 
         let report: Value =
@@ -191,7 +199,10 @@ fn sigint_and_sigterm_stop_every_emulator_and_write_what_completed() {
                 .clone()
         };
         let good = cell("good");
-        assert_eq!(good["status"], "ok", "{name}: the finished cell is kept: {good}");
+        assert_eq!(
+            good["status"], "ok",
+            "{name}: the finished cell is kept: {good}"
+        );
         assert_eq!(good["windows_completed"], 6);
         let hang = cell("hang");
         assert_eq!(hang["status"], "failed", "{hang}");
@@ -220,5 +231,9 @@ fn sigkill_takes_the_emulators_with_harbor() {
     for &pid in &orphans {
         signal(pid, libc::SIGKILL);
     }
-    assert_eq!(orphans, Vec::<u32>::new(), "emulators outlived a SIGKILLed harbor");
+    assert_eq!(
+        orphans,
+        Vec::<u32>::new(),
+        "emulators outlived a SIGKILLed harbor"
+    );
 }

@@ -11,12 +11,14 @@ use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
 use crate::datasets::DatasetKind;
 use crate::model::card::{InputInfo, ModelCard, sha256_hex};
+use crate::model::classes::ClassSpecError;
 use crate::model::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
 use crate::model::saved::{CARD_FILE, FLOAT_FILE, MODEL_F32_FILE, MODEL_FILE};
-use crate::model::source::{PartedWindows, load_windows};
+use crate::model::source::{PartedWindows, SplitPlan, load_windows_split};
 use crate::model::{ClassSet, Trained, Variant, WindowSet};
 use crate::signal::WindowSpec;
 use crate::signal::split::PersonalizationConfig;
+use crate::signal::subjects::{SubjectList, SubjectSelection};
 use crate::train::fit::{Quiet, TrainProgress};
 use crate::train::pipeline::{self, RunOptions, Splits};
 
@@ -56,7 +58,57 @@ pub struct TrainArgs {
     /// Labelled windows per class each held-out user gives for personalization.
     #[arg(long, default_value_t = 15)]
     pub shots: usize,
+    /// The model's classes, in output order: canonical activity names, or
+    /// `class=activity+activity` to merge several (default: the band's 8 classes).
+    #[arg(long, value_parser = parse_classes)]
+    pub classes: Option<ClassSet>,
+    /// Training subjects, ids and ranges (`1600-1640,1642`); default: all not test or val.
+    #[arg(long, requires = "test_subjects")]
+    pub train_subjects: Option<SubjectList>,
+    /// Validation subjects; default: a seeded 15 % of the training subjects.
+    #[arg(long, requires = "test_subjects")]
+    pub val_subjects: Option<SubjectList>,
+    /// Test subjects; replaces the seeded personalization split (no personalization study).
+    #[arg(long)]
+    pub test_subjects: Option<SubjectList>,
 }
+
+fn parse_classes(spec: &str) -> Result<ClassSet, ClassSpecError> {
+    ClassSet::parse(spec)
+}
+
+impl TrainArgs {
+    /// The explicit subject lists, when `--test-subjects` is given.
+    fn subject_selection(&self) -> Option<SubjectSelection> {
+        Some(SubjectSelection {
+            train: self.train_subjects.clone(),
+            val: self.val_subjects.clone(),
+            test: self.test_subjects.clone()?,
+            val_fraction: VAL_FRACTION,
+        })
+    }
+
+    /// The flags that choose classes and subjects, as typed (for the card's command).
+    fn selection_flags(&self) -> String {
+        let mut flags = String::new();
+        if let Some(c) = &self.classes {
+            flags += &format!(" --classes {}", c.to_spec());
+        }
+        for (flag, list) in [
+            ("--train-subjects", &self.train_subjects),
+            ("--val-subjects", &self.val_subjects),
+            ("--test-subjects", &self.test_subjects),
+        ] {
+            if let Some(l) = list {
+                flags += &format!(" {flag} {l}");
+            }
+        }
+        flags
+    }
+}
+
+/// Share of the training subjects used for validation when none are listed.
+const VAL_FRACTION: f64 = 0.15;
 
 #[derive(Debug, Args)]
 pub struct PersonalizeArgs {
@@ -79,8 +131,9 @@ pub struct PersonalizeArgs {
 fn prepared_windows(
     data: &DataArgs,
     subjects: Vec<String>,
-    split: Option<(PersonalizationConfig, u64)>,
+    plan: &SplitPlan,
     spec: &WindowSpec,
+    classes: &ClassSet,
 ) -> Result<PartedWindows, CliError> {
     let board = BoardProfile::load(&data.board)?;
     let spec = &WindowSpec {
@@ -88,14 +141,14 @@ fn prepared_windows(
         ..spec.clone()
     };
     let bar = BytesBar::new("loading");
-    let parted = load_windows(
+    let parted = load_windows_split(
         data.dataset,
         &data.root,
         &board,
         subjects,
-        split,
+        plan,
         spec,
-        &ClassSet::wisdm_band(),
+        classes,
         &bar,
     )
     .map_err(CliError::usage)?;
@@ -148,17 +201,52 @@ impl TrainProgress for EpochBar {
 
 /// `harbor models train`.
 pub fn train(args: &TrainArgs) -> CliResult {
-    let cfg = PersonalizationConfig {
-        held_out: args.held_out,
-        per_class: args.shots,
-        val_fraction: 0.15,
+    let classes = args.classes.clone().unwrap_or_else(ClassSet::wisdm_band);
+    let (plan, split) = match args.subject_selection() {
+        Some(sel) => (
+            SplitPlan::Subjects(sel, args.seed),
+            format!(
+                "explicit subject lists (val drawn with seed {} when not listed)",
+                args.seed
+            ),
+        ),
+        None => (
+            SplitPlan::Personalization(
+                PersonalizationConfig {
+                    held_out: args.held_out,
+                    per_class: args.shots,
+                    val_fraction: VAL_FRACTION,
+                },
+                args.seed,
+            ),
+            format!(
+                "seeded personalization split: {} held-out users, {} % of the rest for validation, seed {}",
+                args.held_out,
+                VAL_FRACTION * 100.0,
+                args.seed
+            ),
+        ),
     };
     let parted = prepared_windows(
         &args.data,
         Vec::new(),
-        Some((cfg, args.seed)),
+        &plan,
         &WindowSpec::default(),
+        &classes,
     )?;
+    let unknown = classes.unknown_activities(&parted.known_activities);
+    if !unknown.is_empty() {
+        return Err(CliError::usage(format!(
+            "--classes: unknown activity {} in {} (it has: {})",
+            unknown
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.data.dataset,
+            parted.known_activities.join(", ")
+        )));
+    }
     let splits = Splits {
         train: parted.part("train"),
         val: parted.part("val"),
@@ -184,7 +272,7 @@ pub fn train(args: &TrainArgs) -> CliResult {
         },
         calibration_windows: 2000,
         reproduce: format!(
-            "harbor models train --dataset {} --root <{} root> --variant {} --out {} --seed {} --max-epochs {} --held-out {} --shots {}",
+            "harbor models train --dataset {} --root <{} root> --variant {} --out {} --seed {} --max-epochs {} --held-out {} --shots {}{}",
             args.data.dataset,
             args.data.dataset,
             args.variant,
@@ -192,12 +280,14 @@ pub fn train(args: &TrainArgs) -> CliResult {
             args.seed,
             args.max_epochs,
             args.held_out,
-            args.shots
+            args.shots,
+            args.selection_flags()
         ),
     };
     let provenance = pipeline::Provenance {
         dataset: args.data.dataset.name().to_string(),
         body_position: "wrist".into(),
+        split,
         input: InputInfo {
             rate_hz: WindowSpec::default().rate_hz,
             window_samples: splits.train.window,
@@ -218,8 +308,8 @@ pub fn train(args: &TrainArgs) -> CliResult {
         splits.finetune.len()
     );
     let bar = EpochBar::new();
-    let trained = pipeline::run(&splits, &ClassSet::wisdm_band(), &provenance, &opts, &bar)
-        .map_err(CliError::usage)?;
+    let trained =
+        pipeline::run(&splits, &classes, &provenance, &opts, &bar).map_err(CliError::usage)?;
     bar.bar.finish_and_clear();
     write_model_dir(&args.out, &trained)?;
     if let Some(card) = &trained.card {
@@ -301,12 +391,13 @@ pub fn personalize(args: &PersonalizeArgs) -> CliResult {
     let parted = prepared_windows(
         &args.data,
         vec![args.subject.clone()],
-        None,
+        &SplitPlan::None,
         // Non-overlapping windows: evaluation windows must not share samples with the shots.
         &WindowSpec {
             overlap: 0.0,
             ..WindowSpec::default()
         },
+        &ClassSet::wisdm_band(),
     )?;
     let user: WindowSet = parted.part("all");
     if user.is_empty() {

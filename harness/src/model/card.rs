@@ -49,6 +49,9 @@ pub struct DatasetInfo {
     pub name: String,
     /// Where the sensor was worn.
     pub body_position: String,
+    /// How subjects were assigned to parts: the seeded protocol or the explicit lists.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub split: String,
     /// Subjects in the training part.
     pub train_subjects: Vec<String>,
     /// Subjects in the validation part.

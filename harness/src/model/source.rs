@@ -11,6 +11,7 @@ use crate::board::BoardProfile;
 use crate::datasets::{self, DatasetKind, LoadOptions};
 use crate::signal::export::{PreparedFile, Provenance};
 use crate::signal::split::{PersonalizationConfig, personalization_split};
+use crate::signal::subjects::{SubjectSelection, explicit_split};
 use crate::signal::{ResampleConfig, WindowSpec, prepare};
 
 use super::classes::ClassSet;
@@ -55,6 +56,19 @@ pub struct PartedWindows {
     pub parts: BTreeMap<String, WindowSet>,
     /// Windows of activities outside the class set, by activity.
     pub left_out: BTreeMap<String, usize>,
+    /// Every activity the source has windows of (its class list), sorted.
+    pub known_activities: Vec<String>,
+}
+
+/// How [`load_windows_split`] assigns subjects to parts.
+#[derive(Clone, Debug)]
+pub enum SplitPlan {
+    /// No split: every window in part `all`.
+    None,
+    /// The seeded personalization protocol.
+    Personalization(PersonalizationConfig, u64),
+    /// Explicit subject lists (seed: the val draw when val is not listed).
+    Subjects(SubjectSelection, u64),
 }
 
 impl PartedWindows {
@@ -78,7 +92,10 @@ pub fn from_prepared(
             stride,
         });
     }
-    let mut out = PartedWindows::default();
+    let mut out = PartedWindows {
+        known_activities: file.classes.clone(),
+        ..PartedWindows::default()
+    };
     let mut buf = vec![0f32; stride];
     for i in 0..file.windows {
         let activity = usize::try_from(file.y[i])
@@ -123,6 +140,27 @@ pub fn load_windows(
     classes: &ClassSet,
     progress: &dyn datasets::Progress,
 ) -> Result<PartedWindows, SourceError> {
+    let plan = match split {
+        Some((cfg, seed)) => SplitPlan::Personalization(cfg, seed),
+        None => SplitPlan::None,
+    };
+    load_windows_split(
+        dataset, root, board, subjects, &plan, spec, classes, progress,
+    )
+}
+
+/// [`load_windows`] with any [`SplitPlan`].
+#[allow(clippy::too_many_arguments)]
+pub fn load_windows_split(
+    dataset: DatasetKind,
+    root: &Path,
+    board: &BoardProfile,
+    subjects: Vec<String>,
+    plan: &SplitPlan,
+    spec: &WindowSpec,
+    classes: &ClassSet,
+    progress: &dyn datasets::Progress,
+) -> Result<PartedWindows, SourceError> {
     let loaded = datasets::load(
         dataset,
         root,
@@ -140,9 +178,12 @@ pub fn load_windows(
         &resample,
         &datasets::NoProgress,
     )?;
-    let split = match split {
-        Some((cfg, seed)) => Some(personalization_split(&prepared.windows, cfg, seed)?),
-        None => None,
+    let split = match plan {
+        SplitPlan::None => None,
+        SplitPlan::Personalization(cfg, seed) => {
+            Some(personalization_split(&prepared.windows, *cfg, *seed)?)
+        }
+        SplitPlan::Subjects(sel, seed) => Some(explicit_split(&prepared.windows, sel, *seed)?),
     };
     let meta = Provenance::new(
         dataset.name(),

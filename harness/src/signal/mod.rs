@@ -4,7 +4,8 @@
 //! The chain ([`prepare`]): [`resample`] to the IMU's rate by timestamp (splitting at gaps),
 //! [`quantize`] to raw int16 readings, convert to the model rate with the firmware's own
 //! `harbor_core::rate` converter ([`model_rate`]), then [`window`] into labelled windows.
-//! [`split`] assigns subjects to train/val/test or to the personalization protocol.
+//! [`split`] assigns subjects to train/val/test or to the personalization protocol;
+//! [`subjects`] splits by explicit subject lists.
 //! See `docs/signal.md` for the design choices and their justification.
 
 mod clock;
@@ -15,6 +16,7 @@ pub mod pipeline;
 pub mod quantize;
 pub mod resample;
 pub mod split;
+pub mod subjects;
 pub mod window;
 
 pub use clock::Rate;

@@ -43,6 +43,8 @@ pub struct Provenance {
     pub dataset: String,
     /// Where the sensor was worn.
     pub body_position: String,
+    /// How subjects were assigned to parts (recorded in the card).
+    pub split: String,
     /// What one input window is.
     pub input: InputInfo,
 }
@@ -136,6 +138,7 @@ pub fn run(
         dataset: DatasetInfo {
             name: provenance.dataset.clone(),
             body_position: provenance.body_position.clone(),
+            split: provenance.split.clone(),
             train_subjects: subjects(&splits.train),
             val_subjects: subjects(&splits.val),
             test_subjects: subjects(&splits.test),

@@ -54,3 +54,4 @@ mod train_cli;
 mod train_export;
 mod train_fit;
 mod train_models;
+mod train_selection;

@@ -4,9 +4,9 @@ BUILTIN_REF kernels for comparison) on int8 input windows; prints or saves the o
 
 usage: tflm_check.py MODEL.tflite INPUTS.i8 [--out OUTPUTS.i8]
 INPUTS.i8: raw int8 windows back to back, each the model input's size.
-Needs the PyPI packages `tflite-micro` and `ai-edge-litert` (and numpy), e.g.:
-    python3 -m venv .venv-tflm && .venv-tflm/bin/pip install tflite-micro ai-edge-litert numpy
-    .venv-tflm/bin/python models/tools/tflm_check.py MODEL.tflite INPUTS.i8
+Needs the PyPI packages `tflite-micro` and `ai-edge-litert` (and numpy): `scripts/setup`
+installs them in the reference virtualenv target/pyenv, so:
+    target/pyenv/bin/python models/tools/tflm_check.py MODEL.tflite INPUTS.i8
 It runs offline once the packages are installed.
 """
 import argparse

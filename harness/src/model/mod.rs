@@ -20,6 +20,7 @@ pub mod quantize;
 pub mod recipe;
 pub mod saved;
 pub mod source;
+pub mod tflm;
 pub mod windows;
 
 pub use arch::{Arch, ArchError, Variant};

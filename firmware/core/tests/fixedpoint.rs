@@ -86,7 +86,7 @@ fn fused_activation_ranges_are_quantized_bounds() {
 fn mean_folds_the_count_into_the_multiplier_like_tflm() {
     // s_in / s_out = 0.5 → (2^30, 0); n = 30: shift = floor(log2 30) = 4,
     // multiplier = (2^30 << 4) / 30 = 572662306, exponent 0 - 4.
-    let p = MeanParams::new(30, false, -5, 3, quantize_multiplier(0.5));
+    let p = MeanParams::new(30, -5, 3, quantize_multiplier(0.5));
     assert_eq!(
         p,
         MeanParams::Requantize {
@@ -101,8 +101,9 @@ fn mean_folds_the_count_into_the_multiplier_like_tflm() {
     );
     // Sum of 30 values all equal to 15 (real 20 units above zp): 0.5 · 20 = 10, + zp 3.
     assert_eq!(p.finish(30 * 15), 13);
-    // Same quantization: raw mean, truncated toward zero.
-    let plain = MeanParams::new(4, true, 0, 0, quantize_multiplier(1.0));
-    assert_eq!(plain.finish(-7), -1);
-    assert_eq!(plain.finish(7), 1);
+    // Same quantization still requantizes (multiplier 1.0): the mean is rounded, not
+    // truncated as older TFLite did (-7 / 4 = -1.75 → -2).
+    let same = MeanParams::new(4, 0, 0, quantize_multiplier(1.0));
+    assert_eq!(same.finish(-7), -2);
+    assert_eq!(same.finish(7), 2);
 }

@@ -592,13 +592,7 @@ impl<'m> Cx<'m> {
         let (out_scale, out_zp) = output.scale_zero_point();
         let multiplier = quantize_multiplier(f64::from(in_scale) / f64::from(out_scale));
         Ok(Kernel::Mean {
-            params: MeanParams::new(
-                reduced,
-                in_zp == out_zp && in_scale == out_scale,
-                in_zp,
-                out_zp,
-                multiplier,
-            ),
+            params: MeanParams::new(reduced, in_zp, out_zp, multiplier),
             outer,
             reduced,
             inner,

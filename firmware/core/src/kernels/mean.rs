@@ -1,21 +1,16 @@
 //! MEAN int8 (TFLM `reduce_common.cc` → `reference_ops::QuantizedMeanOrSum` / `Mean`).
 //!
-//! TFLM has two paths: with identical input and output quantization it sums the raw values
-//! and truncates `sum / n` toward zero; otherwise it folds `1/n` into the requantization
-//! multiplier (`(multiplier << s) / n` with `s = min(floor(log2 n), 32, 31 + shift)`) and
-//! applies `MultiplyByQuantizedMultiplier` to `sum - zero_point · n`. No activation clamp
-//! besides the int8 range.
+//! TFLM folds `1/n` into the requantization multiplier (`(multiplier << s) / n` with
+//! `s = min(floor(log2 n), 32, 31 + shift)`) and applies `MultiplyByQuantizedMultiplier` to
+//! `sum - zero_point · n`, also when input and output quantization are identical (older
+//! TFLite truncated `sum / n` then; TFLM rounds, found by the differential test). No
+//! activation clamp besides the int8 range.
 
 use crate::fixedpoint::QuantizedMultiplier;
 
 /// Precomputed MEAN parameters for one reduction size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MeanParams {
-    /// Same scale and zero point on both sides: truncating integer mean of raw values.
-    Plain {
-        /// Elements reduced per output.
-        count: i32,
-    },
     /// Requantizing mean.
     Requantize {
         /// Elements reduced per output.
@@ -34,15 +29,11 @@ impl MeanParams {
     /// Integer-only: the `1/count` folding is done with an i64 division, as in TFLM.
     pub fn new(
         count: usize,
-        same_quantization: bool,
         input_zero_point: i32,
         output_zero_point: i32,
         scale_multiplier: QuantizedMultiplier,
     ) -> Self {
         let count_i = count as i32;
-        if same_quantization {
-            return MeanParams::Plain { count: count_i };
-        }
         let log2 = 63 - (count as u64).leading_zeros() as i32;
         let shift = log2.min(32).min(31 + scale_multiplier.shift);
         let folded = if shift >= 0 {
@@ -66,7 +57,6 @@ impl MeanParams {
     #[inline]
     pub fn finish(&self, sum: i32) -> i8 {
         let value = match *self {
-            MeanParams::Plain { count } => sum / count.max(1),
             MeanParams::Requantize {
                 count,
                 input_zero_point,

@@ -34,6 +34,10 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 /// `x · multiplier · 2^shift` with `multiplier` a Q31 value in `[2^30, 2^31)`.
 #[inline]
 pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
+    #[cfg(feature = "fault-injection")]
+    if let Some(rounding) = fault::get() {
+        return fault::requantize(rounding, x, multiplier, shift);
+    }
     let left_shift = if shift > 0 { shift } else { 0 };
     let right_shift = if shift > 0 { 0 } else { -shift };
     let shifted = x.wrapping_mul(1i32.wrapping_shl(left_shift as u32));
@@ -41,6 +45,47 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
         saturating_rounding_doubling_high_mul(shifted, multiplier),
         right_shift,
     )
+}
+
+/// Deliberately wrong requantization, for tests only (feature `fault-injection`, which the
+/// firmware and the harbor binary never enable): it shows that harbor's differential test
+/// against TFLite Micro notices a rounding error. The switch is per thread.
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    use core::cell::Cell;
+
+    /// A wrong way to apply a quantized multiplier.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Rounding {
+        /// One rounding of `x·m / 2^(31−shift)` (TFLite's single-rounding build, LiteRT's
+        /// reference FULLY_CONNECTED) instead of TFLM's two: differs by 1 LSB on some ties.
+        Single,
+        /// Truncation toward −∞ instead of rounding.
+        Truncate,
+    }
+
+    std::thread_local! {
+        static FAULT: Cell<Option<Rounding>> = const { Cell::new(None) };
+    }
+
+    /// Turns the fault on (or off with `None`) for the calling thread.
+    pub fn set(rounding: Option<Rounding>) {
+        FAULT.with(|f| f.set(rounding));
+    }
+
+    pub(super) fn get() -> Option<Rounding> {
+        FAULT.with(|f| f.get())
+    }
+
+    pub(super) fn requantize(rounding: Rounding, x: i32, multiplier: i32, shift: i32) -> i32 {
+        let total_shift = (31 - shift).clamp(1, 62) as u32;
+        let product = i64::from(x) * i64::from(multiplier);
+        let rounded = match rounding {
+            Rounding::Single => (product + (1i64 << (total_shift - 1))) >> total_shift,
+            Rounding::Truncate => product >> total_shift,
+        };
+        rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
 }
 
 /// gemmlowp's `SaturatingRoundingMultiplyByPOT` for a positive exponent: a left shift that

@@ -24,8 +24,14 @@ pub enum TensorType {
 /// TFLite `BuiltinOperator` codes the writer emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuiltinOp {
+    /// Element-wise addition with broadcasting.
+    Add = 0,
+    /// 2-D average pooling.
+    AveragePool2d = 1,
     /// 2-D convolution.
     Conv2d = 3,
+    /// Depthwise 2-D convolution.
+    DepthwiseConv2d = 4,
     /// Dense layer.
     FullyConnected = 9,
     /// 2-D max pooling.
@@ -54,6 +60,10 @@ pub enum Activation {
     None = 0,
     /// Fused ReLU.
     Relu = 1,
+    /// Fused clamp to [-1, 1].
+    ReluN1To1 = 2,
+    /// Fused clamp to [0, 6].
+    Relu6 = 3,
 }
 
 /// Quantization of one tensor: one scale/zero point per tensor, or per channel along
@@ -96,6 +106,32 @@ pub enum Options {
         stride_w: i32,
         /// Vertical stride.
         stride_h: i32,
+        /// Horizontal dilation.
+        dilation_w: i32,
+        /// Vertical dilation.
+        dilation_h: i32,
+        /// Fused activation.
+        activation: Activation,
+    },
+    /// Depthwise convolution options.
+    DepthwiseConv2d {
+        /// Padding mode.
+        padding: Padding,
+        /// Horizontal stride.
+        stride_w: i32,
+        /// Vertical stride.
+        stride_h: i32,
+        /// Output channels per input channel.
+        depth_multiplier: i32,
+        /// Horizontal dilation.
+        dilation_w: i32,
+        /// Vertical dilation.
+        dilation_h: i32,
+        /// Fused activation.
+        activation: Activation,
+    },
+    /// Add options.
+    Add {
         /// Fused activation.
         activation: Activation,
     },
@@ -405,6 +441,8 @@ fn write_options(fbb: &mut FlatBufferBuilder, options: &Options) -> Option<(u8, 
             padding,
             stride_w,
             stride_h,
+            dilation_w,
+            dilation_h,
             activation,
         } => {
             let start = fbb.start_table();
@@ -412,9 +450,33 @@ fn write_options(fbb: &mut FlatBufferBuilder, options: &Options) -> Option<(u8, 
             fbb.push_slot_always(slot(1), *stride_w);
             fbb.push_slot_always(slot(2), *stride_h);
             fbb.push_slot_always(slot(3), *activation as i8);
-            fbb.push_slot_always(slot(4), 1i32);
-            fbb.push_slot_always(slot(5), 1i32);
+            fbb.push_slot_always(slot(4), *dilation_w);
+            fbb.push_slot_always(slot(5), *dilation_h);
             (1, fbb.end_table(start))
+        }
+        Options::DepthwiseConv2d {
+            padding,
+            stride_w,
+            stride_h,
+            depth_multiplier,
+            dilation_w,
+            dilation_h,
+            activation,
+        } => {
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(0), *padding as i8);
+            fbb.push_slot_always(slot(1), *stride_w);
+            fbb.push_slot_always(slot(2), *stride_h);
+            fbb.push_slot_always(slot(3), *depth_multiplier);
+            fbb.push_slot_always(slot(4), *activation as i8);
+            fbb.push_slot_always(slot(5), *dilation_w);
+            fbb.push_slot_always(slot(6), *dilation_h);
+            (2, fbb.end_table(start))
+        }
+        Options::Add { activation } => {
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(0), *activation as i8);
+            (11, fbb.end_table(start))
         }
         Options::Pool2d {
             padding,

@@ -175,6 +175,8 @@ pub fn model_def(model: &QuantModel, description: &str) -> ModelDef {
             padding: Padding::Valid,
             stride_w: 1,
             stride_h: 1,
+            dilation_w: 1,
+            dilation_h: 1,
             activation: Activation::Relu,
         };
         g.op(BuiltinOp::Conv2d, vec![x, w, b], y, conv);
@@ -338,6 +340,8 @@ pub fn model_def_f32(net: &FloatNet, description: &str) -> ModelDef {
             padding: Padding::Valid,
             stride_w: 1,
             stride_h: 1,
+            dilation_w: 1,
+            dilation_h: 1,
             activation: Activation::Relu,
         };
         g.op(BuiltinOp::Conv2d, vec![x, w, b], y, conv);

@@ -48,6 +48,7 @@ mod signal_npz;
 mod signal_resample;
 mod signal_split;
 mod signal_wisdm;
+mod tflm_differential;
 mod tflm_keras_fixture;
 mod train_arch;
 mod train_cli;

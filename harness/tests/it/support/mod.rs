@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cloud;
 pub mod qemu;
+pub mod random_model;
 pub mod report;
 pub mod serial;
 #[cfg(feature = "train")]

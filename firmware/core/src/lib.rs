@@ -20,6 +20,8 @@ pub mod protocol;
 pub mod writer;
 
 pub mod fixedpoint;
+#[cfg(feature = "std")]
+pub mod float;
 pub mod golden;
 pub mod interpreter;
 pub mod kernels;

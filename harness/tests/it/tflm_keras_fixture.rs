@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use harbor::model::HostModel;
+use harbor::model::{HostFloat, HostModel};
 use harbor::npz::{NpyData, read_npy};
 
 fn fixture(name: &str) -> PathBuf {
@@ -60,4 +60,66 @@ fn the_variants_end_in_softmax_and_in_logits() {
         (softmax.input().scale, softmax.input().zero_point),
         (logits.input().scale, logits.input().zero_point)
     );
+}
+
+fn float32(name: &str) -> (Vec<usize>, Vec<f32>) {
+    let array = read_npy(&fixture(name)).unwrap_or_else(|e| panic!("{e}"));
+    match array.data {
+        NpyData::F32(v) => (array.shape, v),
+        other => panic!("{name}: expected float32, got {other:?}"),
+    }
+}
+
+/// Largest |harbor − LiteRT| allowed on a float output: both accumulate in f32, in the same
+/// loop order, so only `exp` and summation rounding differ (measured max: see docs/models.md).
+const FLOAT_TOLERANCE: f32 = 1e-5;
+
+#[test]
+fn float_kernels_match_litert_float_reference_on_the_keras_fixture() {
+    let (shape, windows) = float32("windows_f32.npy");
+    assert_eq!(shape, [WINDOWS, 60, 6]);
+    for variant in ["cnn_logits", "cnn_softmax"] {
+        let model = HostFloat::load(&fixture(&format!("{variant}_f32.tflite")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(model.input_len(), 360, "{variant}");
+        assert_eq!(model.output_len(), CLASSES, "{variant}");
+        let (out_shape, expected) = float32(&format!("{variant}_f32_ref.npy"));
+        assert_eq!(out_shape, [WINDOWS, CLASSES]);
+        let outputs = model
+            .run(windows.chunks(360))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut worst = 0f32;
+        for (w, out) in outputs.iter().enumerate() {
+            for (k, &v) in out.iter().enumerate() {
+                worst = worst.max((v - expected[w * CLASSES + k]).abs());
+            }
+            let want = &expected[w * CLASSES..(w + 1) * CLASSES];
+            assert_eq!(
+                harbor::model::argmax(out),
+                harbor::model::argmax(want),
+                "{variant}: window {w}: class differs ({out:?} vs {want:?})"
+            );
+        }
+        eprintln!("{variant}: max |harbor float − LiteRT BUILTIN_REF| = {worst:e}");
+        assert!(
+            worst <= FLOAT_TOLERANCE,
+            "{variant}: max difference {worst}"
+        );
+    }
+}
+
+#[test]
+fn each_interpreter_refuses_the_other_precision_by_name() {
+    let int8_path = fixture("cnn_logits_int8.tflite");
+    let err = HostFloat::load(&int8_path)
+        .err()
+        .expect("int8 refused")
+        .to_string();
+    assert!(err.contains("not float32"), "{err}");
+    assert!(err.contains("cnn_logits_int8.tflite"), "{err}");
+    let err = HostModel::load(&fixture("cnn_logits_f32.tflite"))
+        .err()
+        .expect("float refused")
+        .to_string();
+    assert!(err.contains("not int8"), "{err}");
 }

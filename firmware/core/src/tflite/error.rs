@@ -47,6 +47,13 @@ pub enum Error {
         /// Its type.
         dtype: TensorType,
     },
+    /// A float reference model has a tensor that is not float32 (nor an int32 constant).
+    NotFloat32 {
+        /// Offending tensor index.
+        tensor: usize,
+        /// Its type.
+        dtype: TensorType,
+    },
     /// A tensor is invalid (shape, buffer size, quantization parameters, …).
     BadTensor {
         /// Tensor index.
@@ -115,6 +122,12 @@ impl fmt::Display for Error {
                 f,
                 "model is not int8: tensor {tensor} has type {}; harbor runs full-int8 models \
                  (int8 activations and weights, int32 bias)",
+                dtype.name()
+            ),
+            Error::NotFloat32 { tensor, dtype } => write!(
+                f,
+                "model is not float32: tensor {tensor} has type {}; the float reference runs \
+                 float32 models (float activations and weights)",
                 dtype.name()
             ),
             Error::BadTensor { tensor, reason } => write!(f, "tensor {tensor}: {reason}"),

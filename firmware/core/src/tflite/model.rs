@@ -266,9 +266,23 @@ const SUPPORTED: [i32; 11] = [
 ];
 
 impl<'a> Model<'a> {
-    /// Reads and validates a model: FlatBuffer bounds, schema version, one subgraph, every
-    /// tensor (shape, type, constant buffer size, quantization) and every operator code.
+    /// Reads and validates a full-int8 model: FlatBuffer bounds, schema version, one subgraph,
+    /// every tensor (shape, type, constant buffer size, quantization) and every operator code.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let model = Self::parse_structure(bytes)?;
+        model.validate(TensorType::Int8)?;
+        Ok(model)
+    }
+
+    /// Reads and validates a float32 model (float input, activations and weights; int32
+    /// constants for axes and shapes), for the host's float reference interpreter.
+    pub fn parse_float32(bytes: &'a [u8]) -> Result<Self, Error> {
+        let model = Self::parse_structure(bytes)?;
+        model.validate(TensorType::Float32)?;
+        Ok(model)
+    }
+
+    fn parse_structure(bytes: &'a [u8]) -> Result<Self, Error> {
         if bytes.len() < 8 {
             return Err(Error::NotTflite {
                 reason: "file shorter than a FlatBuffer header",
@@ -330,20 +344,25 @@ impl<'a> Model<'a> {
             inputs,
             outputs,
         };
-        model.validate()?;
         Ok(model)
     }
 
-    fn validate(&self) -> Result<(), Error> {
-        // A float model is reported as such before anything else: its ops may all exist.
+    /// `precision`: `Int8` (full-int8 model) or `Float32` (float reference model).
+    fn validate(&self, precision: TensorType) -> Result<(), Error> {
+        let wrong_type = |tensor: usize, dtype: TensorType| {
+            if precision == TensorType::Int8 {
+                Error::NotInt8 { tensor, dtype }
+            } else {
+                Error::NotFloat32 { tensor, dtype }
+            }
+        };
+        // A model of the other precision is reported as such before anything else: its ops
+        // may all exist.
         for i in 0..self.num_inputs() {
             if let Some(t) = self.input_tensor(i).filter(|&t| t < self.num_tensors()) {
                 let tensor = self.tensor(t)?;
-                if tensor.dtype != TensorType::Int8 {
-                    return Err(Error::NotInt8 {
-                        tensor: t,
-                        dtype: tensor.dtype,
-                    });
+                if tensor.dtype != precision {
+                    return Err(wrong_type(t, tensor.dtype));
                 }
             }
         }
@@ -371,15 +390,13 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        // Activations must be int8; constants int8 (weights) or int32 (bias, axes, shapes).
+        // Activations must be of the model's precision; constants too, or int32 (bias, axes,
+        // shapes).
         for i in 0..self.num_tensors() {
             let tensor = self.tensor(i)?;
             let int32_constant = tensor.data.is_some() && tensor.dtype == TensorType::Int32;
-            if !int32_constant && tensor.dtype != TensorType::Int8 {
-                return Err(Error::NotInt8 {
-                    tensor: i,
-                    dtype: tensor.dtype,
-                });
+            if !int32_constant && tensor.dtype != precision {
+                return Err(wrong_type(i, tensor.dtype));
             }
         }
         Ok(())

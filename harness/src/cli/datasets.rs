@@ -7,7 +7,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
 use crate::datasets::summary::Summary;
-use crate::datasets::{self, BadLinePolicy, DatasetKind, LoadOptions, Pamap2Imu, plausibility};
+use crate::datasets::{
+    self, BadLinePolicy, DatasetKind, LoadOptions, Pamap2Imu, fetch, plausibility,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum DatasetsCommand {
@@ -23,6 +25,26 @@ pub enum DatasetsCommand {
         /// Fail (exit 2) when a plausibility check warns (units, rate).
         #[arg(long)]
         strict: bool,
+    },
+    /// Download and unpack the public datasets harbor reads, from a mirror or their publishers.
+    Fetch {
+        /// Dataset names (`wisdm2019`, `hapt`, `motionsense`, `basicmotions`, `uci-har`,
+        /// `wisdm-v1.1`, `pamap2`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        names: Vec<String>,
+        /// Every dataset in the registry.
+        #[arg(long)]
+        all: bool,
+        /// Where to unpack (default: $HARBOR_DATA, else target/datasets).
+        #[arg(long)]
+        dest: Option<PathBuf>,
+        /// A mirror of the archives: a folder, or an http(s):// URL serving them by file name
+        /// (default: $HARBOR_DATA_MIRROR, else a shared/datasets folder beside the repository).
+        #[arg(long, conflicts_with = "publisher")]
+        mirror: Option<String>,
+        /// Download from the publishers even when a mirror is found.
+        #[arg(long)]
+        publisher: bool,
     },
 }
 
@@ -97,6 +119,13 @@ impl DatasetSource {
 
 pub fn run(cmd: DatasetsCommand) -> CliResult {
     match cmd {
+        DatasetsCommand::Fetch {
+            names,
+            all,
+            dest,
+            mirror,
+            publisher,
+        } => return fetch_datasets(&names, all, dest, mirror, publisher),
         DatasetsCommand::List => {
             for kind in DatasetKind::ALL {
                 println!("{:<16} {}", kind.name(), kind.description());
@@ -141,4 +170,64 @@ pub fn report_warnings(warnings: &[plausibility::Warning], strict: bool) -> Resu
             Ok(())
         }
     }
+}
+
+/// `harbor datasets fetch`.
+fn fetch_datasets(
+    names: &[String],
+    all: bool,
+    dest: Option<PathBuf>,
+    mirror: Option<String>,
+    publisher: bool,
+) -> CliResult {
+    let entries: Vec<&fetch::Entry> = if all {
+        fetch::REGISTRY.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                fetch::registry::find(n).ok_or_else(|| {
+                    CliError::usage(fetch::FetchError::UnknownName {
+                        name: n.clone(),
+                        known: fetch::registry::names(),
+                    })
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let dest = dest.unwrap_or_else(datasets::data_root);
+    let source = match (publisher, mirror) {
+        (true, _) => fetch::Source::Publisher,
+        (false, Some(m)) => fetch::mirror_source(&m),
+        (false, None) => {
+            fetch::default_mirror().map_or(fetch::Source::Publisher, fetch::Source::MirrorDir)
+        }
+    };
+    let from = match &source {
+        fetch::Source::MirrorDir(d) => format!("mirror {}", d.display()),
+        fetch::Source::MirrorUrl(u) => format!("mirror {u}"),
+        fetch::Source::Publisher => "publisher".to_string(),
+    };
+    for entry in entries {
+        let bar = BytesBar::new(entry.name);
+        let fetched = fetch::fetch(entry, &source, &dest, &bar);
+        bar.finish();
+        let fetched = fetched.map_err(|e| match e {
+            fetch::FetchError::UnknownName { .. } => CliError::usage(e),
+            e => CliError::infrastructure(e),
+        })?;
+        let how = if fetched.already_there {
+            "already there, checked".to_string()
+        } else {
+            format!("from {from}")
+        };
+        println!("{:<13} {} ({how})", entry.name, fetched.folder.display());
+        if source == fetch::Source::Publisher {
+            println!(
+                "              the publisher's own layout, unchecked (no registered sha256); license: {}",
+                entry.license
+            );
+        }
+    }
+    Ok(Exit::Ok)
 }

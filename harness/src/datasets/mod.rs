@@ -7,6 +7,7 @@ mod activity;
 pub mod basicmotions;
 pub mod custom;
 mod error;
+pub mod fetch;
 pub mod hapt;
 pub mod motionsense;
 pub mod pamap2;

@@ -129,7 +129,9 @@ pub enum NpzError {
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
-/// Writes `arrays` as `<name>.npy` entries of an `.npz` at `path`.
+/// Writes `arrays` as `<name>.npy` entries of an `.npz` at `path`, atomically: into a temp
+/// file beside it, renamed over `path` only once complete, so a full disk or a failure
+/// leaves no partial `.npz` (and an older one untouched).
 pub fn write(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<(), NpzError> {
     let io = |source| NpzError::Io {
         path: path.to_path_buf(),
@@ -139,7 +141,14 @@ pub fn write(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<(), NpzError> 
         path: path.to_path_buf(),
         source,
     };
-    let file = File::create(path).map_err(io)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file = tempfile::Builder::new()
+        .prefix(".harbor-npz-")
+        .tempfile_in(dir)
+        .map_err(io)?;
     let mut zip = zip::ZipWriter::new(BufWriter::new(file));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
@@ -162,7 +171,18 @@ pub fn write(path: &Path, arrays: &[(&str, &NpyArray)]) -> Result<(), NpzError> 
         zip.write_all(&header(array)).map_err(io)?;
         write_data(&mut zip, &array.data).map_err(io)?;
     }
-    zip.finish().map_err(zip_err)?.flush().map_err(io)
+    let file = zip
+        .finish()
+        .map_err(zip_err)?
+        .into_inner()
+        .map_err(|e| io(e.into_error()))?;
+    let mut perms = file.as_file().metadata().map_err(io)?.permissions();
+    // Temp files start private (0600); the result is an ordinary readable file.
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    file.as_file().set_permissions(perms).map_err(io)?;
+    file.as_file().sync_all().map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 fn header(array: &NpyArray) -> Vec<u8> {

@@ -169,6 +169,7 @@ pub fn run(args: RunArgs) -> CliResult {
         }
     }
     let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
+    prepare_output(&out)?;
     let bars = Arc::new(Bars::new());
     let options = RunOptions {
         jobs: args.jobs,
@@ -184,13 +185,13 @@ pub fn run(args: RunArgs) -> CliResult {
     let comparison = baseline.map(|(path, old)| {
         crate::report::diff(&path.display().to_string(), &old, &report, &tolerances)
     });
-    report
-        .write_with_baseline(&out, comparison.as_ref())
-        .map_err(|e| CliError::infrastructure(format!("{}: {e}", out.display())))?;
+    let written = report.write_with_baseline(&out, comparison.as_ref());
+    // The summary reaches stdout even when the files cannot be written.
     print_summary(&report);
     if let Some(comparison) = &comparison {
         out!("{}", crate::report::diff_markdown(comparison));
     }
+    written.map_err(not_written)?;
     outln!("wrote {}", out.join("report.json").display());
     if let Some(stop) = report.interrupted_by {
         return Ok(interrupted(stop));
@@ -222,6 +223,8 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return Err(CliError::usage(text.join("\nerror: ")));
     }
+    let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
+    prepare_output(&out)?;
     let report = crate::ota::run_report(scenario, true).map_err(|e| match e {
         OtaError::Board(_)
         | OtaError::Io { .. }
@@ -230,13 +233,11 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         | OtaError::NeedsBand(_) => CliError::usage(e),
         _ => CliError::infrastructure(e),
     })?;
-    let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
-    report
-        .write(&out)
-        .map_err(|e| CliError::infrastructure(format!("{}: {e}", out.display())))?;
+    let written = report.write(&out);
     if let Some(ota) = &report.ota {
         out!("{}", crate::report::ota_markdown(ota));
     }
+    written.map_err(not_written)?;
     outln!("wrote {}", out.join("report.json").display());
     if let Some(stop) = report.interrupted_by {
         return Ok(interrupted(stop));
@@ -246,6 +247,18 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
     } else {
         Exit::ChecksFailed
     })
+}
+
+/// Before anything runs: `out` takes files (exit 3 if not), and an older report set there
+/// is gone, so a run that fails later cannot leave it looking current.
+fn prepare_output(out: &std::path::Path) -> Result<(), CliError> {
+    Report::prepare_output(out)
+        .map_err(|e| CliError::infrastructure(format!("output folder not writable: {e}")))
+}
+
+/// A report set that could not be written (exit 3): the error names the file.
+fn not_written(e: std::io::Error) -> CliError {
+    CliError::infrastructure(format!("writing the report: {e}"))
 }
 
 /// Says a signal stopped the run; its exit code (130 or 143).

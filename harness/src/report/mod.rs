@@ -139,14 +139,70 @@ impl Report {
 
     /// Writes report.json, report.md, report.junit.xml and report.html into `dir`; a
     /// baseline comparison, if any, becomes a section of the Markdown and HTML.
+    ///
+    /// All four are rendered, then written to temp files in `dir`, then renamed into place
+    /// ([`REPORT_FILES`] order, `report.json` last): a failure (a full disk) leaves no
+    /// truncated file, and the error names the file.
     pub fn write_with_baseline(&self, dir: &Path, baseline: Option<&Diff>) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("report.json"), json + "\n")?;
-        std::fs::write(dir.join("report.md"), to_markdown(self, baseline))?;
-        std::fs::write(dir.join("report.junit.xml"), to_junit(self))?;
+        std::fs::create_dir_all(dir).map_err(|e| naming(dir, e))?;
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n";
         let html = to_html(self, baseline).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("report.html"), html)
+        let contents = [to_markdown(self, baseline), to_junit(self), html, json];
+        let mut staged = Vec::new();
+        for (name, text) in REPORT_FILES.iter().zip(contents) {
+            let path = dir.join(name);
+            let file = stage(dir, name, text.as_bytes()).map_err(|e| naming(&path, e))?;
+            staged.push((file, path));
+        }
+        for (file, path) in staged {
+            file.persist(&path).map_err(|e| naming(&path, e.error))?;
+        }
+        Ok(())
+    }
+}
+
+/// The files of a report set, in the order [`Report::write`] puts them in place.
+pub const REPORT_FILES: [&str; 4] = [
+    "report.md",
+    "report.junit.xml",
+    "report.html",
+    "report.json",
+];
+
+/// `bytes` in a complete, synced temp file in `dir`, readable like any report file.
+fn stage(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    file.as_file().sync_all()?;
+    Ok(file)
+}
+
+/// `e` with `path` in front: which file failed.
+fn naming(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+impl Report {
+    /// Checks `dir` can take a report set before a run (created if missing, a file can be
+    /// made there) and removes an older set, so a run that fails later never leaves an
+    /// older report looking current. The error names the folder or file.
+    pub fn prepare_output(dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| naming(dir, e))?;
+        tempfile::tempfile_in(dir).map_err(|e| naming(dir, e))?;
+        for name in REPORT_FILES {
+            let path = dir.join(name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(naming(&path, e)),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 

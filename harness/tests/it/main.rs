@@ -31,6 +31,7 @@ mod renode_resd;
 mod renode_target;
 mod replay_faults;
 mod replay_footprint;
+mod replay_outputs;
 mod replay_quickstart;
 mod replay_shutdown;
 mod report_baseline;

@@ -191,3 +191,37 @@ fn broken_files_are_errors_naming_the_file_and_entry() {
     assert!(err.contains("broken.npz") && err.contains("x_raw"), "{err}");
     assert!(NpyArray::new(vec![2, 2], NpyData::I16(vec![1])).is_err());
 }
+
+#[test]
+fn a_failed_write_leaves_no_partial_npz_and_the_older_file_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("windows.npz");
+    let good = NpyArray::new(vec![2], NpyData::I16(vec![1, 2])).unwrap();
+    npz::write(&path, &[("x", &good)]).unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    // The second entry is inconsistent: the write fails after the first entry went out.
+    let bad = NpyArray {
+        shape: vec![3],
+        data: NpyData::I16(vec![1]),
+    };
+    let err = npz::write(&path, &[("x", &good), ("y", &bad)]).unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{err}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "older file untouched"
+    );
+
+    // A destination that cannot be replaced: nothing half-written stays beside it.
+    let blocked = dir.path().join("blocked.npz");
+    std::fs::create_dir(&blocked).unwrap();
+    let err = npz::write(&blocked, &[("x", &good)]).unwrap_err();
+    assert!(err.to_string().contains("blocked.npz"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["blocked.npz", "windows.npz"], "no temp file left");
+}

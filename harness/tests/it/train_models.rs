@@ -75,14 +75,28 @@ fn cards_parse_and_match_their_files() {
             "{}",
             dir.display()
         );
-        let band = ClassSet::wisdm_band();
-        let names: Vec<&str> = card.classes.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(
-            names,
-            band.classes.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{}",
-            dir.display()
-        );
+        // The model has one output per card class, and the classes read back as `--classes`.
+        let mut arena = vec![0u8; int8::arena_bytes(&bytes).expect("arena")];
+        let host = int8::HostInt8::new(&bytes, &mut arena).expect("plans");
+        assert_eq!(host.output_len, card.classes.len(), "{}", dir.display());
+        let spec: Vec<String> = card
+            .classes
+            .iter()
+            .map(|c| format!("{}={}", c.name, c.activities.join("+")))
+            .collect();
+        let classes = ClassSet::parse(&spec.join(",")).expect("card classes parse");
+        assert_eq!(classes.len(), card.classes.len(), "{}", dir.display());
+        // Models trained without `--classes` have the band's 8 classes.
+        if !card.reproduce.contains("--classes") {
+            let names: Vec<&str> = card.classes.iter().map(|c| c.name.as_str()).collect();
+            let band = ClassSet::wisdm_band();
+            assert_eq!(
+                names,
+                band.classes.iter().map(String::as_str).collect::<Vec<_>>(),
+                "{}",
+                dir.display()
+            );
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Host speed of harbor-core's int8 interpreter on the golden models (the band's speed is
-//! measured on the emulated MCU; this tracks regressions of the shared kernels).
+//! Host speed of harbor-core's int8 interpreter per window, on the golden fixture models and
+//! the committed band models (the band's speed is measured on the emulated MCU in
+//! instructions; this tracks regressions of the shared kernels on the host).
 
 use std::path::PathBuf;
 
@@ -47,5 +48,32 @@ fn invoke(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, invoke);
+/// One window through each committed band model (its first golden input).
+fn band_models(c: &mut Criterion) {
+    for variant in ["tiny", "small", "base"] {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../models")
+            .join(format!("{variant}-int8-generalized"));
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
+        let bytes = read("model.tflite");
+        let inputs = read("golden/inputs.i8");
+        let model = Model::parse(&bytes).unwrap();
+        let mut arena = vec![0u8; Interpreter::arena_required(&model).unwrap()];
+        let mut interpreter = Interpreter::new(model, &mut arena).unwrap();
+        let len = interpreter.input_info(0).unwrap().len();
+        let input: Vec<i8> = inputs[..len].iter().map(|&b| b as i8).collect();
+        c.bench_function(&format!("int8 invoke {variant} window"), |b| {
+            b.iter(|| {
+                interpreter.set_input(0, &input).unwrap();
+                interpreter.invoke().unwrap();
+                interpreter.output(0).unwrap().argmax()
+            })
+        });
+    }
+}
+
+criterion_group!(benches, invoke, band_models);
 criterion_main!(benches);

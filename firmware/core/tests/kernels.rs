@@ -136,7 +136,11 @@ fn optimised_conv_equals_tflm_reference_loop_on_random_geometries() {
             })
             .collect();
         let mut quant_bytes = vec![0u8; os.c * ChannelQuant::BYTES_PER_CHANNEL];
+        let per_channel = fs.h * fs.w * fs.c;
         for (c, &(m, s)) in mults.iter().enumerate() {
+            let row = filter[c * per_channel..(c + 1) * per_channel]
+                .iter()
+                .copied();
             ChannelQuant::encode(
                 &mut quant_bytes,
                 c,
@@ -144,6 +148,7 @@ fn optimised_conv_equals_tflm_reference_loop_on_random_geometries() {
                     multiplier: m,
                     shift: s,
                 },
+                ChannelQuant::fold_bias(bias[c], p.input_offset, row),
             );
         }
         let mut output = vec![0u8; os.len()];
@@ -227,9 +232,15 @@ fn optimised_depthwise_equals_tflm_reference_loop_on_random_geometries() {
         let bias_bytes: Vec<u8> = bias.iter().flat_map(|b| b.to_le_bytes()).collect();
         let mut quant_bytes = vec![0u8; os.c * ChannelQuant::BYTES_PER_CHANNEL];
         let mut mults = Vec::new();
-        for c in 0..os.c {
+        for (c, &channel_bias) in bias.iter().enumerate() {
             let q = quantize_multiplier((rng.next() % 1_000_000 + 1) as f64 * 1e-7);
-            ChannelQuant::encode(&mut quant_bytes, c, q);
+            let taps = filter.iter().skip(c).step_by(os.c).copied();
+            ChannelQuant::encode(
+                &mut quant_bytes,
+                c,
+                q,
+                ChannelQuant::fold_bias(channel_bias, p.input_offset, taps),
+            );
             mults.push((q.multiplier, q.shift));
         }
         let mut output = vec![0u8; os.len()];

@@ -376,13 +376,13 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     output_shape,
                     output,
                 ),
+                // Its bias is folded into the per-channel constants at prepare.
                 Kernel::FullyConnected {
                     params: p,
                     batches,
                     depth,
                     outputs,
                     filter,
-                    bias,
                     quant,
                 } => fully_connected::fully_connected(
                     &p,
@@ -392,7 +392,6 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     outputs,
                     input,
                     filter,
-                    bias,
                     output,
                 ),
                 Kernel::Pool {

@@ -69,7 +69,7 @@ pub enum Kernel<'m> {
         depth: usize,
         outputs: usize,
         filter: &'m [u8],
-        bias: Option<Bias<'m>>,
+        // No bias: it is folded into `quant` (see `ChannelQuant::folded_bias`).
         quant: QuantSlot,
     },
     /// MAX_POOL_2D / AVERAGE_POOL_2D.
@@ -174,11 +174,12 @@ impl<'m, 'p> Preparer<'m, 'p> {
         })
     }
 
-    /// Reserves and (in the writing pass) fills per-channel multipliers.
+    /// Reserves and (in the writing pass) fills per-channel multipliers and folded biases.
     fn channel_quant(
         &mut self,
         channels: usize,
         multiplier: impl Fn(usize) -> QuantizedMultiplier,
+        folded_bias: impl Fn(usize) -> i32,
     ) -> QuantSlot {
         let slot = QuantSlot {
             offset: self.quant_bytes,
@@ -191,7 +192,7 @@ impl<'m, 'p> Preparer<'m, 'p> {
             .and_then(|region| region.get_mut(slot.range()))
         {
             for c in 0..channels {
-                ChannelQuant::encode(bytes, c, multiplier(c));
+                ChannelQuant::encode(bytes, c, multiplier(c), folded_bias(c));
             }
         }
         slot
@@ -269,10 +270,27 @@ impl<'m, 'p> Preparer<'m, 'p> {
         let filter_q = cx.per_channel(&filter, out_channels, if depthwise { 3 } else { 0 })?;
         let in_scale = f64::from(in_scale);
         let out_scale = f64::from(out_scale);
-        let quant = self.channel_quant(out_channels, |c| {
-            let filter_scale = f64::from(filter_q.scale(if filter_q.len() > 1 { c } else { 0 }));
-            quantize_multiplier(in_scale * filter_scale / out_scale)
-        });
+        let filter_bytes = filter.data.unwrap_or(&[]);
+        let per_channel = filter_h * filter_w * filter_shape.c;
+        let folded_bias = |c: usize| {
+            let bias = bias.map_or(0, |b| b.get(c));
+            if depthwise {
+                let taps = filter_bytes.iter().skip(c).step_by(out_channels.max(1));
+                ChannelQuant::fold_bias(bias, -in_zp, taps.copied())
+            } else {
+                let row = filter_bytes.get(c * per_channel..(c + 1) * per_channel);
+                ChannelQuant::fold_bias(bias, -in_zp, row.unwrap_or(&[]).iter().copied())
+            }
+        };
+        let quant = self.channel_quant(
+            out_channels,
+            |c| {
+                let filter_scale =
+                    f64::from(filter_q.scale(if filter_q.len() > 1 { c } else { 0 }));
+                quantize_multiplier(in_scale * filter_scale / out_scale)
+            },
+            folded_bias,
+        );
         let params = ConvParams {
             stride_h,
             stride_w,
@@ -296,7 +314,6 @@ impl<'m, 'p> Preparer<'m, 'p> {
             output_offset: out_zp,
             activation,
         };
-        let filter_bytes = filter.data.unwrap_or(&[]);
         Ok(if depthwise {
             Kernel::Depthwise {
                 params,
@@ -356,27 +373,33 @@ impl<'m, 'p> Preparer<'m, 'p> {
         let (in_scale, in_zp) = input.scale_zero_point();
         let (out_scale, out_zp) = output.scale_zero_point();
         let per_channel = filter_q.len() > 1;
-        let quant = self.channel_quant(outputs, |c| {
-            let real = if per_channel {
-                f64::from(in_scale) * f64::from(filter_q.scale(c)) / f64::from(out_scale)
-            } else {
-                // GetQuantizedConvolutionMultipler multiplies the two scales in float first.
-                f64::from(in_scale * filter_q.scale(0)) / f64::from(out_scale)
-            };
-            quantize_multiplier(real)
-        });
+        let weights = filter.data.unwrap_or(&[]);
+        let quant = self.channel_quant(
+            outputs,
+            |c| {
+                let real = if per_channel {
+                    f64::from(in_scale) * f64::from(filter_q.scale(c)) / f64::from(out_scale)
+                } else {
+                    // GetQuantizedConvolutionMultipler multiplies the two scales in float first.
+                    f64::from(in_scale * filter_q.scale(0)) / f64::from(out_scale)
+                };
+                quantize_multiplier(real)
+            },
+            |c| {
+                let row = weights.get(c * depth..(c + 1) * depth).unwrap_or(&[]);
+                ChannelQuant::fold_bias(bias.map_or(0, |b| b.get(c)), -in_zp, row.iter().copied())
+            },
+        );
         Ok(Kernel::FullyConnected {
             params: FullyConnectedParams {
                 input_offset: -in_zp,
-                filter_offset: -filter_q.zero_point(0),
                 output_offset: out_zp,
                 activation,
             },
             batches,
             depth,
             outputs,
-            filter: filter.data.unwrap_or(&[]),
-            bias,
+            filter: weights,
             quant,
         })
     }

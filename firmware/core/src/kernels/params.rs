@@ -88,8 +88,12 @@ impl ActivationRange {
     }
 }
 
-/// Per-channel output multipliers, stored as little-endian `(multiplier, shift)` i32 pairs
-/// (in the interpreter they live in the arena, so no heap is needed).
+/// Per-channel output constants, stored as little-endian `(multiplier, shift, folded_bias)`
+/// i32 triples (in the interpreter they live in the arena, so no heap is needed).
+///
+/// `folded_bias = bias + input_offset · Σ w` over the channel's whole filter: with it, a
+/// position whose filter lies entirely inside the input needs only `Σ w·x` (TFLM's
+/// `Σ w·(x + input_offset) + bias` expanded; i32 sums wrap identically either way).
 #[derive(Clone, Copy, Debug)]
 pub struct ChannelQuant<'a> {
     bytes: &'a [u8],
@@ -97,7 +101,7 @@ pub struct ChannelQuant<'a> {
 
 impl<'a> ChannelQuant<'a> {
     /// Bytes used per channel.
-    pub const BYTES_PER_CHANNEL: usize = 8;
+    pub const BYTES_PER_CHANNEL: usize = 12;
 
     /// Wraps encoded pairs (see [`ChannelQuant::encode`]).
     pub fn new(bytes: &'a [u8]) -> Self {
@@ -114,11 +118,31 @@ impl<'a> ChannelQuant<'a> {
         self.len() == 0
     }
 
-    /// Writes the multiplier of channel `c` into `out`.
-    pub fn encode(out: &mut [u8], c: usize, q: QuantizedMultiplier) {
+    /// Writes the constants of channel `c` into `out` (`folded_bias` from
+    /// [`ChannelQuant::fold_bias`]).
+    pub fn encode(out: &mut [u8], c: usize, q: QuantizedMultiplier, folded_bias: i32) {
         let at = c * Self::BYTES_PER_CHANNEL;
         out[at..at + 4].copy_from_slice(&q.multiplier.to_le_bytes());
         out[at + 4..at + 8].copy_from_slice(&q.shift.to_le_bytes());
+        out[at + 8..at + 12].copy_from_slice(&folded_bias.to_le_bytes());
+    }
+
+    /// `bias + input_offset · Σ weights` (wrapping, as the reference accumulates).
+    pub fn fold_bias(bias: i32, input_offset: i32, weights: impl IntoIterator<Item = u8>) -> i32 {
+        let sum = weights
+            .into_iter()
+            .fold(0i32, |acc, w| acc.wrapping_add(i32::from(w as i8)));
+        bias.wrapping_add(input_offset.wrapping_mul(sum))
+    }
+
+    /// Folded bias of channel `c` (0 if out of range; prepare sizes it).
+    #[inline]
+    pub fn folded_bias(&self, c: usize) -> i32 {
+        let at = c * Self::BYTES_PER_CHANNEL + 8;
+        match self.bytes.get(at..at + 4) {
+            Some(b) => i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
     }
 
     /// Multiplier of channel `c` (zero multiplier if out of range; prepare sizes it).

@@ -100,13 +100,7 @@ impl App {
 
     /// Hands the app its model slot and arena, then prints the MLPerf start-up banner.
     pub fn boot(&mut self, board: &mut impl Board, identity: Identity, model: ModelSlot) {
-        self.identity = identity;
-        self.model = Some(model);
-        // SAFETY: the arena static is only ever reached through this one reference.
-        // (`&mut ARENA`, as clippy suggests, is a hard error on `static mut` in edition 2024.)
-        #[allow(clippy::deref_addrof)]
-        let arena = unsafe { &mut *(&raw mut ARENA) };
-        self.arena = Some(arena);
+        self.attach(identity, model);
         // The model from the active flash slot, if there is one (before the banner, so a
         // host that saw m-ready can rely on it).
         self.ota_boot(board);
@@ -114,7 +108,49 @@ impl App {
         reply(board, Reply::Ready);
     }
 
+    /// The text-only configuration's boot: copies `model` (compiled into the image) into
+    /// the slot and checks it with the interpreter before the banner. A model the band
+    /// cannot run is reported as `e-[…]` before `m-ready`; `infer` then answers
+    /// `e-[No model loaded]`.
+    #[cfg(feature = "text-only")]
+    pub fn boot_with_model(
+        &mut self,
+        board: &mut impl Board,
+        identity: Identity,
+        slot: ModelSlot,
+        model: &[u8],
+    ) {
+        self.attach(identity, slot);
+        let loaded = self.slot().load_with(model.len(), |dest| {
+            dest.copy_from_slice(model);
+            true
+        });
+        let checked = loaded
+            .then(|| inference::check_model(self.slot().model().unwrap_or(&[]), ARENA_SIZE).ok())
+            .flatten();
+        reply(board, Reply::InitDone);
+        match checked {
+            Some(needed) => self.model_arena = Some(needed),
+            None => reply(board, Reply::Error("Compiled-in model rejected")),
+        }
+        reply(board, Reply::Ready);
+    }
+
+    fn attach(&mut self, identity: Identity, model: ModelSlot) {
+        self.identity = identity;
+        self.model = Some(model);
+        // SAFETY: the arena static is only ever reached through this one reference.
+        // (`&mut ARENA`, as clippy suggests, is a hard error on `static mut` in edition 2024.)
+        #[allow(clippy::deref_addrof)]
+        let arena = unsafe { &mut *(&raw mut ARENA) };
+        self.arena = Some(arena);
+    }
+
     pub fn on_byte(&mut self, board: &mut impl Board, byte: u8) {
+        // The text-only configuration has no frame decoder: every byte is text.
+        if cfg!(feature = "text-only") {
+            return self.on_text_byte(board, byte);
+        }
         match self.frames.push(byte) {
             Pushed::Text(b) => self.on_text_byte(board, b),
             Pushed::Pending => {}

@@ -13,11 +13,23 @@ mod trap;
 use band_app::{App, Board, Identity, ModelSlot};
 use board::QemuVirt;
 
+#[cfg(not(feature = "mlperf"))]
 const IDENTITY: Identity = Identity {
     name: "band-qemu",
     vendor: "harbor band-qemu",
     profile: "harbor band-qemu 0.1.0",
 };
+
+#[cfg(feature = "mlperf")]
+const IDENTITY: Identity = Identity {
+    name: "band-qemu-mlperf",
+    vendor: "harbor band-qemu-mlperf",
+    profile: "harbor band-qemu-mlperf 0.1.0",
+};
+
+/// The model compiled into the text-only image (build.rs names the file).
+#[cfg(feature = "mlperf")]
+static BAKED_MODEL: &[u8] = include_bytes!(env!("BAND_BAKED_MODEL"));
 
 unsafe extern "C" {
     static mut _model_slot_start: u8;
@@ -45,7 +57,10 @@ extern "C" fn band_main() -> ! {
     // on `static mut` in edition 2024, hence the raw pointer.)
     #[allow(clippy::deref_addrof)]
     let app = unsafe { &mut *(&raw mut APP) };
+    #[cfg(not(feature = "mlperf"))]
     app.boot(&mut board, IDENTITY, model_slot());
+    #[cfg(feature = "mlperf")]
+    app.boot_with_model(&mut board, IDENTITY, model_slot(), BAKED_MODEL);
     loop {
         let byte = board.read_byte();
         app.on_byte(&mut board, byte);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::mlperf::{MlperfConfig, MlperfLink};
 use super::probe::ProbeConfig;
 use super::{
     Backing, LinkTarget, QemuConfig, QemuTarget, RenodeConfig, RenodeTarget, SerialConfig,
@@ -28,6 +29,9 @@ pub enum DeviceKind {
     Renode,
     /// A board behind a debug probe, over RTT (feature `probe`, docs/hardware.md).
     Probe,
+    /// Firmware that speaks only the MLPerf Tiny text protocol, in QEMU or on a serial port
+    /// (docs/mlperf.md).
+    Mlperf,
 }
 
 impl DeviceKind {
@@ -38,6 +42,7 @@ impl DeviceKind {
             Self::Serial => "serial",
             Self::Renode => "renode",
             Self::Probe => "probe",
+            Self::Mlperf => "mlperf",
         }
     }
 
@@ -64,6 +69,8 @@ pub enum DeviceConfig {
     Renode(RenodeConfig),
     /// A board behind a debug probe.
     Probe(ProbeConfig),
+    /// An MLPerf Tiny device.
+    Mlperf(MlperfConfig),
 }
 
 impl DeviceConfig {
@@ -74,6 +81,7 @@ impl DeviceConfig {
             Self::Serial(_) => DeviceKind::Serial,
             Self::Renode(_) => DeviceKind::Renode,
             Self::Probe(_) => DeviceKind::Probe,
+            Self::Mlperf(_) => DeviceKind::Mlperf,
         }
     }
 
@@ -84,6 +92,7 @@ impl DeviceConfig {
             Self::Serial(c) => (&mut c.boot_timeout, &mut c.exchange_timeout),
             Self::Renode(c) => (&mut c.boot_timeout, &mut c.exchange_timeout),
             Self::Probe(c) => (&mut c.boot_timeout, &mut c.exchange_timeout),
+            Self::Mlperf(c) => c.timeouts_mut(),
         };
         (*b, *e) = (boot, exchange);
     }
@@ -91,7 +100,19 @@ impl DeviceConfig {
     /// Whether only one run may use the device at a time (a port or a probe has one opener;
     /// each emulator run is its own device).
     pub fn exclusive(&self) -> bool {
-        matches!(self.kind(), DeviceKind::Serial | DeviceKind::Probe)
+        self.opens_a_port() || self.kind() == DeviceKind::Probe
+    }
+
+    /// Whether opening the device means opening a serial port (rather than launching).
+    pub fn opens_a_port(&self) -> bool {
+        matches!(
+            self,
+            Self::Serial(_)
+                | Self::Mlperf(MlperfConfig {
+                    link: MlperfLink::Serial(_),
+                    ..
+                })
+        )
     }
 
     /// The firmware image the device runs, when harbor starts or flashes it.
@@ -101,6 +122,10 @@ impl DeviceConfig {
             Self::Serial(_) => None,
             Self::Renode(c) => Some(&c.firmware),
             Self::Probe(c) => Some(&c.firmware),
+            Self::Mlperf(c) => match &c.link {
+                MlperfLink::Qemu(q) => Some(&q.firmware),
+                MlperfLink::Serial(_) => None,
+            },
         }
     }
 }
@@ -122,6 +147,7 @@ pub async fn open(config: &DeviceConfig) -> Result<Dut, TargetError> {
         DeviceConfig::Serial(c) => SerialTarget::open(c).await?.into_dut(),
         DeviceConfig::Renode(c) => RenodeTarget::launch(c.clone()).await?.into_dut(),
         DeviceConfig::Probe(c) => open_probe(c).await?,
+        DeviceConfig::Mlperf(c) => super::mlperf::open(c).await?,
     })
 }
 
@@ -208,13 +234,25 @@ mod tests {
             DeviceConfig::Serial(SerialConfig::new("/dev/ttyUSB0")),
             DeviceConfig::Renode(RenodeConfig::new("a.elf")),
             DeviceConfig::Probe(ProbeConfig::new("esp32c3", "a.elf")),
+            DeviceConfig::Mlperf(MlperfConfig {
+                link: MlperfLink::Qemu(QemuConfig::new("a.elf")),
+                format: super::super::MlperfFormat::new(super::super::mlperf::OutputFormat::Int8),
+            }),
+            DeviceConfig::Mlperf(MlperfConfig {
+                link: MlperfLink::Serial(SerialConfig::new("/dev/ttyUSB0")),
+                format: super::super::MlperfFormat::new(super::super::mlperf::OutputFormat::Float),
+            }),
         ] {
             config.set_timeouts(boot, exchange);
-            let got = match &config {
+            let got = match &mut config {
                 DeviceConfig::Qemu(c) => (c.boot_timeout, c.exchange_timeout),
                 DeviceConfig::Serial(c) => (c.boot_timeout, c.exchange_timeout),
                 DeviceConfig::Renode(c) => (c.boot_timeout, c.exchange_timeout),
                 DeviceConfig::Probe(c) => (c.boot_timeout, c.exchange_timeout),
+                DeviceConfig::Mlperf(c) => {
+                    let (b, e) = c.timeouts_mut();
+                    (*b, *e)
+                }
             };
             assert_eq!(got, (boot, exchange), "{:?}", config.kind());
         }

@@ -199,6 +199,17 @@ pub enum TargetError {
         /// Cause-specific detail.
         detail: u32,
     },
+    /// An MLPerf text command answered `e-[…]`, or lacked the line it must print (the
+    /// device still answers: the command can be sent again).
+    #[error("{target} refused `{command}%`: {message}")]
+    Refused {
+        /// The device's name in messages.
+        target: String,
+        /// The command (a long `db` line cut short).
+        command: String,
+        /// What the device said, or which line was missing.
+        message: String,
+    },
     /// An answer of the wrong type.
     #[error("{target} answered {got} where {expected} was expected")]
     Unexpected {
@@ -273,6 +284,7 @@ impl TargetError {
             Self::Truncated { .. } => "truncated",
             Self::Garbage { .. } => "garbage",
             Self::Rejected { .. } => "rejected",
+            Self::Refused { .. } => "refused",
             Self::Unexpected { .. } => "unexpected",
             Self::Io { .. } => "io",
             Self::Dead { .. } => "dead",

@@ -22,25 +22,29 @@ pub struct DeviceInfo {
 }
 
 /// One inference as the firmware measured it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Inference {
     /// Index of the highest logit.
     pub predicted: u8,
-    /// The model's int8 output, one per class.
+    /// The model's int8 output, one per class; empty when the device prints floats.
     pub logits: Vec<i8>,
-    /// Retired instructions around the inference (deterministic under QEMU's -icount).
-    pub instructions: u64,
+    /// The outputs as an MLPerf device printed them when they are dequantized floats
+    /// (`kind: mlperf` with `outputs: float`); `None` for int8 outputs.
+    pub outputs: Option<Vec<f32>>,
+    /// Retired instructions around the inference (deterministic under QEMU's -icount);
+    /// `None` from a device that does not count them (`kind: mlperf`).
+    pub instructions: Option<u64>,
     /// Wall time the band measured with its own timer (µs); `None` from an emulator,
     /// whose time is only the instruction count restated.
     pub elapsed_us: Option<u32>,
-    /// Deepest stack use seen so far (bytes).
-    pub stack_high_water: u32,
-    /// Tensor arena bytes the model needs.
-    pub arena_used: u32,
+    /// Deepest stack use seen so far (bytes); `None` when the device does not report it.
+    pub stack_high_water: Option<u32>,
+    /// Tensor arena bytes the model needs; `None` when the device does not report it.
+    pub arena_used: Option<u32>,
 }
 
 /// One window the band cut, converted and inferred on in stream mode.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StreamWindow {
     /// Window number in the segment: model-rate samples `[index·hop, index·hop + len)`.
     pub index: u32,
@@ -49,7 +53,7 @@ pub struct StreamWindow {
 }
 
 /// What one [`Target::stream`] call got back.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StreamOutcome {
     /// Windows completed by these samples, in order.
     pub windows: Vec<StreamWindow>,
@@ -71,7 +75,7 @@ pub struct StreamConfig {
 }
 
 /// A binary response, owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum BinaryReply {
     /// The answer to Hello.
     Info(DeviceInfo),
@@ -103,10 +107,11 @@ fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
     Inference {
         predicted: r.predicted,
         logits: r.logits.iter().map(|&b| b as i8).collect(),
-        instructions: r.instructions,
+        outputs: None,
+        instructions: Some(r.instructions),
         elapsed_us: r.elapsed_us,
-        stack_high_water: r.stack_high_water,
-        arena_used: r.arena_used,
+        stack_high_water: Some(r.stack_high_water),
+        arena_used: Some(r.arena_used),
     }
 }
 

@@ -124,6 +124,24 @@ pub type SerialTarget = LinkTarget<TtyStream, SerialBoard>;
 impl LinkTarget<TtyStream, SerialBoard> {
     /// Opens the port, resets the board if asked, and checks it speaks harbor's protocol.
     pub async fn open(config: &SerialConfig) -> Result<Self, TargetError> {
+        let mut target = Self::connect(config).await?;
+        if config.reset == Reset::None {
+            // The board may hold half a frame from an earlier session: clear it first.
+            target.resync().await?;
+            match target
+                .exchange_within(&Request::Hello, config.boot_timeout)
+                .await?
+            {
+                BinaryReply::Info(_) => {}
+                other => return Err(super::unexpected(target.name(), "Info", &other)),
+            }
+        }
+        Ok(target)
+    }
+
+    /// Opens the port and, with `reset: dtr-rts`, resets the board and waits for its
+    /// `m-ready`; without a reset, checks nothing (the caller greets the board its way).
+    pub async fn connect(config: &SerialConfig) -> Result<Self, TargetError> {
         let name = format!("serial:{}", config.port);
         let mut port = serialport::new(&config.port, config.baud)
             .open_native()
@@ -152,23 +170,10 @@ impl LinkTarget<TtyStream, SerialBoard> {
             config.garbage_budget,
             config.exchange_timeout,
         );
-        match config.reset {
-            Reset::DtrRts => {
-                target
-                    .await_ready(config.boot_timeout, "booting after the DTR/RTS reset")
-                    .await?;
-            }
-            Reset::None => {
-                // The board may hold half a frame from an earlier session: clear it first.
-                target.resync().await?;
-                match target
-                    .exchange_within(&Request::Hello, config.boot_timeout)
-                    .await?
-                {
-                    BinaryReply::Info(_) => {}
-                    other => return Err(super::unexpected(target.name(), "Info", &other)),
-                }
-            }
+        if config.reset == Reset::DtrRts {
+            target
+                .await_ready(config.boot_timeout, "booting after the DTR/RTS reset")
+                .await?;
         }
         Ok(target)
     }

@@ -399,7 +399,7 @@ mod tests {
         // A band's measured time reaches the host as-is, and its absence stays absent.
         assert_eq!(outcome.windows[0].inference.elapsed_us, None);
         assert_eq!(outcome.windows[1].inference.elapsed_us, Some(2345));
-        assert_eq!(outcome.windows[1].inference.instructions, 1000);
+        assert_eq!(outcome.windows[1].inference.instructions, Some(1000));
         drop(peer.await.unwrap());
     }
 

@@ -45,3 +45,34 @@ pub fn agreement_float(pairs: impl IntoIterator<Item = (usize, usize)>) -> Optio
     }
     (total > 0).then(|| same as f64 / total as f64)
 }
+
+/// How a device's printed float outputs are compared with the host's int8 reference.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloatOutputCheck {
+    /// The model output's quantization scale.
+    pub scale: f32,
+    /// The model output's zero point.
+    pub zero_point: i32,
+    /// Largest difference that still agrees (output units).
+    pub tolerance: f64,
+}
+
+/// Fraction of windows whose every printed output is within the tolerance of the host
+/// reference dequantized, `scale · (q − zero_point)`. A window with a different number of
+/// outputs disagrees; no windows gives `None`.
+pub fn float_output_agreement<'a>(
+    pairs: impl IntoIterator<Item = (&'a [f32], &'a [i8])>,
+    check: FloatOutputCheck,
+) -> Option<f64> {
+    let (mut total, mut same) = (0usize, 0usize);
+    for (device, host) in pairs {
+        total += 1;
+        let agrees = device.len() == host.len()
+            && device.iter().zip(host).all(|(&d, &q)| {
+                let reference = f64::from(check.scale) * f64::from(i32::from(q) - check.zero_point);
+                (f64::from(d) - reference).abs() <= check.tolerance
+            });
+        same += usize::from(agrees);
+    }
+    (total > 0).then(|| same as f64 / total as f64)
+}

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CellOutcome, CheckResult, Confusion, ElfSizes, EnergyEstimate, Footprint, InstructionStats,
-    Int8Mismatch, ShardFailure, agreement_float, int8_agreement,
+    CellOutcome, CheckResult, Confusion, ElfSizes, EnergyEstimate, FloatOutputCheck, Footprint,
+    InstructionStats, Int8Mismatch, ShardFailure, agreement_float, float_output_agreement,
+    int8_agreement,
 };
 use crate::board::BoardProfile;
 use crate::dut::Inference;
@@ -71,6 +72,10 @@ pub struct CellResult {
     pub int8_mismatches: Vec<Int8Mismatch>,
     /// Fraction of completed windows where the device picks the float model's class.
     pub agreement_float: Option<f64>,
+    /// A device printing float outputs (`kind: mlperf`, `outputs: float`): fraction of
+    /// completed windows whose every output is within the tolerance of the host reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_outputs: Option<f64>,
     /// Retired instructions per inference.
     pub instructions: Option<InstructionStats>,
     /// An estimate: median instructions × CPI / clock of the board profile.
@@ -151,6 +156,9 @@ pub struct CellContext<'a> {
     pub model_bytes: u64,
     /// Seconds between inferences (for the energy budget per window).
     pub hop_s: f64,
+    /// How a device that prints floats is compared with the host reference; `None` when
+    /// it reports int8 logits (compared bit for bit).
+    pub float_outputs: Option<FloatOutputCheck>,
 }
 
 /// Median of measured µs in ms (mean of the middle two for an even count); `None` for none.
@@ -188,15 +196,26 @@ impl CellResult {
         let device = confusion_of(&|_, inf| usize::from(inf.predicted));
         let host = confusion_of(&|i, _| w.host_class[i]);
         let float = confusion_of(&|i, _| w.float_class[i]);
+        // int8 logits are compared bit for bit, printed floats within a tolerance.
         let (agreement_int8, int8_mismatches) = int8_agreement(
             done.iter()
+                .filter(|(_, inf)| inf.outputs.is_none())
                 .map(|&(i, inf)| (i, inf.logits.as_slice(), w.host_logits[i].as_slice())),
         );
+        let agreement_outputs = cx.float_outputs.and_then(|check| {
+            float_output_agreement(
+                done.iter().filter_map(|&(i, inf)| {
+                    Some((inf.outputs.as_deref()?, w.host_logits[i].as_slice()))
+                }),
+                check,
+            )
+        });
         let agreement_float = agreement_float(
             done.iter()
                 .map(|&(i, inf)| (usize::from(inf.predicted), w.float_class[i])),
         );
-        let instructions = InstructionStats::of(done.iter().map(|(_, inf)| inf.instructions));
+        let instructions =
+            InstructionStats::of(done.iter().filter_map(|(_, inf)| inf.instructions));
         let est_latency_ms = match (&instructions, &cx.board.mcu) {
             (Some(s), Some(mcu)) => Some(mcu.estimate_ms(s.median)),
             _ => None,
@@ -204,9 +223,12 @@ impl CellResult {
         let measured_latency_ms = median_ms(done.iter().filter_map(|(_, inf)| inf.elapsed_us));
         let stack = done
             .iter()
-            .map(|(_, inf)| u64::from(inf.stack_high_water))
+            .filter_map(|(_, inf)| inf.stack_high_water.map(u64::from))
             .max();
-        let arena = done.iter().map(|(_, inf)| u64::from(inf.arena_used)).max();
+        let arena = done
+            .iter()
+            .filter_map(|(_, inf)| inf.arena_used.map(u64::from))
+            .max();
         let footprint = match (cx.elf, &outcome.device, stack, arena) {
             (Some(elf), Some(dev), Some(stack), Some(arena)) => Some(Footprint::of(
                 elf,
@@ -250,6 +272,7 @@ impl CellResult {
             agreement_int8,
             int8_mismatches,
             agreement_float,
+            agreement_outputs,
             instructions,
             est_latency_ms,
             measured_latency_ms,

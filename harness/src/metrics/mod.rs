@@ -19,7 +19,9 @@ mod table;
 mod tolerance;
 
 pub use crate::model::confusion::{ClassScore, Confusion};
-pub use agreement::{Int8Mismatch, agreement_float, int8_agreement};
+pub use agreement::{
+    FloatOutputCheck, Int8Mismatch, agreement_float, float_output_agreement, int8_agreement,
+};
 pub use cell::{CellContext, CellResult, ScoredWindows, Status};
 pub use check::{CheckResult, CompareOp};
 pub use energy::EnergyEstimate;

@@ -186,6 +186,10 @@ pub static METRICS: &[Metric] = &[
         c.agreement_float
     })
     .compared(Tolerance::Absolute(0.005)),
+    Metric::new("agreement_outputs", Unit::Fraction, Better::Higher, |c| {
+        c.agreement_outputs
+    })
+    .compared(Tolerance::Absolute(0.0)),
     Metric::new("int8_mismatches", Unit::Count, Better::Lower, |c| {
         count(c.int8_mismatches.len())
     }),

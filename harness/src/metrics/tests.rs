@@ -147,3 +147,33 @@ fn values_print_with_the_decimals_of_their_unit() {
     // A name this version does not know (a report from another one) still prints.
     assert_eq!(format_value("future_metric", 1.5), "1.5000");
 }
+
+#[test]
+fn printed_floats_agree_within_the_tolerance_of_the_dequantized_reference() {
+    use crate::metrics::{FloatOutputCheck, float_output_agreement};
+    // A softmax output: scale 1/256, zero point -128; host int8 [127, -128] is [0.996, 0.0].
+    let check = FloatOutputCheck {
+        scale: 1.0 / 256.0,
+        zero_point: -128,
+        tolerance: 0.01,
+    };
+    let host: [i8; 2] = [127, -128];
+    let printed_3dp = [0.996f32, 0.000];
+    let one_step_off = [0.992f32, 0.004];
+    let other_class = [0.0f32, 0.996];
+    let too_few = [0.996f32];
+    let agreement =
+        |device: &[&[f32]]| float_output_agreement(device.iter().map(|d| (*d, &host[..])), check);
+    assert_eq!(agreement(&[&printed_3dp, &one_step_off]), Some(1.0));
+    assert_eq!(agreement(&[&printed_3dp, &other_class]), Some(0.5));
+    assert_eq!(agreement(&[&too_few]), Some(0.0));
+    assert_eq!(agreement(&[]), None);
+    let strict = FloatOutputCheck {
+        tolerance: 0.001,
+        ..check
+    };
+    assert_eq!(
+        float_output_agreement([(&one_step_off[..], &host[..])], strict),
+        Some(0.0)
+    );
+}

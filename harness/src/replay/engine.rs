@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::dut::{DeviceConfig, DeviceInfo, Inference, Target, TargetError};
+use crate::dut::mlperf::{self, MlperfFormat};
+use crate::dut::{DeviceConfig, DeviceInfo, Dut, Inference, Target, TargetError};
 use crate::metrics::{CellOutcome, ShardFailure};
 use crate::shutdown::{Stop, StopSignal};
 
@@ -171,6 +172,18 @@ async fn run_shard(
         interrupted(&mut result, signal, "waiting to start");
         return result;
     }
+    if let DeviceConfig::Mlperf(_) = &plan.config
+        && plan.mode == Mode::Stream
+    {
+        fail(
+            &mut result,
+            "unsupported",
+            "stream mode is not supported by a `kind: mlperf` device: the MLPerf Tiny protocol carries prepared input tensors, not a sample stream".into(),
+            "checking stream support",
+            None,
+        );
+        return result;
+    }
     let opened = tokio::select! {
         opened = crate::dut::open(&plan.config) => opened,
         signal = stop.requested() => {
@@ -181,7 +194,24 @@ async fn run_shard(
     match opened {
         Ok(mut target) => {
             let stopped = {
-                let work = drive(&mut target, plan, &shard, &mut result, progress, &fail);
+                let work = async {
+                    match &plan.config {
+                        DeviceConfig::Mlperf(c) => {
+                            let format = &c.format;
+                            drive_mlperf(
+                                &mut target,
+                                format,
+                                plan,
+                                &shard,
+                                &mut result,
+                                progress,
+                                &fail,
+                            )
+                            .await;
+                        }
+                        _ => drive(&mut target, plan, &shard, &mut result, progress, &fail).await,
+                    }
+                };
                 tokio::select! {
                     () = work => None,
                     signal = stop.requested() => Some(signal),
@@ -194,9 +224,10 @@ async fn run_shard(
             }
         }
         Err(e) => {
-            let during = match plan.config {
-                DeviceConfig::Serial(_) => "opening the port",
-                _ => "launching",
+            let during = if plan.config.opens_a_port() {
+                "opening the port"
+            } else {
+                "launching"
             };
             target_failure(&mut result, e, during, None);
         }
@@ -266,6 +297,38 @@ async fn drive<T: Target>(
 
 /// The failure kind of a shard that a stop signal cut off.
 pub const INTERRUPTED: &str = "interrupted";
+
+/// An MLPerf Tiny device: nothing to load (the model is compiled in); each window goes into
+/// its `db` buffer and `infer 1 0` runs it.
+async fn drive_mlperf(
+    target: &mut Dut,
+    format: &MlperfFormat,
+    plan: &CellPlan,
+    shard: &Shard,
+    result: &mut ShardResult,
+    progress: &(dyn Fn(u64) + Send + Sync),
+    fail: &FailFn<'_>,
+) {
+    if let Err(e) = mlperf::identify(target).await {
+        return fail(
+            result,
+            e.kind(),
+            e.to_string(),
+            "identifying the firmware",
+            None,
+        );
+    }
+    // mlperf::infer sends a window again when noise garbled it (docs/mlperf.md).
+    for i in shard.windows.clone() {
+        match mlperf::infer(target, format, &plan.inputs[i]).await {
+            Ok(inference) => {
+                result.inferences.push((i, inference));
+                progress(1);
+            }
+            Err(e) => return fail(result, e.kind(), e.to_string(), "inferring", Some(i)),
+        }
+    }
+}
 
 type FailFn<'a> = dyn Fn(&mut ShardResult, &str, String, &str, Option<usize>) + Send + Sync + 'a;
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::board::{BoardError, BoardProfile};
-use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes};
+use crate::dut::DeviceConfig;
+use crate::dut::mlperf::OutputFormat;
+use crate::metrics::{CellContext, CellResult, CheckResult, ElfSizes, FloatOutputCheck};
 use crate::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION, Shard};
 use crate::scenario::{ReplayScenario, Threshold};
 use crate::shutdown::StopSignal;
@@ -190,6 +192,7 @@ pub fn run_scenario(
                     elf: elf_sizes[cell.target].as_ref(),
                     model_bytes: plan.model.len() as u64,
                     hop_s: model.hop_s(),
+                    float_outputs: float_outputs(&plan.config, model),
                 },
                 outcome,
             );
@@ -219,6 +222,21 @@ pub fn run_scenario(
         },
         interrupted_by,
     })
+}
+
+/// The comparison for a device that prints dequantized floats (`kind: mlperf`).
+fn float_outputs(config: &DeviceConfig, model: &ModelBundle) -> Option<FloatOutputCheck> {
+    match config {
+        DeviceConfig::Mlperf(c) if c.format.outputs == OutputFormat::Float => {
+            let output = model.host.output();
+            Some(FloatOutputCheck {
+                scale: output.scale,
+                zero_point: output.zero_point,
+                tolerance: c.format.tolerance,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// The implicit `status_ok` check, then the cell's thresholds in scenario order.

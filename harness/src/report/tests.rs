@@ -38,6 +38,7 @@ fn full_cell(mode: Mode) -> CellResult {
             host: vec![-127, 127],
         }],
         agreement_float: None,
+        agreement_outputs: None,
         instructions: Some(InstructionStats {
             min: 983_373,
             median: 988_666,
@@ -178,10 +179,11 @@ fn cell_from_answers(
                 Some(crate::dut::Inference {
                     predicted: u8::from(logits[1] > logits[0]),
                     logits: logits.clone(),
-                    instructions,
+                    outputs: None,
+                    instructions: Some(instructions),
                     elapsed_us,
-                    stack_high_water: 1024,
-                    arena_used: 2048,
+                    stack_high_water: Some(1024),
+                    arena_used: Some(2048),
                 })
             })
             .collect(),
@@ -198,6 +200,7 @@ fn cell_from_answers(
         elf: None,
         model_bytes: 0,
         hop_s: 1.0,
+        float_outputs: None,
     };
     CellResult::new(&cx, &outcome)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
+use crate::dut::mlperf::{MlperfConfig, MlperfFormat, MlperfLink, OutputFormat};
 use crate::dut::probe::ProbeConfig;
 use crate::dut::{DeviceConfig, QemuConfig, RenodeConfig, SerialConfig};
 
@@ -168,7 +169,8 @@ pub(super) struct RawTarget {
     /// The firmware ELF, relative to the scenario file (for `serial`: the image the board
     /// runs, read for its flash/RAM figures; harbor does not flash it).
     pub firmware: Spanned<String>,
-    /// `serial` only: the board's port, its baud rate and `reset: none|dtr-rts`.
+    /// `serial` (and `mlperf` via serial) only: the board's port, its baud rate and
+    /// `reset: none|dtr-rts`.
     #[serde(default)]
     pub port: Option<Spanned<String>>,
     #[serde(default)]
@@ -183,6 +185,21 @@ pub(super) struct RawTarget {
     pub probe: Option<Spanned<String>>,
     #[serde(default)]
     pub flash: Option<Spanned<bool>>,
+    /// `mlperf` only: how harbor reaches it (`qemu`, the default, or `serial`), what its `db`
+    /// buffer takes (`input`, `layout`), what `m-results-[…]` carries (`outputs`, required),
+    /// its command length (`line_chars`) and the float agreement tolerance.
+    #[serde(default)]
+    pub via: Option<Spanned<String>>,
+    #[serde(default)]
+    pub input: Option<Spanned<String>>,
+    #[serde(default)]
+    pub layout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub outputs: Option<Spanned<String>>,
+    #[serde(default)]
+    pub line_chars: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub tolerance: Option<Spanned<f64>>,
 }
 
 /// The kind of a scenario target: every backend of [`crate::dut`].
@@ -195,47 +212,67 @@ impl RawTarget {
         if let Some(reason) = kind.unavailable() {
             return Err((self.kind.referenced, reason.to_string()));
         }
-        let kind_only = [
+        use TargetKind::{Mlperf, Probe, Serial};
+        let kind_only: [(&[TargetKind], &str, Option<Location>); 12] = [
             (
-                TargetKind::Serial,
+                &[Serial, Mlperf],
                 "port",
                 self.port.as_ref().map(|v| v.referenced),
             ),
             (
-                TargetKind::Serial,
+                &[Serial, Mlperf],
                 "baud",
                 self.baud.as_ref().map(|v| v.referenced),
             ),
             (
-                TargetKind::Serial,
+                &[Serial, Mlperf],
                 "reset",
                 self.reset.as_ref().map(|v| v.referenced),
             ),
+            (&[Probe], "chip", self.chip.as_ref().map(|v| v.referenced)),
+            (&[Probe], "probe", self.probe.as_ref().map(|v| v.referenced)),
+            (&[Probe], "flash", self.flash.as_ref().map(|v| v.referenced)),
+            (&[Mlperf], "via", self.via.as_ref().map(|v| v.referenced)),
             (
-                TargetKind::Probe,
-                "chip",
-                self.chip.as_ref().map(|v| v.referenced),
+                &[Mlperf],
+                "input",
+                self.input.as_ref().map(|v| v.referenced),
             ),
             (
-                TargetKind::Probe,
-                "probe",
-                self.probe.as_ref().map(|v| v.referenced),
+                &[Mlperf],
+                "layout",
+                self.layout.as_ref().map(|v| v.referenced),
             ),
             (
-                TargetKind::Probe,
-                "flash",
-                self.flash.as_ref().map(|v| v.referenced),
+                &[Mlperf],
+                "outputs",
+                self.outputs.as_ref().map(|v| v.referenced),
+            ),
+            (
+                &[Mlperf],
+                "line_chars",
+                self.line_chars.as_ref().map(|v| v.referenced),
+            ),
+            (
+                &[Mlperf],
+                "tolerance",
+                self.tolerance.as_ref().map(|v| v.referenced),
             ),
         ];
-        for (owner, field, at) in kind_only {
-            if let Some(at) = at.filter(|_| owner != kind) {
-                let owner = owner.name();
-                return Err((at, format!("`{field}` is for `kind: {owner}` targets only")));
+        for (owners, field, at) in kind_only {
+            if let Some(at) = at.filter(|_| !owners.contains(&kind)) {
+                let owners: Vec<String> = owners
+                    .iter()
+                    .map(|o| format!("`kind: {}`", o.name()))
+                    .collect();
+                let owners = owners.join(" and ");
+                return Err((at, format!("`{field}` is for {owners} targets only")));
             }
         }
         Ok(match kind {
             TargetKind::Qemu => DeviceConfig::Qemu(QemuConfig::new(firmware)),
             TargetKind::Serial => DeviceConfig::Serial(self.serial()?),
+            TargetKind::Mlperf => DeviceConfig::Mlperf(self.mlperf(firmware)?),
             TargetKind::Renode => DeviceConfig::Renode(RenodeConfig::new(firmware)),
             TargetKind::Probe => {
                 let chip = self.chip.as_ref().ok_or_else(|| {
@@ -252,13 +289,94 @@ impl RawTarget {
         })
     }
 
-    /// A `serial` target's port settings.
-    fn serial(&self) -> Result<SerialConfig, (Location, String)> {
-        let port = self.port.as_ref().ok_or_else(|| {
+    /// An `mlperf` target: how it is reached and what it speaks (docs/mlperf.md).
+    fn mlperf(&self, firmware: PathBuf) -> Result<MlperfConfig, (Location, String)> {
+        fn spelled<T: std::str::FromStr<Err = String>>(
+            value: &Option<Spanned<String>>,
+        ) -> Result<Option<T>, (Location, String)> {
+            value
+                .as_ref()
+                .map(|v| v.value.parse().map_err(|e| (v.referenced, e)))
+                .transpose()
+        }
+        let outputs: OutputFormat = spelled(&self.outputs)?.ok_or_else(|| {
             (
                 self.kind.referenced,
-                "a `serial` target needs `port` (e.g. /dev/ttyUSB0; `harbor ports` lists them)"
-                    .into(),
+                "an `mlperf` target needs `outputs: float` or `outputs: int8`: what its `m-results-[…]` line prints".into(),
+            )
+        })?;
+        let mut format = MlperfFormat::new(outputs);
+        if let Some(input) = spelled(&self.input)? {
+            format.input = input;
+        }
+        if let Some(layout) = spelled(&self.layout)? {
+            format.layout = layout;
+        }
+        if let Some(n) = &self.line_chars {
+            if n.value < MlperfFormat::MIN_LINE_CHARS {
+                return Err((
+                    n.referenced,
+                    format!(
+                        "`line_chars` must be at least {} (`db ` and one byte)",
+                        MlperfFormat::MIN_LINE_CHARS
+                    ),
+                ));
+            }
+            format.line_chars = n.value;
+        }
+        if let Some(t) = &self.tolerance {
+            if outputs != OutputFormat::Float {
+                return Err((
+                    t.referenced,
+                    "`tolerance` is for `outputs: float` (int8 outputs are compared bit for bit)"
+                        .into(),
+                ));
+            }
+            if !(t.value.is_finite() && t.value >= 0.0) {
+                return Err((t.referenced, "`tolerance` must be a number ≥ 0".into()));
+            }
+            format.tolerance = t.value;
+        }
+        let via = self.via.as_ref();
+        let link = match via.map_or("qemu", |v| v.value.as_str()) {
+            "qemu" => {
+                let serial_keys = [
+                    ("port", self.port.as_ref().map(|v| v.referenced)),
+                    ("baud", self.baud.as_ref().map(|v| v.referenced)),
+                    ("reset", self.reset.as_ref().map(|v| v.referenced)),
+                ];
+                if let Some((field, Some(at))) =
+                    serial_keys.into_iter().find(|(_, at)| at.is_some())
+                {
+                    return Err((
+                        at,
+                        format!("`{field}` is for `via: serial` (this target runs in QEMU)"),
+                    ));
+                }
+                MlperfLink::Qemu(QemuConfig::new(firmware))
+            }
+            "serial" => MlperfLink::Serial(self.serial()?),
+            other => {
+                let at = via.map_or(self.kind.referenced, |v| v.referenced);
+                return Err((
+                    at,
+                    format!("unknown `via: {other}`: expected qemu or serial"),
+                ));
+            }
+        };
+        Ok(MlperfConfig { link, format })
+    }
+
+    /// A `serial` target's port settings (also an `mlperf` target's `via: serial`).
+    fn serial(&self) -> Result<SerialConfig, (Location, String)> {
+        let port = self.port.as_ref().ok_or_else(|| {
+            let whose = match self.kind.value {
+                TargetKind::Mlperf => "an `mlperf` target with `via: serial`",
+                _ => "a `serial` target",
+            };
+            (
+                self.kind.referenced,
+                format!("{whose} needs `port` (e.g. /dev/ttyUSB0; `harbor ports` lists them)"),
             )
         })?;
         let mut config = SerialConfig::new(port.value.clone());

@@ -320,3 +320,114 @@ fn subjects_may_be_the_cards_validation_or_training_users() {
         assert_eq!(s.datasets[0].subjects, expected);
     }
 }
+
+fn with_target(target: &str) -> String {
+    GOOD.replace(
+        "  - name: qemu\n    kind: qemu\n    firmware: ../target/firmware/elf/band-qemu.elf\n",
+        target,
+    )
+}
+
+#[test]
+fn an_mlperf_target_states_its_link_input_and_outputs() {
+    use crate::dut::mlperf::{InputEncoding, InputLayout, MlperfLink, OutputFormat};
+    let text = with_target(
+        "  - name: vendor\n    kind: mlperf\n    via: serial\n    port: /dev/ttyACM0\n    baud: 9600\n    firmware: fw.elf\n    outputs: float\n    input: uint8\n    layout: channels_first\n    line_chars: 40\n    tolerance: 0.02\n",
+    );
+    let s = ReplayScenario::parse(&scenario_path(), &text).unwrap();
+    let crate::dut::DeviceConfig::Mlperf(config) = &s.targets[0].device else {
+        panic!("{:?}", s.targets[0].device)
+    };
+    let MlperfLink::Serial(serial) = &config.link else {
+        panic!("{:?}", config.link)
+    };
+    assert_eq!((serial.port.as_str(), serial.baud), ("/dev/ttyACM0", 9600));
+    assert_eq!(config.format.outputs, OutputFormat::Float);
+    assert_eq!(config.format.input, InputEncoding::Uint8);
+    assert_eq!(config.format.layout, InputLayout::ChannelsFirst);
+    assert_eq!(
+        (config.format.line_chars, config.format.tolerance),
+        (40, 0.02)
+    );
+    // QEMU is the default link.
+    let text =
+        with_target("  - name: band\n    kind: mlperf\n    firmware: fw.elf\n    outputs: int8\n");
+    let s = ReplayScenario::parse(&scenario_path(), &text).unwrap();
+    assert!(matches!(
+        &s.targets[0].device,
+        crate::dut::DeviceConfig::Mlperf(c) if matches!(c.link, MlperfLink::Qemu(_))
+    ));
+}
+
+#[test]
+fn mlperf_keys_are_checked_at_their_line_and_column() {
+    let target = |extra: &str| {
+        with_target(&format!(
+            "  - name: band\n    kind: mlperf\n    firmware: fw.elf\n{extra}"
+        ))
+    };
+    // `kind` is on line 12; the keys after `firmware` start on line 14.
+    for (extra, at, needle) in [
+        ("", (12, 11), "needs `outputs: float` or `outputs: int8`"),
+        ("    outputs: fp32\n", (14, 14), "int8, float"),
+        (
+            "    outputs: int8\n    tolerance: 0.1\n",
+            (15, 16),
+            "is for `outputs: float`",
+        ),
+        ("    outputs: float\n    tolerance: -1\n", (15, 16), "≥ 0"),
+        (
+            "    outputs: int8\n    line_chars: 4\n",
+            (15, 17),
+            "at least 5",
+        ),
+        (
+            "    outputs: int8\n    input: int16\n",
+            (15, 12),
+            "int8, uint8",
+        ),
+        (
+            "    outputs: int8\n    layout: nhwc\n",
+            (15, 13),
+            "samples_first, channels_first",
+        ),
+        (
+            "    outputs: int8\n    via: usb\n",
+            (15, 10),
+            "expected qemu or serial",
+        ),
+        (
+            "    outputs: int8\n    port: /dev/ttyUSB0\n",
+            (15, 11),
+            "is for `via: serial`",
+        ),
+        (
+            "    outputs: int8\n    via: serial\n",
+            (12, 11),
+            "needs `port`",
+        ),
+    ] {
+        let (line, column, reason) = error_of(&target(extra));
+        assert!(reason.contains(needle), "{extra:?}: {reason}");
+        assert_eq!((line, column), at, "{extra:?}: {reason}");
+    }
+    // MLPerf keys belong to mlperf targets only.
+    let text = GOOD.replace(
+        "    firmware: ../target/firmware/elf/band-qemu.elf\n",
+        "    firmware: ../target/firmware/elf/band-qemu.elf\n    outputs: int8\n",
+    );
+    let (_, _, reason) = error_of(&text);
+    assert!(
+        reason.contains("`outputs` is for `kind: mlperf` targets only"),
+        "{reason}"
+    );
+    let text = GOOD.replace(
+        "    firmware: ../target/firmware/elf/band-qemu.elf\n",
+        "    firmware: ../target/firmware/elf/band-qemu.elf\n    port: /dev/ttyUSB0\n",
+    );
+    let (_, _, reason) = error_of(&text);
+    assert!(
+        reason.contains("`port` is for `kind: serial` and `kind: mlperf` targets only"),
+        "{reason}"
+    );
+}

@@ -20,6 +20,8 @@ mod esp_image;
 mod hardware_board;
 mod hardware_cli;
 mod hardware_target_kinds;
+mod mlperf_device;
+mod mlperf_scenario;
 mod ota_device_qemu;
 mod qemu_binary;
 mod qemu_boot;

@@ -85,6 +85,7 @@ pub fn ok_cell() -> CellResult {
         agreement_int8: Some(1.0),
         int8_mismatches: vec![],
         agreement_float: Some(0.98),
+        agreement_outputs: None,
         instructions: Some(InstructionStats {
             min: 983_373,
             median: 988_666,
@@ -151,6 +152,7 @@ pub fn failed_cell() -> CellResult {
         agreement_int8: None,
         int8_mismatches: vec![],
         agreement_float: None,
+        agreement_outputs: None,
         instructions: None,
         est_latency_ms: None,
         measured_latency_ms: None,

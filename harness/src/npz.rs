@@ -1,9 +1,8 @@
 //! NumPy `.npz` files: a zip of `.npy` v1.0 arrays, written and read without Python.
 //!
 //! Entries are stored uncompressed (`np.load` reads them; the arrays are small next to the
-//! datasets they come from). Only the dtypes harbor uses are supported: `<f4`, `|i1`,
-//! `<i2`, `<i8` and little-endian unicode `<Un`, C order. Bare `.npy` files (one array) are
-//! read and written too.
+//! datasets they come from). Supported dtypes, C order: `|i1`, `<i2`, `<i4`, `<i8`, `<f4`,
+//! `<f8` and little-endian unicode `<Un`. Single `.npy` files too ([`read_npy`], [`write_npy`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,10 +12,14 @@ use std::path::{Path, PathBuf};
 /// An array's elements, flattened in C order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyData {
+    /// `|i1` elements (int8 tensors).
+    I8(Vec<i8>),
+    /// `<i4` elements.
+    I32(Vec<i32>),
+    /// `<f8` elements.
+    F64(Vec<f64>),
     /// `<f4` elements.
     F32(Vec<f32>),
-    /// `|i1` elements (int8 model windows and outputs).
-    I8(Vec<i8>),
     /// `<i2` elements.
     I16(Vec<i16>),
     /// `<i8` elements.
@@ -28,18 +31,35 @@ pub enum NpyData {
 impl NpyData {
     fn len(&self) -> usize {
         match self {
-            NpyData::F32(v) => v.len(),
             NpyData::I8(v) => v.len(),
+            NpyData::I32(v) => v.len(),
+            NpyData::F64(v) => v.len(),
+            NpyData::F32(v) => v.len(),
             NpyData::I16(v) => v.len(),
             NpyData::I64(v) => v.len(),
             NpyData::Unicode(v) => v.len(),
         }
     }
 
+    /// NumPy's name of the element type (`int8`, `float32`, …), for messages.
+    pub fn dtype_name(&self) -> &'static str {
+        match self {
+            NpyData::I8(_) => "int8",
+            NpyData::I32(_) => "int32",
+            NpyData::F64(_) => "float64",
+            NpyData::F32(_) => "float32",
+            NpyData::I16(_) => "int16",
+            NpyData::I64(_) => "int64",
+            NpyData::Unicode(_) => "unicode",
+        }
+    }
+
     fn descr(&self) -> String {
         match self {
-            NpyData::F32(_) => "<f4".into(),
             NpyData::I8(_) => "|i1".into(),
+            NpyData::I32(_) => "<i4".into(),
+            NpyData::F64(_) => "<f8".into(),
+            NpyData::F32(_) => "<f4".into(),
             NpyData::I16(_) => "<i2".into(),
             NpyData::I64(_) => "<i8".into(),
             // NumPy has no zero-width strings; `<U1` holds the empty string.
@@ -229,8 +249,10 @@ fn write_data(w: &mut impl Write, data: &NpyData) -> std::io::Result<()> {
         Ok(())
     }
     match data {
-        NpyData::F32(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::I8(v) => chunks(w, v, |x| x.to_le_bytes()),
+        NpyData::I32(v) => chunks(w, v, |x| x.to_le_bytes()),
+        NpyData::F64(v) => chunks(w, v, |x| x.to_le_bytes()),
+        NpyData::F32(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::I16(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::I64(v) => chunks(w, v, |x| x.to_le_bytes()),
         NpyData::Unicode(v) => {
@@ -251,6 +273,55 @@ fn write_data(w: &mut impl Write, data: &NpyData) -> std::io::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads a bare `.npy` file (one array).
+pub fn read_npy(path: &Path) -> Result<NpyArray, NpzError> {
+    let bytes = std::fs::read(path).map_err(|source| NpzError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_npy(&bytes).map_err(|reason| NpzError::Format {
+        path: path.to_path_buf(),
+        entry: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        reason,
+    })
+}
+
+/// Writes one array as a bare `.npy` file: to a temporary name beside it, then renamed, so a failed write
+/// never leaves a half-written array under `path`.
+pub fn write_npy(path: &Path, array: &NpyArray) -> Result<(), NpzError> {
+    let io = |source| NpzError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let expected: usize = array.shape.iter().product();
+    if expected != array.data.len() {
+        return Err(NpzError::Format {
+            path: path.to_path_buf(),
+            entry: "the array".into(),
+            reason: format!(
+                "shape {:?} does not match {} elements",
+                array.shape,
+                array.data.len()
+            ),
+        });
+    }
+    let tmp = path.with_extension("npy.partial");
+    let write = || -> std::io::Result<()> {
+        let mut w = BufWriter::new(File::create(&tmp)?);
+        w.write_all(&header(array))?;
+        write_data(&mut w, &array.data)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }
 
 /// Reads every `.npy` entry of the `.npz` at `path`, keyed by name without `.npy`.
@@ -283,46 +354,6 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, NpyArray>, NpzError> {
         );
     }
     Ok(arrays)
-}
-
-/// Reads a bare `.npy` file (one array).
-pub fn read_npy(path: &Path) -> Result<NpyArray, NpzError> {
-    let bytes = std::fs::read(path).map_err(|source| NpzError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_npy(&bytes).map_err(|reason| NpzError::Format {
-        path: path.to_path_buf(),
-        entry: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        reason,
-    })
-}
-
-/// Writes one array as a bare `.npy` file.
-pub fn write_npy(path: &Path, array: &NpyArray) -> Result<(), NpzError> {
-    let io = |source| NpzError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let expected: usize = array.shape.iter().product();
-    if expected != array.data.len() {
-        return Err(NpzError::Format {
-            path: path.to_path_buf(),
-            entry: String::new(),
-            reason: format!(
-                "shape {:?} does not match {} elements",
-                array.shape,
-                array.data.len()
-            ),
-        });
-    }
-    let mut out = BufWriter::new(File::create(path).map_err(io)?);
-    out.write_all(&header(array)).map_err(io)?;
-    write_data(&mut out, &array.data).map_err(io)?;
-    out.flush().map_err(io)
 }
 
 fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
@@ -373,6 +404,26 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
         }
     };
     let data = match descr.as_str() {
+        "|i1" | "<i1" | "i1" => {
+            need(1)?;
+            NpyData::I8(data.iter().map(|&b| b as i8).collect())
+        }
+        "<i4" => {
+            need(4)?;
+            NpyData::I32(
+                data.chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            )
+        }
+        "<f8" => {
+            need(8)?;
+            NpyData::F64(
+                data.chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+                    .collect(),
+            )
+        }
         "<f4" => {
             need(4)?;
             NpyData::F32(
@@ -380,10 +431,6 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect(),
             )
-        }
-        "|i1" | "<i1" | "i1" => {
-            need(1)?;
-            NpyData::I8(data.iter().map(|&b| b as i8).collect())
         }
         "<i2" => {
             need(2)?;

@@ -13,7 +13,7 @@ use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
 use crate::dut::{DeviceConfig, QemuConfig, Target};
 use crate::metrics::InstructionStats;
-use crate::model::HostModel;
+use crate::model::{HostModel, load_checked};
 use crate::rng::SplitMix64;
 
 /// Linux's USER_HZ on the platforms harbor runs on.
@@ -66,7 +66,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         "QEMU idle"
     );
     for dir in &args.models {
-        let model = HostModel::load(&resolve(dir).join("model.tflite")).map_err(CliError::usage)?;
+        let model = load_checked(&resolve(dir)).map_err(CliError::usage)?.host;
         let m = runtime.block_on(measure(&firmware, &model, args.windows))?;
         let name = dir
             .file_name()

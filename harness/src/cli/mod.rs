@@ -24,6 +24,8 @@ mod datasets;
 mod diff;
 mod flash;
 mod image;
+mod import;
+mod infer;
 mod merge;
 mod models;
 mod ports;
@@ -152,6 +154,9 @@ enum Command {
     Models(models::ModelsCommand),
     /// Score a model directory (float and int8 on the host) on prepared windows.
     Eval(models::EvalArgs),
+    /// Run a model on given windows (.npy) on the host or a device; write its int8 outputs,
+    /// optionally compare them bit for bit with a reference.
+    Infer(infer::InferArgs),
 }
 
 /// Restores SIGPIPE's default action, which Rust's runtime ignores: a command whose stdout
@@ -185,6 +190,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Models(cmd) => models::run(cmd),
         Command::Eval(args) => models::eval(&args),
+        Command::Infer(args) => infer::run(&args),
     };
     match outcome {
         Ok(exit) => ExitCode::from(exit as u8),

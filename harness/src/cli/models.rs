@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::{CliError, CliResult, Exit};
-use crate::model::eval::evaluate;
-use crate::model::saved::CARD_FILE;
+use crate::model::eval::{OutputKind, evaluate, run_int8};
+use crate::model::load_checked;
+use crate::model::saved::{CARD_FILE, FLOAT_FILE};
 use crate::model::source::from_prepared;
 use crate::model::{Arch, ClassSet, Confusion, ModelCard, Trained, Variant, WindowSet};
 use crate::signal::export::PreparedFile;
@@ -25,6 +26,9 @@ pub enum ModelsCommand {
     /// Fine-tune a model's last layer on one user's labelled windows (BandX personalization).
     #[cfg(feature = "train")]
     Personalize(super::train::PersonalizeArgs),
+    /// Make a model directory (model.tflite + a minimal card.yaml) from an int8 .tflite
+    /// harbor did not train; computes the band's input conversion and prints it.
+    Import(super::import::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +52,7 @@ pub fn run(cmd: ModelsCommand) -> CliResult {
         ModelsCommand::Train(args) => super::train::train(&args),
         #[cfg(feature = "train")]
         ModelsCommand::Personalize(args) => super::train::personalize(&args),
+        ModelsCommand::Import(args) => super::import::run(&args),
     }
 }
 
@@ -79,6 +84,17 @@ fn list(dir: &Path) -> CliResult {
     println!();
     for d in dirs {
         let card = ModelCard::load(&d.join(CARD_FILE)).map_err(CliError::usage)?;
+        if card.results == Default::default() {
+            println!(
+                "{:<40} {} {}  {} classes  {} bytes",
+                d.display(),
+                card.provenance,
+                card.precision,
+                card.classes.len(),
+                card.file.bytes
+            );
+            continue;
+        }
         let int8 = card
             .results
             .int8
@@ -103,26 +119,45 @@ pub(super) fn load_trained(dir: &Path) -> Result<Trained, CliError> {
     Trained::load(dir).map_err(CliError::usage)
 }
 
-/// `harbor eval`: float and int8 scores of a model directory on prepared windows.
+/// `harbor eval`: float and int8 scores of a model directory on prepared windows (int8 only
+/// when the directory has no float model, e.g. an imported one).
 pub fn eval(args: &EvalArgs) -> CliResult {
-    let trained = load_trained(&args.model)?;
+    let checked = load_checked(&args.model).map_err(CliError::usage)?;
+    let card = &checked.card;
+    let trained = if args.model.join(FLOAT_FILE).is_file() {
+        Some(load_trained(&args.model)?)
+    } else {
+        None
+    };
     let file = PreparedFile::read(&args.windows).map_err(CliError::usage)?;
+    if file.length != card.input.window_samples {
+        return Err(CliError::usage(format!(
+            "{}: windows of {} samples, but {} takes {} (card input.window_samples at {} Hz): \
+             prepare windows of the model's length",
+            args.windows.display(),
+            file.length,
+            args.model.display(),
+            card.input.window_samples,
+            card.input.rate_hz
+        )));
+    }
+    let groups: Vec<(&str, Vec<&str>)> = card
+        .classes
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.activities.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
     let classes = ClassSet::from_groups(
-        &ModelCard::load(&args.model.join(CARD_FILE))
-            .map_err(CliError::usage)?
-            .classes
-            .iter()
-            .map(|c| {
-                (
-                    c.name.as_str(),
-                    c.activities.iter().map(String::as_str).collect::<Vec<_>>(),
-                )
-            })
-            .collect::<Vec<_>>()
+        &groups
             .iter()
             .map(|(n, a)| (*n, a.as_slice()))
             .collect::<Vec<_>>(),
     );
+    let names: Vec<String> = card.classes.iter().map(|c| c.name.clone()).collect();
     let parted = from_prepared(&file, &classes).map_err(CliError::usage)?;
     let mut set = WindowSet::new(file.length, 6);
     for (part, w) in &parted.parts {
@@ -138,17 +173,31 @@ pub fn eval(args: &EvalArgs) -> CliResult {
             args.windows.display()
         )));
     }
-    let e = evaluate(
-        &trained.net,
-        &trained.norm,
-        &trained.quant,
-        &trained.tflite,
-        &set,
-    )
-    .map_err(CliError::usage)?;
-    println!("{} windows", set.len());
-    print_scores("float", &e.float, &trained.classes);
-    print_scores("int8 (harbor-core)", &e.int8, &trained.classes);
+    let bytes = checked.host.model_bytes();
+    let kind = OutputKind::of(bytes).map_err(CliError::usage)?;
+    println!(
+        "{} windows; model output: {}",
+        set.len(),
+        match kind {
+            OutputKind::Softmax => "softmax (probabilities)",
+            OutputKind::Logits => "logits (no final softmax)",
+        }
+    );
+    let Some(trained) = trained else {
+        let int8 = run_int8(bytes, &card.normalization.device_conversion, &set)
+            .map_err(|e| CliError::usage(format!("{}: {e}", args.model.display())))?;
+        let confusion = Confusion::from_pairs(names.len(), &set.y, &int8.classes());
+        println!(
+            "float: no float model in {} ({FLOAT_FILE}): int8 only",
+            args.model.display()
+        );
+        print_scores("int8 (harbor-core)", &confusion, &names);
+        return Ok(Exit::Ok);
+    };
+    let e = evaluate(&trained.net, &trained.norm, &trained.quant, bytes, &set)
+        .map_err(|e| CliError::usage(format!("{}: {e}", args.model.display())))?;
+    print_scores("float", &e.float, &names);
+    print_scores("int8 (harbor-core)", &e.int8, &names);
     println!(
         "float vs int8: same class on {:.2} % of windows, max |delta probability| {:.4}",
         100.0 * e.agreement,

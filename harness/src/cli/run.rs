@@ -11,8 +11,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{CliError, CliResult, Exit};
 use crate::dut::TargetError;
+use crate::npz::{self, NpyArray, NpyData};
 use crate::ota::OtaError;
-use crate::replay::{RunError, RunOptions, RunProgress, run_scenario};
+use crate::replay::{CellOutputs, RunError, RunOptions, RunProgress, run_scenario_with_outputs};
 use crate::report::{Report, Shard, summary_rows};
 use crate::scenario::{OtaScenario, ReplayScenario, Scenario, parse_shard};
 
@@ -39,6 +40,10 @@ pub struct RunArgs {
     /// the reports, and a regression beyond tolerance exits 1 (docs/reports.md).
     #[arg(long, value_name = "JSON")]
     baseline: Option<PathBuf>,
+    /// Also write each cell's per-window int8 device outputs as .npy, [windows, outputs], in
+    /// `outputs/` beside report.json (one file per cell, named after its id).
+    #[arg(long)]
+    save_outputs: bool,
     /// With --baseline: override a tolerance, `metric=value` or `metric=N%`; repeatable.
     #[arg(long = "tolerance", value_name = "METRIC=VALUE", requires = "baseline")]
     tolerances: Vec<String>,
@@ -177,16 +182,20 @@ pub fn run(args: RunArgs) -> CliResult {
         shard: args.shard,
         stop_on_signals: true,
     };
-    let report = run_scenario(&scenario, &options, bars.clone()).map_err(|e| match e {
-        RunError::Runtime(_) => CliError::infrastructure(e),
-        _ => CliError::usage(e),
-    })?;
+    let (report, outputs) =
+        run_scenario_with_outputs(&scenario, &options, bars.clone()).map_err(|e| match e {
+            RunError::Runtime(_) => CliError::infrastructure(e),
+            _ => CliError::usage(e),
+        })?;
     bars.finish();
     let comparison = baseline.map(|(path, old)| {
         crate::report::diff(&path.display().to_string(), &old, &report, &tolerances)
     });
     let written = report.write_with_baseline(&out, comparison.as_ref());
     // The summary reaches stdout even when the files cannot be written.
+    if args.save_outputs && written.is_ok() {
+        save_outputs(&out, &outputs)?;
+    }
     print_summary(&report);
     if let Some(comparison) = &comparison {
         out!("{}", crate::report::diff_markdown(comparison));
@@ -211,6 +220,7 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         ("--shard", args.shard.is_some()),
         ("--dry-run", args.dry_run),
         ("--baseline", args.baseline.is_some()),
+        ("--save-outputs", args.save_outputs),
     ];
     if let Some((flag, _)) = replay_only.iter().find(|(_, given)| *given) {
         return Err(CliError::usage(format!(
@@ -265,6 +275,38 @@ fn not_written(e: std::io::Error) -> CliError {
 fn interrupted(stop: crate::shutdown::Stop) -> Exit {
     eprintln!("harbor: {stop} stopped the run; the report holds what completed before it");
     Exit::from(stop)
+}
+
+/// The folder `--save-outputs` writes into, beside report.json.
+pub const OUTPUTS_DIR: &str = "outputs";
+
+/// One `.npy` per cell whose every window answered: `outputs/<model>__<dataset>__<target>__<mode>.npy`.
+/// A cell with unanswered windows is named on stdout and not written (its rows would not line
+/// up with its windows).
+fn save_outputs(out: &std::path::Path, cells: &[CellOutputs]) -> Result<(), CliError> {
+    let dir = out.join(OUTPUTS_DIR);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.display())))?;
+    for cell in cells {
+        let rows: Option<Vec<&Vec<i8>>> = cell.outputs.iter().map(Option::as_ref).collect();
+        let Some(rows) = rows else {
+            let missing = cell.outputs.iter().filter(|o| o.is_none()).count();
+            outln!(
+                "{}: outputs not saved: {missing} of {} windows got no answer",
+                cell.id,
+                cell.outputs.len()
+            );
+            continue;
+        };
+        let values = rows.first().map_or(0, |r| r.len());
+        let data: Vec<i8> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        let path = dir.join(format!("{}.npy", cell.id.replace('/', "__")));
+        let array = NpyArray::new(vec![rows.len(), values], NpyData::I8(data))
+            .map_err(|e| CliError::infrastructure(format!("{}: {e}", path.display())))?;
+        npz::write_npy(&path, &array).map_err(CliError::infrastructure)?;
+    }
+    outln!("wrote per-window device outputs to {}", dir.display());
+    Ok(())
 }
 
 /// `reports/<name>`, the name reduced to characters safe in a folder name.

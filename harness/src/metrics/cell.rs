@@ -112,7 +112,7 @@ pub struct ScoredWindows<'a> {
     pub host_logits: &'a [Vec<i8>],
     /// Host int8 reference class per window.
     pub host_class: &'a [usize],
-    /// The float model's class per window.
+    /// The float model's class per window; empty when the model has no float reference.
     pub float_class: &'a [usize],
     /// Windows of the model's classes before `max_windows` thinned them.
     pub available: usize,
@@ -195,7 +195,9 @@ impl CellResult {
         };
         let device = confusion_of(&|_, inf| usize::from(inf.predicted));
         let host = confusion_of(&|i, _| w.host_class[i]);
-        let float = confusion_of(&|i, _| w.float_class[i]);
+        // Models without a float reference (imported, user windows) have no float classes.
+        let has_float = w.float_class.len() == w.truth.len() && !w.truth.is_empty();
+        let float = has_float.then(|| confusion_of(&|i, _| w.float_class[i]));
         // int8 logits are compared bit for bit, printed floats within a tolerance.
         let (agreement_int8, int8_mismatches) = int8_agreement(
             done.iter()
@@ -212,6 +214,7 @@ impl CellResult {
         });
         let agreement_float = agreement_float(
             done.iter()
+                .filter(|_| has_float)
                 .map(|&(i, inf)| (usize::from(inf.predicted), w.float_class[i])),
         );
         let instructions =
@@ -268,7 +271,7 @@ impl CellResult {
             macro_f1: any.then(|| device.macro_f1()),
             confusion: any.then_some(device),
             host_int8_accuracy: any.then(|| host.accuracy()),
-            float_accuracy: any.then(|| float.accuracy()),
+            float_accuracy: float.filter(|_| any).map(|f| f.accuracy()),
             agreement_int8,
             int8_mismatches,
             agreement_float,

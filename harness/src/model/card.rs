@@ -9,17 +9,27 @@ use super::input::{InputQuant, Normalization};
 use super::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
 
 /// The model card: what a model is, what it was trained on, how, and how well it scores.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Only `name`, `precision`, `classes`, `input`, `normalization` and `file` are required: the
+/// training provenance (dataset, architecture, recipe, results, personalization, reproduce)
+/// is absent from the cards of models harbor did not train (docs/models.md, card fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
     /// The model directory's name.
     pub name: String,
-    /// `tiny`, `small` or `base`.
+    /// `trained` (by `harbor models train`) or `imported` (`harbor models import`).
+    #[serde(default = "trained")]
+    pub provenance: String,
+    /// `tiny`, `small` or `base` for harbor's variants.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub variant: String,
     /// `int8`.
     pub precision: String,
     /// `generalized` or `personalized:<subject>`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub audience: String,
     /// The dataset and its subject-wise split.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub dataset: DatasetInfo,
     /// Output classes, in order.
     pub classes: Vec<ClassInfo>,
@@ -28,22 +38,38 @@ pub struct ModelCard {
     /// Normalization statistics and the band's input conversion.
     pub normalization: NormalizationInfo,
     /// Layers and their counts.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub architecture: ArchitectureInfo,
     /// How the model was trained.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub recipe: Recipe,
     /// Scores on the held-out subjects.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub results: Results,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The personalization study, when the run made one.
     pub personalization: Option<PersonalizationStudy>,
     /// The `.tflite` file: name, size and hash.
     pub file: FileInfo,
+    /// The float32 reference `.tflite` given at import (`model_f32.tflite`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub float_file: Option<FileInfo>,
     /// The one command that rebuilds this directory.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reproduce: String,
 }
 
+/// The provenance of cards written before the field existed.
+fn trained() -> String {
+    "trained".into()
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 /// The dataset a model was trained on and its subject-wise split.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DatasetInfo {
     /// Dataset format name.
     pub name: String,
@@ -69,7 +95,7 @@ pub struct DatasetInfo {
 }
 
 /// One output class.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassInfo {
     /// Class name.
     pub name: String,
@@ -78,7 +104,7 @@ pub struct ClassInfo {
 }
 
 /// What one input window is.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InputInfo {
     /// Model sample rate.
     pub rate_hz: f64,
@@ -93,7 +119,7 @@ pub struct InputInfo {
 }
 
 /// Normalization and input quantization.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NormalizationInfo {
     /// Per-channel mean and standard deviation.
     pub stats: Normalization,
@@ -103,10 +129,14 @@ pub struct NormalizationInfo {
     pub input_zero_point: i32,
     /// The band's per-reading conversion (see `harbor::model::input`).
     pub device_conversion: InputQuant,
+    /// The board profile whose IMU sensitivities `device_conversion` was computed for
+    /// (imported models; harbor's own are trained on that board's raw counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<String>,
 }
 
 /// Layers and their counts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArchitectureInfo {
     /// One line per layer.
     pub layers: Vec<String>,
@@ -119,7 +149,7 @@ pub struct ArchitectureInfo {
 }
 
 /// How a model was trained.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
     /// Training framework and backend.
     pub framework: String,
@@ -144,7 +174,7 @@ pub struct Recipe {
 }
 
 /// Accuracy, macro-F1 and per-class scores.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Share of windows classified right.
     pub accuracy: f64,
@@ -155,7 +185,7 @@ pub struct Scores {
 }
 
 /// A model's scores.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     /// What the scores are measured on, e.g. `test subjects 1601, 1607, ...`.
     pub evaluated_on: String,
@@ -175,7 +205,7 @@ pub struct Results {
 }
 
 /// Per-user generalized vs personalized accuracy (the BandX protocol).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonalizationStudy {
     /// Labelled windows per class each user gives.
     pub shots_per_class: usize,
@@ -190,7 +220,7 @@ pub struct PersonalizationStudy {
 }
 
 /// One user's scores before and after personalization.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserResult {
     /// The user's subject id.
     pub subject: String,
@@ -207,7 +237,7 @@ pub struct UserResult {
 }
 
 /// The model file a card describes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileInfo {
     /// File name inside the model directory.
     pub name: String,

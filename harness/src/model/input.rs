@@ -19,7 +19,7 @@ use super::windows::WindowSet;
 pub const INPUT_SHIFT: u32 = 16;
 
 /// Mean and standard deviation of each input channel over the training windows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
     /// Per-channel mean.
     pub mean: Vec<f32>,
@@ -67,7 +67,7 @@ impl Normalization {
 }
 
 /// The band's raw-reading → int8 conversion for a given input tensor quantization.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputQuant {
     /// Per-channel raw reading subtracted first (`round(mean)`).
     pub offset: Vec<i32>,

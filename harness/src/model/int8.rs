@@ -16,6 +16,19 @@ pub enum Int8Error {
     /// Setting the input, invoking or reading the output failed.
     #[error("{0}")]
     Run(#[source] tflite::Error),
+    /// The windows are not the model's input size.
+    #[error(
+        "windows of {window} samples × {channels} channels ({} values), but the model input takes {expected} values",
+        window * channels
+    )]
+    WindowLength {
+        /// Samples per window.
+        window: usize,
+        /// Channels per sample.
+        channels: usize,
+        /// Values the model input takes.
+        expected: usize,
+    },
 }
 
 /// A parsed model with its arena, ready to classify windows.

@@ -17,7 +17,9 @@ pub mod stream;
 pub mod workload;
 
 pub use engine::{CellPlan, run_cells};
-pub use run::{Quiet, RunError, RunOptions, RunProgress, run_scenario};
+pub use run::{
+    CellOutputs, Quiet, RunError, RunOptions, RunProgress, run_scenario, run_scenario_with_outputs,
+};
 pub use stream::StreamWorkload;
 pub use workload::{ModelBundle, ReplayWindows, WorkloadError};
 

@@ -63,6 +63,24 @@ pub fn run_scenario(
     options: &RunOptions,
     progress: Arc<dyn RunProgress>,
 ) -> Result<Report, RunError> {
+    run_scenario_with_outputs(scenario, options, progress).map(|(report, _)| report)
+}
+
+/// One cell's per-window device outputs (`None`: the window got no answer).
+#[derive(Clone, Debug)]
+pub struct CellOutputs {
+    /// The cell id (`model/dataset/target/mode`).
+    pub id: String,
+    /// The int8 outputs, in window order.
+    pub outputs: Vec<Option<Vec<i8>>>,
+}
+
+/// [`run_scenario`], also returning every cell's per-window device outputs, in report order.
+pub fn run_scenario_with_outputs(
+    scenario: &ReplayScenario,
+    options: &RunOptions,
+    progress: Arc<dyn RunProgress>,
+) -> Result<(Report, Vec<CellOutputs>), RunError> {
     let board = BoardProfile::load(&scenario.board)?;
     let jobs = options.jobs.unwrap_or(scenario.jobs).max(1);
     let cells = scenario.shard_cells(options.shard);
@@ -70,7 +88,7 @@ pub fn run_scenario(
     let mut models = Vec::new();
     for m in &scenario.models {
         progress.stage(&format!("loading model {}", m.name));
-        models.push(ModelBundle::load(&m.name, &m.dir)?);
+        models.push(ModelBundle::load_entry(m, &board)?);
     }
     // Windows per (model, dataset) some cell of this run needs: each model has its own
     // rate, window and classes.
@@ -200,7 +218,19 @@ pub fn run_scenario(
             result
         })
         .collect();
-    Ok(Report {
+    let outputs = cells
+        .iter()
+        .zip(&outcomes)
+        .map(|(cell, outcome)| CellOutputs {
+            id: scenario.cell_id(cell),
+            outputs: outcome
+                .inferences
+                .iter()
+                .map(|i| i.as_ref().map(|i| i.logits.clone()))
+                .collect(),
+        })
+        .collect();
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         harbor_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scenario.name.clone(),
@@ -221,7 +251,8 @@ pub fn run_scenario(
             None => RunStatus::Complete,
         },
         interrupted_by,
-    })
+    };
+    Ok((report, outputs))
 }
 
 /// The comparison for a device that prints dequantized floats (`kind: mlperf`).

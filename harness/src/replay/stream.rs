@@ -48,8 +48,11 @@ impl StreamWorkload {
             dataset: dataset.name.clone(),
             message,
         };
+        let (kind, root) = dataset
+            .recordings()
+            .ok_or_else(|| prep("a `windows` dataset has no recordings to stream".to_string()))?;
         let options: LoadOptions = load_options(model, dataset)?;
-        let loaded = datasets::load(dataset.kind, &dataset.root, &options, &NoProgress)?;
+        let loaded = datasets::load(kind, root, &options, &NoProgress)?;
         let spec = model.window_spec();
         let prepared = prepare(
             &loaded.recordings,

@@ -9,14 +9,17 @@ use serde::Deserialize;
 use crate::board::BoardProfile;
 use crate::datasets::{self, DatasetKind, LoadOptions, NoProgress};
 use crate::metrics::ScoredWindows;
-use crate::model::HostModel;
 use crate::model::card::ModelCard;
 use crate::model::confusion::argmax;
+use crate::model::import::{ImportSpec, import};
 use crate::model::input::{InputQuant, Normalization};
+use crate::model::saved::{CARD_FILE, FLOAT_FILE};
+use crate::model::user_windows::{LabelledWindows, WindowsError, load_labelled};
 use crate::model::{ClassSet, FloatNet};
+use crate::model::{HostModel, IntegrityError, load_checked};
 use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 
-use super::super::scenario::{DatasetEntry, Subjects};
+use super::super::scenario::{DatasetEntry, DatasetSource, ModelEntry, Subjects};
 
 const CHANNELS: usize = 6;
 
@@ -34,6 +37,12 @@ pub enum WorkloadError {
     /// A dataset could not be loaded.
     #[error(transparent)]
     Dataset(#[from] datasets::DatasetError),
+    /// A model directory does not hold the model its card describes.
+    #[error(transparent)]
+    Integrity(Box<IntegrityError>),
+    /// A `windows` dataset does not fit a model.
+    #[error(transparent)]
+    Windows(Box<WindowsError>),
     /// A dataset's windows could not be prepared.
     #[error("{dataset}: {message}")]
     Prepare {
@@ -51,13 +60,14 @@ struct FloatFile {
     norm: Normalization,
 }
 
-/// A model directory loaded for replay.
+/// A model loaded for replay: a model directory (checked against its card) or an inline
+/// bare `.tflite`.
 pub struct ModelBundle {
     /// Model name as the scenario gives it.
     pub name: String,
-    /// The model directory.
+    /// The model directory (or the bare `.tflite`).
     pub dir: PathBuf,
-    /// The model card.
+    /// The model card (built in memory for an inline `.tflite`).
     pub card: ModelCard,
     /// Host int8 reference (harbor-core interpreter).
     pub host: HostModel,
@@ -67,29 +77,73 @@ pub struct ModelBundle {
     pub classes: ClassSet,
     /// Class names in output order.
     pub class_names: Vec<String>,
-    net: FloatNet,
-    norm: Normalization,
+    /// The float model (`float.json`), when the directory has one.
+    float: Option<FloatFile>,
 }
 
 impl ModelBundle {
-    /// Loads the model directory `dir` under the name `name`.
+    /// Loads a scenario's model entry; `board` gives an inline `.tflite` its input conversion.
+    pub fn load_entry(entry: &ModelEntry, board: &BoardProfile) -> Result<Self, WorkloadError> {
+        match &entry.inline {
+            None => Self::load(&entry.name, &entry.dir),
+            Some(spec) => Self::from_tflite(&entry.name, &entry.dir, spec, board),
+        }
+    }
+
+    /// Loads the model directory `dir` under the name `name`: the card, `model.tflite`
+    /// checked against it, and `float.json` when present.
     pub fn load(name: &str, dir: &Path) -> Result<Self, WorkloadError> {
         let model_err = |path: PathBuf, message: String| WorkloadError::Model { path, message };
-        let card_path = dir.join("card.yaml");
-        let card =
-            ModelCard::load(&card_path).map_err(|e| model_err(card_path.clone(), e.to_string()))?;
-        let host = HostModel::load(&dir.join("model.tflite"))
-            .map_err(|e| model_err(dir.join("model.tflite"), e.to_string()))?;
-        let float_path = dir.join("float.json");
-        let text = std::fs::read_to_string(&float_path)
-            .map_err(|e| model_err(float_path.clone(), e.to_string()))?;
-        let float: FloatFile = serde_json::from_str(&text)
-            .map_err(|e| model_err(float_path.clone(), e.to_string()))?;
-        if card.input.channels.len() != CHANNELS || float.norm.mean.len() != CHANNELS {
-            return Err(model_err(
-                card_path,
-                format!("harbor's bands feed {CHANNELS} channels"),
-            ));
+        let checked = load_checked(dir).map_err(|e| WorkloadError::Integrity(Box::new(e)))?;
+        let float_path = dir.join(FLOAT_FILE);
+        let float = if float_path.is_file() {
+            let text = std::fs::read_to_string(&float_path)
+                .map_err(|e| model_err(float_path.clone(), e.to_string()))?;
+            let float: FloatFile = serde_json::from_str(&text)
+                .map_err(|e| model_err(float_path.clone(), e.to_string()))?;
+            if float.norm.mean.len() != CHANNELS {
+                return Err(model_err(
+                    float_path,
+                    format!("harbor's bands feed {CHANNELS} channels"),
+                ));
+            }
+            Some(float)
+        } else {
+            None
+        };
+        Self::new(name, dir, checked.card, checked.host, float)
+    }
+
+    /// A bare `.tflite` with its input described inline (as `harbor models import` would card it).
+    pub fn from_tflite(
+        name: &str,
+        path: &Path,
+        spec: &ImportSpec,
+        board: &BoardProfile,
+    ) -> Result<Self, WorkloadError> {
+        let model_err = |message: String| WorkloadError::Model {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| model_err(e.to_string()))?;
+        let imported =
+            import(name, path, &bytes, spec, board).map_err(|e| model_err(e.to_string()))?;
+        let host = HostModel::from_bytes(path, bytes).map_err(|e| model_err(e.to_string()))?;
+        Self::new(name, path, imported.card, host, None)
+    }
+
+    fn new(
+        name: &str,
+        dir: &Path,
+        card: ModelCard,
+        host: HostModel,
+        float: Option<FloatFile>,
+    ) -> Result<Self, WorkloadError> {
+        if card.input.channels.len() != CHANNELS {
+            return Err(WorkloadError::Model {
+                path: dir.join(CARD_FILE),
+                message: format!("harbor's bands feed {CHANNELS} channels"),
+            });
         }
         let groups: Vec<(&str, Vec<&str>)> = card
             .classes
@@ -110,8 +164,7 @@ impl ModelBundle {
             class_names: card.classes.iter().map(|c| c.name.clone()).collect(),
             card,
             host,
-            net: float.net,
-            norm: float.norm,
+            float,
         })
     }
 
@@ -131,16 +184,18 @@ impl ModelBundle {
         self.card.input.window_stride_samples as f64 / self.card.input.rate_hz
     }
 
-    fn float_class(&self, raw: &[[i16; 6]]) -> usize {
+    /// The float model's class, when the model has a float reference.
+    fn float_class(&self, raw: &[[i16; 6]]) -> Option<usize> {
+        let float = self.float.as_ref()?;
         let normalized: Vec<f32> = raw
             .iter()
             .flat_map(|s| {
                 s.iter()
                     .enumerate()
-                    .map(|(c, &v)| (f32::from(v) - self.norm.mean[c]) / self.norm.std[c])
+                    .map(|(c, &v)| (f32::from(v) - float.norm.mean[c]) / float.norm.std[c])
             })
             .collect();
-        argmax(&self.net.logits(&normalized))
+        Some(argmax(&float.net.logits(&normalized)))
     }
 }
 
@@ -159,7 +214,7 @@ pub struct ReplayWindows {
     pub host_logits: Vec<Vec<i8>>,
     /// Host int8 reference class per window.
     pub host_class: Vec<usize>,
-    /// The float model's class.
+    /// The float model's class (empty when the model has no float reference).
     pub float_class: Vec<usize>,
     /// Windows of activities outside the model's classes, by activity (not replayed).
     pub left_out: BTreeMap<String, usize>,
@@ -200,14 +255,17 @@ impl ReplayWindows {
         dataset: &DatasetEntry,
         board: &BoardProfile,
     ) -> Result<Self, WorkloadError> {
+        let Some((kind, root)) = dataset.recordings() else {
+            return Self::from_user_windows(model, dataset);
+        };
         let options = load_options(model, dataset)?;
-        let loaded = datasets::load(dataset.kind, &dataset.root, &options, &NoProgress)?;
+        let loaded = datasets::load(kind, root, &options, &NoProgress)?;
         if loaded.recordings.is_empty() {
             return Err(WorkloadError::Prepare {
                 dataset: dataset.name.clone(),
                 message: format!(
                     "no recordings under {} for the selected subjects",
-                    dataset.root.display()
+                    root.display()
                 ),
             });
         }
@@ -259,7 +317,7 @@ impl ReplayWindows {
             let flat: Vec<f32> = raw.iter().flatten().map(|&v| f32::from(v)).collect();
             out.int8
                 .push(model.conversion.quantize_window(&flat, CHANNELS));
-            out.float_class.push(model.float_class(&raw));
+            out.float_class.extend(model.float_class(&raw));
             out.truth.push(class);
             out.subject.push(windows.source(i).subject.clone());
             out.raw.push(raw);
@@ -275,7 +333,9 @@ impl ReplayWindows {
             out.host_class.push(p.class);
             out.host_logits.push(p.quantized);
         }
-        if model.card.dataset.name.parse::<DatasetKind>().ok() == Some(dataset.kind) {
+        if dataset.recordings().map(|(kind, _)| kind)
+            == model.card.dataset.name.parse::<DatasetKind>().ok()
+        {
             let seen: Vec<&String> = model
                 .card
                 .dataset
@@ -292,6 +352,63 @@ impl ReplayWindows {
             overlap.sort();
             overlap.dedup();
             out.seen_in_training = overlap;
+        }
+        Ok(out)
+    }
+}
+
+impl ReplayWindows {
+    /// The user's windows and labels of a `windows` dataset, checked against `model`.
+    pub fn read_user_windows(
+        model: &ModelBundle,
+        dataset: &DatasetEntry,
+    ) -> Result<LabelledWindows, WorkloadError> {
+        let DatasetSource::Windows { path, labels, .. } = &dataset.source else {
+            return Err(WorkloadError::Prepare {
+                dataset: dataset.name.clone(),
+                message: "not a `windows` dataset".into(),
+            });
+        };
+        load_labelled(
+            path,
+            labels.as_deref(),
+            &model.host,
+            model.class_names.len(),
+        )
+        .map_err(|e| WorkloadError::Windows(Box::new(e)))
+    }
+
+    /// A `windows` dataset: exactly the user's windows (thinned evenly by `max_windows`),
+    /// with the host int8 reference. No float reference: the windows are model inputs.
+    pub fn from_user_windows(
+        model: &ModelBundle,
+        dataset: &DatasetEntry,
+    ) -> Result<Self, WorkloadError> {
+        let all = Self::read_user_windows(model, dataset)?;
+        let n = all.labels.len();
+        let chosen: Vec<usize> = match dataset.max_windows {
+            Some(max) if max < n => (0..max).map(|k| k * n / max).collect(),
+            _ => (0..n).collect(),
+        };
+        let mut out = ReplayWindows {
+            available: n,
+            ..ReplayWindows::default()
+        };
+        for &i in &chosen {
+            out.int8.push(all.int8[i].clone());
+            out.truth.push(all.labels[i]);
+            out.subject.push(String::new());
+        }
+        let predictions = model
+            .host
+            .run_quantized(out.int8.iter().map(Vec::as_slice))
+            .map_err(|e| WorkloadError::Model {
+                path: model.dir.clone(),
+                message: e.to_string(),
+            })?;
+        for p in predictions {
+            out.host_class.push(p.class);
+            out.host_logits.push(p.quantized);
         }
         Ok(out)
     }

@@ -25,7 +25,9 @@ pub use matrix::{MatrixCell, parse_shard};
 pub use ota::{
     CaseKind, FaultSpec, LinkSpec, OtaCase, OtaScenario, PersonalizeSpec, Radio, is_known_outcome,
 };
-pub use replay::{DatasetEntry, ModelEntry, ReplayScenario, TargetEntry};
+pub use replay::{
+    DatasetEntry, DatasetSource, ModelEntry, ReplayScenario, TargetEntry, WINDOWS_KIND,
+};
 pub use schema::{Mode, Subjects, TargetKind};
 pub use threshold::Threshold;
 

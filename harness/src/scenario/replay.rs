@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_saphyr::Location;
 
 use super::matrix::{self, MatrixCell};
-use super::schema::{self, Mode, Subjects, TargetKind};
+use super::schema::{self, Mode, RawDataset, RawModel, Subjects, TargetKind};
 use super::{ScenarioError, ScenarioKind};
 use crate::datasets::DatasetKind;
 use crate::dut::DeviceConfig;
@@ -52,25 +52,59 @@ pub struct ReplayScenario {
 pub struct DatasetEntry {
     /// Its name in the report (`name:`, or the kind's).
     pub name: String,
-    /// Which reader loads it.
-    pub kind: DatasetKind,
-    /// Its folder, resolved against the data root.
-    pub root: PathBuf,
-    /// Where `root:` is in the file.
-    pub root_at: Location,
+    /// Where its windows come from.
+    pub source: DatasetSource,
     /// Which of its subjects to replay.
     pub subjects: Subjects,
     /// At most this many windows, chosen evenly over the dataset's order (deterministic).
     pub max_windows: Option<usize>,
 }
 
+/// Where a dataset's windows come from.
+#[derive(Clone, Debug)]
+pub enum DatasetSource {
+    /// Recordings in a published format, cut into each model's windows by harbor.
+    Recordings {
+        /// Which reader loads it.
+        kind: DatasetKind,
+        /// Its folder, resolved against the data root.
+        root: PathBuf,
+        /// Where `root:` is in the file.
+        root_at: Location,
+    },
+    /// `kind: windows`: the user's own prepared windows and labels, replayed as they are.
+    Windows {
+        /// The `.npz` (`x`, `y`) or `.npy` of windows.
+        path: PathBuf,
+        /// The labels `.npy` beside an `.npy` of windows.
+        labels: Option<PathBuf>,
+        /// Where `path:` is in the file.
+        at: Location,
+    },
+}
+
+impl DatasetEntry {
+    /// The recordings' format and root, unless this is a `windows` dataset.
+    pub fn recordings(&self) -> Option<(DatasetKind, &Path)> {
+        match &self.source {
+            DatasetSource::Recordings { kind, root, .. } => Some((*kind, root)),
+            DatasetSource::Windows { .. } => None,
+        }
+    }
+}
+
 /// One model of a scenario, resolved.
 #[derive(Clone, Debug)]
 pub struct ModelEntry {
-    /// The model directory's name (e.g. `small-int8-generalized`).
+    /// The model's name in cell ids: the directory's or the `.tflite`'s (e.g.
+    /// `small-int8-generalized`).
     pub name: String,
-    /// The model directory (card, model.tflite).
+    /// The model directory, or the bare `.tflite` of an inline entry.
     pub dir: PathBuf,
+    /// An inline entry's input description (what `harbor models import` asks).
+    pub inline: Option<crate::model::import::ImportSpec>,
+    /// Where the entry is in the file.
+    pub at: Location,
 }
 
 /// One target of a scenario, resolved.
@@ -133,17 +167,21 @@ impl ReplayScenario {
 
         let mut datasets = Vec::new();
         for d in raw.datasets.value {
-            let kind = DatasetKind::from_str(&d.kind.value)
-                .map_err(|e| at(d.kind.referenced, e.to_string()))?;
             if d.max_windows == Some(0) {
                 return Err(at(
                     d.kind.referenced,
                     "`max_windows` must be at least 1".into(),
                 ));
             }
-            let root = PathBuf::from(&d.root.value);
+            let source = dataset_source(&d, &base).map_err(|(l, m)| at(l, m))?;
+            let default_name = match &source {
+                DatasetSource::Recordings { kind, .. } => kind.name().to_string(),
+                DatasetSource::Windows { path, .. } => path
+                    .file_stem()
+                    .map_or_else(|| WINDOWS_KIND.into(), |s| s.to_string_lossy().into_owned()),
+            };
             let (name, name_at) = d.name.map_or_else(
-                || (kind.name().to_string(), d.kind.referenced),
+                || (default_name, d.kind.referenced),
                 |n| (n.value, n.referenced),
             );
             if datasets.iter().any(|e: &DatasetEntry| e.name == name) {
@@ -154,13 +192,7 @@ impl ReplayScenario {
             }
             datasets.push(DatasetEntry {
                 name,
-                kind,
-                root: if root.is_absolute() {
-                    root
-                } else {
-                    crate::datasets::data_root().join(root)
-                },
-                root_at: d.root.referenced,
+                source,
                 subjects: d.subjects,
                 max_windows: d.max_windows,
             });
@@ -169,19 +201,7 @@ impl ReplayScenario {
             .models
             .value
             .iter()
-            .map(|m| {
-                let dir = base.join(&m.value);
-                if !dir.join("model.tflite").is_file() {
-                    return Err(at(
-                        m.referenced,
-                        format!("model directory {} has no model.tflite", dir.display()),
-                    ));
-                }
-                let name = dir
-                    .file_name()
-                    .map_or_else(|| m.value.clone(), |n| n.to_string_lossy().into_owned());
-                Ok(ModelEntry { name, dir })
-            })
+            .map(|m| model_entry(&m.value, m.referenced, &base).map_err(|r| at(m.referenced, r)))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(pos) =
             (1..models.len()).find(|&i| models[..i].iter().any(|m| m.name == models[i].name))
@@ -237,6 +257,23 @@ impl ReplayScenario {
             overrides: &raw.overrides,
         }
         .expand()?;
+        let streamed_windows = cells
+            .iter()
+            .find_map(|c| match &datasets[c.dataset].source {
+                DatasetSource::Windows { at, .. } if c.mode == Mode::Stream => {
+                    Some((*at, &datasets[c.dataset].name))
+                }
+                _ => None,
+            });
+        if let Some((loc, name)) = streamed_windows {
+            return Err(at(
+                loc,
+                format!(
+                    "dataset `{name}` is `kind: windows`: stream mode streams recordings, not \
+                     windows; exclude its stream cells (`exclude: [{{ dataset: {name}, mode: stream }}]`)"
+                ),
+            ));
+        }
         Ok(ReplayScenario {
             path: path.to_path_buf(),
             name: raw.name,
@@ -251,5 +288,134 @@ impl ReplayScenario {
             modes,
             cells,
         })
+    }
+}
+
+/// The `kind` of a dataset of the user's own windows.
+pub const WINDOWS_KIND: &str = "windows";
+
+/// A dataset entry's source; an error names the key at fault.
+fn dataset_source(d: &RawDataset, base: &Path) -> Result<DatasetSource, (Location, String)> {
+    let only = |key: &str, value: &Option<serde_saphyr::Spanned<String>>, kinds: &str| {
+        value.as_ref().map_or(Ok(()), |v| {
+            Err((v.referenced, format!("`{key}` is for {kinds} only")))
+        })
+    };
+    if d.kind.value == WINDOWS_KIND {
+        only(
+            "root",
+            &d.root,
+            "recordings (a `harbor datasets list` kind)",
+        )?;
+        if d.subjects != Subjects::All {
+            return Err((
+                d.kind.referenced,
+                "`subjects` selects recordings' users; a `windows` dataset replays all its windows"
+                    .into(),
+            ));
+        }
+        let path = d.path.as_ref().ok_or_else(|| {
+            (
+                d.kind.referenced,
+                "a `windows` dataset needs `path`: an .npz with `x` (windows) and `y` (labels), \
+                 or an .npy of windows with `labels`"
+                    .to_string(),
+            )
+        })?;
+        let file = base.join(&path.value);
+        let is_npz = file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+        if !is_npz && d.labels.is_none() {
+            return Err((
+                path.referenced,
+                "an .npy of windows needs `labels` (an .npy of class indices); an .npz holds both"
+                    .into(),
+            ));
+        }
+        return Ok(DatasetSource::Windows {
+            path: file,
+            labels: d.labels.as_ref().map(|l| base.join(&l.value)),
+            at: path.referenced,
+        });
+    }
+    let kind = DatasetKind::from_str(&d.kind.value).map_err(|e| {
+        (
+            d.kind.referenced,
+            format!("{e}; or `{WINDOWS_KIND}` for your own prepared windows"),
+        )
+    })?;
+    only("path", &d.path, "`kind: windows` datasets")?;
+    only("labels", &d.labels, "`kind: windows` datasets")?;
+    let root = d.root.as_ref().ok_or_else(|| {
+        (
+            d.kind.referenced,
+            "a recordings dataset needs `root` (relative to $HARBOR_DATA or target/datasets)"
+                .to_string(),
+        )
+    })?;
+    let path = PathBuf::from(&root.value);
+    Ok(DatasetSource::Recordings {
+        kind,
+        root: if path.is_absolute() {
+            path
+        } else {
+            crate::datasets::data_root().join(path)
+        },
+        root_at: root.referenced,
+    })
+}
+
+/// A model entry: a directory with `model.tflite`, or an inline bare `.tflite`.
+fn model_entry(raw: &RawModel, at: Location, base: &Path) -> Result<ModelEntry, String> {
+    match raw {
+        RawModel::Dir(path) => {
+            let dir = base.join(path);
+            if dir.is_file() {
+                return Err(format!(
+                    "{} is a file: a bare .tflite needs its input described inline, \
+                     `{{ tflite: {path}, classes: [...] }}` (or import it: harbor models import)",
+                    dir.display()
+                ));
+            }
+            if !dir.join("model.tflite").is_file() {
+                return Err(format!(
+                    "model directory {} has no model.tflite",
+                    dir.display()
+                ));
+            }
+            let name = dir
+                .file_name()
+                .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+            Ok(ModelEntry {
+                name,
+                dir,
+                inline: None,
+                at,
+            })
+        }
+        RawModel::Inline(m) => {
+            let file = base.join(&m.tflite);
+            if !file.is_file() {
+                return Err(format!("model file {} does not exist", file.display()));
+            }
+            let name = m.name.clone().unwrap_or_else(|| {
+                file.file_stem()
+                    .map_or_else(|| m.tflite.clone(), |n| n.to_string_lossy().into_owned())
+            });
+            Ok(ModelEntry {
+                name,
+                dir: file,
+                inline: Some(crate::model::import::ImportSpec {
+                    classes: m.classes.clone(),
+                    rate_hz: m.rate_hz,
+                    window: m.window,
+                    hop: m.hop,
+                    mean: m.mean.clone(),
+                    std: m.std.clone(),
+                }),
+                at,
+            })
+        }
     }
 }

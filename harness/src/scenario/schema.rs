@@ -23,7 +23,7 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub timeouts: Timeouts,
     pub datasets: Spanned<Vec<RawDataset>>,
-    pub models: Spanned<Vec<Spanned<String>>>,
+    pub models: Spanned<Vec<Spanned<RawModel>>>,
     pub targets: Spanned<Vec<RawTarget>>,
     pub modes: Spanned<Vec<Mode>>,
     /// Matrix cells to leave out: each entry selects cells like an override's `match`.
@@ -128,15 +128,76 @@ pub(super) fn timeout(
     }
 }
 
+/// A model entry: a model directory (trained or imported), or a bare `.tflite` with its input
+/// described inline.
+#[derive(Debug)]
+pub(super) enum RawModel {
+    Dir(String),
+    Inline(RawInlineModel),
+}
+
+/// A string is a directory, a mapping an inline model (whose own errors name the key at fault,
+/// which `#[serde(untagged)]` would swallow).
+impl<'de> Deserialize<'de> for RawModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = RawModel;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a model directory, or `{ tflite: FILE, classes: [...] }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawModel, E> {
+                Ok(RawModel::Dir(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawModel, A::Error> {
+                RawInlineModel::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawModel::Inline)
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
+}
+
+/// A bare `.tflite` and what `harbor models import` would ask about it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInlineModel {
+    /// The model file, relative to the scenario file.
+    pub tflite: String,
+    /// Its name in cell ids (default: the file name without `.tflite`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Class names in output order.
+    pub classes: Vec<String>,
+    #[serde(default)]
+    pub rate_hz: Option<f64>,
+    #[serde(default)]
+    pub window: Option<usize>,
+    #[serde(default)]
+    pub hop: Option<usize>,
+    /// Per-channel mean and standard deviation in m/s² and rad/s.
+    #[serde(default)]
+    pub mean: Option<Vec<f32>>,
+    #[serde(default)]
+    pub std: Option<Vec<f32>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDataset {
     #[serde(default)]
     pub name: Option<Spanned<String>>,
-    /// A `harbor datasets list` kind.
+    /// A `harbor datasets list` kind, or `windows` (the user's own windows).
     pub kind: Spanned<String>,
-    /// Relative to the data root.
-    pub root: Spanned<String>,
+    /// Recordings: relative to the data root.
+    #[serde(default)]
+    pub root: Option<Spanned<String>>,
+    /// `windows`: the .npz (`x`, `y`) or .npy of windows, relative to the scenario file.
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
+    /// `windows` with an .npy `path`: the labels (.npy of class indices).
+    #[serde(default)]
+    pub labels: Option<Spanned<String>>,
     #[serde(default)]
     pub subjects: Subjects,
     #[serde(default)]

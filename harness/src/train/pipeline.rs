@@ -132,6 +132,7 @@ pub fn run(
     let subjects = |s: &WindowSet| s.subjects();
     let card = ModelCard {
         name: opts.name.clone(),
+        provenance: "trained".into(),
         variant: opts.variant.name().to_string(),
         precision: "int8".into(),
         audience: "generalized".into(),
@@ -159,6 +160,7 @@ pub fn run(
             input_scale: quant.input.scale,
             input_zero_point: quant.input.zero_point,
             device_conversion: InputQuant::new(&norm, quant.input.scale, quant.input.zero_point),
+            board: None,
         },
         architecture: ArchitectureInfo {
             layers: arch.describe(),
@@ -191,6 +193,7 @@ pub fn run(
             bytes: tflite.len() as u64,
             sha256: sha256_hex(&tflite),
         },
+        float_file: None,
         reproduce: opts.reproduce.clone(),
     };
     let golden_inputs = golden_inputs(&norm, &quant, &splits.test, GOLDEN_WINDOWS);

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod byo_path;
 mod cli;
 mod cli_no_panic;
 mod cloud_api;
@@ -22,6 +23,10 @@ mod hardware_cli;
 mod hardware_target_kinds;
 mod mlperf_device;
 mod mlperf_scenario;
+mod models_eval;
+mod models_import;
+mod models_infer;
+mod models_integrity;
 mod ota_device_qemu;
 mod qemu_binary;
 mod qemu_boot;

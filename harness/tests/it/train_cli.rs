@@ -79,7 +79,8 @@ fn eval_scores_a_held_out_user_with_float_and_int8() {
 }
 
 #[test]
-fn eval_without_float_weights_names_the_missing_file() {
+fn eval_without_a_card_names_the_missing_file() {
+    // float.json is optional (imported models score int8 only: models_eval); the card is not.
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(
         small_model().join("model.tflite"),
@@ -100,7 +101,7 @@ fn eval_without_float_weights_names_the_missing_file() {
         text(&out)
     );
     assert!(
-        text(&out).contains("float.json"),
+        text(&out).contains("card.yaml"),
         "error names the file:\n{}",
         text(&out)
     );

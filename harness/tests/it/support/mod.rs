@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod byo;
 pub mod cli;
 pub mod cloud;
 pub mod qemu;

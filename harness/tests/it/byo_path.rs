@@ -1,6 +1,6 @@
 //! The researcher's path of docs/byo-model.md, with a model harbor did not train (the Keras
-//! `har_conv1d`, converted by TensorFlow) and no float.json: import → infer on the host and on
-//! QEMU against TFLite Micro's outputs → `harbor run` on the user's own windows (a `windows`
+//! fixture, converted by TensorFlow) and no float.json: import → infer on the host and on QEMU
+//! against TFLite Micro's outputs → `harbor run` on the user's own windows (a `windows`
 //! dataset), the device's saved outputs equal to TFLM's bit for bit. Also a bare `.tflite`
 //! with an inline spec, and `validate` refusing what `run` refuses.
 
@@ -57,81 +57,145 @@ fn scenario(dir: &Path, models: &str, windows: &Path, modes: &str) -> PathBuf {
     path
 }
 
+fn keras(name: &str) -> PathBuf {
+    harbor::datasets::workspace_root()
+        .join("fixtures/keras")
+        .join(name)
+}
+
+/// The fixture's `meta.json`.
+fn keras_meta() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(keras("meta.json")).unwrap()).unwrap()
+}
+
+/// A comma-separated list of a meta.json array of numbers.
+fn list(meta: &serde_json::Value, key: &str) -> String {
+    meta[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// docs/byo-model.md's path with the Keras fixture (fixtures/keras): a Conv1D / MaxPooling1D /
+/// GlobalAveragePooling1D / Dense network trained by Keras and converted by TensorFlow, its
+/// own normalization in physical units, 32 labelled test windows and TFLite Micro's outputs.
 #[test]
-fn import_infer_and_run_a_foreign_model_bit_exact() {
+fn import_infer_and_run_the_keras_model_bit_exact() {
     let tmp = tempfile::tempdir().unwrap();
-    let (x, tflm, n) = har_golden_npy(tmp.path());
-    let model = tmp.path().join("har");
+    let meta = keras_meta();
+    let classes = meta["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let model = tmp.path().join("cnn");
     let (code, text) = harbor(&[
-        "models",
-        "import",
-        &arg(&har_tflite()),
-        "--out",
-        &arg(&model),
-        "--classes",
-        HAR_CLASSES,
-        "--rate",
-        "20",
-        "--window",
-        "60",
-        "--hop",
-        "30",
+        "models".to_string(),
+        "import".into(),
+        arg(&keras("cnn_softmax_int8.tflite")),
+        "--out".into(),
+        arg(&model),
+        "--classes".into(),
+        classes.clone(),
+        "--rate".into(),
+        meta["rate_hz"].to_string(),
+        "--window".into(),
+        meta["window"].to_string(),
+        "--hop".into(),
+        meta["hop"].to_string(),
+        format!("--mean={}", list(&meta, "mean")),
+        format!("--std={}", list(&meta, "std")),
+        "--float".into(),
+        arg(&keras("cnn_softmax_f32.tflite")),
     ]);
     assert_eq!(code, 0, "{text}");
+    assert!(text.contains("max gain error"), "{text}");
     assert!(!model.join("float.json").exists());
+    assert!(model.join("model_f32.tflite").is_file());
+
+    // Host and band, int8 windows and float windows, against TFLite Micro's outputs.
+    let tflm = keras("cnn_softmax_tflm.npy");
     for target in ["host", "qemu"] {
-        let out = tmp.path().join(format!("{target}.npy"));
-        let (code, text) = harbor(&[
-            "infer",
-            &arg(&model),
-            "--inputs",
-            &arg(&x),
-            "--out",
-            &arg(&out),
-            "--target",
-            target,
-            "--expect",
-            &arg(&tflm),
-        ]);
-        assert_eq!(code, 0, "{target}: {text}");
-        assert!(text.contains("bit-exact"), "{text}");
+        for inputs in ["windows_int8.npy", "windows_f32.npy"] {
+            let out = tmp.path().join(format!("{target}-{inputs}"));
+            let (code, text) = harbor(&[
+                "infer".to_string(),
+                arg(&model),
+                "--inputs".into(),
+                arg(&keras(inputs)),
+                "--out".into(),
+                arg(&out),
+                "--target".into(),
+                target.into(),
+                "--expect".into(),
+                arg(&tflm),
+            ]);
+            assert_eq!(code, 0, "{target} {inputs}: {text}");
+            assert!(text.contains("bit-exact: 0 of 32 windows differ"), "{text}");
+        }
     }
 
-    let windows = windows_npz(tmp.path(), &x, &tflm);
+    // `harbor run` on the user's own windows: the imported directory and the logits variant
+    // as a bare .tflite with its input spec inline.
     let inline = format!(
-        "  - {}\n  - {{ tflite: {}, name: har-inline, classes: [{}] }}\n",
+        "  - {}\n  - {{ tflite: {}, name: cnn-logits, classes: [{}], window: 60, rate_hz: 20, hop: 30 }}\n",
         model.display(),
-        har_tflite().display(),
-        HAR_CLASSES.replace(',', ", ")
+        keras("cnn_logits_int8.tflite").display(),
+        classes.replace(',', ", ")
     );
-    let s = scenario(tmp.path(), &inline, &windows, "[tensor]");
-    let (code, text) = harbor(&["validate", &arg(&s)]);
+    let firmware = crate::support::qemu::firmware("band-qemu");
+    let s = tmp.path().join("byo.yaml");
+    std::fs::write(
+        &s,
+        format!(
+            "name: byo\njobs: 2\ndatasets:\n  - {{ name: mine, kind: windows, path: {}, labels: {} }}\n\
+             models:\n{inline}targets:\n  - {{ name: qemu, kind: qemu, firmware: {} }}\n\
+             modes: [tensor]\nthresholds:\n  agreement_int8: \"== 1.0\"\n",
+            keras("windows_f32.npy").display(),
+            keras("labels.npy").display(),
+            firmware.display()
+        ),
+    )
+    .unwrap();
+    let (code, text) = harbor(&["validate".to_string(), arg(&s)]);
     assert_eq!(code, 0, "{text}");
     let report = tmp.path().join("report");
-    let (code, text) = harbor(&["run", &arg(&s), "--out", &arg(&report), "--save-outputs"]);
+    let (code, text) = harbor(&[
+        "run".to_string(),
+        arg(&s),
+        "--out".into(),
+        arg(&report),
+        "--save-outputs".into(),
+    ]);
     assert_eq!(code, 0, "{text}");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
     let results = json["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
-    for cell in results {
-        assert_eq!(cell["windows"], n, "{cell}");
-        assert_eq!(cell["windows_completed"], n, "{cell}");
+    for (cell, variant) in results.iter().zip(["cnn_softmax", "cnn_logits"]) {
+        assert_eq!(cell["windows_completed"], 32, "{cell}");
+        assert_eq!(cell["agreement_int8"], 1.0, "{cell}");
+        assert!(cell["float_accuracy"].is_null(), "no float.json: {cell}");
+        // The band's accuracy on the labels is the one TFLite Micro's outputs give.
         assert_eq!(
-            cell["int8_mismatches"].as_array().map(Vec::len),
-            Some(0),
+            cell["accuracy"], meta["models"][variant]["int8_accuracy_on_windows"],
             "{cell}"
         );
-        assert_eq!(cell["agreement_int8"], 1.0, "{cell}");
-        assert!(
-            cell["float_accuracy"].is_null(),
-            "no float reference: {cell}"
-        );
     }
-    // The device's outputs, saved per cell, are TFLite Micro's.
-    for name in ["har", "har-inline"] {
+    // The band's saved outputs are TFLite Micro's, bit for bit.
+    for (name, variant) in [("cnn", "cnn_softmax"), ("cnn-logits", "cnn_logits")] {
         let saved = report.join(format!("outputs/{name}__mine__qemu__tensor.npy"));
-        assert_eq!(read_i8(&saved), read_i8(&tflm), "{}", saved.display());
+        assert_eq!(
+            read_i8(&saved),
+            read_i8(&keras(&format!("{variant}_tflm.npy"))),
+            "{}",
+            saved.display()
+        );
     }
 }
 

@@ -47,10 +47,10 @@ pub struct InferArgs {
 struct DeviceFigures {
     target: String,
     windows: usize,
-    instructions: Vec<u64>,
+    instructions: Vec<Option<u64>>,
     elapsed_us: Vec<Option<u32>>,
-    arena_used: u32,
-    stack_high_water: u32,
+    arena_used: Option<u32>,
+    stack_high_water: Option<u32>,
 }
 
 pub fn run(args: &InferArgs) -> CliResult {
@@ -86,12 +86,8 @@ pub fn run(args: &InferArgs) -> CliResult {
                 windows: inferences.len(),
                 instructions: inferences.iter().map(|i| i.instructions).collect(),
                 elapsed_us: inferences.iter().map(|i| i.elapsed_us).collect(),
-                arena_used: inferences.iter().map(|i| i.arena_used).max().unwrap_or(0),
-                stack_high_water: inferences
-                    .iter()
-                    .map(|i| i.stack_high_water)
-                    .max()
-                    .unwrap_or(0),
+                arena_used: inferences.iter().filter_map(|i| i.arena_used).max(),
+                stack_high_water: inferences.iter().filter_map(|i| i.stack_high_water).max(),
             };
             (outputs, Some(figures))
         }
@@ -109,7 +105,7 @@ pub fn run(args: &InferArgs) -> CliResult {
         let text = serde_json::to_string_pretty(figures)
             .map_err(|e| CliError::infrastructure(format!("{}: {e}", path.display())))?;
         write_atomically(&path, text.as_bytes())?;
-        let mut sorted = figures.instructions.clone();
+        let mut sorted: Vec<u64> = figures.instructions.iter().flatten().copied().collect();
         sorted.sort_unstable();
         outln!(
             "instructions per window: median {} (min {}, max {}); per-window figures in {}",

@@ -143,6 +143,7 @@ fn checks_read_the_cell_and_fail_on_unmeasured_metrics() {
     let mut ok = full_cell(Mode::Tensor);
     ok.ram_bytes = Some(1);
     ok.agreement_float = Some(1.0);
+    ok.agreement_outputs = Some(1.0);
     for m in METRICS {
         assert!(m.value(&ok).is_some(), "{}", m.name);
     }

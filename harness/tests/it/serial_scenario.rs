@@ -134,7 +134,7 @@ fn serial_fields_are_checked_where_they_are_written() {
                 "  - {{ name: q, kind: qemu, port: /dev/x, firmware: {} }}\n",
                 firmware()
             ),
-            "for `kind: serial` targets only",
+            "for `kind: serial` and `kind: mlperf` targets only",
         ),
     ];
     for (targets, expected) in cases {

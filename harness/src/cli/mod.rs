@@ -125,7 +125,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List the dataset formats harbor reads, or inspect a dataset on disk.
+    /// List the dataset formats harbor reads, fetch public datasets, or inspect one on disk.
     #[command(subcommand)]
     Datasets(datasets::DatasetsCommand),
     /// Turn a dataset into labelled model windows at the band's IMU and model rates (.npz).
@@ -149,7 +149,7 @@ enum Command {
     /// List or show board profiles (boards/*.yaml).
     #[command(subcommand)]
     Boards(boards::BoardsCommand),
-    /// Train, personalize and list the band's int8 model variants.
+    /// Train, personalize, import (a user's .tflite) and list the band's int8 model variants.
     #[command(subcommand)]
     Models(models::ModelsCommand),
     /// Score a model directory (float and int8 on the host) on prepared windows.

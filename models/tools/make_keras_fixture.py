@@ -31,23 +31,18 @@ windows) and to float32. Files written (all small; the directory stays under 100
 
 import argparse
 import json
-import os
 import sys
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import tensorflow as tf  # noqa: E402
-from ai_edge_litert import interpreter as litert  # noqa: E402
-from tflite_micro.python.tflite_micro import runtime as tflm  # noqa: E402
+from keras_tools import WINDOW, convert_int8, io_details, op_names, quantize, run_litert_ref, run_tflm, tf, wisdm_windows
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "fixtures" / "keras"
 SEED = 20261202
 RATE_HZ = 20.0
-WINDOW = 60
 HOP = 30
 CHANNELS = ["accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z"]
 UNITS = ["m/s^2"] * 3 + ["rad/s"] * 3
@@ -67,41 +62,6 @@ TEST_WINDOWS = 32
 EPOCHS = 12
 
 
-def read_wisdm(path):
-    """Rows of one raw WISDM 2019 file grouped by activity code: {code: float32[n, 3]}."""
-    rows = {}
-    with open(path) as f:
-        for line_no, line in enumerate(f, 1):
-            line = line.strip().rstrip(";")
-            if not line:
-                continue
-            parts = line.split(",")
-            if len(parts) != 6:
-                raise ValueError(f"{path}:{line_no}: expected 6 fields, got {len(parts)}")
-            rows.setdefault(parts[1], []).append([float(v) for v in parts[3:6]])
-    return {k: np.asarray(v, dtype=np.float32) for k, v in rows.items()}
-
-
-def windows(data_root, subjects):
-    base = Path(data_root) / "wisdm2019" / "wisdm-dataset" / "raw" / "watch"
-    xs, ys = [], []
-    for s in subjects:
-        acc_path = base / "accel" / f"data_{s}_accel_watch.txt"
-        gyr_path = base / "gyro" / f"data_{s}_gyro_watch.txt"
-        if not acc_path.exists() or not gyr_path.exists():
-            continue
-        acc, gyr = read_wisdm(acc_path), read_wisdm(gyr_path)
-        for label, code in enumerate(CLASSES):
-            if code not in acc or code not in gyr:
-                continue
-            n = min(len(acc[code]), len(gyr[code]))
-            both = np.concatenate([acc[code][:n], gyr[code][:n]], axis=1)
-            for start in range(0, n - WINDOW + 1, HOP):
-                xs.append(both[start : start + WINDOW])
-                ys.append(label)
-    return np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.int64)
-
-
 def logits_model():
     return tf.keras.Sequential(
         [
@@ -115,55 +75,8 @@ def logits_model():
     )
 
 
-def convert_int8(model, representative):
-    def gen():
-        for x in representative:
-            yield [x[None, ...]]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = gen
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
-
-
 def convert_f32(model):
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
-
-
-def io_details(model_bytes):
-    interp = litert.Interpreter(model_content=model_bytes)
-    return interp.get_input_details()[0], interp.get_output_details()[0], [
-        d["op_name"] for d in interp._get_ops_details()
-    ]
-
-
-def run_tflm(model_bytes, inputs):
-    interp = tflm.Interpreter.from_bytes(model_bytes)
-    outs = []
-    for x in inputs:
-        interp.set_input(x[None, ...], 0)
-        interp.invoke()
-        outs.append(np.array(interp.get_output(0)).reshape(-1))
-    return np.stack(outs)
-
-
-def run_litert_ref(model_bytes, inputs):
-    interp = litert.Interpreter(
-        model_content=model_bytes,
-        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
-    )
-    interp.allocate_tensors()
-    i_idx = interp.get_input_details()[0]["index"]
-    o_idx = interp.get_output_details()[0]["index"]
-    outs = []
-    for x in inputs:
-        interp.set_tensor(i_idx, x[None, ...])
-        interp.invoke()
-        outs.append(interp.get_tensor(o_idx).reshape(-1).copy())
-    return np.stack(outs)
 
 
 def main():
@@ -173,8 +86,8 @@ def main():
 
     tf.keras.utils.set_random_seed(SEED)
     rng = np.random.default_rng(SEED)
-    x_train, y_train = windows(args.data, TRAIN_SUBJECTS)
-    x_test, y_test = windows(args.data, TEST_SUBJECTS)
+    x_train, y_train = wisdm_windows(args.data, TRAIN_SUBJECTS, list(CLASSES), HOP)
+    x_test, y_test = wisdm_windows(args.data, TEST_SUBJECTS, list(CLASSES), HOP)
     if len(x_train) == 0 or len(x_test) < TEST_WINDOWS:
         sys.exit(f"not enough WISDM 2019 watch windows under {args.data}")
     mean = x_train.mean(axis=(0, 1))
@@ -243,11 +156,12 @@ def main():
         f32_bytes = convert_f32(model)
         (OUT / f"{name}_int8.tflite").write_bytes(int8_bytes)
         (OUT / f"{name}_f32.tflite").write_bytes(f32_bytes)
-        inp, out, ops = io_details(int8_bytes)
+        inp, out = io_details(int8_bytes)
+        ops = op_names(int8_bytes)
         scale, zp = inp["quantization"]
         if input_quant is None:
             input_quant = (scale, zp)
-            test_i8 = np.clip(np.round(test_f32 / scale) + zp, -128, 127).astype(np.int8)
+            test_i8 = quantize(test_f32, scale, zp)
             np.save(OUT / "windows_int8.npy", test_i8)
         elif input_quant != (scale, zp):
             sys.exit(f"{name}: input quantization {scale, zp} differs from {input_quant}")
@@ -258,7 +172,7 @@ def main():
         keras_out = model.predict(test_f32, verbose=0)
         ref_i8 = run_litert_ref(int8_bytes, test_i8).astype(np.int8)
         diff = np.abs(tflm_out.astype(np.int32) - ref_i8.astype(np.int32))
-        _, _, f32_ops = io_details(f32_bytes)
+        f32_ops = op_names(f32_bytes)
         meta["models"][name] = {
             "int8_ops": ops,
             "f32_ops": f32_ops,

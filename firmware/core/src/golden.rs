@@ -1,5 +1,5 @@
 //! The golden-vector file format (`fixtures/models/*.golden`, written by
-//! `fixtures/models/make_golden.py`): reference int8 inputs and TFLite Micro's int8 outputs.
+//! `models/tools/make_golden.py`): reference int8 inputs and TFLite Micro's int8 outputs.
 //!
 //! Layout, little-endian: magic `HGLD`, then u32 `count`, `input_len`, `output_len`, then
 //! `count` records of `input_len` input bytes followed by `output_len` output bytes (int8).

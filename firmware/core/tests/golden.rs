@@ -2,7 +2,7 @@
 //!
 //! The models and vectors in fixtures/models were made by TensorFlow's converter and run
 //! through the `tflite-micro` Python interpreter (TFLM's reference kernels) by
-//! fixtures/models/make_golden.py; nothing here comes from harbor's own output.
+//! models/tools/make_golden.py; nothing here comes from harbor's own output.
 
 use std::path::PathBuf;
 

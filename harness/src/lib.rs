@@ -24,4 +24,6 @@ pub mod scenario;
 pub mod shutdown;
 pub mod signal;
 #[cfg(feature = "train")]
+pub mod study;
+#[cfg(feature = "train")]
 pub mod train;

@@ -34,6 +34,8 @@ mod progress;
 mod run;
 #[cfg(feature = "train")]
 mod train;
+#[cfg(feature = "train")]
+mod train_union;
 mod validate;
 
 use std::process::ExitCode;

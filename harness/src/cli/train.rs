@@ -15,6 +15,7 @@ use crate::model::classes::ClassSpecError;
 use crate::model::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
 use crate::model::saved::{CARD_FILE, FLOAT_FILE, MODEL_F32_FILE, MODEL_FILE};
 use crate::model::source::{PartedWindows, SplitPlan, load_windows_split};
+use crate::model::union::{DatasetList, NormalizeMode};
 use crate::model::{ClassSet, Trained, Variant, WindowSet};
 use crate::signal::WindowSpec;
 use crate::signal::split::PersonalizationConfig;
@@ -27,9 +28,10 @@ pub struct DataArgs {
     /// Dataset format (see `harbor datasets list`).
     #[arg(long, default_value = "wisdm2019-watch")]
     pub dataset: DatasetKind,
-    /// The dataset's folder as published.
+    /// The dataset's folder as published (default: its folder under $HARBOR_DATA, else
+    /// target/datasets, where `harbor datasets fetch` puts it).
     #[arg(long)]
-    pub root: PathBuf,
+    pub root: Option<PathBuf>,
     /// Board profile whose IMU the windows are quantized for.
     #[arg(long, default_value = "esp32c3-band")]
     pub board: String,
@@ -37,6 +39,19 @@ pub struct DataArgs {
     /// model has such a class, and are reported as left out otherwise.
     #[arg(long)]
     pub keep_transitions: bool,
+}
+
+impl DataArgs {
+    /// `--root`, or the dataset's default folder under the data root.
+    pub fn root(&self) -> Result<PathBuf, CliError> {
+        if let Some(r) = &self.root {
+            return Ok(r.clone());
+        }
+        self.dataset
+            .default_folder()
+            .map(|f| crate::datasets::data_root().join(f))
+            .ok_or_else(|| CliError::usage(format!("--root is needed for {}", self.dataset)))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +86,15 @@ pub struct TrainArgs {
     /// Test subjects; replaces the seeded personalization split (no personalization study).
     #[arg(long)]
     pub test_subjects: Option<SubjectList>,
+    /// Train on several datasets at once (`kind` or `kind=ROOT`, comma-separated): the
+    /// union of their activities, each split subject-wise (20 % test, 10 % validation,
+    /// seeded); replaces --dataset/--root and the subject lists.
+    #[arg(long, conflicts_with_all = ["train_subjects", "val_subjects", "test_subjects", "root"])]
+    pub datasets: Option<DatasetList>,
+    /// With --datasets: standardize each dataset by its own statistics (`per-dataset`,
+    /// default) or the union by one (`global`).
+    #[arg(long, requires = "datasets")]
+    pub normalize: Option<NormalizeMode>,
 }
 
 fn parse_classes(spec: &str) -> Result<ClassSet, ClassSpecError> {
@@ -141,9 +165,10 @@ fn prepared_windows(
         ..spec.clone()
     };
     let bar = BytesBar::new("loading");
+    let root = data.root()?;
     let parted = load_windows_split(
         data.dataset,
-        &data.root,
+        &root,
         &board,
         subjects,
         plan,
@@ -160,12 +185,12 @@ fn prepared_windows(
 }
 
 /// An indicatif bar per epoch, with the validation score when it ends.
-struct EpochBar {
-    bar: ProgressBar,
+pub(super) struct EpochBar {
+    pub(super) bar: ProgressBar,
 }
 
 impl EpochBar {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} batches {msg}")
@@ -201,6 +226,9 @@ impl TrainProgress for EpochBar {
 
 /// `harbor models train`.
 pub fn train(args: &TrainArgs) -> CliResult {
+    if let Some(list) = &args.datasets {
+        return super::train_union::train_union(args, list);
+    }
     let classes = args.classes.clone().unwrap_or_else(ClassSet::wisdm_band);
     let (plan, split) = match args.subject_selection() {
         Some(sel) => (
@@ -318,7 +346,7 @@ pub fn train(args: &TrainArgs) -> CliResult {
     Ok(Exit::Ok)
 }
 
-fn write_model_dir(dir: &Path, trained: &Trained) -> Result<(), CliError> {
+pub(super) fn write_model_dir(dir: &Path, trained: &Trained) -> Result<(), CliError> {
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(dir.join(name), bytes)
             .map_err(|e| CliError::infrastructure(format!("{}: {e}", dir.join(name).display())))
@@ -353,7 +381,7 @@ fn write_model_dir(dir: &Path, trained: &Trained) -> Result<(), CliError> {
     Ok(())
 }
 
-fn print_card_summary(card: &ModelCard) {
+pub(super) fn print_card_summary(card: &ModelCard) {
     let r = &card.results;
     println!(
         "{}: {} params, {} MACs, {} bytes",

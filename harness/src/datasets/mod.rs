@@ -82,6 +82,21 @@ impl DatasetKind {
         }
     }
 
+    /// The folder `harbor datasets fetch` unpacks this format's public recordings to under
+    /// the data root (`None` for `custom`, whose root is a spec file).
+    pub fn default_folder(self) -> Option<&'static str> {
+        match self {
+            DatasetKind::Wisdm2019Watch | DatasetKind::Wisdm2019Phone => Some("wisdm2019"),
+            DatasetKind::Hapt => Some("hapt"),
+            DatasetKind::MotionSense => Some("motionsense"),
+            DatasetKind::BasicMotions => Some("basicmotions"),
+            DatasetKind::UciHar => Some("uci_har"),
+            DatasetKind::WisdmV11 => Some("wisdm_v1.1"),
+            DatasetKind::Pamap2 => Some("pamap2"),
+            DatasetKind::Custom => None,
+        }
+    }
+
     /// One line on what the format is, for `harbor datasets list`.
     pub fn description(self) -> &'static str {
         match self {

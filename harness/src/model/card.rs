@@ -92,6 +92,40 @@ pub struct DatasetInfo {
     pub val_windows: usize,
     /// Test windows.
     pub test_windows: usize,
+    /// How inputs were standardized when the model trained on several datasets
+    /// (`per-dataset` or `global`); empty for one dataset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub normalize: String,
+    /// The datasets of a model trained on several (`--datasets`), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceDatasetInfo>,
+}
+
+/// One dataset of a model trained on several.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceDatasetInfo {
+    /// Dataset format name.
+    pub name: String,
+    /// What its split drew: `subject`, or `session` for a dataset with too few subjects.
+    pub split_unit: String,
+    /// Its activities that have windows.
+    pub activities: Vec<String>,
+    /// Training subjects (`<dataset>:<id>`).
+    pub train_subjects: Vec<String>,
+    /// Validation subjects.
+    pub val_subjects: Vec<String>,
+    /// Test subjects.
+    pub test_subjects: Vec<String>,
+    /// Training windows.
+    pub train_windows: usize,
+    /// Validation windows.
+    pub val_windows: usize,
+    /// Test windows.
+    pub test_windows: usize,
+    /// Per-channel mean and std that take this dataset's raw counts to the network's input
+    /// (its device conversion); the card's `normalization` is the first dataset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalization: Option<Normalization>,
 }
 
 /// One output class.

@@ -25,6 +25,7 @@ pub mod recipe;
 pub mod saved;
 pub mod source;
 pub mod tflm;
+pub mod union;
 pub mod user_windows;
 pub mod windows;
 

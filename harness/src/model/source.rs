@@ -161,6 +161,21 @@ pub fn load_windows_split(
     classes: &ClassSet,
     progress: &dyn datasets::Progress,
 ) -> Result<PartedWindows, SourceError> {
+    let file = load_prepared(dataset, root, board, subjects, plan, spec, progress)?;
+    from_prepared(&file, classes)
+}
+
+/// Loads a dataset and prepares its windows as a prepared-windows file (every activity,
+/// split by `plan`), before any mapping onto classes.
+pub fn load_prepared(
+    dataset: DatasetKind,
+    root: &Path,
+    board: &BoardProfile,
+    subjects: Vec<String>,
+    plan: &SplitPlan,
+    spec: &WindowSpec,
+    progress: &dyn datasets::Progress,
+) -> Result<PreparedFile, SourceError> {
     let loaded = datasets::load(
         dataset,
         root,
@@ -195,7 +210,5 @@ pub fn load_windows_split(
         &resample,
         &prepared.report,
     );
-    let file = PreparedFile::from_prepared(&prepared, split.as_ref(), &meta)
-        .map_err(SourceError::Prepared)?;
-    from_prepared(&file, classes)
+    PreparedFile::from_prepared(&prepared, split.as_ref(), &meta).map_err(SourceError::Prepared)
 }

@@ -57,6 +57,14 @@ impl WindowSet {
         self.subject.push(subject.to_string());
     }
 
+    /// Appends every window of `other` (same window shape).
+    pub fn extend(&mut self, other: &WindowSet) {
+        debug_assert!(other.is_empty() || other.stride() == self.stride());
+        self.x.extend_from_slice(&other.x);
+        self.y.extend_from_slice(&other.y);
+        self.subject.extend_from_slice(&other.subject);
+    }
+
     /// The windows at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> WindowSet {
         let mut out = WindowSet::new(self.window, self.channels);

@@ -147,6 +147,8 @@ pub fn run(
             train_windows: splits.train.len(),
             val_windows: splits.val.len(),
             test_windows: splits.test.len(),
+            normalize: String::new(),
+            sources: Vec::new(),
         },
         classes: (0..classes.len())
             .map(|c| ClassInfo {

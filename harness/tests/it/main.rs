@@ -61,6 +61,7 @@ mod tflm_differential;
 mod tflm_keras_fixture;
 mod train_arch;
 mod train_cli;
+mod train_datasets;
 mod train_export;
 mod train_fit;
 mod train_models;

@@ -11,3 +11,4 @@ pub mod report;
 pub mod serial;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod wisdm_tree;

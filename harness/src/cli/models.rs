@@ -10,7 +10,9 @@ use crate::model::eval::{OutputKind, evaluate, run_int8};
 use crate::model::load_checked;
 use crate::model::saved::{CARD_FILE, FLOAT_FILE};
 use crate::model::source::from_prepared;
-use crate::model::{Arch, ClassSet, Confusion, ModelCard, Trained, Variant, WindowSet};
+use crate::model::{
+    Arch, ClassSet, Confusion, FloatReference, ModelCard, Trained, Variant, WindowSet,
+};
 use crate::signal::export::PreparedFile;
 
 #[derive(Debug, Subcommand)]
@@ -186,12 +188,36 @@ pub fn eval(args: &EvalArgs) -> CliResult {
     let Some(trained) = trained else {
         let int8 = run_int8(bytes, &card.normalization.device_conversion, &set)
             .map_err(|e| CliError::usage(format!("{}: {e}", args.model.display())))?;
-        let confusion = Confusion::from_pairs(names.len(), &set.y, &int8.classes());
-        println!(
-            "float: no float model in {} ({FLOAT_FILE}): int8 only",
-            args.model.display()
+        let int8_classes = int8.classes();
+        let confusion = Confusion::from_pairs(names.len(), &set.y, &int8_classes);
+        let reference =
+            FloatReference::load(&args.model, card, &checked.host).map_err(CliError::usage)?;
+        let Some(reference) = reference else {
+            println!(
+                "float: no float model in {} ({FLOAT_FILE} or the card's float_file): int8 only",
+                args.model.display()
+            );
+            print_scores("int8 (harbor-core)", &confusion, &names);
+            return Ok(Exit::Ok);
+        };
+        let float_classes = reference
+            .classes_of_counts((0..set.len()).map(|i| set.get(i)))
+            .map_err(CliError::usage)?;
+        print_scores(
+            "float (the card's float_file)",
+            &Confusion::from_pairs(names.len(), &set.y, &float_classes),
+            &names,
         );
         print_scores("int8 (harbor-core)", &confusion, &names);
+        let same = float_classes
+            .iter()
+            .zip(&int8_classes)
+            .filter(|(a, b)| a == b)
+            .count();
+        println!(
+            "float vs int8: same class on {:.2} % of windows",
+            100.0 * same as f64 / set.len() as f64
+        );
         return Ok(Exit::Ok);
     };
     let e = evaluate(&trained.net, &trained.norm, &trained.quant, bytes, &set)

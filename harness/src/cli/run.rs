@@ -240,7 +240,8 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         | OtaError::Io { .. }
         | OtaError::Release(_)
         | OtaError::HardwareId(_)
-        | OtaError::NeedsBand(_) => CliError::usage(e),
+        | OtaError::NeedsBand(_)
+        | OtaError::Model(_) => CliError::usage(e),
         _ => CliError::infrastructure(e),
     })?;
     let written = report.write(&out);

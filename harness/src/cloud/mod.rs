@@ -121,8 +121,10 @@ fn contract_from(model_dir: &Path) -> Result<InputContract, CloudError> {
         path: model_dir.to_path_buf(),
         message,
     };
-    let card = crate::model::card::ModelCard::load(&model_dir.join("card.yaml"))
-        .map_err(|e| model_err(e.to_string()))?;
+    // The model file is checked against the card: the cloud serves the carded model only.
+    let card = crate::model::load_checked(model_dir)
+        .map_err(|e| model_err(e.to_string()))?
+        .card;
     Ok(InputContract {
         window: card.input.window_samples,
         channels: card.input.channels.len(),

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::card::{CardError, ModelCard, sha256_hex};
+use super::card::{CardError, FileInfo, ModelCard, sha256_hex};
 use super::host::{HostModel, ModelError};
 use super::saved::{CARD_FILE, MODEL_FILE};
 
@@ -24,20 +24,24 @@ pub enum IntegrityError {
         source: std::io::Error,
     },
     /// The file's size is not the card's.
-    #[error("{}: {file} bytes, but its card says {card} bytes (file.bytes): not the model the card describes", path.display())]
+    #[error("{}: {file} bytes, but its card says {card} bytes ({field}.bytes): not the model the card describes", path.display())]
     Size {
         /// The model file.
         path: PathBuf,
+        /// The card's entry for it (`file`, or `float_file` for the float reference).
+        field: &'static str,
         /// `file.bytes` in the card.
         card: u64,
         /// The file's size.
         file: u64,
     },
     /// The file's SHA-256 is not the card's.
-    #[error("{}: SHA-256 {file}, but its card says {card} (file.sha256): the file was changed or replaced", path.display())]
+    #[error("{}: SHA-256 {file}, but its card says {card} ({field}.sha256): the file was changed or replaced", path.display())]
     Sha256 {
         /// The model file.
         path: PathBuf,
+        /// The card's entry for it (`file`, or `float_file` for the float reference).
+        field: &'static str,
         /// `file.sha256` in the card.
         card: String,
         /// The file's hash.
@@ -94,19 +98,31 @@ pub fn load_checked(dir: &Path) -> Result<CheckedModel, IntegrityError> {
 
 /// The file's size and SHA-256 against the card's.
 pub fn check_bytes(card: &ModelCard, path: &Path, bytes: &[u8]) -> Result<(), IntegrityError> {
+    check_file(&card.file, "file", path, bytes)
+}
+
+/// A file's size and SHA-256 against the card entry `field` (`info`).
+pub fn check_file(
+    info: &FileInfo,
+    field: &'static str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), IntegrityError> {
     let size = bytes.len() as u64;
-    if size != card.file.bytes {
+    if size != info.bytes {
         return Err(IntegrityError::Size {
             path: path.to_path_buf(),
-            card: card.file.bytes,
+            field,
+            card: info.bytes,
             file: size,
         });
     }
     let hash = sha256_hex(bytes);
-    if !hash.eq_ignore_ascii_case(&card.file.sha256) {
+    if !hash.eq_ignore_ascii_case(&info.sha256) {
         return Err(IntegrityError::Sha256 {
             path: path.to_path_buf(),
-            card: card.file.sha256.clone(),
+            field,
+            card: info.sha256.clone(),
             file: hash,
         });
     }

@@ -35,6 +35,9 @@ pub enum ModelDirError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `model.tflite` is not the model its card describes (or the card is unreadable).
+    #[error(transparent)]
+    Integrity(Box<super::integrity::IntegrityError>),
     /// `float.json` is not the float model harbor writes.
     #[error("{}: {source}", path.display())]
     Json {
@@ -73,8 +76,11 @@ pub struct Trained {
 }
 
 impl Trained {
-    /// Reads a model directory's `float.json` and `model.tflite` (not the card).
+    /// Reads a model directory: `model.tflite` checked against its card (size, SHA-256,
+    /// classes), then `float.json`.
     pub fn load(dir: &Path) -> Result<Trained, ModelDirError> {
+        let checked = super::integrity::load_checked(dir)
+            .map_err(|e| ModelDirError::Integrity(Box::new(e)))?;
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| ModelDirError::Io { path, source }
@@ -86,8 +92,8 @@ impl Trained {
                 path: path.clone(),
                 source,
             })?;
-        let model = dir.join(MODEL_FILE);
-        trained.tflite = std::fs::read(&model).map_err(io(&model))?;
+        trained.tflite = checked.host.model_bytes().to_vec();
+        trained.card = Some(checked.card);
         Ok(trained)
     }
 }

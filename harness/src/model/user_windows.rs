@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::confusion::argmax;
 use super::host::HostModel;
 use crate::npz::{self, NpyArray, NpyData, NpzError};
 
@@ -145,6 +146,9 @@ pub struct LabelledWindows {
     pub int8: Vec<Vec<i8>>,
     /// Class index per window.
     pub labels: Vec<usize>,
+    /// The input tensor's real values per window: float windows as given, int8 windows
+    /// dequantized (what a float reference of the same network takes).
+    pub real: Vec<Vec<f32>>,
 }
 
 /// Reads windows and labels: a `.npz` with `x` and `y`, or an `.npy` of windows with labels
@@ -179,6 +183,7 @@ pub fn load_labelled(
         )
     };
     let int8 = quantized(path, "x", &x, host)?;
+    let real = real_values(&x, &int8, host);
     let ints: Vec<i64> = match &y.data {
         NpyData::I64(v) => v.clone(),
         NpyData::I32(v) => v.iter().map(|&l| i64::from(l)).collect(),
@@ -215,7 +220,64 @@ pub fn load_labelled(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(LabelledWindows { int8, labels })
+    Ok(LabelledWindows { int8, labels, real })
+}
+
+/// The real values of windows `array` (already checked and quantized into `int8`).
+fn real_values(array: &NpyArray, int8: &[Vec<i8>], host: &HostModel) -> Vec<Vec<f32>> {
+    let len = host.input().len().max(1);
+    match &array.data {
+        NpyData::F32(v) => v.chunks_exact(len).map(<[f32]>::to_vec).collect(),
+        NpyData::F64(v) => v
+            .chunks_exact(len)
+            .map(|w| w.iter().map(|&x| x as f32).collect())
+            .collect(),
+        _ => {
+            let (scale, zp) = (host.input().scale, host.input().zero_point);
+            int8.iter()
+                .map(|w| {
+                    w.iter()
+                        .map(|&q| (i32::from(q) - zp) as f32 * scale)
+                        .collect()
+                })
+                .collect()
+        }
+    }
+}
+
+/// The classes of a desktop reference's outputs (`.npy` of shape `[windows, classes]`, any
+/// numeric type): the argmax of each row.
+pub fn reference_classes(
+    path: &Path,
+    windows: usize,
+    classes: usize,
+) -> Result<Vec<usize>, WindowsError> {
+    let array = npz::read_npy(path)?;
+    if array.shape != [windows, classes] {
+        return Err(WindowsError::Shape {
+            path: path.to_path_buf(),
+            entry: "the reference".into(),
+            shape: array.shape.clone(),
+            expected: format!("one row of {classes} outputs per window: [{windows}, {classes}]"),
+        });
+    }
+    let rows = |v: Vec<f64>| -> Vec<usize> { v.chunks_exact(classes.max(1)).map(argmax).collect() };
+    Ok(match &array.data {
+        NpyData::F32(v) => rows(v.iter().map(|&x| f64::from(x)).collect()),
+        NpyData::F64(v) => rows(v.clone()),
+        NpyData::I8(v) => rows(v.iter().map(|&x| f64::from(x)).collect()),
+        NpyData::I16(v) => rows(v.iter().map(|&x| f64::from(x)).collect()),
+        NpyData::I32(v) => rows(v.iter().map(|&x| f64::from(x)).collect()),
+        NpyData::I64(v) => rows(v.iter().map(|&x| x as f64).collect()),
+        other => {
+            return Err(WindowsError::Dtype {
+                path: path.to_path_buf(),
+                entry: "the reference".into(),
+                dtype: other.dtype_name(),
+                expected: "reference outputs are numbers (float or integer scores per class)",
+            });
+        }
+    })
 }
 
 /// One output value that differs from the reference.

@@ -25,6 +25,9 @@ pub enum OtaError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The model directory does not hold the model its card describes.
+    #[error(transparent)]
+    Model(Box<crate::model::IntegrityError>),
     /// The release image could not be built.
     #[error("release image: {0}")]
     Release(#[from] ReleaseError),

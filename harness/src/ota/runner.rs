@@ -41,11 +41,12 @@ pub async fn run_until(
     let signing = config.keys[0].clone();
     let server = CloudServer::start(config)?;
     server.add_user("ota")?;
-    let tflite = s.model.join("model.tflite");
-    let model = std::fs::read(&tflite).map_err(|source| OtaError::Io {
-        path: tflite,
-        source,
-    })?;
+    // Checked against its card (the scenario was too, but the file may have changed since).
+    let model = crate::model::load_checked(&s.model)
+        .map_err(|e| OtaError::Model(Box::new(e)))?
+        .host
+        .model_bytes()
+        .to_vec();
     let (_, contract) = crate::cloud::release::build_image(&model, None)?;
     let hardware_id =
         HardwareId::new(&board.name).ok_or_else(|| OtaError::HardwareId(board.name.clone()))?;

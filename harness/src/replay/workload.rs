@@ -14,8 +14,8 @@ use crate::model::confusion::argmax;
 use crate::model::import::{ImportSpec, import};
 use crate::model::input::{InputQuant, Normalization};
 use crate::model::saved::{CARD_FILE, FLOAT_FILE};
-use crate::model::user_windows::{LabelledWindows, WindowsError, load_labelled};
-use crate::model::{ClassSet, FloatNet};
+use crate::model::user_windows::{LabelledWindows, WindowsError, load_labelled, reference_classes};
+use crate::model::{ClassSet, FloatNet, FloatReference};
 use crate::model::{HostModel, IntegrityError, load_checked};
 use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 
@@ -79,6 +79,8 @@ pub struct ModelBundle {
     pub class_names: Vec<String>,
     /// The float model (`float.json`), when the directory has one.
     float: Option<FloatFile>,
+    /// An imported model's float32 `.tflite` (`import --float`), when its card lists one.
+    float_tflite: Option<FloatReference>,
 }
 
 impl ModelBundle {
@@ -111,7 +113,16 @@ impl ModelBundle {
         } else {
             None
         };
-        Self::new(name, dir, checked.card, checked.host, float)
+        // harbor's own models have float.json (statistics in raw counts); an imported one
+        // may have a float32 .tflite instead.
+        let float_tflite = match float {
+            Some(_) => None,
+            None => FloatReference::load(dir, &checked.card, &checked.host)
+                .map_err(|e| model_err(dir.to_path_buf(), e.to_string()))?,
+        };
+        let mut bundle = Self::new(name, dir, checked.card, checked.host, float)?;
+        bundle.float_tflite = float_tflite;
+        Ok(bundle)
     }
 
     /// A bare `.tflite` with its input described inline (as `harbor models import` would card it).
@@ -165,6 +176,7 @@ impl ModelBundle {
             card,
             host,
             float,
+            float_tflite: None,
         })
     }
 
@@ -185,8 +197,17 @@ impl ModelBundle {
     }
 
     /// The float model's class, when the model has a float reference.
-    fn float_class(&self, raw: &[[i16; 6]]) -> Option<usize> {
-        let float = self.float.as_ref()?;
+    fn float_class(&self, raw: &[[i16; 6]]) -> Result<Option<usize>, WorkloadError> {
+        if let Some(reference) = &self.float_tflite {
+            let counts: Vec<f32> = raw.iter().flatten().map(|&v| f32::from(v)).collect();
+            let classes = reference
+                .classes_of_counts([counts.as_slice()])
+                .map_err(|e| self.error(e))?;
+            return Ok(classes.first().copied());
+        }
+        let Some(float) = self.float.as_ref() else {
+            return Ok(None);
+        };
         let normalized: Vec<f32> = raw
             .iter()
             .flat_map(|s| {
@@ -195,7 +216,25 @@ impl ModelBundle {
                     .map(|(c, &v)| (f32::from(v) - float.norm.mean[c]) / float.norm.std[c])
             })
             .collect();
-        Some(argmax(&float.net.logits(&normalized)))
+        Ok(Some(argmax(&float.net.logits(&normalized))))
+    }
+
+    /// The float reference's class of each user window (real input values), when the model
+    /// has a float32 `.tflite`.
+    fn float_classes_of_inputs(&self, real: &[&[f32]]) -> Result<Vec<usize>, WorkloadError> {
+        match &self.float_tflite {
+            Some(reference) => reference
+                .classes_of_inputs(real.iter().copied())
+                .map_err(|e| self.error(e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> WorkloadError {
+        WorkloadError::Model {
+            path: self.dir.clone(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -317,7 +356,7 @@ impl ReplayWindows {
             let flat: Vec<f32> = raw.iter().flatten().map(|&v| f32::from(v)).collect();
             out.int8
                 .push(model.conversion.quantize_window(&flat, CHANNELS));
-            out.float_class.extend(model.float_class(&raw));
+            out.float_class.extend(model.float_class(&raw)?);
             out.truth.push(class);
             out.subject.push(windows.source(i).subject.clone());
             out.raw.push(raw);
@@ -358,33 +397,47 @@ impl ReplayWindows {
 }
 
 impl ReplayWindows {
-    /// The user's windows and labels of a `windows` dataset, checked against `model`.
+    /// The user's windows and labels of a `windows` dataset, checked against `model`, and
+    /// the classes of the user's own reference outputs when the dataset gives `reference`.
     pub fn read_user_windows(
         model: &ModelBundle,
         dataset: &DatasetEntry,
-    ) -> Result<LabelledWindows, WorkloadError> {
-        let DatasetSource::Windows { path, labels, .. } = &dataset.source else {
+    ) -> Result<(LabelledWindows, Option<Vec<usize>>), WorkloadError> {
+        let DatasetSource::Windows {
+            path,
+            labels,
+            reference,
+            ..
+        } = &dataset.source
+        else {
             return Err(WorkloadError::Prepare {
                 dataset: dataset.name.clone(),
                 message: "not a `windows` dataset".into(),
             });
         };
-        load_labelled(
+        let windows = load_labelled(
             path,
             labels.as_deref(),
             &model.host,
             model.class_names.len(),
         )
-        .map_err(|e| WorkloadError::Windows(Box::new(e)))
+        .map_err(|e| WorkloadError::Windows(Box::new(e)))?;
+        let reference = reference
+            .as_deref()
+            .map(|r| reference_classes(r, windows.labels.len(), model.class_names.len()))
+            .transpose()
+            .map_err(|e| WorkloadError::Windows(Box::new(e)))?;
+        Ok((windows, reference))
     }
 
     /// A `windows` dataset: exactly the user's windows (thinned evenly by `max_windows`),
-    /// with the host int8 reference. No float reference: the windows are model inputs.
+    /// with the host int8 reference and a float one: the user's `reference` outputs, else
+    /// the model's float32 `.tflite` on the windows' real values, else none.
     pub fn from_user_windows(
         model: &ModelBundle,
         dataset: &DatasetEntry,
     ) -> Result<Self, WorkloadError> {
-        let all = Self::read_user_windows(model, dataset)?;
+        let (all, reference) = Self::read_user_windows(model, dataset)?;
         let n = all.labels.len();
         let chosen: Vec<usize> = match dataset.max_windows {
             Some(max) if max < n => (0..max).map(|k| k * n / max).collect(),
@@ -399,6 +452,13 @@ impl ReplayWindows {
             out.truth.push(all.labels[i]);
             out.subject.push(String::new());
         }
+        out.float_class = match reference {
+            Some(classes) => chosen.iter().map(|&i| classes[i]).collect(),
+            None => {
+                let real: Vec<&[f32]> = chosen.iter().map(|&i| all.real[i].as_slice()).collect();
+                model.float_classes_of_inputs(&real)?
+            }
+        };
         let predictions = model
             .host
             .run_quantized(out.int8.iter().map(Vec::as_slice))

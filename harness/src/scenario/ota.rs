@@ -387,13 +387,14 @@ impl OtaScenario {
         }
         let base = path.parent().unwrap_or(Path::new(""));
         let model = base.join(&raw.model.value);
-        let tflite = std::fs::read(model.join("model.tflite")).map_err(|e| {
+        let checked = crate::model::load_checked(&model).map_err(|e| {
             at((
                 raw.model.referenced,
-                format!("model directory {}: model.tflite: {e}", model.display()),
+                format!("model directory {}: {e}", model.display()),
             ))
         })?;
-        let (image, _) = crate::cloud::release::build_image(&tflite, None)
+        let tflite = checked.host.model_bytes();
+        let (image, _) = crate::cloud::release::build_image(tflite, None)
             .map_err(|e| at((raw.model.referenced, e.to_string())))?;
         let link = link_of(&raw.link).map_err(at)?;
         if raw.cases.value.is_empty() {

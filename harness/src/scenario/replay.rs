@@ -78,6 +78,8 @@ pub enum DatasetSource {
         path: PathBuf,
         /// The labels `.npy` beside an `.npy` of windows.
         labels: Option<PathBuf>,
+        /// The user's float reference outputs (`.npy` `[N, classes]`), if given.
+        reference: Option<PathBuf>,
         /// Where `path:` is in the file.
         at: Location,
     },
@@ -336,6 +338,7 @@ fn dataset_source(d: &RawDataset, base: &Path) -> Result<DatasetSource, (Locatio
         return Ok(DatasetSource::Windows {
             path: file,
             labels: d.labels.as_ref().map(|l| base.join(&l.value)),
+            reference: d.reference.as_ref().map(|r| base.join(&r.value)),
             at: path.referenced,
         });
     }
@@ -347,6 +350,7 @@ fn dataset_source(d: &RawDataset, base: &Path) -> Result<DatasetSource, (Locatio
     })?;
     only("path", &d.path, "`kind: windows` datasets")?;
     only("labels", &d.labels, "`kind: windows` datasets")?;
+    only("reference", &d.reference, "`kind: windows` datasets")?;
     let root = d.root.as_ref().ok_or_else(|| {
         (
             d.kind.referenced,

@@ -32,8 +32,13 @@ impl ReplayScenario {
                         ),
                     ));
                 }
-                DatasetSource::Windows { path, labels, at } => {
-                    for file in std::iter::once(path).chain(labels) {
+                DatasetSource::Windows {
+                    path,
+                    labels,
+                    reference,
+                    at,
+                } => {
+                    for file in std::iter::once(path).chain(labels).chain(reference) {
                         if !file.is_file() {
                             problems.push(ScenarioError::at(
                                 &self.path,
@@ -56,9 +61,15 @@ impl ReplayScenario {
                     }
                 };
                 for d in &self.datasets {
-                    if let DatasetSource::Windows { at, path, labels } = &d.source
+                    if let DatasetSource::Windows {
+                        at,
+                        path,
+                        labels,
+                        reference,
+                    } = &d.source
                         && path.is_file()
                         && labels.as_ref().is_none_or(|l| l.is_file())
+                        && reference.as_ref().is_none_or(|r| r.is_file())
                         && let Err(e) = ReplayWindows::read_user_windows(&model, d)
                     {
                         problems.push(ScenarioError::at(

@@ -198,6 +198,10 @@ pub(super) struct RawDataset {
     /// `windows` with an .npy `path`: the labels (.npy of class indices).
     #[serde(default)]
     pub labels: Option<Spanned<String>>,
+    /// `windows`: the desktop reference's outputs (.npy `[N, classes]`) from the user's own
+    /// framework; its classes give `agreement_float`.
+    #[serde(default)]
+    pub reference: Option<Spanned<String>>,
     #[serde(default)]
     pub subjects: Subjects,
     #[serde(default)]

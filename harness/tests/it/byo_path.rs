@@ -79,6 +79,29 @@ fn list(meta: &serde_json::Value, key: &str) -> String {
         .join(",")
 }
 
+/// The committed LiteRT float reference of `variant` against TFLite Micro's int8 outputs on
+/// the fixture's windows: (share of windows with the same class, float accuracy on labels).
+fn float_reference_figures(variant: &str) -> (f64, f64) {
+    let float = harbor::npz::read_npy(&keras(&format!("{variant}_f32_ref.npy"))).unwrap();
+    let NpyData::F32(float) = float.data else {
+        panic!("{variant}_f32_ref.npy is not float32");
+    };
+    let (shape, tflm) = read_i8(&keras(&format!("{variant}_tflm.npy")));
+    let labels = harbor::npz::read_npy(&keras("labels.npy")).unwrap();
+    let labels: Vec<usize> = match labels.data {
+        NpyData::I64(v) => v.iter().map(|&l| l as usize).collect(),
+        NpyData::I32(v) => v.iter().map(|&l| l as usize).collect(),
+        other => panic!("labels.npy is {}", other.dtype_name()),
+    };
+    let classes = shape[1];
+    let float: Vec<usize> = float.chunks(classes).map(harbor::model::argmax).collect();
+    let int8: Vec<usize> = tflm.chunks(classes).map(harbor::model::argmax).collect();
+    let n = int8.len() as f64;
+    let same = float.iter().zip(&int8).filter(|(a, b)| a == b).count() as f64;
+    let right = float.iter().zip(&labels).filter(|(a, b)| a == b).count() as f64;
+    (same / n, right / n)
+}
+
 /// docs/byo-model.md's path with the Keras fixture (fixtures/keras): a Conv1D / MaxPooling1D /
 /// GlobalAveragePooling1D / Dense network trained by Keras and converted by TensorFlow, its
 /// own normalization in physical units, 32 labelled test windows and TFLite Micro's outputs.
@@ -180,7 +203,19 @@ fn import_infer_and_run_the_keras_model_bit_exact() {
     for (cell, variant) in results.iter().zip(["cnn_softmax", "cnn_logits"]) {
         assert_eq!(cell["windows_completed"], 32, "{cell}");
         assert_eq!(cell["agreement_int8"], 1.0, "{cell}");
-        assert!(cell["float_accuracy"].is_null(), "no float.json: {cell}");
+        if variant == "cnn_softmax" {
+            // Imported with --float: model_f32.tflite is the desktop reference.
+            let (agreement, accuracy) = float_reference_figures(variant);
+            assert_eq!(cell["agreement_float"], agreement, "{cell}");
+            assert_eq!(cell["float_accuracy"], accuracy, "{cell}");
+            assert_eq!(
+                cell["float_accuracy"], meta["models"][variant]["f32_accuracy_on_windows"],
+                "{cell}"
+            );
+        } else {
+            assert!(cell["float_accuracy"].is_null(), "no float model: {cell}");
+            assert!(cell["agreement_float"].is_null(), "no float model: {cell}");
+        }
         // The band's accuracy on the labels is the one TFLite Micro's outputs give.
         assert_eq!(
             cell["accuracy"], meta["models"][variant]["int8_accuracy_on_windows"],
@@ -267,5 +302,110 @@ fn validate_and_run_refuse_the_same_bad_inputs() {
         assert_eq!(code, 2, "{args:?}: {text}");
         assert!(text.contains("[1, 59, 6]"), "{args:?}: {text}");
         assert!(!report.join("report.json").exists());
+    }
+}
+
+/// A user's own float reference outputs (`reference:` in a `windows` dataset) give
+/// `agreement_float` for a model without a float `.tflite`; a reference of the wrong shape
+/// and a float `.tflite` that is not the carded one are refused by validate and run alike.
+#[test]
+fn user_reference_outputs_and_the_float_file_are_checked_and_scored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = keras_meta();
+    let classes = meta["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let firmware = crate::support::qemu::firmware("band-qemu");
+    let write = |name: &str, models: &str, reference: &Path| {
+        let s = tmp.path().join(name);
+        std::fs::write(
+            &s,
+            format!(
+                "name: byo-ref\ndatasets:\n  - {{ name: mine, kind: windows, path: {}, labels: {}, reference: {} }}\n\
+                 models:\n{models}targets:\n  - {{ name: qemu, kind: qemu, firmware: {} }}\n\
+                 modes: [tensor]\n",
+                keras("windows_f32.npy").display(),
+                keras("labels.npy").display(),
+                reference.display(),
+                firmware.display()
+            ),
+        )
+        .unwrap();
+        s
+    };
+    let inline = format!(
+        "  - {{ tflite: {}, name: cnn-logits, classes: [{classes}], window: 60, rate_hz: 20, hop: 30 }}\n",
+        keras("cnn_logits_int8.tflite").display()
+    );
+    let s = write("ref.yaml", &inline, &keras("cnn_logits_f32_ref.npy"));
+    let report = tmp.path().join("report");
+    let (code, text) = harbor(&["run".to_string(), arg(&s), "--out".into(), arg(&report)]);
+    assert_eq!(code, 0, "{text}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    let cell = &json["results"][0];
+    let (agreement, accuracy) = float_reference_figures("cnn_logits");
+    assert_eq!(cell["agreement_float"], agreement, "{cell}");
+    assert_eq!(cell["float_accuracy"], accuracy, "{cell}");
+
+    // One label per window is not one row of outputs per window.
+    let bad = write("bad.yaml", &inline, &keras("labels.npy"));
+    for args in [
+        vec!["validate".to_string(), arg(&bad)],
+        vec![
+            "run".into(),
+            arg(&bad),
+            "--out".into(),
+            arg(&tmp.path().join("r")),
+        ],
+    ] {
+        let (code, text) = harbor(&args);
+        assert_eq!(code, 2, "{args:?}: {text}");
+        assert!(
+            text.contains("the reference has shape [32]") && text.contains("[32, 7]"),
+            "{args:?}: {text}"
+        );
+    }
+
+    // An imported directory whose float .tflite was changed after import.
+    let model = tmp.path().join("cnn");
+    let (code, text) = harbor(&[
+        "models".to_string(),
+        "import".into(),
+        arg(&keras("cnn_logits_int8.tflite")),
+        "--out".into(),
+        arg(&model),
+        "--classes".into(),
+        classes.replace(", ", ","),
+        "--float".into(),
+        arg(&keras("cnn_logits_f32.tflite")),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let f32_file = model.join("model_f32.tflite");
+    let mut bytes = std::fs::read(&f32_file).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&f32_file, &bytes).unwrap();
+    let s = write(
+        "tampered.yaml",
+        &format!("  - {}\n", model.display()),
+        &keras("cnn_logits_f32_ref.npy"),
+    );
+    for args in [
+        vec!["validate".to_string(), arg(&s)],
+        vec![
+            "run".into(),
+            arg(&s),
+            "--out".into(),
+            arg(&tmp.path().join("r")),
+        ],
+    ] {
+        let (code, text) = harbor(&args);
+        assert_eq!(code, 2, "{args:?}: {text}");
+        assert!(text.contains("float_file.sha256"), "{args:?}: {text}");
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod cli_no_panic;
 mod cloud_api;
 mod cloud_band_qemu;
+mod cloud_integrity;
 mod cloud_ota_scenario;
 mod cloud_personalize;
 mod cloud_radio;

@@ -62,3 +62,60 @@ fn eval_scores_an_imported_model_int8_only_and_refuses_other_lengths() {
         );
     }
 }
+
+/// An imported model with its float32 `.tflite` (`import --float`): eval scores the float
+/// reference on the same raw windows (counts → physical units → the card's normalization)
+/// and the two agree on most windows, which they would not if the conversion were wrong.
+#[test]
+fn eval_scores_the_float_reference_of_an_imported_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keras = |name: &str| {
+        harbor::datasets::workspace_root()
+            .join("fixtures/keras")
+            .join(name)
+    };
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(keras("meta.json")).unwrap()).unwrap();
+    let list = |key: &str| {
+        meta[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let model = tmp.path().join("cnn");
+    let (code, text) = harbor(&[
+        "models".to_string(),
+        "import".into(),
+        arg(&keras("cnn_softmax_int8.tflite")),
+        "--out".into(),
+        arg(&model),
+        "--classes".into(),
+        HAR_CLASSES.into(),
+        format!("--mean={}", list("mean")),
+        format!("--std={}", list("std")),
+        "--float".into(),
+        arg(&keras("cnn_softmax_f32.tflite")),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let windows = prepare(tmp.path(), "3s");
+    let (code, text) = harbor(&["eval", "--model", &arg(&model), "--windows", &arg(&windows)]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("no float model"), "{text}");
+    assert!(
+        text.contains("float (the card's float_file): accuracy"),
+        "{text}"
+    );
+    let agreement: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("float vs int8: same class on "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no agreement line in:\n{text}"));
+    assert!(
+        agreement >= 90.0,
+        "float vs int8 agree on {agreement} %:\n{text}"
+    );
+}

@@ -82,6 +82,24 @@ impl DatasetKind {
         }
     }
 
+    /// Whether the format's accelerometer includes gravity (`None` for `custom`: its spec's
+    /// `accel.gravity` says). The at-rest plausibility check applies only when it does.
+    pub fn accel_includes_gravity(self) -> Option<bool> {
+        match self {
+            DatasetKind::Wisdm2019Watch
+            | DatasetKind::Wisdm2019Phone
+            | DatasetKind::Hapt
+            | DatasetKind::UciHar
+            | DatasetKind::WisdmV11
+            | DatasetKind::Pamap2 => Some(true),
+            // The loader adds CoreMotion's gravity back to userAcceleration.
+            DatasetKind::MotionSense => Some(true),
+            // The watch published linear acceleration (median |a| at rest ≈ 0.4 m/s²).
+            DatasetKind::BasicMotions => Some(false),
+            DatasetKind::Custom => None,
+        }
+    }
+
     /// The folder `harbor datasets fetch` unpacks this format's public recordings to under
     /// the data root (`None` for `custom`, whose root is a spec file).
     pub fn default_folder(self) -> Option<&'static str> {
@@ -219,7 +237,7 @@ pub fn load(
     opts: &LoadOptions,
     progress: &dyn Progress,
 ) -> Result<Loaded, DatasetError> {
-    let loaded = match kind {
+    let mut loaded = match kind {
         DatasetKind::Wisdm2019Watch => {
             wisdm2019::load(root, wisdm2019::Device::Watch, opts, progress)
         }
@@ -234,6 +252,9 @@ pub fn load(
         DatasetKind::Pamap2 => pamap2::load(root, opts, progress),
         DatasetKind::Custom => custom::load(root, opts, progress),
     }?;
+    if let Some(gravity) = kind.accel_includes_gravity() {
+        loaded.units.gravity_removed = !gravity;
+    }
     for rec in &loaded.recordings {
         rec.validate().map_err(|reason| {
             let path = rec

@@ -21,6 +21,9 @@ pub struct DeclaredUnits {
     pub gyro: Option<GyroUnit>,
     /// `time.unit`, when times come from a column.
     pub time: Option<TimeUnit>,
+    /// The accelerometer reads linear acceleration (gravity removed: BasicMotions, or
+    /// `accel.gravity: removed`), so there is no 1 g at rest to check against.
+    pub gravity_removed: bool,
 }
 
 /// A unit that looks wrong, and why.
@@ -54,7 +57,9 @@ const RATE_RANGE: (f64, f64) = (1.0, 2000.0);
 pub fn check(loaded: &Loaded, declared: &DeclaredUnits) -> Vec<Warning> {
     let mut warnings = Vec::new();
     let windows = accel_windows(loaded);
-    warnings.extend(accel_at_rest(&windows, declared.accel));
+    if !declared.gravity_removed {
+        warnings.extend(accel_at_rest(&windows, declared.accel));
+    }
     warnings.extend(gyro_range(loaded, &windows, declared.gyro));
     warnings.extend(rate(loaded, declared.time));
     warnings
@@ -329,7 +334,25 @@ mod tests {
         accel: Some(AccelUnit::MetersPerSecondSquared),
         gyro: Some(GyroUnit::RadiansPerSecond),
         time: Some(TimeUnit::Nanoseconds),
+        gravity_removed: false,
     };
+
+    #[test]
+    fn gravity_free_accel_is_checked_only_when_gravity_is_included() {
+        // Linear acceleration: the still half reads ~0.1 m/s², not 1 g.
+        let mut loaded = walk_and_stand(1.0, 1.0, 1);
+        for a in &mut loaded.recordings[0].accel {
+            a[2] -= 9.8;
+        }
+        let w = check(&loaded, &SI);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].check, "accel-at-rest");
+        let removed = DeclaredUnits {
+            gravity_removed: true,
+            ..SI
+        };
+        assert_eq!(check(&loaded, &removed), vec![]);
+    }
 
     #[test]
     fn plausible_data_passes() {

@@ -79,12 +79,7 @@ fn every_subcommand_ends_quietly_when_stdout_is_closed() {
             status.code() == Some(0) || status.signal() == Some(libc::SIGPIPE),
             "{args:?}: {status:?} {stderr}"
         );
-        // Only data-plausibility warnings may remain (they go to stderr by design).
-        let unexpected: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.starts_with("warning: ") && !l.starts_with("(--strict"))
-            .collect();
-        assert!(unexpected.is_empty(), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
 

@@ -490,3 +490,86 @@ fn output_larger_than_the_bound_is_refused_before_writing() {
     ]);
     assert_eq!(zero.status.code(), Some(2));
 }
+
+/// A recording of linear acceleration (gravity removed by the device): 10 s still, 10 s
+/// moving, at 50 Hz. Returns the spec with `accel` set to `accel`.
+fn linear_accel_dataset(dir: &Path, accel: &str) -> PathBuf {
+    let mut csv = String::from("t,ax,ay,az\n");
+    for i in 0..1000 {
+        let s = if i < 500 {
+            0.0
+        } else {
+            3.0 * (f64::from(i) * 0.2).sin()
+        };
+        csv += &format!("{},{:.4},{:.4},{:.4}\n", i * 20, 0.05 + s, 0.02, 0.1 + s);
+    }
+    std::fs::write(dir.join("rec.csv"), csv).unwrap();
+    let spec = dir.join("linear.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: linear\nfiles: ['*.csv']\nheader: true\ntime: {{column: t, unit: ms}}\n\
+             accel: {accel}\nlabel: {{value: walking}}\nsubject: {{value: a}}\n"
+        ),
+    )
+    .unwrap();
+    spec
+}
+
+/// Inspect's warnings (JSON) of a spec.
+fn inspect_warnings(spec: &Path) -> Vec<serde_json::Value> {
+    let out = harbor(&[
+        "datasets",
+        "inspect",
+        "custom",
+        spec.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    summary["warnings"].as_array().unwrap().clone()
+}
+
+#[test]
+fn accel_at_rest_applies_only_when_the_spec_says_gravity_is_included() {
+    let dir = tempfile::tempdir().unwrap();
+    // Default (`gravity: included`): 0.1 m/s² at rest is far from 1 g.
+    let spec = linear_accel_dataset(dir.path(), "{columns: [ax, ay, az], unit: m/s2}");
+    let warnings = inspect_warnings(&spec);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["check"], "accel-at-rest");
+    // Declared gravity-free: nothing to check against.
+    let spec = linear_accel_dataset(
+        dir.path(),
+        "{columns: [ax, ay, az], unit: m/s2, gravity: removed}",
+    );
+    assert_eq!(inspect_warnings(&spec), Vec::<serde_json::Value>::new());
+    // `gravity` belongs to the accelerometer.
+    let spec = dir.path().join("linear.yaml");
+    let yaml = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(
+        &spec,
+        yaml.replace("gravity: removed", "").replace(
+            "subject:",
+            "gyro: {columns: [ax, ay, az], unit: rad/s, gravity: removed}\nsubject:",
+        ),
+    )
+    .unwrap();
+    let out = harbor(&["datasets", "inspect", "custom", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("put it under `accel`") && err.contains("linear.yaml:7: column"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gravity_included_with_a_wrong_unit_still_warns() {
+    warns_then_fails_strict(
+        "unit: m/s2}",
+        "unit: mg, gravity: included}",
+        "accel-at-rest",
+        "`accel.unit: m/s2`",
+    );
+}

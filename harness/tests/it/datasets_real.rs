@@ -911,3 +911,26 @@ fn basicmotions_missing_or_truncated_files_are_errors() {
         "{err}"
     );
 }
+
+/// BasicMotions' watch published linear acceleration (median |a| at rest ≈ 0.4 m/s²): the
+/// loader declares it gravity-free, so `inspect --strict` raises no accel-at-rest warning.
+#[test]
+fn basicmotions_is_gravity_free_and_inspects_without_warnings() {
+    assert_eq!(
+        DatasetKind::BasicMotions.accel_includes_gravity(),
+        Some(false)
+    );
+    let root = dataset_dir("basicmotions");
+    let out = crate::support::cli::harbor(&[
+        "datasets",
+        "inspect",
+        "basicmotions",
+        root.to_str().unwrap(),
+        "--strict",
+        "--json",
+    ]);
+    let text = crate::support::cli::text(&out);
+    assert_eq!(crate::support::cli::code(&out), 0, "{text}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["warnings"], serde_json::json!([]), "{text}");
+}

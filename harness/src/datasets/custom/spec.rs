@@ -202,6 +202,20 @@ pub struct SensorSpec<U> {
     pub columns: Spanned<Vec<Column>>,
     /// Unit of the values.
     pub unit: U,
+    /// Accelerometer only: whether the values include gravity (default `included`).
+    #[serde(default)]
+    pub gravity: Option<Spanned<Gravity>>,
+}
+
+/// Whether an accelerometer's values include gravity.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Gravity {
+    /// Raw acceleration: about 1 g at rest (most IMUs and datasets).
+    #[default]
+    Included,
+    /// Linear acceleration, gravity subtracted by the device or the publisher.
+    Removed,
 }
 
 /// Accelerometer unit.
@@ -484,6 +498,14 @@ impl Spec {
         };
         let time = resolve_time(path, &self.time)?;
         let accel = resolve_sensor(path, "accel", &self.accel.columns, self.accel.unit)?;
+        if let Some(g) = self.gyro.as_ref().and_then(|g| g.gravity.as_ref()) {
+            return Err(at(
+                path,
+                g.referenced,
+                "`gravity` says whether the accelerometer includes gravity: put it under `accel`"
+                    .to_string(),
+            ));
+        }
         let gyro = self
             .gyro
             .as_ref()
@@ -552,6 +574,10 @@ impl Spec {
                 accel: Some(self.accel.unit),
                 gyro: self.gyro.as_ref().map(|g| g.unit),
                 time: self.time.value.unit,
+                gravity_removed: self
+                    .accel
+                    .gravity
+                    .is_some_and(|g| g.value == Gravity::Removed),
             },
         })
     }

@@ -3,18 +3,19 @@
 use core::fmt::Write;
 
 use harbor_core::input::InputQuant;
-use harbor_core::protocol::frame::{MAX_FRAME, MAX_PAYLOAD};
+use harbor_core::protocol::frame::{CRC_LEN, HEADER_LEN, MAX_PAYLOAD};
+use harbor_core::protocol::message::MAX_NAME_LEN;
 use harbor_core::protocol::message::samples;
 use harbor_core::protocol::text::{self, Command, CommandError, Line, LineAssembler, Reply};
 use harbor_core::protocol::{
-    ErrorCause, FrameDecoder, InferResult, Info, MessageType, Pushed, Request, Response,
+    ErrorCause, FrameDecoder, FrameRef, InferResult, Info, MessageType, Pushed, Request, Response,
 };
 use harbor_core::rate::AXES;
 
 use crate::board::Board;
-use crate::inference::{self, Failure, MAX_LOGITS};
+use crate::inference::{self, Failure, Input, MAX_LOGITS};
 use crate::model_slot::ModelSlot;
-use crate::stream::{MAX_WINDOW, Stream};
+use crate::stream::Stream;
 
 mod ota;
 pub use ota::HARDWARE_ID;
@@ -31,8 +32,12 @@ pub struct Identity {
     /// `m-profile-[…]`, e.g. `harbor band-qemu 0.1.0`.
     pub profile: &'static str,
 }
-/// Bytes `db load` accepts (a 128-sample 6-axis int8 window is 768).
-const DB_CAPACITY: usize = 4096;
+/// Bytes `db load` accepts: a 128-sample 6-axis int8 window is 768, harbor's models take 360.
+const DB_CAPACITY: usize = 1024;
+/// The longest response frame: a StreamWindow with `elapsed_us` and MAX_LOGITS logits
+/// (Info, the next longest, is 19 + 32 bytes of payload).
+const TX_CAPACITY: usize = HEADER_LEN + 26 + MAX_LOGITS + CRC_LEN;
+const _: () = assert!(TX_CAPACITY >= HEADER_LEN + 19 + MAX_NAME_LEN + CRC_LEN);
 /// Tensor arena the interpreter will run in (reserved now so the RAM figure is honest).
 pub const ARENA_SIZE: usize = 128 * 1024;
 /// Commands the deliberately broken variants answer before failing.
@@ -41,12 +46,19 @@ const FAULT_AFTER_COMMANDS: u32 = 3;
 
 static mut ARENA: [u8; ARENA_SIZE] = [0; ARENA_SIZE];
 
-/// The application state lives in .bss (not on the stack) so the stack high-water mark
+/// The application state lives in a static (not on the stack) so the stack high-water mark
 /// measures inference, and the RAM budget counts the buffers.
 pub struct App {
-    identity: Identity,
+    /// Frames are decoded in place: a request's payload is read from this buffer.
     frames: FrameDecoder,
     line: LineAssembler,
+    band: Band,
+}
+
+/// Everything that answers requests; apart from the receive buffers so a request can borrow
+/// them while it runs.
+struct Band {
+    identity: Identity,
     db: [u8; DB_CAPACITY],
     /// `db load N`: bytes expected and received.
     db_expected: usize,
@@ -60,26 +72,82 @@ pub struct App {
     /// The loaded model's int16 → int8 input conversion (ConfigureInput).
     input: Option<InputQuant>,
     /// Stream mode's converter and window ring (ConfigureStream).
-    stream: Option<Stream>,
+    stream: Stream,
     /// Samples of the current segment while no stream is configured (they are only counted).
     samples_received: u32,
-    /// The int8 window stream mode hands the interpreter.
-    window_input: [i8; MAX_WINDOW * AXES],
     commands: u32,
-    tx: [u8; MAX_FRAME],
+    tx: [u8; TX_CAPACITY],
     ota: ota::OtaRuntime,
 }
 
 impl App {
     pub const fn new() -> Self {
         Self {
+            frames: FrameDecoder::new(),
+            line: LineAssembler::new(),
+            band: Band::new(),
+        }
+    }
+
+    /// Hands the app its model slot and arena, then prints the MLPerf start-up banner.
+    pub fn boot(&mut self, board: &mut impl Board, identity: Identity, model: ModelSlot) {
+        self.band.boot(board, identity, model);
+    }
+
+    /// The text-only configuration's boot: copies `model` (compiled into the image) into
+    /// the slot and checks it with the interpreter before the banner. A model the band
+    /// cannot run is reported as `e-[…]` before `m-ready`; `infer` then answers
+    /// `e-[No model loaded]`.
+    #[cfg(feature = "text-only")]
+    pub fn boot_with_model(
+        &mut self,
+        board: &mut impl Board,
+        identity: Identity,
+        slot: ModelSlot,
+        model: &[u8],
+    ) {
+        self.band.boot_with_model(board, identity, slot, model);
+    }
+
+    pub fn on_byte(&mut self, board: &mut impl Board, byte: u8) {
+        // The text-only configuration has no frame decoder: every byte is text.
+        if cfg!(feature = "text-only") {
+            return self.on_text_byte(board, byte);
+        }
+        match self.frames.push(byte) {
+            Pushed::Text(b) => self.on_text_byte(board, b),
+            Pushed::Pending => {}
+            Pushed::FrameReady => {
+                while let Some(frame) = self.frames.take_frame() {
+                    self.band.on_frame(board, frame);
+                }
+            }
+        }
+    }
+
+    fn on_text_byte(&mut self, board: &mut impl Board, byte: u8) {
+        let parsed = match self.line.push(byte) {
+            None => return,
+            Some(Line::TooLong) => Err(CommandError::TooLong),
+            Some(Line::Command(cmd)) => Ok(cmd),
+        };
+        self.band.count_command();
+        match parsed.and_then(Command::parse) {
+            Ok(command) => self.band.run_text(board, command),
+            Err(e) => report_error(board, e),
+        }
+        reply(board, Reply::Ready);
+    }
+}
+
+impl Band {
+    const fn new() -> Self {
+        Self {
             identity: Identity {
                 name: "",
                 vendor: "",
                 profile: "",
             },
-            frames: FrameDecoder::new(),
-            line: LineAssembler::new(),
             db: [0; DB_CAPACITY],
             db_expected: 0,
             db_received: 0,
@@ -89,17 +157,15 @@ impl App {
             logits: [0; MAX_LOGITS],
             n_logits: 0,
             input: None,
-            stream: None,
+            stream: Stream::new(),
             samples_received: 0,
-            window_input: [0; MAX_WINDOW * AXES],
             commands: 0,
-            tx: [0; MAX_FRAME],
+            tx: [0; TX_CAPACITY],
             ota: ota::OtaRuntime::new(),
         }
     }
 
-    /// Hands the app its model slot and arena, then prints the MLPerf start-up banner.
-    pub fn boot(&mut self, board: &mut impl Board, identity: Identity, model: ModelSlot) {
+    fn boot(&mut self, board: &mut impl Board, identity: Identity, model: ModelSlot) {
         self.attach(identity, model);
         // The model from the active flash slot, if there is one (before the banner, so a
         // host that saw m-ready can rely on it).
@@ -108,12 +174,8 @@ impl App {
         reply(board, Reply::Ready);
     }
 
-    /// The text-only configuration's boot: copies `model` (compiled into the image) into
-    /// the slot and checks it with the interpreter before the banner. A model the band
-    /// cannot run is reported as `e-[…]` before `m-ready`; `infer` then answers
-    /// `e-[No model loaded]`.
     #[cfg(feature = "text-only")]
-    pub fn boot_with_model(
+    fn boot_with_model(
         &mut self,
         board: &mut impl Board,
         identity: Identity,
@@ -144,44 +206,6 @@ impl App {
         #[allow(clippy::deref_addrof)]
         let arena = unsafe { &mut *(&raw mut ARENA) };
         self.arena = Some(arena);
-    }
-
-    pub fn on_byte(&mut self, board: &mut impl Board, byte: u8) {
-        // The text-only configuration has no frame decoder: every byte is text.
-        if cfg!(feature = "text-only") {
-            return self.on_text_byte(board, byte);
-        }
-        match self.frames.push(byte) {
-            Pushed::Text(b) => self.on_text_byte(board, b),
-            Pushed::Pending => {}
-            Pushed::FrameReady => self.drain_frames(board),
-        }
-    }
-
-    fn on_text_byte(&mut self, board: &mut impl Board, byte: u8) {
-        let mut line = [0u8; text::MAX_COMMAND_LEN];
-        let parsed = match self.line.push(byte) {
-            None => return,
-            Some(Line::TooLong) => Err(CommandError::TooLong),
-            Some(Line::Command(cmd)) => {
-                // Copy out so the assembler is free while the command runs.
-                let n = cmd.len();
-                line[..n].copy_from_slice(cmd.as_bytes());
-                Ok(n)
-            }
-        };
-        self.count_command();
-        match parsed {
-            Ok(n) => {
-                let cmd = core::str::from_utf8(&line[..n]).unwrap_or("");
-                match Command::parse(cmd) {
-                    Ok(command) => self.run_text(board, command),
-                    Err(e) => report_error(board, e),
-                }
-            }
-            Err(e) => report_error(board, e),
-        }
-        reply(board, Reply::Ready);
     }
 
     fn run_text(&mut self, board: &mut impl Board, command: Command<'_>) {
@@ -266,7 +290,8 @@ impl App {
         self.print_results(board);
     }
 
-    /// Runs the accepted model on `input`, or on the `db` buffer when `None`.
+    /// Runs the accepted model on `input` (int8 values as bytes), or on the `db` buffer
+    /// when `None`.
     fn run_model(
         &mut self,
         board: &impl Board,
@@ -281,10 +306,7 @@ impl App {
             _ => return Err(InferError::NoModel),
         };
         let input = input.unwrap_or(&self.db[..self.db_received]);
-        // SAFETY: i8 and u8 have the same size and alignment; the bytes are int8 values.
-        let input =
-            unsafe { core::slice::from_raw_parts(input.as_ptr().cast::<i8>(), input.len()) };
-        match inference::run(board, model, arena, input, &mut self.logits) {
+        match inference::run(board, model, arena, Input::Bytes(input), &mut self.logits) {
             Ok(outcome) => {
                 self.n_logits = outcome.n_logits;
                 Ok(outcome)
@@ -303,29 +325,16 @@ impl App {
         let _ = out.write_str("\r\n");
     }
 
-    fn drain_frames(&mut self, board: &mut impl Board) {
-        // Copy each frame out: answering needs the decoder free (and the borrow ended).
-        let mut rx = [0u8; MAX_PAYLOAD];
-        loop {
-            let (ty, n) = match self.frames.take_frame() {
-                Some(f) => {
-                    rx[..f.payload.len()].copy_from_slice(f.payload);
-                    (f.ty, f.payload.len())
-                }
-                None => return,
-            };
-            self.count_command();
-            let frame = harbor_core::protocol::FrameRef {
-                ty,
-                payload: &rx[..n],
-            };
-            match Request::decode(frame) {
-                Ok(request) => self.run_request(board, request),
-                Err(harbor_core::protocol::message::DecodeError::WrongDirection(_)) => {
-                    self.send(board, &error(ty, ErrorCause::UnknownMessage, ty as u32));
-                }
-                Err(_) => self.send(board, &error(ty, ErrorCause::Malformed, n as u32)),
+    /// Answers one decoded frame; its payload is read in place from the decoder.
+    fn on_frame(&mut self, board: &mut impl Board, frame: FrameRef<'_>) {
+        self.count_command();
+        let (ty, n) = (frame.ty, frame.payload.len());
+        match Request::decode(frame) {
+            Ok(request) => self.run_request(board, request),
+            Err(harbor_core::protocol::message::DecodeError::WrongDirection(_)) => {
+                self.send(board, &error(ty, ErrorCause::UnknownMessage, ty as u32));
             }
+            Err(_) => self.send(board, &error(ty, ErrorCause::Malformed, n as u32)),
         }
     }
 
@@ -347,7 +356,7 @@ impl App {
                 // The input conversion and stream geometry belong to the old model.
                 self.model_arena = None;
                 self.input = None;
-                self.stream = None;
+                self.stream.disable();
                 match self.slot().write_chunk(offset, data) {
                     Ok(held) => Response::Ack {
                         for_type: ty as u8,
@@ -381,6 +390,10 @@ impl App {
                     error(ty, ErrorCause::NoModel, 0)
                 } else {
                     self.input = Some(quant);
+                    // The ring holds converted samples: a new conversion starts a new segment.
+                    if let Some(stream) = self.stream.active_mut() {
+                        stream.reset();
+                    }
                     Response::Ack {
                         for_type: ty as u8,
                         value: 0,
@@ -421,22 +434,28 @@ impl App {
         window_len: u16,
         hop: u16,
     ) -> Result<(), (ErrorCause, u32)> {
-        self.stream = None;
+        self.stream.disable();
         if self.model_arena.is_none() {
             return Err((ErrorCause::NoModel, 0));
         }
-        let stream = Stream::new(up, down, window_len, hop)?;
+        self.stream.configure(up, down, window_len, hop)?;
         let (Some(slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut()) else {
+            self.stream.disable();
             return Err((ErrorCause::NoModel, 0));
         };
         let model = slot.model().unwrap_or(&[]);
-        let expected =
-            inference::input_len(model, arena).map_err(|_| (ErrorCause::ModelInvalid, 0))?;
-        if usize::from(window_len) * AXES != expected {
-            return Err((ErrorCause::InputSizeMismatch, expected as u32));
+        let expected = inference::input_len(model, arena);
+        match expected {
+            Ok(n) if usize::from(window_len) * AXES == n => Ok(()),
+            Ok(n) => {
+                self.stream.disable();
+                Err((ErrorCause::InputSizeMismatch, n as u32))
+            }
+            Err(_) => {
+                self.stream.disable();
+                Err((ErrorCause::ModelInvalid, 0))
+            }
         }
-        self.stream = Some(stream);
-        Ok(())
     }
 
     /// Feeds a StreamSamples frame through the stream, sending one StreamWindow per window
@@ -447,7 +466,7 @@ impl App {
         first_index: u32,
         payload: &[u8],
     ) -> Result<u32, (ErrorCause, u32)> {
-        let held = match &self.stream {
+        let held = match self.stream.active() {
             Some(stream) => stream.received(),
             None => self.samples_received,
         };
@@ -455,10 +474,10 @@ impl App {
         if first_index != 0 && first_index != held {
             return Err((ErrorCause::StreamGap, held));
         }
-        if self.stream.is_some() && self.input.is_none() {
+        if self.stream.active().is_some() && self.input.is_none() {
             return Err((ErrorCause::NotConfigured, 1));
         }
-        let Some(stream) = self.stream.as_mut() else {
+        let Some(stream) = self.stream.active_mut() else {
             // No stream configured: count only (the transport check of earlier firmware).
             let n = (payload.len() / harbor_core::protocol::message::SAMPLE_BYTES) as u32;
             self.samples_received = if first_index == 0 { 0 } else { held }.wrapping_add(n);
@@ -468,33 +487,32 @@ impl App {
             stream.reset();
         }
         for sample in samples(payload) {
-            let (model_samples, n) = match self.stream.as_mut() {
+            let (model_samples, n) = match self.stream.active_mut() {
                 Some(stream) => stream.convert(sample),
                 None => return Err((ErrorCause::NotConfigured, 2)),
             };
             for &model_sample in &model_samples[..n] {
-                let completed = self
-                    .stream
-                    .as_mut()
-                    .and_then(|s| s.push_model_sample(model_sample));
+                let completed = match (self.stream.active_mut(), self.input.as_ref()) {
+                    (Some(stream), Some(quant)) => stream.push_model_sample(model_sample, quant),
+                    _ => return Err((ErrorCause::NotConfigured, 1)),
+                };
                 if let Some(index) = completed {
                     self.infer_window(board, index)?;
                 }
             }
         }
-        Ok(self.stream.as_ref().map_or(0, Stream::received))
+        Ok(self.stream.active().map_or(0, Stream::received))
     }
 
-    /// Converts the completed window to int8, runs the model and sends a StreamWindow.
+    /// Runs the model on the completed (already int8) window and sends a StreamWindow.
     fn infer_window(
         &mut self,
         board: &mut impl Board,
         index: u32,
     ) -> Result<(), (ErrorCause, u32)> {
-        let (Some(stream), Some(quant)) = (self.stream.as_ref(), self.input.as_ref()) else {
+        let Some(stream) = self.stream.active() else {
             return Err((ErrorCause::NotConfigured, 1));
         };
-        let n = stream.quantize_window(quant, &mut self.window_input);
         let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
         else {
             return Err((ErrorCause::NoModel, 0));
@@ -502,19 +520,14 @@ impl App {
         let Some(model) = model_slot.model() else {
             return Err((ErrorCause::NoModel, 0));
         };
-        let outcome = match inference::run(
-            board,
-            model,
-            arena,
-            &self.window_input[..n],
-            &mut self.logits,
-        ) {
-            Ok(outcome) => outcome,
-            Err(Failure::InputSize { expected }) => {
-                return Err((ErrorCause::InputSizeMismatch, expected as u32));
-            }
-            Err(_) => return Err((ErrorCause::InferenceFailed, 0)),
-        };
+        let outcome =
+            match inference::run(board, model, arena, Input::Window(stream), &mut self.logits) {
+                Ok(outcome) => outcome,
+                Err(Failure::InputSize { expected }) => {
+                    return Err((ErrorCause::InputSizeMismatch, expected as u32));
+                }
+                Err(_) => return Err((ErrorCause::InferenceFailed, 0)),
+            };
         self.n_logits = outcome.n_logits;
         self.send_result(board, &outcome, Some(index));
         Ok(())

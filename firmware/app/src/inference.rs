@@ -4,9 +4,44 @@ use harbor_core::interpreter::Interpreter;
 use harbor_core::tflite::Model;
 
 use crate::board::Board;
+use crate::stream::Stream;
 
 /// Most logits a reply carries (HAR models have a handful of classes).
 pub const MAX_LOGITS: usize = 64;
+
+/// Operators that compute (views are free) the band's interpreter table holds: harbor's
+/// models have 5 to 8; each slot is 136 B of stack while a model runs.
+pub const MAX_STEPS: usize = 12;
+/// Tensors the band's interpreter plans (harbor's models have 18 to 26): 8 B of stack each
+/// while a model runs, ~30 B each while it is planned.
+pub const MAX_TENSORS: usize = 48;
+
+/// The band's interpreter: tables sized for HAR models, not for any model the parser reads.
+type BandInterpreter<'m, 'a> = Interpreter<'m, 'a, MAX_STEPS, MAX_TENSORS>;
+
+/// Where an inference's int8 input comes from; it is written straight into the arena.
+pub enum Input<'x> {
+    /// int8 values as bytes (a TensorInfer payload, the `db` buffer).
+    Bytes(&'x [u8]),
+    /// Stream mode's current window.
+    Window(&'x Stream),
+}
+
+impl Input<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Bytes(b) => b.len(),
+            Self::Window(s) => s.window_values(),
+        }
+    }
+
+    fn copy_to(&self, out: &mut [u8]) {
+        match self {
+            Self::Bytes(b) => out.copy_from_slice(b),
+            Self::Window(s) => s.copy_window(out),
+        }
+    }
+}
 
 pub struct Outcome {
     pub predicted: u8,
@@ -30,8 +65,8 @@ pub enum Failure {
 /// Checks at load time that `model` parses, is supported and fits the arena.
 pub fn check_model(model: &[u8], arena_size: usize) -> Result<usize, Failure> {
     let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
-    let needed =
-        Interpreter::arena_required(&parsed).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
+    let needed = BandInterpreter::arena_required_sized(&parsed)
+        .map_err(|_| Failure::Invalid { arena_needed: 0 })?;
     if needed > arena_size {
         return Err(Failure::Invalid {
             arena_needed: needed,
@@ -43,10 +78,11 @@ pub fn check_model(model: &[u8], arena_size: usize) -> Result<usize, Failure> {
 /// The model's input length in int8 values (for stream mode's window check).
 pub fn input_len(model: &[u8], arena: &mut [u8]) -> Result<usize, Failure> {
     let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
-    let interpreter =
-        Interpreter::new(parsed, arena).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
-    let info = interpreter.input_info(0).map_err(|_| Failure::Failed)?;
-    Ok(info.len())
+    BandInterpreter::scoped(parsed, arena, |interpreter| {
+        interpreter.input_info(0).map(|info| info.len())
+    })
+    .map_err(|_| Failure::Invalid { arena_needed: 0 })?
+    .map_err(|_| Failure::Failed)
 }
 
 /// One inference of `model` on `input`; the output's int8 values go to `logits`.
@@ -54,22 +90,31 @@ pub fn run(
     board: &impl Board,
     model: &[u8],
     arena: &mut [u8],
-    input: &[i8],
+    input: Input<'_>,
     logits: &mut [i8; MAX_LOGITS],
 ) -> Result<Outcome, Failure> {
     let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
-    let mut interpreter =
-        Interpreter::new(parsed, arena).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
-    let expected = interpreter
-        .input_info(0)
-        .map_err(|_| Failure::Failed)?
-        .len();
-    if input.len() != expected {
-        return Err(Failure::InputSize { expected });
-    }
-    interpreter
-        .set_input(0, input)
+    BandInterpreter::scoped(parsed, arena, |interpreter| {
+        invoke(board, interpreter, input, logits)
+    })
+    .map_err(|_| Failure::Invalid { arena_needed: 0 })?
+}
+
+fn invoke(
+    board: &impl Board,
+    interpreter: &mut BandInterpreter<'_, '_>,
+    input: Input<'_>,
+    logits: &mut [i8; MAX_LOGITS],
+) -> Result<Outcome, Failure> {
+    let dest = interpreter
+        .input_bytes_mut(0)
         .map_err(|_| Failure::Failed)?;
+    if input.len() != dest.len() {
+        return Err(Failure::InputSize {
+            expected: dest.len(),
+        });
+    }
+    input.copy_to(dest);
     let wall_clock = board.measures_wall_time();
     let started_us = if wall_clock { board.micros() } else { 0 };
     let before = board.instructions();
@@ -101,17 +146,18 @@ pub fn matches_contract(
     let Ok(parsed) = Model::parse(model) else {
         return false;
     };
-    if Interpreter::arena_required(&parsed).map_or(true, |n| n > arena.len()) {
+    if BandInterpreter::arena_required_sized(&parsed).map_or(true, |n| n > arena.len()) {
         return false;
     }
-    let Ok(interpreter) = Interpreter::new(parsed, arena) else {
-        return false;
-    };
-    let (Ok(input), Ok(output)) = (interpreter.input_info(0), interpreter.output_info(0)) else {
-        return false;
-    };
-    input.len() == contract.input_len()
-        && output.len() == usize::from(contract.classes)
-        && input.scale.to_bits() == contract.input_scale.to_bits()
-        && input.zero_point == i32::from(contract.input_zero_point)
+    BandInterpreter::scoped(parsed, arena, |interpreter| {
+        let (Ok(input), Ok(output)) = (interpreter.input_info(0), interpreter.output_info(0))
+        else {
+            return false;
+        };
+        input.len() == contract.input_len()
+            && output.len() == usize::from(contract.classes)
+            && input.scale.to_bits() == contract.input_scale.to_bits()
+            && input.zero_point == i32::from(contract.input_zero_point)
+    })
+    .unwrap_or(false)
 }

@@ -1,14 +1,16 @@
 //! Stream mode's state: IMU-rate samples in, model-rate windows out.
 //!
 //! Per segment: `harbor_core::rate` converts the IMU rate to the model rate, a
-//! `harbor_core::window::Windower` keeps the last window and says when one is complete, and
-//! `harbor_core::input` converts it to int8. The host runs the same three pieces, which is
-//! why stream-mode windows equal tensor-mode windows bit for bit.
+//! `harbor_core::input` converts each model-rate sample to int8 (the conversion is per
+//! reading), and a `harbor_core::window::Windower` of int8 samples keeps the last window and
+//! says when one is complete. The host runs the same pieces, which is why stream-mode windows
+//! equal tensor-mode windows bit for bit. The ring is the only copy of a window: inference
+//! copies it straight into the model's input tensor.
 
 use harbor_core::input::InputQuant;
 use harbor_core::protocol::ErrorCause;
 use harbor_core::rate::{
-    DEFAULT_TAPS_PER_PHASE, IMU25_TO_MODEL20, ImuSample, PolyphaseFir, RateConverter,
+    AXES, DEFAULT_TAPS_PER_PHASE, IMU25_TO_MODEL20, ImuSample, PolyphaseFir, RateConverter,
 };
 use harbor_core::window::Windower;
 
@@ -28,10 +30,13 @@ enum Converter {
     Band(RateConverter<'static, { 4 * DEFAULT_TAPS_PER_PHASE }>),
 }
 
-/// A configured stream: converter and window ring.
+/// Stream mode's converter and window ring. It lives in the app's static state and is
+/// reconfigured in place (a ring built on the stack and moved in would be a second copy).
 pub struct Stream {
+    /// Whether ConfigureStream set it up for the loaded model.
+    configured: bool,
     converter: Converter,
-    windower: Windower<MAX_WINDOW>,
+    windower: Windower<MAX_WINDOW, [i8; AXES]>,
     /// IMU samples received in the current segment.
     received: u32,
     /// Converter outputs at the start of each segment that come from the primed history
@@ -43,15 +48,57 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// The stream for IMU → model ratio `up/down` (reduced) and the window geometry.
-    pub fn new(up: u16, down: u16, window_len: u16, hop: u16) -> Result<Self, (ErrorCause, u32)> {
-        let (converter, primed) = match (up, down) {
-            (1, 1) => (Converter::Identity, 0),
-            (4, 5) => (
-                Converter::Band(RateConverter::new(&BAND_FIR)),
+    /// A stream that is not configured.
+    pub const fn new() -> Self {
+        let windower = match Windower::filled(1, 1, [0; AXES]) {
+            Ok(w) => w,
+            Err(_) => panic!("a one-sample window fits any ring"),
+        };
+        Self {
+            configured: false,
+            converter: Converter::Identity,
+            windower,
+            received: 0,
+            primed: 0,
+            to_drop: 0,
+        }
+    }
+
+    /// The stream, if configured.
+    pub fn active(&self) -> Option<&Self> {
+        self.configured.then_some(self)
+    }
+
+    /// The stream, if configured.
+    pub fn active_mut(&mut self) -> Option<&mut Self> {
+        self.configured.then_some(self)
+    }
+
+    /// Forgets the configuration (a new model, or a failed ConfigureStream).
+    pub fn disable(&mut self) {
+        self.configured = false;
+    }
+
+    /// Configures the IMU → model ratio `up/down` (reduced) and the window geometry, and
+    /// starts a new segment; on an error the stream is left unconfigured.
+    pub fn configure(
+        &mut self,
+        up: u16,
+        down: u16,
+        window_len: u16,
+        hop: u16,
+    ) -> Result<(), (ErrorCause, u32)> {
+        self.configured = false;
+        let primed = match (up, down) {
+            (1, 1) => {
+                self.converter = Converter::Identity;
+                0
+            }
+            (4, 5) => {
+                self.converter = Converter::Band(RateConverter::new(&BAND_FIR));
                 // At most a few dozen: the filter's group delay in output periods.
-                BAND_FIR.warmup_outputs() as u32,
-            ),
+                BAND_FIR.warmup_outputs() as u32
+            }
             _ => {
                 return Err((
                     ErrorCause::UnsupportedRate,
@@ -59,15 +106,13 @@ impl Stream {
                 ));
             }
         };
-        let windower = Windower::new(usize::from(window_len), usize::from(hop))
+        self.windower
+            .set_geometry(usize::from(window_len), usize::from(hop))
             .map_err(|_| (ErrorCause::Malformed, u32::from(window_len)))?;
-        Ok(Self {
-            converter,
-            windower,
-            received: 0,
-            primed,
-            to_drop: primed,
-        })
+        self.primed = primed;
+        self.reset();
+        self.configured = true;
+        Ok(())
     }
 
     /// IMU samples received in the current segment.
@@ -113,13 +158,25 @@ impl Stream {
         (out, n)
     }
 
-    /// Adds a model-rate sample; the index of the window it completes, if any.
-    pub fn push_model_sample(&mut self, sample: ImuSample) -> Option<u32> {
-        self.windower.push(sample)
+    /// Converts a model-rate sample to int8 and adds it; the index of the window it
+    /// completes, if any.
+    pub fn push_model_sample(&mut self, sample: ImuSample, quant: &InputQuant) -> Option<u32> {
+        let mut int8 = [0i8; AXES];
+        quant.quantize_sample(&sample, &mut int8);
+        self.windower.push(int8)
     }
 
-    /// Converts the current window to int8 into `out`; returns the values written.
-    pub fn quantize_window(&self, quant: &InputQuant, out: &mut [i8]) -> usize {
-        quant.quantize_window(self.windower.window(), out)
+    /// Int8 values in one window.
+    pub fn window_values(&self) -> usize {
+        self.windower.len() * AXES
+    }
+
+    /// Writes the current window (oldest sample first) into `out` as int8 bytes.
+    pub fn copy_window(&self, out: &mut [u8]) {
+        for (dst, sample) in out.chunks_exact_mut(AXES).zip(self.windower.window()) {
+            for (d, &v) in dst.iter_mut().zip(sample) {
+                *d = v as u8;
+            }
+        }
     }
 }

@@ -36,9 +36,11 @@ impl core::fmt::Display for WindowError {
 }
 
 /// Ring buffer of the last `len` samples (capacity `CAP`, no heap) plus the hop counter.
+/// Samples are raw readings by default; a band that converts each sample to int8 as it
+/// arrives keeps `[i8; AXES]` and holds half the bytes.
 #[derive(Clone, Debug)]
-pub struct Windower<const CAP: usize> {
-    ring: [ImuSample; CAP],
+pub struct Windower<const CAP: usize, S = ImuSample> {
+    ring: [S; CAP],
     len: usize,
     hop: usize,
     /// Slot the next sample goes to; once full, also the oldest sample's slot.
@@ -54,6 +56,13 @@ pub struct Windower<const CAP: usize> {
 impl<const CAP: usize> Windower<CAP> {
     /// A windower for windows of `len` samples every `hop` samples; errors if either is out of range.
     pub const fn new(len: usize, hop: usize) -> Result<Self, WindowError> {
+        Self::filled(len, hop, [0; AXES])
+    }
+}
+
+impl<const CAP: usize, S: Copy> Windower<CAP, S> {
+    /// [`Windower::new`] for any sample type, the ring filled with `empty`.
+    pub const fn filled(len: usize, hop: usize, empty: S) -> Result<Self, WindowError> {
         if len == 0 || len > CAP {
             return Err(WindowError::Length { len, capacity: CAP });
         }
@@ -61,7 +70,7 @@ impl<const CAP: usize> Windower<CAP> {
             return Err(WindowError::Hop);
         }
         Ok(Self {
-            ring: [[0; AXES]; CAP],
+            ring: [empty; CAP],
             len,
             hop,
             write: 0,
@@ -69,6 +78,21 @@ impl<const CAP: usize> Windower<CAP> {
             next_end: len as u64,
             next_index: 0,
         })
+    }
+
+    /// Changes the window geometry in place (a new segment starts); on an error nothing
+    /// changes.
+    pub fn set_geometry(&mut self, len: usize, hop: usize) -> Result<(), WindowError> {
+        if len == 0 || len > CAP {
+            return Err(WindowError::Length { len, capacity: CAP });
+        }
+        if hop == 0 {
+            return Err(WindowError::Hop);
+        }
+        self.len = len;
+        self.hop = hop;
+        self.reset();
+        Ok(())
     }
 
     /// Samples per window.
@@ -101,7 +125,7 @@ impl<const CAP: usize> Windower<CAP> {
 
     /// Adds one model-rate sample; returns the index of the window it completes, if any.
     /// Read that window with [`Windower::window`] before the next push.
-    pub fn push(&mut self, sample: ImuSample) -> Option<u32> {
+    pub fn push(&mut self, sample: S) -> Option<u32> {
         self.ring[self.write] = sample;
         self.write = if self.write + 1 == self.len {
             0
@@ -119,7 +143,7 @@ impl<const CAP: usize> Windower<CAP> {
     }
 
     /// The last `len` samples, oldest first (meaningful once a window completed).
-    pub fn window(&self) -> impl Iterator<Item = &ImuSample> + '_ {
+    pub fn window(&self) -> impl Iterator<Item = &S> + '_ {
         let ring = &self.ring[..self.len];
         ring[self.write..].iter().chain(&ring[..self.write])
     }
@@ -195,6 +219,28 @@ mod tests {
         assert_eq!(w.push(sample(12)), Some(0));
         let firsts: [i16; 3] = core::array::from_fn(|i| w.window().nth(i).unwrap()[0]);
         assert_eq!(firsts, [10, 11, 12]);
+    }
+
+    #[test]
+    fn a_new_geometry_starts_a_new_segment_and_a_bad_one_changes_nothing() {
+        let mut w = Windower::<8, [i8; 2]>::filled(2, 2, [0; 2]).unwrap();
+        assert_eq!(w.push([1, 1]), None);
+        assert_eq!(
+            w.set_geometry(9, 1),
+            Err(WindowError::Length {
+                len: 9,
+                capacity: 8
+            })
+        );
+        assert_eq!((w.len(), w.hop(), w.pushed()), (2, 2, 1));
+        assert_eq!(w.set_geometry(3, 1), Ok(()));
+        assert_eq!((w.len(), w.hop(), w.pushed()), (3, 1, 0));
+        assert_eq!(w.push([1, 1]), None);
+        assert_eq!(w.push([2, 2]), None);
+        assert_eq!(w.push([3, 3]), Some(0));
+        let window: [[i8; 2]; 3] = core::array::from_fn(|i| *w.window().nth(i).unwrap());
+        assert_eq!(window, [[1, 1], [2, 2], [3, 3]]);
+        assert_eq!(w.push([4, 4]), Some(1));
     }
 
     #[test]

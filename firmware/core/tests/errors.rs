@@ -177,3 +177,65 @@ fn mutated_models_never_panic() {
         "rejected {rejected}, ran {ran}"
     );
 }
+
+/// har_conv1d: 12 operators, 6 of them computing (the rest are views), 24 tensors.
+#[test]
+fn a_model_beyond_the_interpreter_tables_is_refused_and_one_that_fits_runs_the_same() {
+    let bytes = fixture("har_conv1d.tflite");
+    let model = Model::parse(&bytes).unwrap();
+    let steps = Interpreter::<'_, '_, 5>::arena_required_sized(&model).unwrap_err();
+    assert!(
+        matches!(
+            steps,
+            Error::TooLarge {
+                what: "operators that compute",
+                count: 6,
+                max: 5
+            }
+        ),
+        "{steps:?}"
+    );
+    let tensors = Interpreter::<'_, '_, 6, 23>::arena_required_sized(&model).unwrap_err();
+    assert!(
+        matches!(
+            tensors,
+            Error::TooLarge {
+                what: "tensors",
+                count: 24,
+                max: 23
+            }
+        ),
+        "{tensors:?}"
+    );
+
+    // Tables exactly big enough: the same plan and the same outputs as the default ones.
+    let needed = Interpreter::arena_required(&model).unwrap();
+    assert_eq!(
+        Interpreter::<'_, '_, 6, 24>::arena_required_sized(&model).unwrap(),
+        needed
+    );
+    let window: Vec<i8> = (0..360).map(|i| ((i * 37) % 256) as u8 as i8).collect();
+    let mut arena = vec![0u8; needed];
+    let mut interpreter = Interpreter::new(model, &mut arena).unwrap();
+    interpreter.set_input(0, &window).unwrap();
+    interpreter.invoke().unwrap();
+    let expected: Vec<i8> = interpreter.output(0).unwrap().iter().collect();
+    let mut small_arena = vec![0u8; needed];
+    let got = Interpreter::<'_, '_, 6, 24>::scoped(model, &mut small_arena, |interpreter| {
+        for (dst, &v) in interpreter
+            .input_bytes_mut(0)
+            .unwrap()
+            .iter_mut()
+            .zip(&window)
+        {
+            *dst = v as u8;
+        }
+        interpreter.invoke().unwrap();
+        interpreter.output(0).unwrap().iter().collect::<Vec<i8>>()
+    })
+    .unwrap();
+    assert_eq!(got, expected);
+    let mut short = vec![0u8; needed - 1];
+    let err = Interpreter::<'_, '_, 6, 24>::scoped(model, &mut short, |_| ()).unwrap_err();
+    assert!(matches!(err, Error::ArenaTooSmall { .. }), "{err:?}");
+}

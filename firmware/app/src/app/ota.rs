@@ -9,7 +9,7 @@ use harbor_core::protocol::message::OtaStatusReport;
 use harbor_core::protocol::{ErrorCause, MessageType, Response};
 use harbor_core::rate::AXES;
 
-use super::{ARENA_SIZE, App, DB_CAPACITY, error};
+use super::{ARENA_SIZE, Band, DB_CAPACITY, error};
 use crate::board::{BandFlash, Board};
 use crate::inference;
 use crate::stream::MAX_WINDOW;
@@ -75,7 +75,7 @@ fn ack(ty: MessageType, value: u32) -> Response<'static> {
 
 const NO_FLASH: OtaError = OtaError::Flash(FlashError::Device { status: 0 });
 
-impl App {
+impl Band {
     /// Start-up: decide what to boot and load it. A first boot (PENDING_VERIFY) runs the
     /// release's self-test; a failure marks it ABORTED and the decision runs again, which
     /// rolls back to the other slot.
@@ -143,7 +143,7 @@ impl App {
     fn unload_model(&mut self) {
         self.model_arena = None;
         self.input = None;
-        self.stream = None;
+        self.stream.disable();
         self.slot().load_with(0, |_| false);
     }
 

@@ -101,44 +101,66 @@ impl<'a> Int8View<'a> {
     }
 }
 
-/// Prepared steps and tensor placement. Built in place (it is ~10 KB on RV32, so it is never
-/// returned by value or built twice: the band's stack stays small).
-struct Plan<'m> {
-    steps: [Option<Step<'m>>; MAX_OPERATORS],
-    ranges: [Range<usize>; MAX_TENSORS],
+/// Prepared compute steps and tensor placement. `STEPS` bounds the ops that run (views
+/// alias their input and take no step), `TENSORS` the model's tensors. Built in place, never
+/// returned by value: on a band every copy of it is stack.
+struct Plan<'m, const STEPS: usize, const TENSORS: usize> {
+    steps: [Option<Step<'m>>; STEPS],
+    n_steps: usize,
+    ranges: [Range<usize>; TENSORS],
     total: usize,
 }
 
-impl<'m> Plan<'m> {
+/// Widens tensor `t`'s root lifetime to include step `at`.
+fn touch<const N: usize>(buffers: &mut [Buffer; N], root: &[usize; N], t: usize, at: usize) {
+    let b = &mut buffers[root[t]];
+    b.first = b.first.min(at);
+    b.last = b.last.max(at);
+}
+
+impl<'m, const STEPS: usize, const TENSORS: usize> Plan<'m, STEPS, TENSORS> {
+    /// A constant, so it is copied straight into place rather than built on the side.
+    const EMPTY: Self = Plan {
+        steps: [None; STEPS],
+        n_steps: 0,
+        ranges: [const { 0..0 }; TENSORS],
+        total: 0,
+    };
+
     fn empty() -> Self {
-        Plan {
-            steps: [None; MAX_OPERATORS],
-            ranges: core::array::from_fn(|_| 0..0),
-            total: 0,
-        }
+        Self::EMPTY
     }
 
     /// Prepares every op and places every tensor. With `params`, per-channel multipliers are
     /// written to its start as they are computed; if it is too short the writes stop and the
-    /// caller sees `total > params.len()`.
+    /// caller sees `total > params.len()`. Not inlined: its tables are gone before `invoke`.
+    #[inline(never)]
     fn build(&mut self, model: &Model<'m>, params: Option<&mut [u8]>) -> Result<(), Error> {
         let mut preparer = Preparer::new(*model, params);
-        let steps = &mut self.steps;
         let n_ops = model.num_operators();
-        for (i, slot) in steps.iter_mut().enumerate().take(n_ops) {
-            *slot = Some(preparer.step(i)?);
-        }
-        let quant_bytes = preparer.quant_bytes;
-
-        // Alias roots: a view's output shares its input's bytes.
         let n_tensors = model.num_tensors();
-        let mut root = [0usize; MAX_TENSORS];
+        if n_tensors > TENSORS {
+            return Err(Error::TooLarge {
+                what: "tensors",
+                count: n_tensors,
+                max: TENSORS,
+            });
+        }
+        // Alias roots: a view's output shares its input's bytes. Lifetimes are kept per root.
+        let mut root = [0usize; TENSORS];
         for (t, r) in root.iter_mut().enumerate() {
             *r = t;
         }
-        let mut produced = [false; MAX_TENSORS];
-        let mut is_input = [false; MAX_TENSORS];
-        for (index, step) in steps.iter().flatten().enumerate() {
+        let mut produced = [false; TENSORS];
+        let mut buffers = [Buffer {
+            first: usize::MAX,
+            last: 0,
+            len: 0,
+        }; TENSORS];
+        let mut compute_ops = 0;
+        self.n_steps = 0;
+        for index in 0..n_ops {
+            let step = preparer.step(index)?;
             if produced[step.output] {
                 return Err(Error::BadOperator {
                     index,
@@ -150,16 +172,32 @@ impl<'m> Plan<'m> {
             if matches!(step.kernel, Kernel::View) {
                 root[step.output] = root[step.input];
             }
+            touch(&mut buffers, &root, step.input, index);
+            touch(&mut buffers, &root, step.output, index);
+            if let Kernel::Add {
+                other: Source::Arena(t),
+                ..
+            } = step.kernel
+            {
+                touch(&mut buffers, &root, t, index);
+            }
+            if !matches!(step.kernel, Kernel::View) {
+                if let Some(slot) = self.steps.get_mut(compute_ops) {
+                    *slot = Some(step);
+                }
+                compute_ops += 1;
+            }
         }
-        // Lifetimes, per root.
-        let mut buffers = [Buffer::default(); MAX_TENSORS];
-        let mut first = [usize::MAX; MAX_TENSORS];
-        let mut last = [0usize; MAX_TENSORS];
-        let mut touch = |t: usize, at: usize| {
-            let r = root[t];
-            first[r] = first[r].min(at);
-            last[r] = last[r].max(at);
-        };
+        if compute_ops > STEPS {
+            return Err(Error::TooLarge {
+                what: "operators that compute",
+                count: compute_ops,
+                max: STEPS,
+            });
+        }
+        self.n_steps = compute_ops;
+        let quant_bytes = preparer.quant_bytes;
+        let mut is_input = [false; TENSORS];
         for i in 0..model.num_inputs() {
             let t = model.input_tensor(i).ok_or(Error::BadIo {
                 reason: "bad graph input",
@@ -170,28 +208,17 @@ impl<'m> Plan<'m> {
                 });
             }
             is_input[t] = true;
-            touch(t, 0);
-        }
-        for (i, step) in steps.iter().flatten().enumerate() {
-            touch(step.input, i);
-            touch(step.output, i);
-            if let Kernel::Add {
-                other: Source::Arena(t),
-                ..
-            } = step.kernel
-            {
-                touch(t, i);
-            }
+            touch(&mut buffers, &root, t, 0);
         }
         for i in 0..model.num_outputs() {
             let t = model.output_tensor(i).ok_or(Error::BadIo {
                 reason: "bad graph output",
             })?;
-            touch(t, usize::MAX);
+            touch(&mut buffers, &root, t, usize::MAX);
         }
         for t in 0..n_tensors {
             let r = root[t];
-            if first[r] == usize::MAX {
+            if buffers[r].first == usize::MAX {
                 continue;
             }
             let tensor = model.tensor(t)?;
@@ -205,13 +232,10 @@ impl<'m> Plan<'m> {
                     reason: "activation is read but never written",
                 });
             }
-            buffers[r] = Buffer {
-                first: first[r],
-                last: last[r],
-                len: buffers[r].len.max(tensor.byte_len()),
-            };
+            buffers[r].len = buffers[r].len.max(tensor.byte_len());
         }
-        let (offsets, activation_bytes) = plan::place(&buffers[..n_tensors]);
+        let mut offsets = [0usize; TENSORS];
+        let activation_bytes = plan::place(&buffers[..n_tensors], &mut offsets);
         let ranges = &mut self.ranges;
         for t in 0..n_tensors {
             let tensor = model.tensor(t)?;
@@ -227,37 +251,78 @@ impl<'m> Plan<'m> {
 
 /// Runs one int8 model. Construction validates and plans everything; `invoke` cannot fail
 /// on a model that constructed, short of an internal bug (reported as an error, not a panic).
-pub struct Interpreter<'m, 'a> {
+///
+/// `STEPS` is how many computing operators its table holds (views are free) and `TENSORS`
+/// how many tensors; a model with more is refused with [`Error::TooLarge`]. The defaults
+/// take any model the parser accepts; a device with little RAM picks smaller tables and
+/// keeps the interpreter in one stack frame with [`Interpreter::scoped`].
+pub struct Interpreter<
+    'm,
+    'a,
+    const STEPS: usize = MAX_OPERATORS,
+    const TENSORS: usize = MAX_TENSORS,
+> {
     model: Model<'m>,
     arena: &'a mut [u8],
-    plan: Plan<'m>,
+    plan: Plan<'m, STEPS, TENSORS>,
 }
 
 impl<'m, 'a> Interpreter<'m, 'a> {
     /// Arena bytes `model` needs (per-channel parameters + peak activation memory).
     pub fn arena_required(model: &Model<'m>) -> Result<usize, Error> {
-        let mut plan = Plan::empty();
-        plan.build(model, None)?;
-        Ok(plan.total)
+        Self::arena_required_sized(model)
     }
 
     /// Prepares `model` to run in `arena`; fails if the arena is too small.
     pub fn new(model: Model<'m>, arena: &'a mut [u8]) -> Result<Self, Error> {
+        let mut interpreter = Self::unprepared(model, arena);
+        interpreter.prepare()?;
+        Ok(interpreter)
+    }
+}
+
+impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS, TENSORS> {
+    /// [`Interpreter::arena_required`] with this interpreter's tables.
+    pub fn arena_required_sized(model: &Model<'m>) -> Result<usize, Error> {
+        let mut plan = Plan::<STEPS, TENSORS>::empty();
+        plan.build(model, None)?;
+        Ok(plan.total)
+    }
+
+    /// Prepares `model` in `arena` and hands the interpreter to `f`, which is where it
+    /// lives: it is built in this frame and never moved, so it is on the stack exactly once.
+    #[inline(never)]
+    pub fn scoped<R>(
+        model: Model<'m>,
+        arena: &'a mut [u8],
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> Result<R, Error> {
         let mut interpreter = Interpreter {
             model,
             arena,
-            plan: Plan::empty(),
+            plan: Plan::EMPTY,
         };
-        interpreter
-            .plan
-            .build(&model, Some(&mut interpreter.arena[..]))?;
-        if interpreter.arena.len() < interpreter.plan.total {
+        interpreter.prepare()?;
+        Ok(f(&mut interpreter))
+    }
+
+    fn unprepared(model: Model<'m>, arena: &'a mut [u8]) -> Self {
+        Interpreter {
+            model,
+            arena,
+            plan: Plan::empty(),
+        }
+    }
+
+    fn prepare(&mut self) -> Result<(), Error> {
+        self.plan.build(&self.model, Some(&mut self.arena[..]))?;
+        if self.arena.len() < self.plan.total {
             return Err(Error::ArenaTooSmall {
-                needed: interpreter.plan.total,
-                available: interpreter.arena.len(),
+                needed: self.plan.total,
+                available: self.arena.len(),
             });
         }
-        Ok(interpreter)
+        Ok(())
     }
 
     /// The model being run.
@@ -313,6 +378,13 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         Ok(())
     }
 
+    /// Graph input `i`'s bytes in the arena (int8 values), to fill in place instead of
+    /// through [`Interpreter::set_input`]. Set every input before each `invoke`.
+    pub fn input_bytes_mut(&mut self, i: usize) -> Result<&mut [u8], Error> {
+        let info = self.input_info(i)?;
+        Ok(&mut self.arena[self.plan.ranges[info.tensor].clone()])
+    }
+
     /// Graph output `i` after `invoke`.
     pub fn output(&self, i: usize) -> Result<Int8View<'_>, Error> {
         let info = self.output_info(i)?;
@@ -324,13 +396,8 @@ impl<'m, 'a> Interpreter<'m, 'a> {
 
     /// Runs every operator once.
     pub fn invoke(&mut self) -> Result<(), Error> {
-        for index in 0..self.model.num_operators() {
-            let Some(step) = self.plan.steps[index] else {
-                continue;
-            };
-            if matches!(step.kernel, Kernel::View) {
-                continue;
-            }
+        for step in self.plan.steps[..self.plan.n_steps].iter().flatten() {
+            let step = *step;
             let out_range = self.plan.ranges[step.output].clone();
             let (reader, output) = split(self.arena, out_range.clone())?;
             let input = reader.get(self.plan.ranges[step.input].clone())?;

@@ -2,8 +2,6 @@
 //! same idea as TFLM's `GreedyMemoryPlanner`. Tensors whose lifetimes do not overlap share
 //! bytes; views (RESHAPE, EXPAND_DIMS, SQUEEZE) alias their input instead of copying it.
 
-use crate::tflite::MAX_TENSORS;
-
 /// One tensor to place: live over `first..=last` operator steps, `len` bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Buffer {
@@ -21,10 +19,11 @@ impl Buffer {
     }
 }
 
-/// Places every buffer with `len > 0`; returns offsets and the total bytes needed.
-pub fn place(buffers: &[Buffer]) -> ([usize; MAX_TENSORS], usize) {
-    let n = buffers.len().min(MAX_TENSORS);
-    let mut order = [0usize; MAX_TENSORS];
+/// Places every buffer with `len > 0` (at most `N`), writing their offsets into `offsets`;
+/// returns the total bytes needed.
+pub fn place<const N: usize>(buffers: &[Buffer], offsets: &mut [usize; N]) -> usize {
+    let n = buffers.len().min(N);
+    let mut order = [0usize; N];
     for (i, slot) in order.iter_mut().enumerate().take(n) {
         *slot = i;
     }
@@ -36,8 +35,8 @@ pub fn place(buffers: &[Buffer]) -> ([usize; MAX_TENSORS], usize) {
             j -= 1;
         }
     }
-    let mut offsets = [0usize; MAX_TENSORS];
-    let mut placed = [false; MAX_TENSORS];
+    *offsets = [0; N];
+    let mut placed = [false; N];
     let mut total = 0;
     for &i in order.iter().take(n) {
         let b = buffers[i];
@@ -69,7 +68,7 @@ pub fn place(buffers: &[Buffer]) -> ([usize; MAX_TENSORS], usize) {
         placed[i] = true;
         total = total.max(best + b.len);
     }
-    (offsets, total)
+    total
 }
 
 #[cfg(test)]
@@ -95,7 +94,8 @@ mod tests {
                 len: 100,
             },
         ];
-        let (offsets, total) = place(&buffers);
+        let mut offsets = [0; 3];
+        let total = place(&buffers, &mut offsets);
         // 0 and 2 never live together: same bytes. 1 overlaps both: beside them.
         assert_eq!(offsets[0], offsets[2]);
         assert_eq!(total, 150);

@@ -1,13 +1,20 @@
-//! `harbor bench`: windows per second through one QEMU per core, and how much of the CPU
-//! time is the harness's rather than the emulator's.
+//! `harbor bench`: windows per second through one QEMU, exchange mode against the band's
+//! compute limit, and how much of the CPU time is the harness's rather than the emulator's.
+//!
+//! In one QEMU process: first `--windows` TensorInfer exchanges (a window in, a result out,
+//! as `harbor run` replays tensor mode), then the same number of inferences with no I/O —
+//! the window loaded once into the MLPerf `db` buffer and run with `infer N 0`. Both are
+//! timed on the host's wall clock; their ratio says how much the exchange costs.
 //!
 //! CPU times come from `/proc/<pid>/stat` (utime + stime, in USER_HZ ticks = 1/100 s on
-//! Linux x86_64): the emulator's process and harbor's own, over the inference loop only.
+//! Linux x86_64): the emulator's process and harbor's own, over the exchange loop only.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use harbor_core::protocol::text::{MAX_COMMAND_LEN, Reply};
+use serde::Serialize;
 
 use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
@@ -27,9 +34,41 @@ pub struct BenchArgs {
     /// The firmware ELF.
     #[arg(long, default_value = "target/firmware/elf/band-qemu.elf")]
     firmware: PathBuf,
-    /// Inferences per model.
+    /// Inferences per model, in each of the two measurements.
     #[arg(long, default_value_t = 2000)]
     windows: usize,
+    /// Print the figures as JSON (`{"models": [{"model", "windows_per_s",
+    /// "compute_only_windows_per_s", "ratio", ...}]}`) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One model's figures (`--json`; docs/performance.md).
+#[derive(Debug, Serialize)]
+struct ModelFigures {
+    /// The model directory's name.
+    model: String,
+    /// Inferences in each measurement.
+    windows: usize,
+    /// TensorInfer exchanges per second of wall time.
+    windows_per_s: f64,
+    /// `infer N 0` inferences per second of wall time (no I/O per window).
+    compute_only_windows_per_s: f64,
+    /// windows_per_s ÷ compute_only_windows_per_s.
+    ratio: f64,
+    /// Median instructions per inference, as the band reports them.
+    instructions_median: u64,
+    /// QEMU's CPU seconds over the exchange loop.
+    qemu_cpu_s: f64,
+    /// harbor's share of the CPU time over the exchange loop.
+    harbor_cpu_share: f64,
+    /// Share of the exchange loop's wall time QEMU was not on a CPU.
+    qemu_idle_share: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    models: Vec<ModelFigures>,
 }
 
 pub fn run(args: BenchArgs) -> CliResult {
@@ -55,41 +94,71 @@ pub fn run(args: BenchArgs) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::infrastructure(format!("cannot start the async runtime: {e}")))?;
-    outln!(
-        "{:<28} {:>8} {:>10} {:>12} {:>12} {:>11} {:>11}",
-        "model",
-        "windows",
-        "windows/s",
-        "instr. med.",
-        "QEMU CPU s",
-        "harbor CPU",
-        "QEMU idle"
-    );
+    let mut report = BenchReport { models: Vec::new() };
     for dir in &args.models {
         let model = load_checked(&resolve(dir)).map_err(CliError::usage)?.host;
         let m = runtime.block_on(measure(&firmware, &model, args.windows))?;
         let name = dir
             .file_name()
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+        let windows_per_s = args.windows as f64 / m.wall.as_secs_f64().max(1e-9);
+        let compute_only_windows_per_s =
+            args.windows as f64 / m.compute_only_wall.as_secs_f64().max(1e-9);
+        report.models.push(ModelFigures {
+            model: name,
+            windows: args.windows,
+            windows_per_s,
+            compute_only_windows_per_s,
+            ratio: windows_per_s / compute_only_windows_per_s,
+            instructions_median: m.instructions.median,
+            qemu_cpu_s: m.qemu_cpu_s,
+            harbor_cpu_share: m.harness_share(),
+            qemu_idle_share: m.qemu_idle_share(),
+        });
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).expect("figures serialize");
+        outln!("{text}");
+        return Ok(Exit::Ok);
+    }
+    outln!(
+        "{:<28} {:>8} {:>10} {:>13} {:>6} {:>12} {:>12} {:>11} {:>11}",
+        "model",
+        "windows",
+        "windows/s",
+        "compute-only",
+        "ratio",
+        "instr. med.",
+        "QEMU CPU s",
+        "harbor CPU",
+        "QEMU idle"
+    );
+    for f in &report.models {
         outln!(
-            "{:<28} {:>8} {:>10.0} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
-            name,
-            args.windows,
-            args.windows as f64 / m.wall.as_secs_f64(),
-            m.instructions.median,
-            m.qemu_cpu_s,
-            100.0 * m.harness_share(),
-            100.0 * m.qemu_idle_share(),
+            "{:<28} {:>8} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
+            f.model,
+            f.windows,
+            f.windows_per_s,
+            f.compute_only_windows_per_s,
+            f.ratio,
+            f.instructions_median,
+            f.qemu_cpu_s,
+            100.0 * f.harbor_cpu_share,
+            100.0 * f.qemu_idle_share,
         );
     }
     outln!(
-        "harbor CPU = harness CPU / (harness + QEMU CPU) over the loop; QEMU idle = share of wall time QEMU's process was not on a CPU (waiting for the socket)"
+        "windows/s: TensorInfer exchanges; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only"
+    );
+    outln!(
+        "harbor CPU = harness CPU / (harness + QEMU CPU) over the exchange loop; QEMU idle = share of wall time QEMU's process was not on a CPU (waiting for the socket)"
     );
     Ok(Exit::Ok)
 }
 
 struct Measurement {
     wall: Duration,
+    compute_only_wall: Duration,
     qemu_cpu_s: f64,
     harness_cpu_s: f64,
     instructions: InstructionStats,
@@ -148,9 +217,12 @@ async fn measure(
         cpu_seconds(&format!("/proc/{pid}/stat"))?,
         cpu_seconds("/proc/self/stat")?,
     );
+    let compute_only_wall = compute_only(&mut target, &inputs[0], windows).await;
     target.shutdown().await;
+    let compute_only_wall = compute_only_wall?;
     Ok(Measurement {
         wall,
+        compute_only_wall,
         qemu_cpu_s: qemu1 - qemu0,
         harness_cpu_s: self1 - self0,
         instructions: InstructionStats::of(counts).unwrap_or(InstructionStats {
@@ -159,6 +231,64 @@ async fn measure(
             max: 0,
         }),
     })
+}
+
+/// Inferences per `infer N 0` command: each command is one exchange, so it must end well
+/// within the exchange deadline (10 s) even for the largest model.
+const COMPUTE_BATCH: usize = 200;
+
+/// Loads `window` into the `db` buffer once, then times `windows` inferences on it with
+/// `infer N 0` (no bytes cross the UART per inference).
+async fn compute_only(
+    target: &mut impl Target,
+    window: &[i8],
+    windows: usize,
+) -> Result<Duration, CliError> {
+    let refused = |command: &str, lines: &[String]| {
+        CliError::infrastructure(format!(
+            "the band answered `{command}` with {lines:?}: it needs the MLPerf text commands (band-qemu.elf has them)"
+        ))
+    };
+    let load = format!("db load {}", window.len());
+    let lines = text(target, &load).await?;
+    if !lines
+        .iter()
+        .any(|l| Reply::parse(l) == Some(Reply::Expecting(window.len())))
+    {
+        return Err(refused(&load, &lines));
+    }
+    // `db ` + two hex digits per byte within the command length limit.
+    let per_line = (MAX_COMMAND_LEN - 3) / 2;
+    for chunk in window.chunks(per_line) {
+        let hex: String = chunk.iter().map(|&b| format!("{:02x}", b as u8)).collect();
+        let command = format!("db {hex}");
+        let lines = text(target, &command).await?;
+        if lines.iter().any(|l| l.starts_with("e-")) {
+            return Err(refused(&command, &lines));
+        }
+    }
+    let started = Instant::now();
+    let mut left = windows;
+    while left > 0 {
+        let n = left.min(COMPUTE_BATCH);
+        let command = format!("infer {n} 0");
+        let lines = text(target, &command).await?;
+        if !lines
+            .iter()
+            .any(|l| matches!(Reply::parse(l), Some(Reply::InferDone)))
+        {
+            return Err(refused(&command, &lines));
+        }
+        left -= n;
+    }
+    Ok(started.elapsed())
+}
+
+async fn text(target: &mut impl Target, command: &str) -> Result<Vec<String>, CliError> {
+    target
+        .command(command)
+        .await
+        .map_err(CliError::infrastructure)
 }
 
 /// utime + stime of a process, in seconds.

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bench_cli;
 mod byo_path;
 mod cli;
 mod cli_no_panic;

@@ -1,0 +1,71 @@
+//! `harbor bench --json`: exchange-mode and compute-only windows/s from one QEMU, and their
+//! ratio, per model.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::cli::{code, harbor, stdout, text};
+use crate::support::qemu::firmware;
+
+fn number(model: &Value, field: &str) -> f64 {
+    model[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("`{field}` is not a number in {model}"))
+}
+
+#[test]
+fn bench_json_reports_both_rates_and_their_ratio_per_model() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let models = ["tiny-int8-generalized", "small-int8-generalized"];
+    let fw = firmware("band-qemu");
+    let mut args = vec![
+        "bench".to_string(),
+        "--json".into(),
+        "--windows".into(),
+        "30".into(),
+        "--firmware".into(),
+        fw.display().to_string(),
+    ];
+    for m in models {
+        args.push("--model".into());
+        args.push(root.join("models").join(m).display().to_string());
+    }
+    let out = harbor(&args);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let json: Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(&out)));
+    let list = json["models"].as_array().expect("a `models` array");
+    let names: Vec<&str> = list.iter().filter_map(|m| m["model"].as_str()).collect();
+    assert_eq!(names, models, "one entry per --model, in order");
+    for m in list {
+        assert_eq!(m["windows"], 30, "{m}");
+        let exchange = number(m, "windows_per_s");
+        let compute = number(m, "compute_only_windows_per_s");
+        let ratio = number(m, "ratio");
+        assert!(exchange > 0.0 && compute > 0.0, "{m}");
+        assert!(
+            (ratio - exchange / compute).abs() < 1e-9 * ratio.max(1.0),
+            "ratio is windows_per_s / compute_only_windows_per_s: {m}"
+        );
+        assert!(number(m, "instructions_median") > 0.0, "{m}");
+    }
+}
+
+#[test]
+fn bench_without_firmware_names_the_missing_image() {
+    let out = harbor(&[
+        "bench",
+        "--json",
+        "--windows",
+        "1",
+        "--firmware",
+        "/nonexistent/band.elf",
+    ]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out).contains("/nonexistent/band.elf"),
+        "{}",
+        text(&out)
+    );
+}

@@ -33,6 +33,8 @@ mod prepare;
 mod progress;
 mod run;
 #[cfg(feature = "train")]
+mod study;
+#[cfg(feature = "train")]
 mod train;
 #[cfg(feature = "train")]
 mod train_union;
@@ -159,6 +161,11 @@ enum Command {
     /// Run a model on given windows (.npy) on the host or a device; write its int8 outputs,
     /// optionally compare them bit for bit with a reference.
     Infer(infer::InferArgs),
+    /// Research studies: LODO across datasets, transfer, BandX personalization (host and
+    /// device columns side by side with the papers' figures).
+    #[cfg(feature = "train")]
+    #[command(subcommand)]
+    Study(study::StudyCommand),
 }
 
 /// Restores SIGPIPE's default action, which Rust's runtime ignores: a command whose stdout
@@ -193,6 +200,8 @@ pub fn main() -> ExitCode {
         Command::Models(cmd) => models::run(cmd),
         Command::Eval(args) => models::eval(&args),
         Command::Infer(args) => infer::run(&args),
+        #[cfg(feature = "train")]
+        Command::Study(cmd) => study::run(cmd),
     };
     match outcome {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -59,6 +59,8 @@ mod signal_npz;
 mod signal_resample;
 mod signal_split;
 mod signal_wisdm;
+#[cfg(feature = "train")]
+mod study_commands;
 mod tflm_differential;
 mod tflm_keras_fixture;
 mod train_arch;

@@ -148,11 +148,28 @@ proptest! {
         x in any::<i32>(),
         multiplier in prop_oneof![any::<i32>(), (1i32 << 30)..=i32::MAX, Just(i32::MIN)],
         shift in -40i32..=40,
+        output_offset in -128i32..=127,
     ) {
         let q = QuantizedMultiplier { multiplier, shift };
         prop_assert_eq!(
-            Requant::new(q).apply(x),
-            multiply_by_quantized_multiplier(x, multiplier, shift)
+            Requant::new(q, output_offset).apply(x),
+            multiply_by_quantized_multiplier(x, multiplier, shift).wrapping_add(output_offset)
+        );
+    }
+
+    /// Small accumulators and the multipliers real models have: where the one-rounding form
+    /// runs, with exact rounding halves common.
+    #[test]
+    fn requant_equals_the_reference_on_model_like_values(
+        x in -(1i32 << 20)..(1i32 << 20),
+        multiplier in (1i32 << 30)..=i32::MAX,
+        shift in -26i32..=0,
+        output_offset in -128i32..=127,
+    ) {
+        let q = QuantizedMultiplier { multiplier, shift };
+        prop_assert_eq!(
+            Requant::new(q, output_offset).apply(x),
+            multiply_by_quantized_multiplier(x, multiplier, shift).wrapping_add(output_offset)
         );
     }
 

@@ -59,10 +59,10 @@ impl Grid<'_> {
             let c = oc.min(channels - nc);
             let last = c + nc - 1;
             let k = [
-                OutputChannel::load(self.quant, c),
-                OutputChannel::load(self.quant, (c + 1).min(last)),
-                OutputChannel::load(self.quant, (c + 2).min(last)),
-                OutputChannel::load(self.quant, (c + 3).min(last)),
+                OutputChannel::load(self.quant, c, self.output_offset),
+                OutputChannel::load(self.quant, (c + 1).min(last), self.output_offset),
+                OutputChannel::load(self.quant, (c + 2).min(last), self.output_offset),
+                OutputChannel::load(self.quant, (c + 3).min(last), self.output_offset),
             ];
             let w = &self.filter[c * per_channel..];
             let mut p = 0;
@@ -76,8 +76,7 @@ impl Grid<'_> {
                 block.x_step = if np == 1 { 0 } else { self.x_step };
                 dot_3x4(&self.input[p * self.x_step..], w, &block, &mut acc);
                 let out = &mut output[p * self.out_step + c..];
-                let (offset, activation) = (self.output_offset, self.activation);
-                finish_block(out, self.out_step, np, &acc, &k[..nc], offset, activation);
+                finish_block(out, self.out_step, np, &acc, &k[..nc], self.activation);
                 p += np;
             }
             oc += nc;

@@ -199,6 +199,7 @@ impl Band {
     }
 
     fn attach(&mut self, identity: Identity, model: ModelSlot) {
+        crate::image_marker::keep();
         self.identity = identity;
         self.model = Some(model);
         // SAFETY: the arena static is only ever reached through this one reference.

@@ -8,6 +8,7 @@
 
 mod app;
 pub mod board;
+pub mod image_marker;
 mod inference;
 pub mod model_slot;
 mod stream;

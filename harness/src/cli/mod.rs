@@ -29,6 +29,7 @@ mod infer;
 mod merge;
 mod models;
 mod ports;
+mod preflight;
 mod prepare;
 mod progress;
 mod run;

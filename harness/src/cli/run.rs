@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{CliError, CliResult, Exit};
+use super::{CliError, CliResult, Exit, preflight};
 use crate::dut::TargetError;
 use crate::npz::{self, NpyArray, NpyData};
 use crate::ota::OtaError;
@@ -28,7 +28,7 @@ pub struct RunArgs {
     #[arg(long)]
     jobs: Option<usize>,
     /// Replay at most this many windows per dataset (evenly spread), e.g. for a smoke test.
-    #[arg(long)]
+    #[arg(long, value_parser = preflight::max_windows_parser())]
     max_windows: Option<usize>,
     /// Run only shard i of n (1-based): the matrix cells whose position is i-1 modulo n.
     #[arg(long, value_name = "i/n", value_parser = parse_shard)]
@@ -147,15 +147,16 @@ impl RunProgress for Bars {
 }
 
 pub fn run(args: RunArgs) -> CliResult {
-    let scenario = match Scenario::load(&args.scenario).map_err(CliError::usage)? {
+    let loaded = Scenario::load(&args.scenario).map_err(CliError::usage)?;
+    let scenario = match &loaded {
         Scenario::Replay(s) => s,
-        Scenario::Ota(s) => return run_ota(&s, args),
+        Scenario::Ota(s) => return run_ota(s, &loaded, args),
     };
     if args.jobs == Some(0) {
         return Err(CliError::usage("--jobs must be at least 1"));
     }
     if args.dry_run {
-        print_matrix(&scenario, args.shard);
+        print_matrix(scenario, args.shard);
         return Ok(Exit::Ok);
     }
     // Read the baseline before replaying anything: a bad one is a usage error, not a late surprise.
@@ -164,16 +165,10 @@ pub fn run(args: RunArgs) -> CliResult {
         None => None,
     };
     let tolerances = super::diff::tolerances(&args.tolerances)?;
-    for target in &scenario.targets {
-        if !target.firmware.is_file() {
-            return Err(CliError::infrastructure(format!(
-                "target `{}`: firmware image {} does not exist: run scripts/build-firmware",
-                target.name,
-                target.firmware.display()
-            )));
-        }
-    }
-    let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
+    // What validate checks, in its order: nothing starts before the inputs are known good.
+    preflight::check_inputs(&loaded)?;
+    let out = preflight::output_dir(args.out.as_deref(), &loaded);
+    preflight::check_output(&out)?;
     prepare_output(&out)?;
     let bars = Arc::new(Bars::new());
     let options = RunOptions {
@@ -183,7 +178,7 @@ pub fn run(args: RunArgs) -> CliResult {
         stop_on_signals: true,
     };
     let (report, outputs) =
-        run_scenario_with_outputs(&scenario, &options, bars.clone()).map_err(|e| match e {
+        run_scenario_with_outputs(scenario, &options, bars.clone()).map_err(|e| match e {
             RunError::Runtime(_) => CliError::infrastructure(e),
             _ => CliError::usage(e),
         })?;
@@ -213,7 +208,7 @@ pub fn run(args: RunArgs) -> CliResult {
 }
 
 /// An OTA scenario: every input checked first, then its cases into the report files.
-fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
+fn run_ota(scenario: &OtaScenario, loaded: &Scenario, args: RunArgs) -> CliResult {
     let replay_only = [
         ("--jobs", args.jobs.is_some()),
         ("--max-windows", args.max_windows.is_some()),
@@ -223,17 +218,11 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
         ("--save-outputs", args.save_outputs),
     ];
     if let Some((flag, _)) = replay_only.iter().find(|(_, given)| *given) {
-        return Err(CliError::usage(format!(
-            "{flag} applies to replay scenarios; {} is an OTA scenario",
-            args.scenario.display()
-        )));
+        return Err(preflight::replay_only_flag(flag, &args.scenario));
     }
-    let problems = scenario.check_inputs();
-    if !problems.is_empty() {
-        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return Err(CliError::usage(text.join("\nerror: ")));
-    }
-    let out = args.out.unwrap_or_else(|| default_out(&scenario.name));
+    preflight::check_inputs(loaded)?;
+    let out = preflight::output_dir(args.out.as_deref(), loaded);
+    preflight::check_output(&out)?;
     prepare_output(&out)?;
     let report = crate::ota::run_report(scenario, true).map_err(|e| match e {
         OtaError::Board(_)
@@ -263,8 +252,7 @@ fn run_ota(scenario: &OtaScenario, args: RunArgs) -> CliResult {
 /// Before anything runs: `out` takes files (exit 3 if not), and an older report set there
 /// is gone, so a run that fails later cannot leave it looking current.
 fn prepare_output(out: &std::path::Path) -> Result<(), CliError> {
-    Report::prepare_output(out)
-        .map_err(|e| CliError::infrastructure(format!("output folder not writable: {e}")))
+    Report::prepare_output(out).map_err(preflight::not_writable)
 }
 
 /// A report set that could not be written (exit 3): the error names the file.
@@ -308,21 +296,6 @@ fn save_outputs(out: &std::path::Path, cells: &[CellOutputs]) -> Result<(), CliE
     }
     outln!("wrote per-window device outputs to {}", dir.display());
     Ok(())
-}
-
-/// `reports/<name>`, the name reduced to characters safe in a folder name.
-fn default_out(name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    PathBuf::from("reports").join(safe.trim_start_matches('.'))
 }
 
 /// `--dry-run`: the cells this run (or shard) would replay, with their thresholds.

@@ -1,26 +1,35 @@
-//! `harbor validate <scenario.yaml>`: checks a scenario of any kind without running it.
+//! `harbor validate <scenario.yaml>`: checks a scenario of any kind without running it, with
+//! the checks `harbor run` makes before it starts anything (same messages, same exit codes).
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, CliResult, Exit};
+use super::{CliError, CliResult, Exit, preflight};
 use crate::scenario::Scenario;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The scenario file (e.g. scenarios/ci.yaml).
     scenario: PathBuf,
+    /// The report folder `harbor run` would write (default reports/<scenario name>): checked
+    /// writable, left unchanged.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// As `harbor run --max-windows`: at least 1, replay scenarios only.
+    #[arg(long, value_parser = preflight::max_windows_parser())]
+    max_windows: Option<usize>,
 }
 
-/// Exit 0 with the scenario's size, or 2 with every problem at its `file:line:column`.
+/// Exit 0 with the scenario's size; 2 with every problem at its `file:line:column`; 3 when
+/// the report folder cannot be written.
 pub fn run(args: &ValidateArgs) -> CliResult {
     let scenario = Scenario::load(&args.scenario).map_err(CliError::usage)?;
-    let problems = scenario.check_inputs();
-    if !problems.is_empty() {
-        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return Err(CliError::usage(text.join("\nerror: ")));
+    if matches!(scenario, Scenario::Ota(_)) && args.max_windows.is_some() {
+        return Err(preflight::replay_only_flag("--max-windows", &args.scenario));
     }
+    preflight::check_inputs(&scenario)?;
+    preflight::check_output(&preflight::output_dir(args.out.as_deref(), &scenario))?;
     match &scenario {
         Scenario::Replay(s) => {
             let thresholds: usize = s.cells.iter().map(|c| c.thresholds.len()).sum();

@@ -68,6 +68,10 @@ pub enum ClientError {
     Timeout(Duration),
 }
 
+/// How long a request may take before the client gives up (a band's radio uses it; a
+/// `stall` fault of an OTA case must stay within it).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A small HTTP/1.1 client for the cloud's API, as a band or a test uses it.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -84,7 +88,7 @@ impl HttpClient {
             client: Client::builder(TokioExecutor::new()).build_http(),
             base_url: base_url.trim_end_matches('/').to_string(),
             token: token.map(str::to_string),
-            timeout: Duration::from_secs(60),
+            timeout: REQUEST_TIMEOUT,
         }
     }
 

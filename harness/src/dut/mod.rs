@@ -13,6 +13,7 @@
 
 mod device;
 mod error;
+pub mod firmware_image;
 pub mod launch;
 pub mod link;
 pub mod mlperf;
@@ -29,6 +30,7 @@ mod tty;
 
 pub use device::{AnyBacking, ByteStream, DeviceConfig, DeviceKind, Dut, open};
 pub use error::{PortProblem, TargetError, Tool};
+pub use firmware_image::FirmwareImageError;
 pub use launch::EmulatorProcess;
 pub use mlperf::{MlperfConfig, MlperfFormat, MlperfLink};
 pub use ports::{PortInfo, list_ports};

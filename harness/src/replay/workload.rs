@@ -197,6 +197,12 @@ impl ModelBundle {
     }
 
     /// The float model's class, when the model has a float reference.
+    /// Whether the model has a float reference for recordings (`float.json`, or an
+    /// imported model's float32 `.tflite`), which the float metrics need.
+    pub fn has_float(&self) -> bool {
+        self.float.is_some() || self.float_tflite.is_some()
+    }
+
     fn float_class(&self, raw: &[[i16; 6]]) -> Result<Option<usize>, WorkloadError> {
         if let Some(reference) = &self.float_tflite {
             let counts: Vec<f32> = raw.iter().flatten().map(|&v| f32::from(v)).collect();
@@ -502,4 +508,45 @@ pub(super) fn load_options(
         subjects: subjects.clone(),
         ..LoadOptions::default()
     })
+}
+
+/// Checks that every subject `dataset` selects for `model` is in the dataset: the loader
+/// reads only the selected subjects and would drop an unknown one silently. Loads just the
+/// selection; a selection of all subjects loads nothing.
+pub fn check_subjects(model: &ModelBundle, dataset: &DatasetEntry) -> Result<(), WorkloadError> {
+    let Some((kind, root)) = dataset.recordings() else {
+        return Ok(());
+    };
+    let options = load_options(model, dataset)?;
+    if options.subjects.is_empty() {
+        return Ok(());
+    }
+    let loaded = datasets::load(kind, root, &options, &NoProgress)?;
+    let missing: Vec<&str> = options
+        .subjects
+        .iter()
+        .filter(|s| !loaded.recordings.iter().any(|r| &r.subject == *s))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(WorkloadError::Prepare {
+        dataset: dataset.name.clone(),
+        message: format!(
+            "no recordings of subject{} {} under {} (`harbor datasets inspect {} {}` lists its subjects)",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            root.display(),
+            kind.name(),
+            root.display()
+        ),
+    })
+}
+
+/// The subject ids `dataset` selects for `model` (empty: all, or a selection that is an error).
+pub fn selected_subjects(model: &ModelBundle, dataset: &DatasetEntry) -> Vec<String> {
+    load_options(model, dataset)
+        .map(|o| o.subjects)
+        .unwrap_or_default()
 }

@@ -189,6 +189,30 @@ fn naming(path: &Path, e: std::io::Error) -> std::io::Error {
 }
 
 impl Report {
+    /// Checks, changing nothing, that [`Report::prepare_output`] can succeed: `dir` is a
+    /// folder harbor can write in, or its nearest existing ancestor is one (the folders
+    /// would be created). `harbor validate` and `harbor run` share it, so both reject an
+    /// unwritable `--out` with the same message. The error names the folder.
+    pub fn check_output(dir: &Path) -> std::io::Result<()> {
+        let mut existing = dir;
+        while !existing.as_os_str().is_empty() && !existing.exists() {
+            existing = existing.parent().unwrap_or(Path::new(""));
+        }
+        let existing = if existing.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            existing
+        };
+        if !existing.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder");
+            return Err(naming(existing, e));
+        }
+        // An anonymous temporary file: proves a file can be made, leaves nothing behind.
+        tempfile::tempfile_in(existing)
+            .map(drop)
+            .map_err(|e| naming(existing, e))
+    }
+
     /// Checks `dir` can take a report set before a run (created if missing, a file can be
     /// made there) and removes an older set, so a run that fails later never leaves an
     /// older report looking current. The error names the folder or file.

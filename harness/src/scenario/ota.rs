@@ -238,7 +238,11 @@ fn link_of(raw: &RawLink) -> Result<LinkSpec, (Location, String)> {
     })
 }
 
-/// A fault whose offset or length falls outside the image would never fire.
+/// The longest `stall` fault: the band radio's per-request deadline, in milliseconds.
+pub const MAX_STALL_MS: u64 = crate::cloud::client::REQUEST_TIMEOUT.as_millis() as u64;
+
+/// A fault whose offset or length falls outside the image would never fire; a stall has a
+/// deadline.
 fn check_fault(fault: &Spanned<FaultSpec>, image_len: usize) -> Result<(), (Location, String)> {
     let inside = |field: &str, value: u64| {
         if value < image_len as u64 {
@@ -257,6 +261,14 @@ fn check_fault(fault: &Spanned<FaultSpec>, image_len: usize) -> Result<(), (Loca
         FaultSpec::Unavailable { times: 0, .. } => {
             Err((fault.referenced, "`times` must be at least 1".into()))
         }
+        // Every fault has a deadline: a longer stall would only meet the radio's.
+        FaultSpec::Stall { ms } if ms > MAX_STALL_MS => Err((
+            fault.referenced,
+            format!(
+                "`stall` of {ms} ms is beyond the radio's {MAX_STALL_MS} ms request deadline \
+                 (it would time out, not stall): use at most {MAX_STALL_MS}"
+            ),
+        )),
         _ => Ok(()),
     }
 }

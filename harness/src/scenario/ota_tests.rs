@@ -124,6 +124,19 @@ fn numeric_ranges_are_checked_at_their_place() {
     assert!(reason.contains("at least 1"), "{reason}");
     let (_, _, reason) = edited("radio: ble", "radio: lora");
     assert!(reason.contains("use wifi or ble"), "{reason}");
+    // Every fault has a deadline: a stall beyond the radio's request deadline is refused.
+    let (line, _, reason) = edited(
+        "{type: corrupt_byte, offset: 10}",
+        "{type: stall, ms: 100000000}",
+    );
+    assert_eq!(line, 8, "{reason}");
+    assert!(reason.contains("use at most 60000"), "{reason}");
+    let stall = GOOD.replacen(
+        "{type: corrupt_byte, offset: 10}",
+        "{type: stall, ms: 60000}",
+        1,
+    );
+    assert!(Scenario::parse(&path(), &stall).is_ok());
 }
 
 #[test]

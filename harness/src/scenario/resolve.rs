@@ -5,11 +5,13 @@
 use super::replay::DatasetSource;
 use super::{ReplayScenario, ScenarioError};
 use crate::board::BoardProfile;
+use crate::replay::workload::check_subjects;
 use crate::replay::{ModelBundle, ReplayWindows};
 
 impl ReplayScenario {
     /// Every missing or unusable input, each at its place in the file: the board profile,
-    /// dataset roots and windows files, models (integrity, inline import) and firmware images.
+    /// dataset roots and windows files, selected subjects, models (integrity, inline import)
+    /// and firmware images (an RV32 executable for the target, a harbor band image).
     pub fn check_inputs(&self) -> Vec<ScenarioError> {
         let mut problems = Vec::new();
         let board = match BoardProfile::load(&self.board) {
@@ -51,8 +53,9 @@ impl ReplayScenario {
                 DatasetSource::Recordings { .. } => {}
             }
         }
+        let mut subjects_checked: Vec<(usize, Vec<String>)> = Vec::new();
         if let Some(board) = &board {
-            for m in &self.models {
+            for (mi, m) in self.models.iter().enumerate() {
                 let model = match ModelBundle::load_entry(m, board) {
                     Ok(model) => model,
                     Err(e) => {
@@ -60,7 +63,26 @@ impl ReplayScenario {
                         continue;
                     }
                 };
-                for d in &self.datasets {
+                if !model.has_float() {
+                    problems.extend(self.float_thresholds_without_float(mi, &m.name));
+                }
+                for (di, d) in self.datasets.iter().enumerate() {
+                    if let DatasetSource::Recordings { root, root_at, .. } = &d.source
+                        && root.is_dir()
+                    {
+                        // Models sharing a selection (the same card subjects) load it once.
+                        let key = (di, crate::replay::workload::selected_subjects(&model, d));
+                        if !subjects_checked.contains(&key) {
+                            if let Err(e) = check_subjects(&model, d) {
+                                problems.push(ScenarioError::at(
+                                    &self.path,
+                                    *root_at,
+                                    e.to_string(),
+                                ));
+                            }
+                            subjects_checked.push(key);
+                        }
+                    }
                     if let DatasetSource::Windows {
                         at,
                         path,
@@ -91,8 +113,56 @@ impl ReplayScenario {
                         t.firmware.display()
                     ),
                 ));
+            } else if let Err(e) = t.device.check_firmware() {
+                problems.push(ScenarioError::at(&self.path, t.firmware_at, e.to_string()));
             }
         }
         problems
+    }
+}
+
+/// Metrics computed from a model's float weights (`float.json`).
+const FLOAT_METRICS: [&str; 2] = ["float_accuracy", "agreement_float"];
+
+impl ReplayScenario {
+    /// Thresholds on a float metric in the cells of model `mi`, which has no float weights:
+    /// each would fail as "not measured" after the whole replay. One problem per threshold.
+    fn float_thresholds_without_float(&self, mi: usize, name: &str) -> Vec<ScenarioError> {
+        let mut origins: Vec<&str> = Vec::new();
+        for t in self
+            .cells
+            .iter()
+            .filter(|c| c.model == mi)
+            .flat_map(|c| &c.thresholds)
+        {
+            if FLOAT_METRICS.contains(&t.metric.as_str()) && !origins.contains(&t.origin.as_str()) {
+                origins.push(&t.origin);
+            }
+        }
+        origins
+            .into_iter()
+            .map(|origin| {
+                let reason = format!(
+                    "model `{name}` has no float reference (float.json, or a float32 .tflite from \
+                     `harbor models import --float`), so {} cannot be measured on recordings: give \
+                     it one, or keep this threshold off its cells (`exclude` them here)",
+                    FLOAT_METRICS.join(" and ")
+                );
+                at_origin(&self.path, origin, reason)
+            })
+            .collect()
+    }
+}
+
+/// An error at a threshold's `origin` (`file:line:column`).
+fn at_origin(path: &std::path::Path, origin: &str, reason: String) -> ScenarioError {
+    let mut parts = origin.rsplitn(3, ':');
+    let column = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+    let line = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    ScenarioError::At {
+        path: path.to_path_buf(),
+        line,
+        column,
+        reason,
     }
 }

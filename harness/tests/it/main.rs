@@ -70,3 +70,4 @@ mod train_export;
 mod train_fit;
 mod train_models;
 mod train_selection;
+mod validate_agrees_with_run;

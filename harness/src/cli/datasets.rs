@@ -72,6 +72,16 @@ pub enum OnBadLine {
     Skip,
 }
 
+impl OnBadLine {
+    /// The loaders' policy for this choice.
+    pub fn policy(self) -> BadLinePolicy {
+        match self {
+            OnBadLine::Error => BadLinePolicy::Error,
+            OnBadLine::Skip => BadLinePolicy::Skip,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ImuPosition {
     Hand,
@@ -89,10 +99,7 @@ impl DatasetSource {
         LoadOptions {
             pamap2_imu,
             subjects: self.subjects.clone(),
-            on_bad_line: match self.on_bad_line {
-                OnBadLine::Error => BadLinePolicy::Error,
-                OnBadLine::Skip => BadLinePolicy::Skip,
-            },
+            on_bad_line: self.on_bad_line.policy(),
         }
     }
 

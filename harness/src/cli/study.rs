@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
-use crate::datasets::DatasetKind;
+use crate::datasets::{DatasetKind, LoadOptions};
 use crate::model::classes::ClassSpecError;
 use crate::model::recipe::{PersonalizeConfig, TrainConfig};
 use crate::model::union::{DatasetSource, NormalizeMode, UnionWindows, load_union};
@@ -207,7 +207,9 @@ fn load(
 ) -> Result<UnionWindows, CliError> {
     let board = BoardProfile::load(&c.board)?;
     let bar = BytesBar::new("loading");
-    let union = load_union(sources, &board, spec, classes, &bar).map_err(CliError::usage)?;
+    let options = LoadOptions::default();
+    let union =
+        load_union(sources, &board, spec, classes, &options, &bar).map_err(CliError::usage)?;
     bar.finish();
     Ok(union)
 }

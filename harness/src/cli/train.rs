@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::datasets::OnBadLine;
 use super::models::load_trained;
 use super::progress::BytesBar;
 use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
-use crate::datasets::DatasetKind;
+use crate::datasets::{DatasetKind, LoadOptions};
 use crate::model::card::{InputInfo, ModelCard, sha256_hex};
 use crate::model::classes::ClassSpecError;
 use crate::model::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
@@ -39,9 +40,21 @@ pub struct DataArgs {
     /// model has such a class, and are reported as left out otherwise.
     #[arg(long)]
     pub keep_transitions: bool,
+    /// custom: stop at the first malformed line, or skip it and count it by cause.
+    #[arg(long, value_enum, default_value_t = OnBadLine::Error)]
+    pub on_bad_line: OnBadLine,
 }
 
 impl DataArgs {
+    /// What to load: `subjects` (empty: all) with the bad-line policy.
+    pub fn load_options(&self, subjects: Vec<String>) -> LoadOptions {
+        LoadOptions {
+            subjects,
+            on_bad_line: self.on_bad_line.policy(),
+            ..LoadOptions::default()
+        }
+    }
+
     /// `--root`, or the dataset's default folder under the data root.
     pub fn root(&self) -> Result<PathBuf, CliError> {
         if let Some(r) = &self.root {
@@ -170,7 +183,7 @@ fn prepared_windows(
         data.dataset,
         &root,
         &board,
-        subjects,
+        &data.load_options(subjects),
         plan,
         spec,
         classes,

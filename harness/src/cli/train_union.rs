@@ -26,8 +26,15 @@ pub fn train_union(args: &TrainArgs, list: &DatasetList) -> CliResult {
         ..WindowSpec::default()
     };
     let bar = BytesBar::new("loading");
-    let union =
-        load_union(&list.0, &board, &spec, args.classes.as_ref(), &bar).map_err(CliError::usage)?;
+    let union = load_union(
+        &list.0,
+        &board,
+        &spec,
+        args.classes.as_ref(),
+        &args.data.load_options(Vec::new()),
+        &bar,
+    )
+    .map_err(CliError::usage)?;
     bar.finish();
     for (activity, n) in &union.left_out {
         eprintln!("left out (not a model class): {activity}: {n} windows");

@@ -144,24 +144,28 @@ pub fn load_windows(
         Some((cfg, seed)) => SplitPlan::Personalization(cfg, seed),
         None => SplitPlan::None,
     };
+    let options = LoadOptions {
+        subjects,
+        ..LoadOptions::default()
+    };
     load_windows_split(
-        dataset, root, board, subjects, &plan, spec, classes, progress,
+        dataset, root, board, &options, &plan, spec, classes, progress,
     )
 }
 
-/// [`load_windows`] with any [`SplitPlan`].
+/// [`load_windows`] with any [`SplitPlan`] and any [`LoadOptions`] (subjects, bad lines).
 #[allow(clippy::too_many_arguments)]
 pub fn load_windows_split(
     dataset: DatasetKind,
     root: &Path,
     board: &BoardProfile,
-    subjects: Vec<String>,
+    options: &LoadOptions,
     plan: &SplitPlan,
     spec: &WindowSpec,
     classes: &ClassSet,
     progress: &dyn datasets::Progress,
 ) -> Result<PartedWindows, SourceError> {
-    let file = load_prepared(dataset, root, board, subjects, plan, spec, progress)?;
+    let file = load_prepared(dataset, root, board, options, plan, spec, progress)?;
     from_prepared(&file, classes)
 }
 
@@ -171,20 +175,12 @@ pub fn load_prepared(
     dataset: DatasetKind,
     root: &Path,
     board: &BoardProfile,
-    subjects: Vec<String>,
+    options: &LoadOptions,
     plan: &SplitPlan,
     spec: &WindowSpec,
     progress: &dyn datasets::Progress,
 ) -> Result<PreparedFile, SourceError> {
-    let loaded = datasets::load(
-        dataset,
-        root,
-        &LoadOptions {
-            subjects,
-            ..Default::default()
-        },
-        progress,
-    )?;
+    let loaded = datasets::load(dataset, root, options, progress)?;
     let resample = ResampleConfig::default();
     let prepared = prepare(
         &loaded.recordings,

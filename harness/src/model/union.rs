@@ -190,6 +190,7 @@ pub fn load_union(
     board: &BoardProfile,
     spec: &WindowSpec,
     classes: Option<&ClassSet>,
+    options: &datasets::LoadOptions,
     progress: &dyn datasets::Progress,
 ) -> Result<UnionWindows, SourceError> {
     let mut files = Vec::new();
@@ -198,7 +199,7 @@ pub fn load_union(
             s.kind,
             &s.root,
             board,
-            Vec::new(),
+            options,
             &SplitPlan::None,
             spec,
             progress,

@@ -64,6 +64,7 @@ mod study_commands;
 mod tflm_differential;
 mod tflm_keras_fixture;
 mod train_arch;
+mod train_bad_lines;
 mod train_cli;
 mod train_datasets;
 mod train_export;

@@ -340,7 +340,8 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, NpyArray>, NpzError> {
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_err)?;
         let name = entry.name().map_err(zip_err)?.to_string();
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        // The entry's size is the file's claim: a corrupt one must not reserve memory.
+        let mut bytes = Vec::with_capacity(entry.size().min(1 << 24) as usize);
         entry.read_to_end(&mut bytes).map_err(io)?;
         let format = |reason: String| NpzError::Format {
             path: path.to_path_buf(),
@@ -390,18 +391,19 @@ fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
                 .map_err(|_| format!("malformed shape dimension `{s}`"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = shape.iter().product();
+    // A corrupt shape may multiply past usize: that is a malformed header, not an overflow.
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} has more elements than memory can hold"))?;
     let data = &bytes[header_start + header_len..];
-    let need = |width: usize| {
-        if data.len() == count * width {
-            Ok(())
-        } else {
-            Err(format!(
-                "{count} elements of {width} bytes need {} bytes, entry has {}",
-                count * width,
-                data.len()
-            ))
-        }
+    let need = |width: usize| match count.checked_mul(width) {
+        Some(bytes) if bytes == data.len() => Ok(()),
+        bytes => Err(format!(
+            "{count} elements of {width} bytes need {} bytes, entry has {}",
+            bytes.map_or_else(|| "more than usize::MAX".to_string(), |b| b.to_string()),
+            data.len()
+        )),
     };
     let data = match descr.as_str() {
         "|i1" | "<i1" | "i1" => {

@@ -44,24 +44,33 @@ pub struct PersonalizeStudy {
 pub fn split_description(users: usize, seed: u64) -> String {
     format!(
         "{users} users held out (seeded, {seed}); of the others {:.0} % of subjects validate, and \
-         each training subject's last {:.0} % of windows (after a one-window gap) score GS; \
+         each training subject's last {:.0} % of windows of each class (after a one-window gap) score GS; \
          held-out users' windows without overlap: shots spread evenly per class, the rest scores PS and PM",
         VAL_FRACTION * 100.0,
         GS_FRACTION * 100.0
     )
 }
 
-/// Each subject's first windows train, its last `GS_FRACTION` test (one window dropped in
-/// between: with 50 % overlap it shares samples with both).
-fn split_by_time(set: &WindowSet) -> (WindowSet, WindowSet) {
+/// Of each subject's windows of each class, the first train and the last `GS_FRACTION` test
+/// (one window dropped in between: with 50 % overlap it shares samples with both). Per class,
+/// because a subject's recording walks through the activities one after the other: the last
+/// windows of the whole recording would be one activity the training part never saw.
+pub fn split_by_time(set: &WindowSet) -> (WindowSet, WindowSet) {
     let (mut train, mut test) = (Vec::new(), Vec::new());
+    let classes = set.y.iter().max().map_or(0, |m| m + 1);
     for s in set.subjects() {
-        let idx: Vec<usize> = (0..set.len()).filter(|&i| set.subject[i] == s).collect();
-        let n_test = (idx.len() as f64 * GS_FRACTION).round() as usize;
-        let cut = idx.len() - n_test;
-        train.extend_from_slice(&idx[..cut.saturating_sub(1)]);
-        test.extend_from_slice(&idx[cut..]);
+        for c in 0..classes {
+            let idx: Vec<usize> = (0..set.len())
+                .filter(|&i| set.subject[i] == s && set.y[i] == c)
+                .collect();
+            let n_test = (idx.len() as f64 * GS_FRACTION).round() as usize;
+            let cut = idx.len() - n_test;
+            train.extend_from_slice(&idx[..cut.saturating_sub(1)]);
+            test.extend_from_slice(&idx[cut..]);
+        }
     }
+    train.sort_unstable();
+    test.sort_unstable();
     (set.select(&train), set.select(&test))
 }
 
@@ -204,4 +213,31 @@ pub fn bandx_published() -> Vec<Published> {
         value,
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gs_takes_the_last_windows_of_every_class_of_every_subject() {
+        let mut set = WindowSet::new(1, 1);
+        for subject in ["a", "b"] {
+            // One activity after the other, as a recording goes.
+            for class in 0..2 {
+                for i in 0..10 {
+                    set.push(&[i as f32], class, subject);
+                }
+            }
+        }
+        let (train, test) = split_by_time(&set);
+        assert_eq!(test.len(), 2 * 2 * 2, "20 % of 10, per subject and class");
+        assert_eq!(
+            train.len(),
+            2 * 2 * 7,
+            "the window before the cut is dropped"
+        );
+        assert_eq!(test.class_counts(2), vec![4, 4]);
+        assert!(test.x.iter().all(|&v| v >= 8.0) && train.x.iter().all(|&v| v <= 6.0));
+    }
 }

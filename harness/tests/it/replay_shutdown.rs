@@ -53,7 +53,7 @@ fn start(scenario: &Path, out: &Path, tmp: &Path) -> Child {
 }
 
 /// The processes whose parent is `parent`, with their command lines.
-fn children(parent: u32) -> Vec<(u32, String)> {
+pub(crate) fn children(parent: u32) -> Vec<(u32, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry
@@ -80,7 +80,7 @@ fn children(parent: u32) -> Vec<(u32, String)> {
 }
 
 /// Alive: exists and is not a zombie waiting to be reaped.
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -88,7 +88,7 @@ fn alive(pid: u32) -> bool {
     })
 }
 
-fn poll<T>(within: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn poll<T>(within: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + within;
     loop {
         if let Some(found) = probe() {
@@ -122,7 +122,7 @@ fn emulators_once_hanging(harbor: &mut Child) -> Vec<u32> {
 }
 
 /// Waits for the process: its exit code and its stdout and stderr as text.
-fn finish(child: &mut Child) -> (Option<i32>, String) {
+pub(crate) fn finish(child: &mut Child) -> (Option<i32>, String) {
     use std::io::Read;
     let mut text = String::new();
     if let Some(mut out) = child.stdout.take() {
@@ -134,12 +134,12 @@ fn finish(child: &mut Child) -> (Option<i32>, String) {
     (child.wait().unwrap().code(), text)
 }
 
-fn signal(pid: u32, signal: libc::c_int) {
+pub(crate) fn signal(pid: u32, signal: libc::c_int) {
     // SAFETY: sends a signal to a child process this test started and has not reaped.
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, signal) }, 0);
 }
 
-fn entries(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn entries(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -45,6 +45,10 @@ pub enum DatasetsCommand {
         /// Download from the publishers even when a mirror is found.
         #[arg(long)]
         publisher: bool,
+        /// Download the publishers' archives from this base URL instead of their own hosts,
+        /// keeping each URL's path (a local copy of the publishers' sites, or a test server).
+        #[arg(long, value_name = "URL", conflicts_with = "mirror")]
+        publisher_url: Option<String>,
     },
 }
 
@@ -132,7 +136,20 @@ pub fn run(cmd: DatasetsCommand) -> CliResult {
             dest,
             mirror,
             publisher,
-        } => return fetch_datasets(&names, all, dest, mirror, publisher),
+            publisher_url,
+        } => {
+            let source = match (publisher || publisher_url.is_some(), mirror) {
+                (true, _) => fetch::Source::Publisher {
+                    base_url: publisher_url,
+                },
+                (false, Some(m)) => fetch::mirror_source(&m),
+                (false, None) => fetch::default_mirror().map_or(
+                    fetch::Source::Publisher { base_url: None },
+                    fetch::Source::MirrorDir,
+                ),
+            };
+            return fetch_datasets(&names, all, dest, &source);
+        }
         DatasetsCommand::List => {
             for kind in DatasetKind::ALL {
                 println!("{:<16} {}", kind.name(), kind.description());
@@ -184,8 +201,7 @@ fn fetch_datasets(
     names: &[String],
     all: bool,
     dest: Option<PathBuf>,
-    mirror: Option<String>,
-    publisher: bool,
+    source: &fetch::Source,
 ) -> CliResult {
     let entries: Vec<&fetch::Entry> = if all {
         fetch::REGISTRY.iter().collect()
@@ -203,21 +219,17 @@ fn fetch_datasets(
             .collect::<Result<_, _>>()?
     };
     let dest = dest.unwrap_or_else(datasets::data_root);
-    let source = match (publisher, mirror) {
-        (true, _) => fetch::Source::Publisher,
-        (false, Some(m)) => fetch::mirror_source(&m),
-        (false, None) => {
-            fetch::default_mirror().map_or(fetch::Source::Publisher, fetch::Source::MirrorDir)
-        }
-    };
-    let from = match &source {
+    let from = match source {
         fetch::Source::MirrorDir(d) => format!("mirror {}", d.display()),
         fetch::Source::MirrorUrl(u) => format!("mirror {u}"),
-        fetch::Source::Publisher => "publisher".to_string(),
+        fetch::Source::Publisher { base_url: None } => "publisher".to_string(),
+        fetch::Source::Publisher {
+            base_url: Some(base),
+        } => format!("publisher paths under {base}"),
     };
     for entry in entries {
         let bar = BytesBar::new(entry.name);
-        let fetched = fetch::fetch(entry, &source, &dest, &bar);
+        let fetched = fetch::fetch(entry, source, &dest, &bar);
         bar.finish();
         let fetched = fetched.map_err(|e| match e {
             fetch::FetchError::UnknownName { .. } => CliError::usage(e),
@@ -229,12 +241,36 @@ fn fetch_datasets(
             format!("from {from}")
         };
         println!("{:<13} {} ({how})", entry.name, fetched.folder.display());
-        if source == fetch::Source::Publisher {
+        let publisher = matches!(source, fetch::Source::Publisher { .. });
+        if publisher {
             println!(
-                "              the publisher's own layout, unchecked (no registered sha256); license: {}",
+                "              unchecked (the publisher gives no sha256); license: {}",
                 entry.license
+            );
+        }
+        if publisher || !fetch::registry::metadata_only(entry) {
+            println!(
+                "              next: harbor datasets inspect {} {}",
+                entry.inspect_kind,
+                shell_word(&fetched.folder.display().to_string())
+            );
+        } else {
+            println!(
+                "              documentation and labels only (the mirror has no recordings of it; --publisher fetches them)"
             );
         }
     }
     Ok(Exit::Ok)
+}
+
+/// `word` quoted for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:=@".contains(&b));
+    if plain && !word.is_empty() {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }

@@ -16,6 +16,7 @@ mod cloud_personalize;
 mod cloud_radio;
 mod datasets_custom_files;
 mod datasets_fetch;
+mod datasets_fetch_publisher;
 mod datasets_fixtures;
 mod datasets_real;
 mod esp32c3_elf;

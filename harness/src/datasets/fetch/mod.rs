@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use download::download;
-pub use registry::{Entry, Part, REGISTRY};
+pub use registry::{Entry, Part, REGISTRY, Step};
 
 use super::Progress;
 
@@ -26,8 +26,12 @@ pub enum Source {
     MirrorDir(PathBuf),
     /// An HTTP(S) URL under which the mirror's archives are served by file name.
     MirrorUrl(String),
-    /// The publishers' own downloads.
-    Publisher,
+    /// The publishers' own downloads; `base_url` replaces each URL's scheme and host (a
+    /// mirror of the publishers' sites, or a test server).
+    Publisher {
+        /// `http(s)://host[:port][/prefix]`, or `None` for the publishers themselves.
+        base_url: Option<String>,
+    },
 }
 
 /// Why a dataset could not be fetched.
@@ -91,6 +95,20 @@ pub enum FetchError {
         /// The archive.
         archive: PathBuf,
     },
+    /// A publisher's archive is not laid out as the registry describes.
+    #[error(
+        "{}: the publisher's archive no longer has the layout harbor knows: `{expected}` is missing (found at the top: {}); unpack it by hand into the folder the loader reads (docs/datasets.md)",
+        archive.display(),
+        found.join(", ")
+    )]
+    Layout {
+        /// The archive.
+        archive: PathBuf,
+        /// The path that should be there.
+        expected: String,
+        /// What the archive's top level holds instead.
+        found: Vec<String>,
+    },
     /// Unpacking failed.
     #[error("unpacking {} failed: {reason}", archive.display())]
     Unpack {
@@ -153,18 +171,18 @@ pub fn fetch(
     std::fs::create_dir_all(&downloads).map_err(|e| FetchError::io(&downloads, e))?;
     let folder = dest.join(entry.folder);
     match source {
-        Source::Publisher => {
-            let name = entry
-                .publisher_url
+        Source::Publisher { base_url } => {
+            let url = publisher_url(entry, base_url.as_deref());
+            let name = url
                 .rsplit('/')
                 .next()
                 .unwrap_or("download")
                 .replace('+', "_");
             let file = downloads.join(&name);
             if !file.is_file() {
-                download(entry.publisher_url, &file, None, progress)?;
+                download(&url, &file, None, progress)?;
             }
-            unpack::publisher_archive(&file, &folder)?;
+            unpack::publisher_archive(&file, &folder, entry.publisher_layout, entry.loader_reads)?;
             Ok(Fetched {
                 folder,
                 already_there: false,
@@ -198,6 +216,19 @@ pub fn fetch(
             })
         }
     }
+}
+
+/// The publisher's URL of `entry`, with scheme and host replaced by `base_url` if given.
+pub fn publisher_url(entry: &Entry, base_url: Option<&str>) -> String {
+    let Some(base) = base_url else {
+        return entry.publisher_url.to_string();
+    };
+    let after_scheme = entry
+        .publisher_url
+        .split_once("://")
+        .map_or(entry.publisher_url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    format!("{}{path}", base.trim_end_matches('/'))
 }
 
 /// `hapt` for `hapt.tar.zst`, `wisdm2019-watch` for its `.part00`, `.part01`.
@@ -246,7 +277,7 @@ fn get_part(
             check_file(&path, part, true)?;
             Ok(path)
         }
-        Source::Publisher => unreachable!("publisher downloads are not mirror parts"),
+        Source::Publisher { .. } => unreachable!("publisher downloads are not mirror parts"),
     }
 }
 

@@ -12,6 +12,18 @@ pub struct Part {
     pub sha256: &'static str,
 }
 
+/// One step that maps a publisher's unpacked archive onto the folder the loader reads;
+/// `__MACOSX/` folders are dropped after every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Unzip the archive at this path (inside the unpacked one) in place, then delete it.
+    UnzipInner(&'static str),
+    /// If everything sits in one top folder, whatever its name, move its content up.
+    StripTop,
+    /// Move everything into a new folder of this name.
+    Into(&'static str),
+}
+
 /// A public dataset and where to get it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -23,6 +35,14 @@ pub struct Entry {
     pub folder: &'static str,
     /// The publisher's download (an archive in the publisher's own layout).
     pub publisher_url: &'static str,
+    /// Steps that turn the publisher's archive into the loader's layout under `folder`
+    /// (the same layout the mirror's archive unpacks to).
+    pub publisher_layout: &'static [Step],
+    /// A path under `folder` that the loader needs; its absence after the layout steps
+    /// means the publisher changed the archive.
+    pub loader_reads: &'static str,
+    /// The `harbor datasets inspect` kind that reads `folder`.
+    pub inspect_kind: &'static str,
     /// Terms of use, in short.
     pub license: &'static str,
     /// The mirror's `.tar.zst` archive, in parts; several datasets may share one archive.
@@ -56,6 +76,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "WISDM Smartphone and Smartwatch Activity and Biometrics (Weiss et al., 2019)",
         folder: "wisdm2019",
         publisher_url: "https://archive.ics.uci.edu/static/public/507/wisdm+smartphone+and+smartwatch+activity+and+biometrics+dataset.zip",
+        publisher_layout: &[Step::UnzipInner("wisdm-dataset.zip")],
+        loader_reads: "wisdm-dataset/raw",
+        inspect_kind: "wisdm2019-watch",
         license: "UCI repository; cite Weiss, Yoneda, Hayajneh, IEEE Access 7, 2019",
         mirror: WISDM2019_PARTS,
     },
@@ -64,6 +87,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "Smartphone-Based Recognition of Human Activities and Postural Transitions (HAPT v2.1)",
         folder: "hapt",
         publisher_url: "https://archive.ics.uci.edu/static/public/341/smartphone+based+recognition+of+human+activities+and+postural+transitions.zip",
+        publisher_layout: &[Step::StripTop, Step::Into("HAPT Data Set")],
+        loader_reads: "HAPT Data Set/RawData/labels.txt",
+        inspect_kind: "hapt",
         license: "as-is, no commercial use; cite Reyes-Ortiz et al., Neurocomputing 2015",
         mirror: &[Part {
             file: "hapt.tar.zst",
@@ -76,6 +102,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "MotionSense (Malekzadeh et al., IoTDI 2019)",
         folder: "motionsense",
         publisher_url: "https://github.com/mmalekzadeh/motion-sense/raw/master/data/A_DeviceMotion_data.zip",
+        publisher_layout: &[Step::StripTop, Step::Into("A_DeviceMotion_data")],
+        loader_reads: "A_DeviceMotion_data",
+        inspect_kind: "motionsense",
         license: "MIT",
         mirror: &[Part {
             file: "motionsense.tar.zst",
@@ -88,6 +117,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "BasicMotions (UEA multivariate time-series archive)",
         folder: "basicmotions",
         publisher_url: "https://www.timeseriesclassification.com/aeon-toolkit/BasicMotions.zip",
+        publisher_layout: &[Step::StripTop, Step::Into("BasicMotions")],
+        loader_reads: "BasicMotions/BasicMotions_TRAIN.ts",
+        inspect_kind: "basicmotions",
         license: "UEA archive; cite Bagnall et al., 2018",
         mirror: &[Part {
             file: "basicmotions.tar.zst",
@@ -100,6 +132,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "UCI HAR: Human Activity Recognition Using Smartphones (Anguita et al., 2013)",
         folder: "uci_har",
         publisher_url: "https://archive.ics.uci.edu/static/public/240/human+activity+recognition+using+smartphones.zip",
+        publisher_layout: &[Step::UnzipInner("UCI HAR Dataset.zip")],
+        loader_reads: "UCI HAR Dataset/activity_labels.txt",
+        inspect_kind: "uci-har",
         license: "as-is, no commercial use; cite Anguita et al., ESANN 2013",
         mirror: DOCS_PARTS,
     },
@@ -108,6 +143,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "WISDM Activity Prediction v1.1 (Kwapisz et al., 2010)",
         folder: "wisdm_v1.1",
         publisher_url: "https://www.cis.fordham.edu/wisdm/includes/datasets/latest/WISDM_ar_latest.tar.gz",
+        publisher_layout: &[Step::StripTop, Step::Into("WISDM_ar_v1.1")],
+        loader_reads: "WISDM_ar_v1.1/WISDM_ar_v1.1_raw.txt",
+        inspect_kind: "wisdm-v1.1",
         license: "cite Kwapisz, Weiss, Moore, SIGKDD Explorations 2011; keep its readme.txt",
         mirror: DOCS_PARTS,
     },
@@ -116,6 +154,9 @@ pub const REGISTRY: &[Entry] = &[
         title: "PAMAP2 Physical Activity Monitoring (Reiss & Stricker, 2012)",
         folder: "pamap2",
         publisher_url: "https://archive.ics.uci.edu/static/public/231/pamap2+physical+activity+monitoring.zip",
+        publisher_layout: &[Step::UnzipInner("PAMAP2_Dataset.zip")],
+        loader_reads: "PAMAP2_Dataset/Protocol",
+        inspect_kind: "pamap2",
         license: "free for academic research; cite Reiss & Stricker, ISWC 2012",
         mirror: DOCS_PARTS,
     },
@@ -124,6 +165,11 @@ pub const REGISTRY: &[Entry] = &[
 /// The entry called `name`.
 pub fn find(name: &str) -> Option<&'static Entry> {
     REGISTRY.iter().find(|e| e.name == name)
+}
+
+/// Whether the mirror holds only the documentation and labels of `entry`, not its recordings.
+pub fn metadata_only(entry: &Entry) -> bool {
+    entry.mirror == DOCS_PARTS
 }
 
 /// The names, for error messages.

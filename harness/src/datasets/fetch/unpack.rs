@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::FetchError;
+use super::registry::Step;
 
 /// The mirror's archives were written with `zstd --long=27`.
 const ZSTD_WINDOW_LOG: &str = "--long=27";
@@ -104,10 +105,36 @@ pub fn tar_zst(parts: &[PathBuf], dest: &Path) -> Result<(), FetchError> {
     Ok(())
 }
 
-/// Unpacks a publisher's `.zip` or `.tar.gz` into `folder` (its own layout inside).
-pub fn publisher_archive(archive: &Path, folder: &Path) -> Result<(), FetchError> {
+/// Unpacks a publisher's `.zip` or `.tar.gz` into `folder`, mapped by `layout` onto the
+/// loader's layout; fails, leaving `folder` untouched, when `loader_reads` is then missing.
+pub fn publisher_archive(
+    archive: &Path,
+    folder: &Path,
+    layout: &[Step],
+    loader_reads: &str,
+) -> Result<(), FetchError> {
     let parent = folder.parent().unwrap_or(Path::new("."));
     let stage = staging(parent)?;
+    extract(archive, stage.path())?;
+    drop_macos_folders(stage.path())?;
+    for step in layout {
+        apply(*step, archive, stage.path())?;
+        drop_macos_folders(stage.path())?;
+    }
+    if !stage.path().join(loader_reads).exists() {
+        return Err(FetchError::Layout {
+            archive: archive.to_path_buf(),
+            expected: loader_reads.to_string(),
+            found: top_names(stage.path())?,
+        });
+    }
+    std::fs::create_dir_all(folder).map_err(|e| FetchError::io(folder, e))?;
+    move_entries(stage.path(), folder)?;
+    Ok(())
+}
+
+/// Extracts a `.zip` or `.tar.gz` into the existing folder `into`.
+fn extract(archive: &Path, into: &Path) -> Result<(), FetchError> {
     let name = archive.to_string_lossy().to_lowercase();
     let status = if name.ends_with(".zip") {
         tool("unzip", "Debian: apt-get install unzip", archive)?;
@@ -116,7 +143,7 @@ pub fn publisher_archive(archive: &Path, folder: &Path) -> Result<(), FetchError
             .arg("-o")
             .arg(archive)
             .arg("-d")
-            .arg(stage.path())
+            .arg(into)
             .status()
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
         tool("tar", "Debian: apt-get install tar", archive)?;
@@ -124,7 +151,7 @@ pub fn publisher_archive(archive: &Path, folder: &Path) -> Result<(), FetchError
             .arg("-xzf")
             .arg(archive)
             .arg("-C")
-            .arg(stage.path())
+            .arg(into)
             .status()
     } else {
         return Err(FetchError::Unpack {
@@ -139,7 +166,70 @@ pub fn publisher_archive(archive: &Path, folder: &Path) -> Result<(), FetchError
             reason: status.to_string(),
         });
     }
-    std::fs::create_dir_all(folder).map_err(|e| FetchError::io(folder, e))?;
-    move_entries(stage.path(), folder)?;
     Ok(())
+}
+
+fn apply(step: Step, archive: &Path, stage: &Path) -> Result<(), FetchError> {
+    match step {
+        Step::UnzipInner(inner) => {
+            let path = stage.join(inner);
+            if !path.is_file() {
+                return Err(FetchError::Layout {
+                    archive: archive.to_path_buf(),
+                    expected: inner.to_string(),
+                    found: top_names(stage)?,
+                });
+            }
+            extract(&path, stage)?;
+            std::fs::remove_file(&path).map_err(|e| FetchError::io(&path, e))
+        }
+        Step::StripTop => {
+            let names = top_names(stage)?;
+            let [only] = names.as_slice() else {
+                return Ok(());
+            };
+            let top = stage.join(only);
+            if !top.is_dir() {
+                return Ok(());
+            }
+            // Renamed first: the folder may hold an entry of its own name.
+            let moved = stage.join(".top-folder");
+            std::fs::rename(&top, &moved).map_err(|e| FetchError::io(&top, e))?;
+            move_entries(&moved, stage)?;
+            std::fs::remove_dir(&moved).map_err(|e| FetchError::io(&moved, e))
+        }
+        Step::Into(name) => {
+            let inner = stage.join(".into-folder");
+            std::fs::create_dir(&inner).map_err(|e| FetchError::io(&inner, e))?;
+            for entry in top_names(stage)? {
+                if entry != ".into-folder" {
+                    let from = stage.join(&entry);
+                    let to = inner.join(&entry);
+                    std::fs::rename(&from, &to).map_err(|e| FetchError::io(&from, e))?;
+                }
+            }
+            let target = stage.join(name);
+            std::fs::rename(&inner, &target).map_err(|e| FetchError::io(&target, e))
+        }
+    }
+}
+
+/// Removes the `__MACOSX/` resource-fork folders that archives made on a Mac carry.
+fn drop_macos_folders(stage: &Path) -> Result<(), FetchError> {
+    let mac = stage.join("__MACOSX");
+    if mac.is_dir() {
+        std::fs::remove_dir_all(&mac).map_err(|e| FetchError::io(&mac, e))?;
+    }
+    Ok(())
+}
+
+/// The names at the top of `dir`, sorted.
+fn top_names(dir: &Path) -> Result<Vec<String>, FetchError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| FetchError::io(dir, e))? {
+        let entry = entry.map_err(|e| FetchError::io(dir, e))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
 }

@@ -1,6 +1,6 @@
 //! `harbor datasets fetch` end to end over a real HTTP server on 127.0.0.1 that serves a real
 //! mirror archive: an interrupted download resumes with `Range`, a corrupted archive is a
-//! checksum error that leaves nothing behind.
+//! checksum error that leaves nothing behind; `scripts/fetch-data` takes such a URL as its mirror.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -217,4 +217,40 @@ fn an_unknown_name_lists_the_registry() {
         err.contains("no-such-set") && err.contains("wisdm2019") && err.contains("hapt"),
         "{err}"
     );
+}
+
+#[test]
+fn fetch_data_script_takes_a_mirror_url() {
+    let server = serve(mirror_archive());
+    let dest = tempfile::tempdir().unwrap();
+    let script = harbor::datasets::workspace_root().join("scripts/fetch-data");
+    let run = || {
+        Command::new(&script)
+            .arg("basicmotions")
+            .env("HARBOR_DATA_MIRROR", &server.base)
+            .env("HARBOR_DATA", dest.path())
+            .env("HARBOR_BIN", env!("CARGO_BIN_EXE_harbor"))
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // stdout is the data folder alone: scripts/test reads it into $HARBOR_DATA.
+    assert_eq!(text(&out.stdout).trim(), dest.path().display().to_string());
+    let got = fetch::sha256_file(&unpacked_test_file(dest.path())).unwrap();
+    let sums = std::fs::read_to_string(dest.path().join("basicmotions/SHA256SUMS")).unwrap();
+    assert!(
+        sums.lines().any(|l| l.starts_with(&got)),
+        "{got} not in\n{sums}"
+    );
+    assert_eq!(*server.ranges.lock().unwrap(), vec![None]);
+
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already there"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(server.ranges.lock().unwrap().len(), 1);
 }

@@ -1,5 +1,5 @@
-//! `harbor datasets fetch --publisher-url` end to end, per registry entry: a small archive in
-//! that publisher's exact structure (nested zips, top folders, `__MACOSX/`, flat files, a
+//! `harbor datasets fetch --publisher-url` end to end, per registry entry: a small archive of
+//! fixtures/ files or hand-made ones, in that publisher's exact structure (nested zips, top folders, `__MACOSX/`, flat files, a
 //! tar.gz) is served on 127.0.0.1, fetched, and `harbor datasets inspect` run exactly as
 //! fetch prints it must read the same subjects, recordings and samples as the loader's own
 //! layout of the same files.
@@ -121,17 +121,6 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// The first `lines` lines of a file of the unpacked public recordings.
-fn excerpt(rel: &str, lines: usize) -> Vec<u8> {
-    let path = harbor::datasets::data_root().join(rel);
-    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = Vec::new();
-    for line in text.split_inclusive(|&b| b == b'\n').take(lines) {
-        out.extend_from_slice(line);
-    }
-    out
-}
-
 fn strip(files: &Files, prefix: &str) -> Files {
     files
         .iter()
@@ -154,49 +143,103 @@ fn wisdm2019_files() -> Files {
     phone.into_iter().chain(watch).collect()
 }
 
-/// HAPT: experiments 1 and 2 (user 1) with their labels.
+/// `n` rows of `row(i)`, one per line.
+fn rows(n: usize, row: impl Fn(usize) -> String) -> Vec<u8> {
+    (0..n)
+        .map(|i| row(i) + "\n")
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// A small wobble, so rows differ.
+fn wobble(i: usize, k: usize) -> f64 {
+    ((i * 7 + k * 13) % 17) as f64 / 1000.0
+}
+
+/// HAPT, hand-made: experiments 1 and 2 of user 1 at 50 Hz, accel in g and gyro in rad/s
+/// (space-separated), labelled by `exp user activity first last` rows.
 fn hapt_files() -> Files {
-    let raw = "hapt/HAPT Data Set/RawData";
-    let labels: Vec<u8> = excerpt(&format!("{raw}/labels.txt"), usize::MAX)
-        .split_inclusive(|&b| b == b'\n')
-        .filter(|l| l.starts_with(b"1 1 ") || l.starts_with(b"2 1 "))
-        .flatten()
-        .copied()
-        .collect();
-    let mut files = vec![("HAPT Data Set/RawData/labels.txt".to_string(), labels)];
-    for sensor in ["acc", "gyro"] {
-        for exp in ["exp01", "exp02"] {
-            let name = format!("RawData/{sensor}_{exp}_user01.txt");
-            let bytes = excerpt(&format!("hapt/HAPT Data Set/{name}"), usize::MAX);
-            files.push((format!("HAPT Data Set/{name}"), bytes));
-        }
+    let mut files = vec![(
+        "HAPT Data Set/RawData/labels.txt".to_string(),
+        b"1 1 5 1 200\n1 1 4 201 400\n2 1 1 1 400\n".to_vec(),
+    )];
+    for exp in ["exp01", "exp02"] {
+        let acc = rows(400, |i| {
+            format!(
+                "{} {} {}",
+                0.98 + wobble(i, 0),
+                wobble(i, 1),
+                0.1 + wobble(i, 2)
+            )
+        });
+        let gyro = rows(400, |i| {
+            format!("{} {} {}", wobble(i, 3), -wobble(i, 4), wobble(i, 5))
+        });
+        files.push((format!("HAPT Data Set/RawData/acc_{exp}_user01.txt"), acc));
+        files.push((format!("HAPT Data Set/RawData/gyro_{exp}_user01.txt"), gyro));
     }
     files
 }
 
-/// MotionSense: two subjects in two trials, 400 rows each.
+/// MotionSense, hand-made: two subjects in two trials, 300 rows of the device-motion CSV.
 fn motionsense_files() -> Files {
+    let header = ",attitude.roll,attitude.pitch,attitude.yaw,gravity.x,gravity.y,gravity.z,\
+rotationRate.x,rotationRate.y,rotationRate.z,userAcceleration.x,userAcceleration.y,userAcceleration.z";
     let mut files = Vec::new();
     for trial in ["dws_1", "wlk_7"] {
         for sub in ["sub_1", "sub_2"] {
-            let name = format!("A_DeviceMotion_data/{trial}/{sub}.csv");
-            files.push((name.clone(), excerpt(&format!("motionsense/{name}"), 401)));
+            let mut csv = format!("{header}\n").into_bytes();
+            csv.extend(rows(300, |i| {
+                format!(
+                    "{i},1.5,-0.7,0.7,0.1,0.99,-0.03,{},{},{},{},{},{}",
+                    wobble(i, 0),
+                    wobble(i, 1),
+                    -wobble(i, 2),
+                    wobble(i, 3),
+                    -wobble(i, 4),
+                    wobble(i, 5)
+                )
+            }));
+            files.push((format!("A_DeviceMotion_data/{trial}/{sub}.csv"), csv));
         }
     }
     files
 }
 
+/// BasicMotions, hand-made: `.ts` files of 6-dimension cases, 100 points each.
 fn basicmotions_files() -> Files {
-    ["BasicMotions_TRAIN.ts", "BasicMotions_TEST.ts"]
-        .iter()
-        .map(|f| {
-            let name = format!("BasicMotions/{f}");
-            (
-                name.clone(),
-                excerpt(&format!("basicmotions/{name}"), usize::MAX),
-            )
-        })
-        .collect()
+    let split = |labels: &[&str]| {
+        let mut ts = String::from(
+            "#Hand-made cases in the UEA .ts format.\n@problemName BasicMotions\n@timeStamps false\n\
+@missing false\n@univariate false\n@dimensions 6\n@equalLength true\n@seriesLength 100\n\
+@classLabel true Standing Running Walking Badminton\n@data\n",
+        );
+        for (case, label) in labels.iter().enumerate() {
+            let dims: Vec<String> = (0..6)
+                .map(|d| {
+                    (0..100)
+                        .map(|i| {
+                            let gravity = if d == 2 { 9.8 } else { 0.0 };
+                            format!("{}", gravity + wobble(i + case, d))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            ts.push_str(&format!("{}:{label}\n", dims.join(":")));
+        }
+        ts.into_bytes()
+    };
+    vec![
+        (
+            "BasicMotions/BasicMotions_TRAIN.ts".into(),
+            split(&["Standing", "Walking"]),
+        ),
+        (
+            "BasicMotions/BasicMotions_TEST.ts".into(),
+            split(&["Running", "Badminton"]),
+        ),
+    ]
 }
 
 const MAC: &[u8] = b"\x00\x05\x16\x07 resource fork";
@@ -318,6 +361,18 @@ fn inspect(kind: &str, folder: &str) -> (u64, u64, u64) {
     (n("subjects"), n("recordings"), n("samples"))
 }
 
+/// Subjects, recordings and samples of each archive's files in the loader's layout.
+const KNOWN_COUNTS: &[(&str, (u64, u64, u64))] = &[
+    // Subject 1601 has no gyro file, so only 1600 is read.
+    ("wisdm2019", (1, 2, 9)),
+    ("hapt", (1, 2, 800)),
+    ("motionsense", (2, 4, 1200)),
+    ("basicmotions", (1, 4, 400)),
+    ("uci-har", (3, 4, 704)),
+    ("wisdm-v1.1", (2, 4, 15)),
+    ("pamap2", (2, 4, 16)),
+];
+
 fn url_path(entry: &Entry) -> String {
     fetch::publisher_url(entry, Some("")).to_string()
 }
@@ -333,6 +388,7 @@ fn every_publisher_archive_lands_where_its_loader_reads() {
         write_tree(&source, &files);
         let counts = inspect(entry.inspect_kind, source.to_str().unwrap());
         assert!(counts.0 > 0 && counts.2 > 0, "{}: {counts:?}", entry.name);
+        eprintln!("{}: subjects, recordings, samples {counts:?}", entry.name);
         expected.insert(entry.name, counts);
         served.insert(url_path(entry), archive);
     }

@@ -254,3 +254,27 @@ fn fetch_data_script_takes_a_mirror_url() {
     );
     assert_eq!(server.ranges.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn a_metadata_only_mirror_entry_says_the_recordings_need_the_publisher() {
+    let mirror = fetch::default_mirror().expect("a mirror of the dataset archives");
+    let dest = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_harbor"))
+        .args(["datasets", "fetch", "uci-har", "--mirror"])
+        .arg(&mirror)
+        .arg("--dest")
+        .arg(dest.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("documentation and labels only") && stdout.contains("--publisher"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("next: harbor datasets inspect"),
+        "{stdout}"
+    );
+    assert!(dest.path().join("uci_har/UCI HAR Dataset").is_dir());
+}

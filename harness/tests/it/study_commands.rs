@@ -11,17 +11,8 @@ use harbor::study::report::{STUDY_SCHEMA_VERSION, StudyReport};
 
 use crate::support::cli::{code, harbor, text};
 use crate::support::qemu::firmware;
+use crate::support::train::basicmotions;
 use crate::support::wisdm_tree::write_watch_tree;
-
-fn basicmotions() -> String {
-    let root = harbor::datasets::data_root().join("basicmotions");
-    assert!(
-        root.is_dir(),
-        "{} is missing: run scripts/fetch-data",
-        root.display()
-    );
-    format!("basicmotions={}", root.display())
-}
 
 fn study(args: &[&str], out: &Path) -> std::process::Output {
     let fw = firmware("band-qemu");

@@ -10,17 +10,8 @@ use std::path::Path;
 use harbor::model::ModelCard;
 
 use crate::support::cli::{code, harbor, text};
+use crate::support::train::basicmotions;
 use crate::support::wisdm_tree::write_watch_tree;
-
-fn basicmotions() -> String {
-    let root = harbor::datasets::data_root().join("basicmotions");
-    assert!(
-        root.is_dir(),
-        "{} is missing: run scripts/fetch-data",
-        root.display()
-    );
-    format!("basicmotions={}", root.display())
-}
 
 fn train(datasets: &str, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![

@@ -5,47 +5,15 @@
 
 #![cfg(feature = "train")]
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use harbor::model::ModelCard;
 
 use crate::support::cli::{code, harbor, text};
+use crate::support::wisdm_tree::write_watch_tree;
 
-const SUBJECTS: std::ops::RangeInclusive<u32> = 1600..=1606;
-/// WISDM codes: A walking, B jogging, D sitting, Q writing.
-const CODES: [char; 4] = ['A', 'B', 'D', 'Q'];
-
-/// 15 s per subject and activity at 20 Hz, each activity its own wave on the accel and gyro
-/// axes (plus a per-subject offset), in the dataset's raw line format.
-fn write_watch_tree(root: &Path) {
-    for sensor in ["accel", "gyro"] {
-        let dir = root.join(format!("wisdm-dataset/raw/watch/{sensor}"));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        for subject in SUBJECTS {
-            let mut text = String::new();
-            let mut t_ns: u64 = 90_000_000_000_000;
-            for (k, code) in CODES.iter().enumerate() {
-                for i in 0..300 {
-                    let t = i as f64 / 20.0;
-                    let f = 0.5 + k as f64;
-                    let a = (std::f64::consts::TAU * f * t).sin() * (1.0 + k as f64);
-                    let off = f64::from(subject - 1600) * 0.1;
-                    let (x, y, z) = if sensor == "accel" {
-                        (a + off, 9.81 * (k as f64 / 4.0), -a)
-                    } else {
-                        (0.3 * a, off, 0.1 * k as f64)
-                    };
-                    writeln!(text, "{subject},{code},{t_ns},{x:.6},{y:.6},{z:.6};").unwrap();
-                    t_ns += 50_000_000;
-                }
-                t_ns += 10_000_000_000;
-            }
-            let name = format!("data_{subject}_{sensor}_watch.txt");
-            std::fs::write(dir.join(name), text).expect("write");
-        }
-    }
-}
+/// Subjects 1600..=1606 of the small WISDM tree.
+const SUBJECTS: u32 = 7;
 
 fn train(root: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -73,7 +41,7 @@ fn ids(v: &[String]) -> Vec<&str> {
 #[test]
 fn classes_and_subject_lists_are_used_and_recorded() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write_watch_tree(dir.path());
+    write_watch_tree(dir.path(), SUBJECTS);
     let out_dir = dir.path().join("m");
     let out = train(
         dir.path(),
@@ -123,7 +91,7 @@ fn classes_and_subject_lists_are_used_and_recorded() {
 #[test]
 fn val_defaults_to_a_seeded_draw_from_the_other_subjects() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write_watch_tree(dir.path());
+    write_watch_tree(dir.path(), SUBJECTS);
     let out_dir = dir.path().join("m");
     let out = train(
         dir.path(),
@@ -148,7 +116,7 @@ fn val_defaults_to_a_seeded_draw_from_the_other_subjects() {
 #[test]
 fn unknown_activity_is_a_usage_error_naming_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write_watch_tree(dir.path());
+    write_watch_tree(dir.path(), SUBJECTS);
     let out_dir = dir.path().join("m");
     let out = train(
         dir.path(),
@@ -163,7 +131,7 @@ fn unknown_activity_is_a_usage_error_naming_it() {
 #[test]
 fn unknown_or_doubly_listed_subjects_are_usage_errors_naming_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    write_watch_tree(dir.path());
+    write_watch_tree(dir.path(), SUBJECTS);
     let out_dir = dir.path().join("m");
     for (args, named) in [
         (&["--test-subjects", "1699"][..], "1699"),

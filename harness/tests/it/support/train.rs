@@ -35,3 +35,14 @@ pub fn synthetic(n_per_class: usize, seed: u64) -> WindowSet {
     }
     set
 }
+
+/// The real BasicMotions recordings as a `--datasets` entry (`basicmotions=ROOT`).
+pub fn basicmotions() -> String {
+    let root = harbor::datasets::data_root().join("basicmotions");
+    assert!(
+        root.is_dir(),
+        "{} is missing: run scripts/fetch-data",
+        root.display()
+    );
+    format!("basicmotions={}", root.display())
+}

@@ -109,7 +109,7 @@ pub fn score_on_device(
          modes: [tensor]\n\
          thresholds:\n  agreement_int8: \"== 1.0\"\n",
         board = target.board,
-        firmware = target.firmware.display(),
+        firmware = yaml_string(&relative_to(dir, &target.firmware)),
     );
     std::fs::write(&scenario_path, text).map_err(|e| io(&scenario_path, e))?;
     let scenario = ReplayScenario::load(&scenario_path).map_err(|e| StudyError::Scenario {
@@ -152,4 +152,65 @@ pub fn score_on_device(
             .display()
             .to_string(),
     })
+}
+
+/// `path` as seen from the folder `from`: relative when both resolve (so a committed study
+/// names the firmware by the repository's layout, not by where it was run), else as given.
+fn relative_to(from: &Path, path: &Path) -> String {
+    let (Ok(from), Ok(to)) = (from.canonicalize(), path.canonicalize()) else {
+        return path.display().to_string();
+    };
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // Nothing shared but the root: the absolute path says more than a climb to `/`.
+    if common <= 1 {
+        return to.display().to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in from.components().skip(common) {
+        rel.push("..");
+    }
+    for part in to.components().skip(common) {
+        rel.push(part);
+    }
+    rel.display().to_string()
+}
+
+/// A YAML double-quoted string (a path may hold `:`, `#` or quotes).
+fn yaml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_firmware_is_named_relative_to_the_scenario_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let scenario_dir = root.path().join("reports/studies/s/device/m");
+        let elf = root.path().join("target/firmware/elf/band-qemu.elf");
+        std::fs::create_dir_all(&scenario_dir).unwrap();
+        std::fs::create_dir_all(elf.parent().unwrap()).unwrap();
+        std::fs::write(&elf, b"elf").unwrap();
+        assert_eq!(
+            relative_to(&scenario_dir, &elf),
+            "../../../../../target/firmware/elf/band-qemu.elf"
+        );
+        // Only the root in common (a temp folder and the repository): kept absolute.
+        assert_eq!(
+            relative_to(Path::new("/dev"), &elf),
+            elf.canonicalize().unwrap().display().to_string()
+        );
+        // A path that does not resolve is kept as given.
+        let missing = root.path().join("nowhere.elf");
+        assert_eq!(
+            relative_to(&scenario_dir, &missing),
+            missing.display().to_string()
+        );
+        assert_eq!(yaml_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
 }

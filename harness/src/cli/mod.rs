@@ -143,7 +143,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Merge shard reports (`harbor run --shard i/n`) into one report.
     Merge(merge::MergeArgs),
-    /// Measure windows/s through QEMU per core and the harness's share of the CPU time.
+    /// Measure windows/s through QEMU: exchanged windows against compute only (their ratio),
+    /// and the harness's share of the CPU time.
     Bench(bench::BenchArgs),
     /// Build the ESP app image (+ bootloader, partition table, merged file) for a firmware ELF.
     Image(image::ImageArgs),

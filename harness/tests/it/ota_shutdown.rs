@@ -3,12 +3,11 @@
 //! what completed (`status: interrupted`, exit 130 or 143).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::replay_shutdown::{alive, children, entries, finish, poll, signal};
+use crate::replay_shutdown::{alive, children, entries, finish, poll, signal, start};
 use crate::support::qemu::firmware;
 
 /// One quick case, then the power-cut sweep (dozens of emulator launches, long enough to
@@ -41,16 +40,7 @@ fn an_ota_run_stopped_by_a_signal_leaves_no_emulator_temp_folder_or_flash_image(
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();
         let out = dir.path().join("out");
-        let mut harbor = Command::new(env!("CARGO_BIN_EXE_harbor"))
-            .arg("run")
-            .arg(scenario(dir.path()))
-            .arg("--out")
-            .arg(&out)
-            .env("TMPDIR", &tmp)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut harbor = start(&scenario(dir.path()), &out, &tmp);
         // The sweep has started when a band runs on a flash image in TMPDIR after the
         // first case — wait for several launches.
         let pid = harbor.id();

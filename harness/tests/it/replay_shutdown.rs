@@ -39,7 +39,8 @@ fn scenario(dir: &Path) -> PathBuf {
 }
 
 /// `harbor run` with its temp folders in `tmp`, reports in `out`.
-fn start(scenario: &Path, out: &Path, tmp: &Path) -> Child {
+/// `harbor run SCENARIO --out OUT` with its temp files in `tmp`, output captured.
+pub(crate) fn start(scenario: &Path, out: &Path, tmp: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_harbor"))
         .arg("run")
         .arg(scenario)

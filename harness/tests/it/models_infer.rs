@@ -2,25 +2,32 @@
 //! Keras-made `har_conv1d`; `--expect` reports a mismatch with its LSB histogram and exits 1;
 //! float windows are quantized with the input's parameters; a shape that does not fit is exit 2.
 
+use std::path::Path;
+
 use harbor::npz::{NpyArray, NpyData, write_npy};
 
 use crate::support::byo::{arg, har_golden_npy, har_tflite, harbor, read_i8, write_i8};
+
+/// `harbor infer <har_conv1d> --inputs X --out Y` plus `extra`.
+fn infer_har(x: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "infer".to_string(),
+        arg(&har_tflite()),
+        "--inputs".into(),
+        arg(x),
+        "--out".into(),
+        arg(out),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    harbor(&args)
+}
 
 #[test]
 fn host_outputs_equal_tflm_and_a_changed_reference_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let (x, tflm, n) = har_golden_npy(tmp.path());
     let out = tmp.path().join("y.npy");
-    let (code, text) = harbor(&[
-        "infer",
-        &arg(&har_tflite()),
-        "--inputs",
-        &arg(&x),
-        "--out",
-        &arg(&out),
-        "--expect",
-        &arg(&tflm),
-    ]);
+    let (code, text) = infer_har(&x, &out, &["--expect", &arg(&tflm)]);
     assert_eq!(code, 0, "{text}");
     assert!(
         text.contains("bit-exact: 0 of 200 windows differ"),
@@ -34,16 +41,7 @@ fn host_outputs_equal_tflm_and_a_changed_reference_fails() {
     let expected = wrong[at].wrapping_add(3);
     wrong[at] = expected;
     let wrong_path = write_i8(&tmp.path().join("wrong.npy"), shape, wrong);
-    let (code, text) = harbor(&[
-        "infer",
-        &arg(&har_tflite()),
-        "--inputs",
-        &arg(&x),
-        "--out",
-        &arg(&out),
-        "--expect",
-        &arg(&wrong_path),
-    ]);
+    let (code, text) = infer_har(&x, &out, &["--expect", &arg(&wrong_path)]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("MISMATCH: 1 of 200 windows differ"), "{text}");
     assert!(
@@ -78,16 +76,7 @@ fn float_windows_are_quantized_with_the_input_parameters() {
     )
     .unwrap();
     let out = tmp.path().join("y.npy");
-    let (code, text) = harbor(&[
-        "infer",
-        &arg(&har_tflite()),
-        "--inputs",
-        &arg(&xf),
-        "--out",
-        &arg(&out),
-        "--expect",
-        &arg(&tflm),
-    ]);
+    let (code, text) = infer_har(&xf, &out, &["--expect", &arg(&tflm)]);
     assert_eq!(code, 0, "{text}");
 }
 
@@ -100,14 +89,7 @@ fn windows_of_another_shape_are_refused_and_nothing_is_written() {
         vec![0; 2 * 59 * 6],
     );
     let out = tmp.path().join("y.npy");
-    let (code, text) = harbor(&[
-        "infer",
-        &arg(&har_tflite()),
-        "--inputs",
-        &arg(&x),
-        "--out",
-        &arg(&out),
-    ]);
+    let (code, text) = infer_har(&x, &out, &[]);
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("[2, 59, 6]") && text.contains("[N, 60, 6]"),
@@ -122,20 +104,18 @@ fn qemu_outputs_equal_tflm_with_per_window_instructions() {
     let (x, tflm, n) = har_golden_npy(tmp.path());
     let out = tmp.path().join("qemu.npy");
     let firmware = crate::support::qemu::firmware("band-qemu");
-    let (code, text) = harbor(&[
-        "infer",
-        &arg(&har_tflite()),
-        "--inputs",
-        &arg(&x),
-        "--out",
-        &arg(&out),
-        "--target",
-        "qemu",
-        "--firmware",
-        &arg(&firmware),
-        "--expect",
-        &arg(&tflm),
-    ]);
+    let (code, text) = infer_har(
+        &x,
+        &out,
+        &[
+            "--target",
+            "qemu",
+            "--firmware",
+            &arg(&firmware),
+            "--expect",
+            &arg(&tflm),
+        ],
+    );
     assert_eq!(code, 0, "{text}");
     assert_eq!(read_i8(&out), read_i8(&tflm));
     let figures: serde_json::Value =

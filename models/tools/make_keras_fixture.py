@@ -5,9 +5,9 @@ TensorFlow's own TFLiteConverter, with TFLite Micro's outputs for committed test
 It documents how the fixture was made; harbor's tests only read the files it wrote. Needs
 TensorFlow, which harbor itself never installs (its reference environment has only
 tflite-micro, ai-edge-litert and numpy), so run it in a throwaway virtualenv:
-    python3 -m venv /tmp/tfvenv
-    /tmp/tfvenv/bin/pip install tensorflow-cpu numpy tflite-micro ai-edge-litert
-    /tmp/tfvenv/bin/python models/tools/make_keras_fixture.py --data target/datasets
+    python3 -m venv target/tfvenv
+    target/tfvenv/bin/pip install tensorflow-cpu numpy tflite-micro ai-edge-litert
+    target/tfvenv/bin/python models/tools/make_keras_fixture.py --data target/datasets
 
 Data: real WISDM 2019 watch recordings (raw accel m/s² + gyro rad/s, 20 Hz, rows of the two
 sensors paired by index), 60-sample windows with a 30-sample hop (harbor's band input:

@@ -1,0 +1,24 @@
+//! Links with link.x and names the files the images embed: `PEER_HARBOR_MODEL` (default the
+//! peer model) and `PEER_INPUTS` (default the peer model's test windows). MicroFlow's macro
+//! takes a literal path, so its image always compiles `model/model.tflite`.
+use std::path::PathBuf;
+
+fn main() {
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    println!("cargo:rustc-link-search={}", dir.display());
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rerun-if-changed=link.x");
+    println!("cargo:rerun-if-changed=model/model.tflite");
+    for (var, default) in [
+        ("PEER_HARBOR_MODEL", "model/model.tflite"),
+        ("PEER_INPUTS", "model/inputs.i8"),
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+        let path = std::env::var_os(var).map_or_else(|| dir.join(default), PathBuf::from);
+        let path = path
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{var}, {}: {e}", path.display()));
+        println!("cargo:rerun-if-changed={}", path.display());
+        println!("cargo:rustc-env={var}={}", path.display());
+    }
+}

@@ -66,6 +66,7 @@ def footprint(elf, run):
         "bss": bss - arena_static,
         "arena": f.get("arena", 0),
         "stack": f["stack"],
+        "stack_inference": f.get("stack_inference", 0),
         "flash": text + rodata + data,
         "ram": data + bss - arena_static + f.get("arena", 0) + f["stack"],
     }
@@ -198,12 +199,12 @@ def main():
         "",
         "Per image (bytes, before subtracting peer-none):",
         "",
-        "| image | .text | .rodata | .data | .bss (no arena) | arena used | stack high-water |",
-        "|---|---|---|---|---|---|---|",
+        "| image | .text | .rodata | .data | .bss (no arena) | arena used | stack high-water | of which while inferring |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in sizes.items():
         lines.append(f"| {name} | {n(s['text'])} | {n(s['rodata'])} | {n(s['data'])} | "
-                     f"{n(s['bss'])} | {n(s['arena'])} | {n(s['stack'])} |")
+                     f"{n(s['bss'])} | {n(s['arena'])} | {n(s['stack'])} | {n(s['stack_inference'])} |")
     lines += ["", "MicroFlow's compiler on harbor's small model:", "", "```",
               build_error.strip() or "(no output)", "```", ""]
     text = "\n".join(lines)

@@ -57,6 +57,26 @@ pub fn stack_high_water() -> usize {
     top - addr
 }
 
+/// Paints the stack again below the caller's frame, so the next high-water mark shows only
+/// what runs from here on.
+#[inline(never)]
+pub fn repaint_stack() {
+    // SAFETY: writes only [_stack_bottom, sp), the unused part of the stack region; the loop
+    // itself keeps everything in registers.
+    unsafe {
+        core::arch::asm!(
+            "la {p}, _stack_bottom",
+            "1: bgeu {p}, sp, 2f",
+            "sw {w}, 0({p})",
+            "addi {p}, {p}, 4",
+            "j 1b",
+            "2:",
+            p = out(reg) _,
+            w = in(reg) STACK_PAINT,
+        );
+    }
+}
+
 /// Ends QEMU with `code` (0 = pass).
 pub fn exit(code: u32) -> ! {
     let value = if code == 0 {

@@ -9,7 +9,7 @@
 mod board;
 mod start;
 
-pub use board::{exit, instructions, stack_high_water, write_str};
+pub use board::{exit, instructions, repaint_stack, stack_high_water, write_str};
 
 /// Int8 values in one window of the model's input.
 pub const WINDOW: usize = 360;
@@ -31,11 +31,14 @@ pub trait Engine {
 }
 
 /// Runs `engine` on every test window and prints, per window,
-/// `window <i> instructions <n> output <hex>`, then `stack <bytes>`.
+/// `window <i> instructions <n> output <hex>`, then the stack high-water marks: `stack`
+/// since start-up, `stack_inference` while the windows ran.
 pub fn run(name: &str, engine: &mut impl Engine) {
     write_str("engine ");
     write_str(name);
     write_str("\n");
+    let before = stack_high_water();
+    repaint_stack();
     let mut window = [0i8; WINDOW];
     let mut out = [0i8; 64];
     for (i, bytes) in INPUTS.chunks_exact(WINDOW).enumerate() {
@@ -57,14 +60,9 @@ pub fn run(name: &str, engine: &mut impl Engine) {
         }
         write_str("\n");
     }
-    report_stack();
-}
-
-/// Prints `stack <bytes>`: the high-water mark since start-up.
-pub fn report_stack() {
-    write_str("stack ");
-    write_u64(stack_high_water() as u64);
-    write_str("\n");
+    let during = stack_high_water();
+    report("stack_inference", during as u64);
+    report("stack", before.max(during) as u64);
 }
 
 /// Prints `label <n>`.

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CliError;
+use crate::replay::RecordingCache;
 use crate::report::Report;
 use crate::scenario::Scenario;
 
@@ -16,7 +17,15 @@ pub fn max_windows_parser() -> clap::builder::RangedU64ValueParser<usize> {
 /// Every input the scenario needs (board, datasets and subjects, models, firmware images),
 /// all problems at once, each at its place in the file (exit 2).
 pub fn check_inputs(scenario: &Scenario) -> Result<(), CliError> {
-    let problems = scenario.check_inputs();
+    check_inputs_keeping(scenario, &RecordingCache::default())
+}
+
+/// [`check_inputs`], keeping the recordings it loads in `recordings` for the run.
+pub fn check_inputs_keeping(
+    scenario: &Scenario,
+    recordings: &RecordingCache,
+) -> Result<(), CliError> {
+    let problems = scenario.check_inputs_with(recordings);
     if problems.is_empty() {
         return Ok(());
     }

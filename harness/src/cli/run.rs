@@ -13,7 +13,9 @@ use super::{CliError, CliResult, Exit, preflight};
 use crate::dut::TargetError;
 use crate::npz::{self, NpyArray, NpyData};
 use crate::ota::OtaError;
-use crate::replay::{CellOutputs, RunError, RunOptions, RunProgress, run_scenario_with_outputs};
+use crate::replay::{
+    CellOutputs, RecordingCache, RunError, RunOptions, RunProgress, run_scenario_with_outputs,
+};
 use crate::report::{Report, Shard, summary_rows};
 use crate::scenario::{OtaScenario, ReplayScenario, Scenario, parse_shard};
 
@@ -166,7 +168,8 @@ pub fn run(args: RunArgs) -> CliResult {
     };
     let tolerances = super::diff::tolerances(&args.tolerances)?;
     // What validate checks, in its order: nothing starts before the inputs are known good.
-    preflight::check_inputs(&loaded)?;
+    let recordings = Arc::new(RecordingCache::default());
+    preflight::check_inputs_keeping(&loaded, &recordings)?;
     let out = preflight::output_dir(args.out.as_deref(), &loaded);
     preflight::check_output(&out)?;
     prepare_output(&out)?;
@@ -176,6 +179,7 @@ pub fn run(args: RunArgs) -> CliResult {
         max_windows: args.max_windows,
         shard: args.shard,
         stop_on_signals: true,
+        recordings,
     };
     let (report, outputs) =
         run_scenario_with_outputs(scenario, &options, bars.clone()).map_err(|e| match e {

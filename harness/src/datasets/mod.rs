@@ -163,7 +163,7 @@ impl FromStr for DatasetKind {
 }
 
 /// Which of PAMAP2's three IMUs to read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Pamap2Imu {
     /// The wrist IMU on the dominant arm: what a band sees.
     #[default]
@@ -175,7 +175,7 @@ pub enum Pamap2Imu {
 }
 
 /// What a loader does with a line it cannot read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum BadLinePolicy {
     /// Stop with the line's error (file and line).
     #[default]
@@ -185,7 +185,7 @@ pub enum BadLinePolicy {
 }
 
 /// Options that apply to some loaders only.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct LoadOptions {
     /// Which PAMAP2 IMU to read.
     pub pamap2_imu: Pamap2Imu,

@@ -12,6 +12,7 @@
 #![allow(missing_docs)]
 
 pub mod engine;
+pub mod recordings;
 pub mod run;
 pub mod stream;
 pub mod workload;
@@ -20,6 +21,7 @@ pub use engine::{CellPlan, run_cells};
 pub use run::{
     CellOutputs, Quiet, RunError, RunOptions, RunProgress, run_scenario, run_scenario_with_outputs,
 };
+pub use recordings::RecordingCache;
 pub use stream::StreamWorkload;
 pub use workload::{ModelBundle, ReplayWindows, WorkloadError};
 

@@ -12,7 +12,10 @@ use crate::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION, Shard};
 use crate::scenario::{ReplayScenario, Threshold};
 use crate::shutdown::StopSignal;
 
-use super::{CellPlan, Mode, ModelBundle, ReplayWindows, StreamWorkload, WorkloadError, run_cells};
+use super::{
+    CellPlan, Mode, ModelBundle, RecordingCache, ReplayWindows, StreamWorkload, WorkloadError,
+    run_cells,
+};
 
 /// Overrides of the scenario from the command line.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +30,9 @@ pub struct RunOptions {
     /// report holds what completed, `status: interrupted`. Off, the process keeps its
     /// default signal handling.
     pub stop_on_signals: bool,
+    /// Recordings already loaded (by the preflight's checks): the replay loads the rest
+    /// through it and frees them once its workloads are built.
+    pub recordings: Arc<RecordingCache>,
 }
 
 /// Reports progress to the caller (the CLI draws bars; tests stay quiet).
@@ -108,18 +114,24 @@ pub fn run_scenario_with_outputs(
             }
             workloads.push(if needs(Mode::Tensor) {
                 progress.stage(&format!("preparing {} for {}", dataset.name, model.name));
-                Some(ReplayWindows::build(model, &entry, &board)?)
+                Some(ReplayWindows::build(model, &entry, &board, &options.recordings)?)
             } else {
                 None
             });
             streams.push(if needs(Mode::Stream) {
                 progress.stage(&format!("cutting {} into IMU-rate segments", dataset.name));
-                Some(Arc::new(StreamWorkload::build(model, &entry, &board)?))
+                Some(Arc::new(StreamWorkload::build(
+                    model,
+                    &entry,
+                    &board,
+                    &options.recordings,
+                )?))
             } else {
                 None
             });
         }
     }
+    options.recordings.clear();
     // An unreadable image loses the footprint figures only; launching reports it by name.
     let elf_sizes: Vec<Option<ElfSizes>> = scenario
         .targets

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use harbor_core::input::InputQuant;
 
 use crate::board::BoardProfile;
-use crate::datasets::{self, LoadOptions, NoProgress};
+use crate::datasets::{LoadOptions, NoProgress};
 use crate::dut::StreamConfig;
 use crate::model::input::device_input_quant;
 use crate::signal::model_rate::ModelRateConverter;
@@ -21,6 +21,7 @@ use crate::signal::resample::resample;
 use crate::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, prepare};
 
 use super::super::scenario::DatasetEntry;
+use super::recordings::RecordingCache;
 use super::workload::{ModelBundle, ReplayWindows, WorkloadError, load_options};
 
 /// What a stream cell sends and how its answers map onto scored windows.
@@ -43,6 +44,7 @@ impl StreamWorkload {
         model: &ModelBundle,
         dataset: &DatasetEntry,
         board: &BoardProfile,
+        recordings: &RecordingCache,
     ) -> Result<Self, WorkloadError> {
         let prep = |message: String| WorkloadError::Prepare {
             dataset: dataset.name.clone(),
@@ -52,7 +54,7 @@ impl StreamWorkload {
             .recordings()
             .ok_or_else(|| prep("a `windows` dataset has no recordings to stream".to_string()))?;
         let options: LoadOptions = load_options(model, dataset)?;
-        let loaded = datasets::load(kind, root, &options, &NoProgress)?;
+        let loaded = recordings.load(kind, root, &options)?;
         let spec = model.window_spec();
         let prepared = prepare(
             &loaded.recordings,

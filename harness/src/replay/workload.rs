@@ -20,6 +20,7 @@ use crate::model::{HostModel, IntegrityError, load_checked};
 use crate::signal::{ResampleConfig, WindowSpec, Windows, prepare};
 
 use super::super::scenario::{DatasetEntry, DatasetSource, ModelEntry, Subjects};
+use super::recordings::RecordingCache;
 
 const CHANNELS: usize = 6;
 
@@ -299,12 +300,13 @@ impl ReplayWindows {
         model: &ModelBundle,
         dataset: &DatasetEntry,
         board: &BoardProfile,
+        recordings: &RecordingCache,
     ) -> Result<Self, WorkloadError> {
         let Some((kind, root)) = dataset.recordings() else {
             return Self::from_user_windows(model, dataset);
         };
         let options = load_options(model, dataset)?;
-        let loaded = datasets::load(kind, root, &options, &NoProgress)?;
+        let loaded = recordings.load(kind, root, &options)?;
         if loaded.recordings.is_empty() {
             return Err(WorkloadError::Prepare {
                 dataset: dataset.name.clone(),
@@ -510,18 +512,20 @@ pub(super) fn load_options(
     })
 }
 
-/// Checks that every subject `dataset` selects for `model` is in the dataset: the loader
-/// reads only the selected subjects and would drop an unknown one silently. Loads just the
-/// selection; a selection of all subjects loads nothing.
-pub fn check_subjects(model: &ModelBundle, dataset: &DatasetEntry) -> Result<(), WorkloadError> {
+/// Loads what `dataset` selects for `model` (through `recordings`, so the replay reuses it)
+/// and checks it the way the replay would: every line of the selected files parses, and every
+/// selected subject has recordings (the loader reads only the selected subjects and would
+/// drop an unknown one silently).
+pub fn check_subjects(
+    model: &ModelBundle,
+    dataset: &DatasetEntry,
+    recordings: &RecordingCache,
+) -> Result<(), WorkloadError> {
     let Some((kind, root)) = dataset.recordings() else {
         return Ok(());
     };
     let options = load_options(model, dataset)?;
-    if options.subjects.is_empty() {
-        return Ok(());
-    }
-    let loaded = datasets::load(kind, root, &options, &NoProgress)?;
+    let loaded = recordings.load(kind, root, &options)?;
     let missing: Vec<&str> = options
         .subjects
         .iter()

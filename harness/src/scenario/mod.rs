@@ -80,8 +80,17 @@ impl Scenario {
 
     /// Every missing input a run needs (board, firmware, datasets), each at its place.
     pub fn check_inputs(&self) -> Vec<ScenarioError> {
+        self.check_inputs_with(&crate::replay::RecordingCache::default())
+    }
+
+    /// [`Self::check_inputs`], keeping the recordings a replay scenario's checks load in
+    /// `recordings`, so the run that follows does not load them again.
+    pub fn check_inputs_with(
+        &self,
+        recordings: &crate::replay::RecordingCache,
+    ) -> Vec<ScenarioError> {
         match self {
-            Scenario::Replay(s) => s.check_inputs(),
+            Scenario::Replay(s) => s.check_inputs_with(recordings),
             Scenario::Ota(s) => s.check_inputs(),
         }
     }

@@ -6,13 +6,18 @@ use super::replay::DatasetSource;
 use super::{ReplayScenario, ScenarioError};
 use crate::board::BoardProfile;
 use crate::replay::workload::check_subjects;
-use crate::replay::{ModelBundle, ReplayWindows};
+use crate::replay::{ModelBundle, RecordingCache, ReplayWindows};
 
 impl ReplayScenario {
     /// Every missing or unusable input, each at its place in the file: the board profile,
     /// dataset roots and windows files, selected subjects, models (integrity, inline import)
     /// and firmware images (an RV32 executable for the target, a harbor band image).
     pub fn check_inputs(&self) -> Vec<ScenarioError> {
+        self.check_inputs_with(&RecordingCache::default())
+    }
+
+    /// [`Self::check_inputs`], keeping the recordings it loads in `recordings` for the replay.
+    pub fn check_inputs_with(&self, recordings: &RecordingCache) -> Vec<ScenarioError> {
         let mut problems = Vec::new();
         let board = match BoardProfile::load(&self.board) {
             Ok(board) => Some(board),
@@ -73,7 +78,7 @@ impl ReplayScenario {
                         // Models sharing a selection (the same card subjects) load it once.
                         let key = (di, crate::replay::workload::selected_subjects(&model, d));
                         if !subjects_checked.contains(&key) {
-                            if let Err(e) = check_subjects(&model, d) {
+                            if let Err(e) = check_subjects(&model, d, recordings) {
                                 problems.push(ScenarioError::at(
                                     &self.path,
                                     *root_at,

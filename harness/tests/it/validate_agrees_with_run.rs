@@ -152,7 +152,18 @@ fn validate_and_run_reject_the_same_inputs_with_the_same_message_before_any_emul
         let model = model.display().to_string();
         ci(&move |t: String| t.replace(&format!("{}/{model_line}", scenarios_dir()), &model))
     };
+    let broken_tree = recordings_with_a_malformed_line(tmp);
     let cases = vec![
+        Case {
+            class: "malformed recording line with every subject selected",
+            scenario: ci(&move |t: String| {
+                t.replace("root: wisdm2019", &format!("root: {}", broken_tree.display()))
+                    .replace("subjects: model_test", "subjects: all #")
+            }),
+            args: vec![],
+            exit: 2,
+            says: "data_1601_accel_watch.txt:500",
+        },
         Case {
             class: "firmware that is not an ELF",
             scenario: with_firmware(&noise),
@@ -289,6 +300,19 @@ fn validate_and_run_reject_the_same_inputs_with_the_same_message_before_any_emul
         log.exists(),
         "the launch recorder saw no emulator: the no-emulator checks above prove nothing"
     );
+}
+
+/// A two-subject WISDM 2019 watch tree whose subject 1601 has an unreadable timestamp on
+/// line 500 of its accelerometer file.
+fn recordings_with_a_malformed_line(dir: &Path) -> PathBuf {
+    let root = dir.join("wisdm-broken");
+    crate::support::wisdm_tree::write_watch_tree(&root, 2);
+    let file = root.join("wisdm-dataset/raw/watch/accel/data_1601_accel_watch.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[499] = "1601,A,90000000x00000,0.1,9.8,0.2;";
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    root
 }
 
 fn scenarios_dir() -> String {

@@ -169,8 +169,8 @@ pub fn run(args: RunArgs) -> CliResult {
     let tolerances = super::diff::tolerances(&args.tolerances)?;
     // What validate checks, in its order: nothing starts before the inputs are known good.
     let recordings = Arc::new(RecordingCache::default());
-    preflight::check_inputs_keeping(&loaded, &recordings)?;
     let out = preflight::output_dir(args.out.as_deref(), &loaded);
+    preflight::check_inputs_keeping(&loaded, &recordings).inspect_err(|_| retire_older(&out))?;
     preflight::check_output(&out)?;
     prepare_output(&out)?;
     let bars = Arc::new(Bars::new());
@@ -224,8 +224,8 @@ fn run_ota(scenario: &OtaScenario, loaded: &Scenario, args: RunArgs) -> CliResul
     if let Some((flag, _)) = replay_only.iter().find(|(_, given)| *given) {
         return Err(preflight::replay_only_flag(flag, &args.scenario));
     }
-    preflight::check_inputs(loaded)?;
     let out = preflight::output_dir(args.out.as_deref(), loaded);
+    preflight::check_inputs(loaded).inspect_err(|_| retire_older(&out))?;
     preflight::check_output(&out)?;
     prepare_output(&out)?;
     let report = crate::ota::run_report(scenario, true).map_err(|e| match e {
@@ -257,6 +257,12 @@ fn run_ota(scenario: &OtaScenario, loaded: &Scenario, args: RunArgs) -> CliResul
 /// is gone, so a run that fails later cannot leave it looking current.
 fn prepare_output(out: &std::path::Path) -> Result<(), CliError> {
     Report::prepare_output(out).map_err(preflight::not_writable)
+}
+
+/// A rejected run leaves no older report looking current. Best effort: the rejection is
+/// what the user needs to read, and an unwritable folder is reported by its own check.
+fn retire_older(out: &std::path::Path) {
+    let _ = Report::retire_older(out);
 }
 
 /// A report set that could not be written (exit 3): the error names the file.

@@ -219,6 +219,12 @@ impl Report {
     pub fn prepare_output(dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| naming(dir, e))?;
         tempfile::tempfile_in(dir).map_err(|e| naming(dir, e))?;
+        Self::retire_older(dir)
+    }
+
+    /// Removes an older report set from `dir` (nothing else, and nothing is created): a run
+    /// rejected before it starts must not leave the previous run's report looking current.
+    pub fn retire_older(dir: &Path) -> std::io::Result<()> {
         for name in REPORT_FILES {
             let path = dir.join(name);
             match std::fs::remove_file(&path) {

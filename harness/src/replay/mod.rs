@@ -18,10 +18,10 @@ pub mod stream;
 pub mod workload;
 
 pub use engine::{CellPlan, run_cells};
+pub use recordings::RecordingCache;
 pub use run::{
     CellOutputs, Quiet, RunError, RunOptions, RunProgress, run_scenario, run_scenario_with_outputs,
 };
-pub use recordings::RecordingCache;
 pub use stream::StreamWorkload;
 pub use workload::{ModelBundle, ReplayWindows, WorkloadError};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::datasets::{self, DatasetError, DatasetKind, Loaded, LoadOptions, NoProgress};
+use crate::datasets::{self, DatasetError, DatasetKind, LoadOptions, Loaded, NoProgress};
 
 type Key = (DatasetKind, PathBuf, LoadOptions);
 

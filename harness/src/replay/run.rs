@@ -114,7 +114,12 @@ pub fn run_scenario_with_outputs(
             }
             workloads.push(if needs(Mode::Tensor) {
                 progress.stage(&format!("preparing {} for {}", dataset.name, model.name));
-                Some(ReplayWindows::build(model, &entry, &board, &options.recordings)?)
+                Some(ReplayWindows::build(
+                    model,
+                    &entry,
+                    &board,
+                    &options.recordings,
+                )?)
             } else {
                 None
             });

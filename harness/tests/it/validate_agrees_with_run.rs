@@ -157,8 +157,11 @@ fn validate_and_run_reject_the_same_inputs_with_the_same_message_before_any_emul
         Case {
             class: "malformed recording line with every subject selected",
             scenario: ci(&move |t: String| {
-                t.replace("root: wisdm2019", &format!("root: {}", broken_tree.display()))
-                    .replace("subjects: model_test", "subjects: all #")
+                t.replace(
+                    "root: wisdm2019",
+                    &format!("root: {}", broken_tree.display()),
+                )
+                .replace("subjects: model_test", "subjects: all #")
             }),
             args: vec![],
             exit: 2,

@@ -1,6 +1,6 @@
 //! Links with link.x and names the files the images embed: `PEER_HARBOR_MODEL` (default the
-//! peer model) and `PEER_INPUTS` (default the peer model's test windows). MicroFlow's macro
-//! takes a literal path, so its image always compiles `model/model.tflite`.
+//! small peer model) and `PEER_INPUTS` (default its test windows). MicroFlow's macro takes a
+//! literal path, so its image picks the model with a feature (src/bin/microflow.rs).
 use std::path::PathBuf;
 
 fn main() {
@@ -8,10 +8,12 @@ fn main() {
     println!("cargo:rustc-link-search={}", dir.display());
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
     println!("cargo:rerun-if-changed=link.x");
-    println!("cargo:rerun-if-changed=model/model.tflite");
+    for variant in ["tiny", "small", "base"] {
+        println!("cargo:rerun-if-changed=model/{variant}/model.tflite");
+    }
     for (var, default) in [
-        ("PEER_HARBOR_MODEL", "model/model.tflite"),
-        ("PEER_INPUTS", "model/inputs.i8"),
+        ("PEER_HARBOR_MODEL", "model/small/model.tflite"),
+        ("PEER_INPUTS", "model/small/inputs.i8"),
     ] {
         println!("cargo:rerun-if-env-changed={var}");
         let path = std::env::var_os(var).map_or_else(|| dir.join(default), PathBuf::from);

@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-# models/small-int8-generalized/card.yaml macs_per_window; the peer model has the same
+# macs_per_window of models/<variant>-int8-generalized/card.yaml; each peer model has the same
 # convolutions and dense layer (pooling adds no multiplies).
-MACS = 96_256
+MACS = {"tiny": 28_928, "small": 96_256, "base": 330_752}
 
 
 def sections(path):
@@ -115,28 +115,38 @@ def main():
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     root = args.root
-    peer_model = root / "peers/microflow-band/model"
+    peer_models = root / "peers/microflow-band/model"
     small = root / "models/small-int8-generalized"
 
-    meta = (peer_model / "meta.json").read_text()
-    if not re.search(r'"output_quantization": \[\s*0\.00390625,\s*-128\s*\]', meta):
-        sys.exit(f"{peer_model}/meta.json: output quantization is not (1/256, -128), which "
-                 "src/bin/microflow.rs assumes")
-    if not re.search(rf"macs_per_window: {MACS}\b", (small / "card.yaml").read_text()):
-        sys.exit(f"{small}/card.yaml: macs_per_window is not {MACS}")
+    for variant, macs in MACS.items():
+        meta = (peer_models / variant / "meta.json").read_text()
+        if not re.search(r'"output_quantization": \[\s*0\.00390625,\s*-128\s*\]', meta):
+            sys.exit(f"{peer_models}/{variant}/meta.json: output quantization is not "
+                     "(1/256, -128), which src/bin/microflow.rs assumes")
+        card = root / f"models/{variant}-int8-generalized/card.yaml"
+        if not re.search(rf"macs_per_window: {macs}\b", card.read_text()):
+            sys.exit(f"{card}: macs_per_window is not {macs}")
 
     names = ("peer-none", "peer-harbor", "peer-microflow", "peer-harbor-small", "peer-none-o3",
-             "peer-harbor-o3", "peer-microflow-o3")
+             "peer-harbor-o3", "peer-microflow-o3", "peer-harbor-tiny", "peer-microflow-tiny",
+             "peer-harbor-base", "peer-microflow-base")
     runs = {name: read_run(args.runs / f"{name}.txt") for name in names}
     sizes = {name: footprint(args.elf / f"{name}.elf", run) for name, run in runs.items()}
-    peer = "peer (small, average pooling)"
-    # (engine, opt-level, model, image, TFLite Micro's outputs, the image's peer-none)
+    def peer(variant):
+        return f"{variant} peer", peer_models / variant / "tflm_outputs.i8", MACS[variant]
+
+    # (engine, opt-level, (model, TFLite Micro's outputs, MACs), image, the image's peer-none)
     rows = [
-        ("harbor", '"s"', peer, "peer-harbor", peer_model / "tflm_outputs.i8", "peer-none"),
-        ("MicroFlow", '"s"', peer, "peer-microflow", peer_model / "tflm_outputs.i8", "peer-none"),
-        ("harbor", "3", peer, "peer-harbor-o3", peer_model / "tflm_outputs.i8", "peer-none-o3"),
-        ("MicroFlow", "3", peer, "peer-microflow-o3", peer_model / "tflm_outputs.i8", "peer-none-o3"),
-        ("harbor", '"s"', "small-int8-generalized", "peer-harbor-small", small / "golden/tflm_outputs.i8", "peer-none"),
+        ("harbor", '"s"', peer("small"), "peer-harbor", "peer-none"),
+        ("MicroFlow", '"s"', peer("small"), "peer-microflow", "peer-none"),
+        ("harbor", "3", peer("small"), "peer-harbor-o3", "peer-none-o3"),
+        ("MicroFlow", "3", peer("small"), "peer-microflow-o3", "peer-none-o3"),
+        ("harbor", '"s"', peer("tiny"), "peer-harbor-tiny", "peer-none"),
+        ("MicroFlow", '"s"', peer("tiny"), "peer-microflow-tiny", "peer-none"),
+        ("harbor", '"s"', peer("base"), "peer-harbor-base", "peer-none"),
+        ("MicroFlow", '"s"', peer("base"), "peer-microflow-base", "peer-none"),
+        ("harbor", '"s"', ("small-int8-generalized", small / "golden/tflm_outputs.i8", MACS["small"]),
+         "peer-harbor-small", "peer-none"),
     ]
     crates, rustc, qemu = versions(root)
     build_error = (args.runs / "microflow-small.build.txt").read_text()
@@ -162,7 +172,7 @@ def main():
         "|---|---|---|---|---|---|---|---|---|",
     ]
     summary = {}
-    for engine, opt, model, name, expected, none in rows:
+    for engine, opt, (model, expected, macs), name, none in rows:
         run, size, base = runs[name], sizes[name], sizes[none]
         ins = run["instructions"]
         median = int(statistics.median(ins))
@@ -177,13 +187,14 @@ def main():
         ram = size["ram"] - base["ram"]
         summary[name] = (median, flash, ram)
         lines.append(f"| {engine} | {opt} | {model} | **{n(median)}** | {n(min(ins))}–{n(max(ins))} | "
-                     f"{median / MACS:.2f} | **{n(flash)}** | **{n(ram)}** | {verdict} |")
+                     f"{median / macs:.2f} | **{n(flash)}** | **{n(ram)}** | {verdict} |")
     lines.append(f"| MicroFlow | any | small-int8-generalized | does not compile: `{first_error}` | | | | | |")
     lines.append("")
-    for opt, suffix in (('"s"', ""), ("3", "-o3")):
+    for what, suffix in (('small, opt-level "s"', ""), ("small, opt-level 3", "-o3"),
+                         ('tiny, "s"', "-tiny"), ('base, "s"', "-base")):
         hm, hf, hr = summary["peer-harbor" + suffix]
         mm, mf, mr = summary["peer-microflow" + suffix]
-        lines.append(f"MicroFlow ÷ harbor on the same model, opt-level {opt}: instructions "
+        lines.append(f"MicroFlow ÷ harbor on the same model ({what}): instructions "
                      f"×{mm / hm:.2f}, flash ×{mf / hf:.2f}, RAM ×{mr / hr:.2f}.")
     base = sizes["peer-none"]
     lines += [
@@ -195,7 +206,7 @@ def main():
         "(painted stack) + harbor's arena as the model uses it. "
         f"harbor also prepares the model once at start-up "
         f"({n(runs['peer-harbor']['figures'].get('prepare_instructions', 0))} instructions for the "
-        "peer model, not in the per-inference count); MicroFlow does that work at compile time.",
+        "small peer model, not in the per-inference count); MicroFlow does that work at compile time.",
         "",
         "Per image (bytes, before subtracting peer-none):",
         "",

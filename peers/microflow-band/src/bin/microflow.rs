@@ -1,5 +1,6 @@
-//! MicroFlow 0.1.3: its compiler (a proc-macro) turns `model/model.tflite` into Rust at build
-//! time (`model/model.tflite`); `predict_quantized` takes the int8 window and returns the dequantized output.
+//! MicroFlow 0.1.3: its compiler (a proc-macro) turns a peer model (`model/<variant>/`) into
+//! Rust at build time; `predict_quantized` takes the int8 window and returns the dequantized
+//! output.
 #![no_std]
 #![no_main]
 
@@ -8,9 +9,13 @@ use microflow::model;
 use microflow_band::{Engine, WINDOW, exit, run};
 use nalgebra::SMatrix;
 
-// Feature `harbor-small`: harbor's own small model instead, which MicroFlow refuses
-// (scripts/peer-microflow records the compiler's error).
-#[cfg_attr(not(feature = "harbor-small"), model("model/model.tflite"))]
+// The peer model by feature (Cargo.toml); harbor's own small model with `harbor-small`.
+#[cfg_attr(
+    not(any(feature = "peer-tiny", feature = "peer-base", feature = "harbor-small")),
+    model("model/small/model.tflite")
+)]
+#[cfg_attr(feature = "peer-tiny", model("model/tiny/model.tflite"))]
+#[cfg_attr(feature = "peer-base", model("model/base/model.tflite"))]
 #[cfg_attr(
     feature = "harbor-small",
     model("../../models/small-int8-generalized/model.tflite")

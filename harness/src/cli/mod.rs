@@ -20,6 +20,7 @@ macro_rules! out {
 
 mod bench;
 mod boards;
+mod cloud;
 mod datasets;
 mod diff;
 mod flash;
@@ -163,6 +164,10 @@ enum Command {
     /// Run a model on given windows (.npy) on the host or a device; write its int8 outputs,
     /// optionally compare them bit for bit with a reference.
     Infer(infer::InferArgs),
+    /// Run the mock cloud on its own: serve a state directory, add users and devices,
+    /// measure it under load.
+    #[command(subcommand)]
+    Cloud(cloud::CloudCommand),
     /// Research studies: LODO across datasets, transfer, BandX personalization (host and
     /// device columns side by side with the papers' figures).
     #[cfg(feature = "train")]
@@ -184,7 +189,10 @@ fn die_quietly_on_closed_stdout() {
 /// Runs the CLI with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Run(_) | Command::Bench(_)) {
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Bench(_) | Command::Cloud(_)
+    ) {
         die_quietly_on_closed_stdout();
     }
     let outcome = match cli.command {
@@ -202,6 +210,7 @@ pub fn main() -> ExitCode {
         Command::Models(cmd) => models::run(cmd),
         Command::Eval(args) => models::eval(&args),
         Command::Infer(args) => infer::run(&args),
+        Command::Cloud(cmd) => cloud::run(cmd),
         #[cfg(feature = "train")]
         Command::Study(cmd) => study::run(cmd),
     };

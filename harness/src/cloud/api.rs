@@ -37,6 +37,10 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v0/releases/latest", get(latest_release))
         .route("/api/v0/artifacts/{artifact}", get(artifact))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::limits::enforce,
+        ))
         .with_state(state)
 }
 
@@ -73,22 +77,8 @@ async fn upload_samples(
     device_name(&device)?;
     authorize(&state, &headers, &device)?;
     let windows = parse_upload(&body, &state.contract, state.config.max_windows_per_upload)?;
-    let mut inner = state.lock();
-    let stored = inner.samples.entry(device).or_default();
-    if stored.len() + windows.len() > state.config.max_windows_per_device {
-        return Err(ApiError::field(
-            "windows",
-            format!(
-                "the device holds {} windows; {} more exceed its limit of {}",
-                stored.len(),
-                windows.len(),
-                state.config.max_windows_per_device
-            ),
-        ));
-    }
     let accepted = windows.len();
-    stored.extend(windows);
-    let total = stored.len();
+    let total = state.store_upload(&device, windows)?;
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({"accepted": accepted, "total": total}),
@@ -158,6 +148,11 @@ async fn start_personalization(
                 status: JobStatus::Running,
             },
         );
+        if let Err(e) = state.save(&inner) {
+            inner.jobs.remove(&id);
+            eprintln!("harbor cloud: job for {device} refused: {e}");
+            return Err(ApiError::internal("cannot store the job; none was started"));
+        }
         id
     };
     let worker = state.clone();
@@ -170,8 +165,12 @@ async fn start_personalization(
                 error: error.to_string(),
             },
         };
-        if let Some(j) = worker.lock().jobs.get_mut(&job_id) {
+        let mut inner = worker.lock();
+        if let Some(j) = inner.jobs.get_mut(&job_id) {
             j.status = status;
+        }
+        if let Err(e) = worker.save(&inner) {
+            eprintln!("harbor cloud: job {job_id} finished but its state was not saved: {e}");
         }
     });
     Ok(json(

@@ -14,7 +14,7 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, if one.
     pub field: Option<String>,
-    /// Seconds for `Retry-After` (503 only).
+    /// Seconds for `Retry-After` (429 and 503).
     pub retry_after_s: Option<u32>,
 }
 
@@ -52,6 +52,22 @@ impl ApiError {
     /// 404 naming what was not found.
     pub fn not_found(what: &str) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
+    }
+
+    /// 429 with `Retry-After`: the caller's rate limit is spent.
+    pub fn too_many_requests(retry_after_s: u32) -> Self {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate limit exceeded, retry later",
+            )
+        }
+    }
+
+    /// 500: the request was refused because the server could not keep its state.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
     /// 503 with `Retry-After`.

@@ -5,18 +5,23 @@
 //! - the dashboard uploads labelled windows, a job fine-tunes the model's last layer on them
 //!   and publishes a signed release ([`samples`], [`jobs`], [`release`]);
 //! - devices ask for the latest release and download the image with `Range` ([`range`]);
-//! - the harness injects faults through [`CloudServer::inject`] ([`faults`]).
+//! - the harness injects faults through [`CloudServer::inject`] ([`faults`]);
+//! - with a state directory everything persists across restarts ([`store`]); request sizes
+//!   and a per-token rate are bounded ([`limits`]); [`load`] measures it under load.
 
 mod api;
 pub mod client;
 pub mod error;
 pub mod faults;
 mod jobs;
+pub mod limits;
+pub mod load;
 pub mod range;
 pub mod registry;
 pub mod release;
 pub mod samples;
 mod state;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,10 +34,12 @@ use tokio::sync::oneshot;
 pub use client::{HttpClient, HttpResponse};
 pub use faults::{Fault, FaultHit, FaultTarget};
 pub use jobs::JobError;
+pub use limits::RateLimit;
 pub use registry::RegistryError;
 pub use release::{ReleaseError, ReleaseInfo, SigningKey};
 pub use samples::{InputContract, LabelledWindow};
 pub use state::{JobStatus, PublishError};
+pub use store::StoreError;
 
 /// How the cloud is set up.
 #[derive(Clone, Debug)]
@@ -58,6 +65,18 @@ pub struct CloudConfig {
     pub personalize_epochs: usize,
     /// Version of the model devices ship with; personalized releases count up from it.
     pub factory_version: u32,
+    /// Where to listen (default `127.0.0.1:0`: the OS picks the port).
+    pub addr: SocketAddr,
+    /// Listen on an address other than loopback (off: the mock cloud has no TLS).
+    pub allow_remote: bool,
+    /// Keep the state in this directory across restarts (`None`: in memory).
+    pub state_dir: Option<PathBuf>,
+    /// Requests per second per bearer token (`None`: unlimited); over it, 429.
+    pub rate_limit: Option<RateLimit>,
+    /// Largest request head (header names and values); larger ones get 431.
+    pub max_header_bytes: usize,
+    /// Longest request URI (path and query); longer ones get 414.
+    pub max_uri_bytes: usize,
 }
 
 impl CloudConfig {
@@ -81,6 +100,12 @@ impl CloudConfig {
             #[cfg(not(feature = "train"))]
             personalize_epochs: 0,
             factory_version: 1,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_remote: false,
+            state_dir: None,
+            rate_limit: None,
+            max_header_bytes: 16 << 10,
+            max_uri_bytes: 4 << 10,
         }
     }
 }
@@ -105,6 +130,12 @@ pub enum CloudError {
     /// A release could not be built or signed.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The state directory could not be read or written.
+    #[error(transparent)]
+    State(#[from] StoreError),
+    /// The address is not loopback and `allow_remote` is off.
+    #[error("{0} is not a loopback address; the mock cloud has no TLS (allow it explicitly)")]
+    NotLoopback(SocketAddr),
 }
 
 /// A running cloud; stops (gracefully) when dropped.
@@ -135,11 +166,28 @@ fn contract_from(model_dir: &Path) -> Result<InputContract, CloudError> {
 impl CloudServer {
     /// Loads the model card (and base model), binds 127.0.0.1 on a port the OS picks, and
     /// serves on a thread of its own.
-    pub fn start(config: CloudConfig) -> Result<CloudServer, CloudError> {
+    pub fn start(mut config: CloudConfig) -> Result<CloudServer, CloudError> {
         if config.keys.is_empty() {
             return Err(CloudError::Start("no signing key".into()));
         }
+        if !config.allow_remote && !config.addr.ip().is_loopback() {
+            return Err(CloudError::NotLoopback(config.addr));
+        }
         let contract = contract_from(&config.model_dir)?;
+        let (store, inner) = match &config.state_dir {
+            Some(dir) => {
+                let (store, meta) = store::Store::open(dir, config.seed)?;
+                let inner = restore(&store, meta, &contract, &mut config)?;
+                (Some(store), inner)
+            }
+            None => (
+                None,
+                state::Inner {
+                    registry: registry::Registry::new(config.seed),
+                    ..Default::default()
+                },
+            ),
+        };
         #[cfg(feature = "train")]
         let base = Some(Arc::new(
             crate::model::Trained::load(&config.model_dir).map_err(|e| CloudError::Model {
@@ -152,14 +200,16 @@ impl CloudServer {
             contract,
             #[cfg(feature = "train")]
             base,
-            inner: Mutex::new(state::Inner {
-                registry: registry::Registry::new(config.seed),
-                ..Default::default()
-            }),
+            inner: Mutex::new(inner),
+            store,
+            limiter: Default::default(),
             config,
         });
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| CloudError::Start(format!("bind 127.0.0.1:0: {e}")))?;
+        // Jobs a previous run left running are now failed: save that before serving.
+        state.save(&state.lock())?;
+        let addr = state.config.addr;
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| CloudError::Start(format!("bind {addr}: {e}")))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| CloudError::Start(e.to_string()))?;
@@ -228,7 +278,8 @@ impl CloudServer {
 
     /// Registers a user; returns its bearer token.
     pub fn add_user(&self, user: &str) -> Result<String, CloudError> {
-        Ok(self.state.lock().registry.add_user(user)?)
+        self.state
+            .change_registry(|r| r.add_user(user).map_err(CloudError::from))
     }
 
     /// Registers `owner`'s device with its hardware version; returns the device's token.
@@ -238,22 +289,41 @@ impl CloudServer {
         device: &str,
         hardware: &str,
     ) -> Result<String, CloudError> {
-        self.state
-            .lock()
-            .registry
-            .add_device(owner, device, hardware)
-            .map_err(CloudError::from)
+        self.state.change_registry(|r| {
+            r.add_device(owner, device, hardware)
+                .map_err(CloudError::from)
+        })
     }
 
     /// Lets the release API offer `device` a release older than the one it runs.
     pub fn allow_downgrade(&self, device: &str, allow: bool) -> Result<(), CloudError> {
-        let mut inner = self.state.lock();
-        let d = inner
-            .registry
-            .device_mut(device)
-            .ok_or_else(|| RegistryError::Missing("device", device.into()))?;
-        d.allow_downgrade = allow;
-        Ok(())
+        self.state.change_registry(|r| {
+            let d = r
+                .device_mut(device)
+                .ok_or_else(|| RegistryError::Missing("device", device.into()))?;
+            d.allow_downgrade = allow;
+            Ok(())
+        })
+    }
+
+    /// Every window `device` has stored, in upload order.
+    pub fn samples(&self, device: &str) -> Vec<LabelledWindow> {
+        self.state
+            .lock()
+            .samples
+            .get(device)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Releases published so far, oldest first.
+    pub fn releases(&self) -> Vec<ReleaseInfo> {
+        self.state
+            .lock()
+            .releases
+            .iter()
+            .map(|r| r.info(&r.manifest))
+            .collect()
     }
 
     /// Publishes `model` (a `.tflite`) as a signed release for `device` at `version`; the
@@ -309,6 +379,89 @@ impl CloudServer {
             let _ = t.join();
         }
     }
+}
+
+/// The in-memory state from a state directory: every file checked (manifests decode,
+/// images match their manifest's size and SHA-256, samples fit the model's contract).
+fn restore(
+    store: &store::Store,
+    meta: store::Meta,
+    contract: &InputContract,
+    config: &mut CloudConfig,
+) -> Result<state::Inner, CloudError> {
+    let state_file = store.dir().join("state.json");
+    let corrupt = |path: PathBuf, message: String| StoreError::Corrupt { path, message };
+    config.seed = meta.seed;
+    let mut inner = state::Inner {
+        registry: meta.registry,
+        ids: meta.ids,
+        ..Default::default()
+    };
+    for (_, device) in inner.registry.devices() {
+        if !config.hardware.contains(&device.hardware) {
+            config.hardware.push(device.hardware.clone());
+        }
+    }
+    for (id, mut job) in meta.jobs {
+        if job.status == JobStatus::Running {
+            job.status = JobStatus::Failed {
+                error: "interrupted: the cloud stopped before the job finished".into(),
+            };
+        }
+        inner.jobs.insert(id, job);
+    }
+    for r in meta.releases {
+        let manifest = client::unhex(&r.manifest)
+            .ok_or_else(|| "not hex".to_string())
+            .and_then(|b| {
+                harbor_core::ota::manifest::Manifest::decode(&b).map_err(|e| e.to_string())
+            })
+            .map_err(|e| {
+                corrupt(
+                    state_file.clone(),
+                    format!("release {}: manifest: {e}", r.id),
+                )
+            })?;
+        let bytes = store.read_artifact(&r.artifact)?;
+        let path = store
+            .dir()
+            .join("artifacts")
+            .join(format!("{}.bin", r.artifact));
+        if bytes.len() as u64 != u64::from(manifest.image_size)
+            || release::sha256(&bytes) != manifest.image_sha256
+        {
+            return Err(corrupt(
+                path,
+                format!(
+                    "{} bytes that do not match release {}'s manifest ({} bytes, sha256 {})",
+                    bytes.len(),
+                    r.id,
+                    manifest.image_size,
+                    client::hex(&manifest.image_sha256)
+                ),
+            )
+            .into());
+        }
+        inner.artifacts.insert(
+            r.artifact.clone(),
+            state::Artifact {
+                device: r.device.clone(),
+                etag: format!("\"{}\"", client::hex(&manifest.image_sha256)),
+                bytes: Arc::new(bytes),
+            },
+        );
+        inner.releases.push(release::Release {
+            id: r.id,
+            device: r.device,
+            manifest,
+            artifact: r.artifact,
+        });
+    }
+    for (device, (windows, uploads)) in store.load_samples(contract)? {
+        inner.samples.insert(device.clone(), windows);
+        inner.uploads.insert(device, uploads);
+    }
+    Ok(inner)
 }
 
 impl Drop for CloudServer {

@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 
 /// The authenticated caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Principal {
     /// A user (by id).
     User(String),
@@ -20,7 +21,7 @@ pub enum Principal {
 }
 
 /// A registered device.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Device {
     /// The user it belongs to.
     pub owner: String,
@@ -31,7 +32,7 @@ pub struct Device {
 }
 
 /// Users, devices and their tokens.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Registry {
     users: BTreeMap<String, ()>,
     devices: BTreeMap<String, Device>,
@@ -135,6 +136,29 @@ impl Registry {
             },
         );
         Ok(self.issue(Principal::Device(device.to_string())))
+    }
+
+    /// Whether some user or device holds `token`.
+    pub fn knows_token(&self, token: &str) -> bool {
+        self.tokens.contains_key(token)
+    }
+
+    /// Registered devices by id.
+    pub fn devices(&self) -> impl Iterator<Item = (&str, &Device)> {
+        self.devices.iter().map(|(id, d)| (id.as_str(), d))
+    }
+
+    /// Registered users.
+    pub fn users(&self) -> impl Iterator<Item = &str> {
+        self.users.keys().map(String::as_str)
+    }
+
+    /// The token of a user or device.
+    pub fn token_of(&self, who: &Principal) -> Option<&str> {
+        self.tokens
+            .iter()
+            .find(|(_, p)| *p == who)
+            .map(|(t, _)| t.as_str())
     }
 
     /// The device with this id.

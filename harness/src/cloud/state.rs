@@ -5,16 +5,18 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use harbor_core::ota::manifest::InputContract as ManifestContract;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::CloudConfig;
 use super::faults::Faults;
+use super::limits::SharedLimiter;
 use super::registry::{Registry, opaque_id};
 use super::release::{self, Release, ReleaseError, ReleaseInfo, SigningKey};
 use super::samples::{InputContract, LabelledWindow};
+use super::store::{MetaRef, STATE_FORMAT, Store, StoreError, StoredRelease};
 
 /// A personalization job's state, as `GET /api/v0/jobs/{id}` reports it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobStatus {
     /// Still fine-tuning.
@@ -43,9 +45,13 @@ pub enum PublishError {
     /// The model does not fit the contract devices were given.
     #[error("{0}")]
     Contract(String),
+    /// The release could not be stored in the state directory.
+    #[error(transparent)]
+    State(#[from] StoreError),
 }
 
-#[derive(Clone, Debug)]
+/// A personalization job: its device and where it stands.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Job {
     pub device: String,
     pub status: JobStatus,
@@ -69,6 +75,8 @@ pub struct Inner {
     pub artifacts: BTreeMap<String, Artifact>,
     pub faults: Faults,
     pub ids: u64,
+    /// Uploads stored per device (names the next sample file).
+    pub uploads: BTreeMap<String, u64>,
 }
 
 impl Inner {
@@ -87,12 +95,75 @@ pub struct AppState {
     #[cfg(feature = "train")]
     pub base: Option<Arc<crate::model::Trained>>,
     pub inner: Mutex<Inner>,
+    /// Where the state persists (`None`: in memory only).
+    pub store: Option<Store>,
+    /// Rate-limit buckets per token.
+    pub limiter: SharedLimiter,
 }
 
 impl AppState {
     pub fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves plain data; keep serving.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `state.json` from `inner` (nothing without a state directory).
+    pub fn save(&self, inner: &Inner) -> Result<(), StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        store.save_meta(&MetaRef {
+            format: STATE_FORMAT,
+            seed: self.config.seed,
+            ids: inner.ids,
+            registry: &inner.registry,
+            jobs: &inner.jobs,
+            releases: inner
+                .releases
+                .iter()
+                .map(|r| StoredRelease {
+                    id: r.id.clone(),
+                    device: r.device.clone(),
+                    manifest: super::client::hex(&r.manifest.encode()),
+                    artifact: r.artifact.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Stores `windows` as `device`'s next upload, on disk first: acknowledged windows are
+    /// stored exactly once, refused ones not at all. Returns the device's new total.
+    pub fn store_upload(
+        &self,
+        device: &str,
+        windows: Vec<LabelledWindow>,
+    ) -> Result<usize, super::error::ApiError> {
+        use super::error::ApiError;
+        let mut inner = self.lock();
+        let held = inner.samples.get(device).map_or(0, Vec::len);
+        if held + windows.len() > self.config.max_windows_per_device {
+            return Err(ApiError::field(
+                "windows",
+                format!(
+                    "the device holds {held} windows; {} more exceed its limit of {}",
+                    windows.len(),
+                    self.config.max_windows_per_device
+                ),
+            ));
+        }
+        if let Some(store) = &self.store {
+            let seq = inner.uploads.get(device).copied().unwrap_or(0);
+            store
+                .write_samples(device, seq, &windows, &self.contract)
+                .map_err(|e| {
+                    eprintln!("harbor cloud: upload for {device} refused: {e}");
+                    ApiError::internal("cannot store the upload; nothing was stored")
+                })?;
+        }
+        *inner.uploads.entry(device.to_string()).or_default() += 1;
+        let stored = inner.samples.entry(device.to_string()).or_default();
+        stored.extend(windows);
+        Ok(stored.len())
     }
 
     pub fn signing_key(&self) -> &SigningKey {
@@ -129,6 +200,9 @@ impl AppState {
         let mut inner = self.lock();
         let artifact = inner.next_id(self.config.seed, "artifact");
         let id = inner.next_id(self.config.seed, "release");
+        if let Some(store) = &self.store {
+            store.write_artifact(&artifact, &image)?;
+        }
         inner.artifacts.insert(
             artifact.clone(),
             Artifact {
@@ -145,7 +219,27 @@ impl AppState {
         };
         let info = release.info(&release.manifest);
         inner.releases.push(release);
+        if let Err(e) = self.save(&inner) {
+            inner.releases.pop();
+            inner.artifacts.remove(&artifact_id(&info));
+            return Err(e.into());
+        }
         Ok(info)
+    }
+
+    /// Registers a user or device through `change`, kept only if the state is saved.
+    pub fn change_registry<T>(
+        &self,
+        change: impl FnOnce(&mut super::registry::Registry) -> Result<T, super::CloudError>,
+    ) -> Result<T, super::CloudError> {
+        let mut inner = self.lock();
+        let before = inner.registry.clone();
+        let out = change(&mut inner.registry)?;
+        if let Err(e) = self.save(&inner) {
+            inner.registry = before;
+            return Err(e.into());
+        }
+        Ok(out)
     }
 
     /// A release must fit what devices were given (window and channels of the card).
@@ -166,4 +260,12 @@ impl AppState {
         }
         Ok(())
     }
+}
+
+fn artifact_id(info: &ReleaseInfo) -> String {
+    info.artifact_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }

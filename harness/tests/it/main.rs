@@ -14,6 +14,8 @@ mod cloud_integrity;
 mod cloud_ota_scenario;
 mod cloud_personalize;
 mod cloud_radio;
+mod cloud_serve;
+mod cloud_serve_cli;
 mod datasets_custom_files;
 mod datasets_fetch;
 mod datasets_fetch_publisher;

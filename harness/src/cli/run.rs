@@ -246,11 +246,25 @@ fn run_ota(scenario: &OtaScenario, loaded: &Scenario, args: RunArgs) -> CliResul
     if let Some(stop) = report.interrupted_by {
         return Ok(interrupted(stop));
     }
-    Ok(if report.passed() {
+    let infrastructure = report.ota.iter().flat_map(|o| o.infrastructure_errors());
+    let mut exit = if report.passed() {
         Exit::Ok
     } else {
         Exit::ChecksFailed
-    })
+    };
+    for case in infrastructure {
+        let message = case
+            .infrastructure_error
+            .as_ref()
+            .map(|e| e.message.as_str());
+        eprintln!(
+            "harbor: case `{}`: infrastructure error: {}",
+            case.name,
+            message.unwrap_or_default()
+        );
+        exit = Exit::Infrastructure;
+    }
+    Ok(exit)
 }
 
 /// Before anything runs: `out` takes files (exit 3 if not), and an older report set there

@@ -175,6 +175,8 @@ pub trait AnyBacking: Send {
     fn settle_any(&mut self) -> BoxFuture<'_, ()>;
     /// [`Backing::closed`].
     fn closed_any(&mut self, target: String, during: String) -> BoxFuture<'_, TargetError>;
+    /// [`Backing::hung`].
+    fn hung_any(&mut self, target: String, during: String, waited: Duration) -> TargetError;
     /// [`Backing::pid`].
     fn pid_any(&self) -> Option<u32>;
     /// [`Backing::log`].
@@ -190,6 +192,9 @@ impl<B: Backing> AnyBacking for B {
     }
     fn closed_any(&mut self, target: String, during: String) -> BoxFuture<'_, TargetError> {
         Box::pin(self.closed(target, during))
+    }
+    fn hung_any(&mut self, target: String, during: String, waited: Duration) -> TargetError {
+        self.hung(target, during, waited)
     }
     fn pid_any(&self) -> Option<u32> {
         self.pid()
@@ -212,6 +217,9 @@ impl<'a> Backing for Box<dyn AnyBacking + 'a> {
         during: String,
     ) -> impl Future<Output = TargetError> + Send {
         (**self).closed_any(target, during)
+    }
+    fn hung(&mut self, target: String, during: String, waited: Duration) -> TargetError {
+        (**self).hung_any(target, during, waited)
     }
     fn pid(&self) -> Option<u32> {
         (**self).pid_any()

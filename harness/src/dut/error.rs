@@ -153,6 +153,32 @@ pub enum TargetError {
         /// The trap handler's report.
         report: TrapReport,
     },
+    /// The emulator process was stopped (state `T`: SIGSTOP, a debugger) when the deadline
+    /// passed: the harness's trouble, not the firmware's. The process is killed.
+    #[error(
+        "{target}: emulator stalled (process {pid} stopped, SIGSTOP): no answer within {waited:?} while {during}"
+    )]
+    EmulatorStalled {
+        /// The device's name in messages.
+        target: String,
+        /// The stopped process.
+        pid: u32,
+        /// What harbor was doing.
+        during: String,
+        /// How long harbor waited.
+        waited: Duration,
+    },
+    /// The emulator process was ended by a signal harbor did not send (kill -9, the OOM
+    /// killer): the harness's trouble, not the firmware's.
+    #[error("{target}: emulator killed by signal {signal} ({}) while {during}", signal_name(*signal))]
+    EmulatorKilled {
+        /// The device's name in messages.
+        target: String,
+        /// The signal number.
+        signal: i32,
+        /// What harbor was doing.
+        during: String,
+    },
     /// No answer within the deadline.
     #[error("{target} hung: no answer within {waited:?} while {during}")]
     Hang {
@@ -247,6 +273,21 @@ fn exit_text(code: Option<i32>) -> String {
     }
 }
 
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "another signal",
+    }
+}
+
 fn stderr_text(stderr: &str) -> String {
     let stderr = stderr.trim();
     if stderr.is_empty() {
@@ -265,7 +306,14 @@ impl TargetError {
         "backend-unavailable",
         "firmware-missing",
         "port-unavailable",
+        "emulator-stalled",
+        "emulator-killed",
     ];
+
+    /// Whether the harness, not the device, is at fault (one of [`Self::INFRASTRUCTURE_KINDS`]).
+    pub fn is_infrastructure(&self) -> bool {
+        Self::INFRASTRUCTURE_KINDS.contains(&self.kind())
+    }
 
     /// A short stable name of the failure kind, for reports and test assertions.
     pub fn kind(&self) -> &'static str {
@@ -280,6 +328,8 @@ impl TargetError {
             Self::FirmwareMissing { .. } => "firmware-missing",
             Self::Exited { .. } => "exited",
             Self::Trap { .. } => "trap",
+            Self::EmulatorStalled { .. } => "emulator-stalled",
+            Self::EmulatorKilled { .. } => "emulator-killed",
             Self::Hang { .. } => "hang",
             Self::Truncated { .. } => "truncated",
             Self::Garbage { .. } => "garbage",

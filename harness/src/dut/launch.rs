@@ -6,8 +6,9 @@
 
 use std::ffi::OsString;
 use std::future::Future;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -203,18 +204,9 @@ impl EmulatorProcess {
         let outcome = tokio::select! {
             done = tokio::time::timeout_at(deadline, ready) => match done {
                 Ok(result) => result,
-                Err(_) => Err(TargetError::Hang {
-                    target: self.name.clone(),
-                    during: during.to_string(),
-                    waited: timeout,
-                }),
+                Err(_) => Err(self.hung(self.name.clone(), during.to_string(), timeout)),
             },
-            status = self.child.wait() => Err(TargetError::Exited {
-                target: self.name.clone(),
-                code: status.ok().and_then(|s| s.code()),
-                during: during.to_string(),
-                stderr: self.log(),
-            }),
+            status = self.child.wait() => Err(self.ended(status.ok(), during.to_string())),
         };
         if outcome.is_err() {
             self.stop();
@@ -247,16 +239,48 @@ impl EmulatorProcess {
         let _ = self.child.kill().await;
     }
 
-    /// Waits briefly for the process to exit on its own, then kills it; its exit code.
-    async fn reap(&mut self) -> Option<i32> {
+    /// Waits briefly for the process to exit on its own, then kills it; how it exited on its
+    /// own (`None` when harbor had to kill it).
+    async fn reap(&mut self) -> Option<ExitStatus> {
         match tokio::time::timeout(REAP_GRACE, self.child.wait()).await {
-            Ok(Ok(status)) => status.code(),
+            Ok(Ok(status)) => Some(status),
             _ => {
                 self.kill().await;
                 None
             }
         }
     }
+
+    /// The error for a process that ended by itself with `status`: killed by a signal is the
+    /// harness's trouble ([`TargetError::EmulatorKilled`]), an exit code is the firmware's.
+    fn ended(&self, status: Option<ExitStatus>, during: String) -> TargetError {
+        match status.and_then(|s| s.signal()) {
+            Some(signal) => TargetError::EmulatorKilled {
+                target: self.name.clone(),
+                signal,
+                during,
+            },
+            None => TargetError::Exited {
+                target: self.name.clone(),
+                code: status.and_then(|s| s.code()),
+                during,
+                stderr: self.log(),
+            },
+        }
+    }
+}
+
+/// Whether process `pid` is stopped (state `T` or `t` in `/proc/<pid>/stat`: SIGSTOP, a
+/// tracer). The state follows the command name, which is in parentheses and may hold spaces.
+pub fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| stopped_state(&stat))
+}
+
+/// The state letter of a `/proc/<pid>/stat` line says stopped.
+fn stopped_state(stat: &str) -> bool {
+    stat.rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().next())
+        .is_some_and(|state| state == "T" || state == "t")
 }
 
 impl Backing for EmulatorProcess {
@@ -269,12 +293,33 @@ impl Backing for EmulatorProcess {
     }
 
     async fn closed(&mut self, target: String, during: String) -> TargetError {
-        let code = self.reap().await;
-        TargetError::Exited {
-            target,
-            code,
-            during,
-            stderr: self.log(),
+        let status = self.reap().await;
+        let mut error = self.ended(status, during);
+        if let TargetError::EmulatorKilled { target: t, .. }
+        | TargetError::Exited { target: t, .. } = &mut error
+        {
+            *t = target;
+        }
+        error
+    }
+
+    /// A stopped process is named as stalled, and killed (SIGKILL ends a stopped process).
+    fn hung(&mut self, target: String, during: String, waited: Duration) -> TargetError {
+        match self.pid().filter(|&pid| is_stopped(pid)) {
+            Some(pid) => {
+                self.stop();
+                TargetError::EmulatorStalled {
+                    target,
+                    pid,
+                    during,
+                    waited,
+                }
+            }
+            None => TargetError::Hang {
+                target,
+                during,
+                waited,
+            },
         }
     }
 
@@ -332,4 +377,44 @@ pub fn target_name(prefix: &str, path: &Path) -> String {
         |n| n.to_string_lossy().into_owned(),
     );
     format!("{prefix}:{file}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_after_the_command_name_decides_stopped() {
+        assert!(stopped_state("4242 (qemu-system-ris) T 17 4242 0"));
+        assert!(stopped_state("4242 (qemu) t 17"), "stopped by a tracer");
+        assert!(!stopped_state("4242 (qemu) S 17 4242 0"));
+        assert!(!stopped_state("4242 (qemu) Z 17"));
+        // A command name may hold `) T (`: only the last `)` ends it.
+        assert!(!stopped_state("4242 (a) T (b) R 17"));
+        assert!(!stopped_state("garbage"));
+    }
+
+    #[test]
+    fn a_real_process_reads_as_stopped_only_while_stopped() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let wait_for = |want: bool| {
+            (0..50).any(|_| {
+                std::thread::sleep(Duration::from_millis(20));
+                is_stopped(pid) == want
+            })
+        };
+        assert!(!is_stopped(pid));
+        // SAFETY: signals the child this test started and has not reaped.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) };
+        assert!(wait_for(true), "SIGSTOP reads as stopped");
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+        assert!(wait_for(false), "SIGCONT reads as running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!is_stopped(pid), "a process that is gone is not stopped");
+    }
 }

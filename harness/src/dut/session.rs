@@ -27,6 +27,15 @@ pub trait Backing: Send {
         target: String,
         during: String,
     ) -> impl Future<Output = TargetError> + Send;
+    /// The error for a deadline that passed with no answer: [`TargetError::Hang`], unless
+    /// the backing knows the harness is at fault (an emulator stopped by a signal).
+    fn hung(&mut self, target: String, during: String, waited: Duration) -> TargetError {
+        TargetError::Hang {
+            target,
+            during,
+            waited,
+        }
+    }
     /// The emulator's process id while it runs; `None` for a board.
     fn pid(&self) -> Option<u32> {
         None
@@ -220,11 +229,7 @@ where
         let target = self.name.clone();
         let during = during.to_string();
         let error = match failure {
-            LinkFailure::Timeout => TargetError::Hang {
-                target,
-                during,
-                waited,
-            },
+            LinkFailure::Timeout => self.backing.hung(target, during, waited),
             LinkFailure::Truncated(held) => TargetError::Truncated {
                 target,
                 during,

@@ -71,8 +71,13 @@ impl Band {
     }
 
     /// Pushes the download into the band and reads what it concluded after a reboot; the band
-    /// stays up when it came back.
-    pub async fn verdict(self, info: &ReleaseInfo, d: &Download) -> (String, Option<Band>) {
+    /// stays up when it came back. `Err` only when the harness failed (the emulator stalled
+    /// or was killed): that is no verdict of the band's.
+    pub async fn verdict(
+        self,
+        info: &ReleaseInfo,
+        d: &Download,
+    ) -> Result<(String, Option<Band>), CaseError> {
         let Band {
             _dir,
             config,
@@ -80,17 +85,28 @@ impl Band {
         } = self;
         if let Err(e) = crate::ota::radio::deliver(&mut target, info, d, device::MAX_CHUNK).await {
             target.shutdown().await;
-            return (
+            if e.infrastructure().is_some() {
+                return Err(CaseError::device("push")(e));
+            }
+            return Ok((
                 e.refusal()
                     .map_or_else(|| format!("push-failed: {e}"), str::to_string),
                 None,
-            );
+            ));
         }
         let mut target = match device::reboot_qemu(target, &config).await {
-            Err(e) => return (format!("reboot-failed: {e}"), None),
+            Err(e) => {
+                if e.infrastructure().is_some() {
+                    return Err(CaseError::device("reboot")(e));
+                }
+                return Ok((format!("reboot-failed: {e}"), None));
+            }
             Ok(t) => t,
         };
         let verdict = match device::status(&mut target).await {
+            Err(e) if e.infrastructure().is_some() => {
+                return Err(CaseError::device("status after the reboot")(e));
+            }
             Ok(s) if s.version == info.version && s.self_test_passed => "accepted".to_string(),
             Ok(s)
                 if s.last_error == "self-test-failed"
@@ -105,23 +121,27 @@ impl Band {
             ),
             Err(e) => format!("status-failed: {e}"),
         };
-        (
+        Ok((
             verdict,
             Some(Band {
                 _dir,
                 config,
                 target,
             }),
-        )
+        ))
     }
 
     /// [`Band::verdict`], then the band is stopped.
-    pub async fn verdict_and_stop(self, info: &ReleaseInfo, d: &Download) -> String {
-        let (verdict, band) = self.verdict(info, d).await;
+    pub async fn verdict_and_stop(
+        self,
+        info: &ReleaseInfo,
+        d: &Download,
+    ) -> Result<String, CaseError> {
+        let (verdict, band) = self.verdict(info, d).await?;
         if let Some(band) = band {
             band.stop().await;
         }
-        verdict
+        Ok(verdict)
     }
 
     /// Stops the band's QEMU.

@@ -71,6 +71,15 @@ impl OtaDeviceError {
             _ => None,
         }
     }
+
+    /// The harness's own trouble behind this error (an emulator that stalled or was killed,
+    /// [`TargetError::is_infrastructure`]), if that is what it is: not the band's doing.
+    pub fn infrastructure(&self) -> Option<&TargetError> {
+        match self {
+            Self::Target(t) if t.is_infrastructure() => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// What a finished push did.

@@ -100,6 +100,18 @@ pub enum CaseError {
 }
 
 impl CaseError {
+    /// The harness's own trouble behind this error (an emulator that stalled or was killed
+    /// mid-case), if that is what it is: the case is then an infrastructure failure, not a
+    /// result of the band's.
+    pub fn infrastructure(&self) -> Option<&crate::dut::TargetError> {
+        match self {
+            Self::Device { source, .. } => source.infrastructure(),
+            Self::Sweep(e) => e.infrastructure(),
+            Self::Personalize(PersonalizeError::Infer(e)) if e.is_infrastructure() => Some(e),
+            _ => None,
+        }
+    }
+
     /// `step` of talking to the band failed.
     pub fn device(step: &'static str) -> impl Fn(OtaDeviceError) -> CaseError {
         move |source| CaseError::Device { step, source }

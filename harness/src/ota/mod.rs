@@ -15,6 +15,9 @@ pub mod sweep;
 mod verdict;
 
 pub use error::{CaseError, OtaError};
-pub use outcome::{AccuracyGain, CaseResult, DeviceOutcome, OtaResults};
+pub use outcome::{
+    AccuracyGain, CaseResult, CaseStatus, DeviceOutcome, INFRASTRUCTURE_ERROR, InfrastructureError,
+    OtaResults,
+};
 pub use runner::{run, run_report, run_until};
 pub use verdict::host_verdict;

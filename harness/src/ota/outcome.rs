@@ -47,7 +47,38 @@ pub struct CaseResult {
     /// Personalized release only: on-device accuracy for its user before and after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<AccuracyGain>,
+    /// Whether the case ran to an outcome, or the harness failed it.
+    #[serde(default)]
+    pub status: CaseStatus,
+    /// With `status: infrastructure_error`: what failed (the emulator that stalled or was
+    /// killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure_error: Option<InfrastructureError>,
 }
+
+/// Whether a case ran to an outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// The case ran: `got` holds its devices' outcomes, passed or not.
+    #[default]
+    Completed,
+    /// The harness could not finish the case (an emulator stalled or was killed): no
+    /// verdict on the band; `harbor run` exits 3.
+    InfrastructureError,
+}
+
+/// Why the harness could not finish a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfrastructureError {
+    /// The failure's kind (`emulator-stalled`, `emulator-killed`: `TargetError::kind`).
+    pub kind: String,
+    /// The whole message, with the step the case was at.
+    pub message: String,
+}
+
+/// The outcome an infrastructure failure puts in `got`.
+pub const INFRASTRUCTURE_ERROR: &str = "infrastructure_error";
 
 impl CaseResult {
     /// A case whose devices ended with `devices`; it passes when every one got `expected`.
@@ -69,7 +100,34 @@ impl CaseResult {
             unbootable: None,
             unbootable_after: Vec::new(),
             accuracy: None,
+            status: CaseStatus::Completed,
+            infrastructure_error: None,
         }
+    }
+
+    /// A case the harness could not finish: `kind` names the failure, `message` says it all.
+    pub fn infrastructure_error(name: &str, expected: &str, kind: &str, message: String) -> Self {
+        CaseResult {
+            got: vec![INFRASTRUCTURE_ERROR.to_string()],
+            status: CaseStatus::InfrastructureError,
+            infrastructure_error: Some(InfrastructureError {
+                kind: kind.to_string(),
+                message,
+            }),
+            ..CaseResult::new(name, expected, Vec::new())
+        }
+    }
+
+    /// The harness failed this case (an emulator stalled or was killed).
+    pub fn is_infrastructure_error(&self) -> bool {
+        self.status == CaseStatus::InfrastructureError
+    }
+}
+
+impl OtaResults {
+    /// Cases the harness could not finish.
+    pub fn infrastructure_errors(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| c.is_infrastructure_error())
     }
 }
 

@@ -9,12 +9,14 @@ use crate::board::BoardProfile;
 use crate::cloud::{CloudConfig, CloudServer};
 use crate::ota::case::{CaseContext, link_model};
 use crate::ota::error::OtaError;
-use crate::ota::outcome::OtaResults;
+use crate::ota::outcome::{CaseResult, OtaResults};
 use crate::report::{BoardSummary, Report, RunStatus, SCHEMA_VERSION};
 use crate::scenario::OtaScenario;
 use crate::shutdown::{Stop, StopSignal};
 
-/// Runs every case against one cloud; the results say which ended as expected.
+/// Runs every case against one cloud; the results say which ended as expected. A case the
+/// harness fails (an emulator that stalls or is killed) is recorded as an infrastructure
+/// error and the next case runs; any other case error stops the run.
 pub async fn run(s: &OtaScenario) -> Result<OtaResults, OtaError> {
     Ok(run_until(s, &StopSignal::never()).await?.0)
 }
@@ -74,10 +76,24 @@ pub async fn run_until(
                 break;
             }
         };
-        let result = outcome.map_err(|source| OtaError::Case {
-            case: case.name.clone(),
-            source: Box::new(source),
-        })?;
+        let result = match outcome {
+            Ok(result) => result,
+            // The harness failed this case: say so and go on with the next.
+            Err(source) => match source.infrastructure().map(|infra| infra.kind()) {
+                Some(kind) => CaseResult::infrastructure_error(
+                    &case.name,
+                    &case.expect,
+                    kind,
+                    source.to_string(),
+                ),
+                None => {
+                    return Err(OtaError::Case {
+                        case: case.name.clone(),
+                        source: Box::new(source),
+                    });
+                }
+            },
+        };
         cases.push(result);
     }
     let results = OtaResults {

@@ -46,6 +46,17 @@ pub enum SweepError {
     },
 }
 
+impl SweepError {
+    /// The harness's own trouble behind this error (an emulator that stalled or was
+    /// killed), if that is what it is.
+    pub fn infrastructure(&self) -> Option<&crate::dut::TargetError> {
+        match self {
+            Self::Device { source, .. } => source.infrastructure(),
+            _ => None,
+        }
+    }
+}
+
 /// Why a band is not usable after a cut (recorded in the report, by cut point).
 #[derive(Debug, thiserror::Error)]
 enum Unbootable {
@@ -230,6 +241,7 @@ pub async fn power_cut_sweep(
             .map_err(step("arm"))?;
         match push(&mut target, v2).await {
             Err(OtaDeviceError::PowerCut { .. }) => {}
+            Err(e) if e.infrastructure().is_some() => return Err(step("update cut")(e)),
             other => {
                 return Err(SweepError::NoPowerCut {
                     point: format!("update cut {k}"),
@@ -241,7 +253,7 @@ pub async fn power_cut_sweep(
             &mut report,
             &format!("update op {k}"),
             check_bootable(&band, target, versions, v1, v2).await,
-        );
+        )?;
     }
     // Each copy of this flash boots v2 for the first time (NEW → PENDING_VERIFY).
     let pushed = Flash::copy_of(template, &base)?;
@@ -256,6 +268,7 @@ pub async fn power_cut_sweep(
             .map_err(step("arm"))?;
         match device::confirm(&mut target).await {
             Err(OtaDeviceError::PowerCut { .. }) => {}
+            Err(e) if e.infrastructure().is_some() => return Err(step("confirm cut")(e)),
             other => {
                 return Err(SweepError::NoPowerCut {
                     point: format!("confirm cut {k}"),
@@ -267,16 +280,40 @@ pub async fn power_cut_sweep(
             &mut report,
             &format!("confirm op {k}"),
             check_bootable(&band, target, versions, v1, v2).await,
-        );
+        )?;
     }
     Ok(report)
 }
 
-fn record(report: &mut SweepReport, point: &str, result: Result<u32, Unbootable>) {
-    report.cut_points_tried += 1;
+/// Counts the cut and records what it left; an emulator that stalled or was killed is the
+/// harness's trouble, not an unbootable band: it ends the sweep as an error.
+fn record(
+    report: &mut SweepReport,
+    point: &str,
+    result: Result<u32, Unbootable>,
+) -> Result<(), SweepError> {
     match result {
         Ok(version) => report.versions_after_cut.push(version),
-        Err(why) => report.unbootable.push(format!("{point}: {why}")),
+        Err(why) => match why.into_infrastructure() {
+            Ok(infra) => return Err(infra),
+            Err(why) => report.unbootable.push(format!("{point}: {why}")),
+        },
+    }
+    report.cut_points_tried += 1;
+    Ok(())
+}
+
+impl Unbootable {
+    /// `Ok` with the sweep error when the harness, not the band, failed; else `Err(self)`.
+    fn into_infrastructure(self) -> Result<SweepError, Self> {
+        match self {
+            Self::Step(e) if e.infrastructure().is_some() => Ok(e),
+            Self::Infer(e) if e.is_infrastructure() => Ok(SweepError::Device {
+                step: "infer after the cut",
+                source: e.into(),
+            }),
+            other => Err(other),
+        }
     }
 }
 
@@ -343,4 +380,97 @@ async fn check_bootable(
         return Err(Unbootable::NotUpdated(now.version));
     }
     Ok(s.version)
+}
+
+#[cfg(test)]
+mod tests {
+    //! What a cut's trouble is recorded as: a band's own failure is an unbootable cut point,
+    //! an emulator that stalled or was killed ends the sweep as an infrastructure error.
+
+    use std::time::Duration;
+
+    use harbor_core::protocol::MessageType;
+
+    use super::*;
+    use crate::dut::TargetError;
+
+    fn stalled() -> TargetError {
+        TargetError::EmulatorStalled {
+            target: "qemu:band-qemu.elf".into(),
+            pid: 4242,
+            during: "answering OtaStatus".into(),
+            waited: Duration::from_secs(30),
+        }
+    }
+
+    fn killed() -> TargetError {
+        TargetError::EmulatorKilled {
+            target: "qemu:band-qemu.elf".into(),
+            signal: 9,
+            during: "answering OtaChunk".into(),
+        }
+    }
+
+    fn hang() -> TargetError {
+        TargetError::Hang {
+            target: "qemu:band-qemu.elf".into(),
+            during: "booting".into(),
+            waited: Duration::from_secs(30),
+        }
+    }
+
+    fn at_step(e: TargetError) -> Unbootable {
+        Unbootable::Step(step("status after the cut")(e.into()))
+    }
+
+    #[test]
+    fn a_stalled_or_killed_emulator_ends_the_sweep_and_is_not_counted_unbootable() {
+        for (fault, kind) in [
+            (at_step(stalled()), "emulator-stalled"),
+            (at_step(killed()), "emulator-killed"),
+            (Unbootable::Infer(killed()), "emulator-killed"),
+        ] {
+            let mut report = SweepReport::default();
+            let err = record(&mut report, "update op 3", Err(fault)).unwrap_err();
+            assert_eq!(
+                err.infrastructure().map(TargetError::kind),
+                Some(kind),
+                "{err}"
+            );
+            assert_eq!(report.cut_points_tried, 0, "{err}");
+            assert!(report.unbootable.is_empty(), "{:?}", report.unbootable);
+            let case = crate::ota::CaseError::Sweep(err);
+            assert_eq!(case.infrastructure().map(TargetError::kind), Some(kind));
+        }
+    }
+
+    #[test]
+    fn a_band_that_fails_on_its_own_is_an_unbootable_cut_point() {
+        for fault in [
+            at_step(hang()),
+            Unbootable::NoValidModel("no active slot".into()),
+            Unbootable::NotUpdated(1),
+            Unbootable::Step(step("confirm")(OtaDeviceError::PowerCut {
+                during: MessageType::OtaConfirm,
+            })),
+        ] {
+            let mut report = SweepReport::default();
+            record(&mut report, "confirm op 0", Err(fault)).unwrap();
+            assert_eq!(report.cut_points_tried, 1);
+            assert_eq!(report.unbootable.len(), 1);
+            assert!(report.unbootable[0].starts_with("confirm op 0: "));
+        }
+        let mut report = SweepReport::default();
+        record(&mut report, "update op 0", Ok(2)).unwrap();
+        assert_eq!(
+            (report.cut_points_tried, report.versions_after_cut),
+            (1, vec![2])
+        );
+        assert!(
+            crate::ota::CaseError::Sweep(step("arm")(hang().into()))
+                .infrastructure()
+                .is_none(),
+            "a hang is the firmware's"
+        );
+    }
 }

@@ -196,10 +196,11 @@ pub fn to_junit(report: &Report) -> String {
         let _ = writeln!(suites, "  </testsuite>");
     }
     if let Some(ota) = &report.ota {
-        let (suite, t, f) = super::ota::junit_suite(&report.scenario, ota);
+        let (suite, t, f, e) = super::ota::junit_suite(&report.scenario, ota);
         suites += &suite;
         tests += t;
         failures += f;
+        errors += e;
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"harbor {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n{suites}</testsuites>\n",

@@ -7,7 +7,10 @@ use std::fmt::Write;
 use super::html::{esc, table, td, td_num, td_result};
 use super::junit::{escape_xml, escape_xml_text};
 use super::markdown::markdown_table;
-use crate::ota::{CaseResult, OtaResults};
+use crate::ota::{CaseResult, INFRASTRUCTURE_ERROR, OtaResults};
+
+/// The result column of a case the harness could not finish.
+const ERROR: &str = "ERROR";
 
 fn radio_name(ota: &OtaResults) -> String {
     format!("{:?}", ota.radio).to_lowercase()
@@ -15,6 +18,29 @@ fn radio_name(ota: &OtaResults) -> String {
 
 fn passed_count(ota: &OtaResults) -> usize {
     ota.cases.iter().filter(|c| c.passed).count()
+}
+
+fn error_count(ota: &OtaResults) -> usize {
+    ota.infrastructure_errors().count()
+}
+
+/// `, K could not run (infrastructure error)` when the harness failed cases.
+fn errors_clause(ota: &OtaResults) -> String {
+    match error_count(ota) {
+        0 => String::new(),
+        n => format!(", {n} could not finish (infrastructure error)"),
+    }
+}
+
+/// One line per case the harness failed: `` `case`: infrastructure error (kind): message ``.
+fn infrastructure_lines(ota: &OtaResults) -> Vec<(String, String)> {
+    ota.infrastructure_errors()
+        .filter_map(|c| {
+            c.infrastructure_error
+                .as_ref()
+                .map(|e| (c.name.clone(), e.message.clone()))
+        })
+        .collect()
 }
 
 fn energy(e: Option<f64>) -> String {
@@ -25,6 +51,22 @@ fn energy(e: Option<f64>) -> String {
 fn rows(ota: &OtaResults) -> Vec<[String; 10]> {
     let mut rows = Vec::new();
     for c in &ota.cases {
+        if let Some(e) = &c.infrastructure_error {
+            let none = || "–".to_string();
+            rows.push([
+                c.name.clone(),
+                none(),
+                c.expected.clone(),
+                format!("{INFRASTRUCTURE_ERROR} ({})", e.kind),
+                ERROR.to_string(),
+                none(),
+                none(),
+                none(),
+                none(),
+                none(),
+            ]);
+            continue;
+        }
         for d in &c.devices {
             rows.push([
                 c.name.clone(),
@@ -86,16 +128,17 @@ fn notes(ota: &OtaResults) -> Vec<String> {
 /// The `## OTA cases` section of `report.md`.
 pub fn markdown(ota: &OtaResults) -> String {
     let mut md = format!(
-        "## OTA cases: {} of {} ended as expected\n\nRadio: {}. Verdicts: {}.\n\n",
+        "## OTA cases: {} of {} ended as expected{}\n\nRadio: {}. Verdicts: {}.\n\n",
         passed_count(ota),
         ota.cases.len(),
+        errors_clause(ota),
         radio_name(ota),
         ota.verified_by
     );
     let mut table = vec![HEADER.map(String::from).to_vec()];
     table.extend(rows(ota).into_iter().map(|mut r| {
-        if r[4] == "FAIL" {
-            r[4] = "**FAIL**".into();
+        if r[4] == "FAIL" || r[4] == ERROR {
+            r[4] = format!("**{}**", r[4]);
         }
         r.to_vec()
     }));
@@ -107,6 +150,9 @@ pub fn markdown(ota: &OtaResults) -> String {
         for why in &c.unbootable_after {
             let _ = writeln!(md, "- `{}`: unbootable after {why}", c.name);
         }
+    }
+    for (case, message) in infrastructure_lines(ota) {
+        let _ = writeln!(md, "- `{case}`: infrastructure error: {message}");
     }
     md
 }
@@ -138,21 +184,29 @@ fn failure(c: &CaseResult) -> String {
     message
 }
 
-/// The `report.junit.xml` testsuite of the OTA cases of `scenario`, with its test and failure
-/// counts.
-pub fn junit_suite(scenario: &str, ota: &OtaResults) -> (String, usize, usize) {
+/// The `report.junit.xml` testsuite of the OTA cases of `scenario`, with its test, failure
+/// and error counts (a case the harness could not finish is an error, not a failure).
+pub fn junit_suite(scenario: &str, ota: &OtaResults) -> (String, usize, usize, usize) {
     let suite = escape_xml(scenario);
     let tests = ota.cases.len();
-    let failures = tests - passed_count(ota);
+    let errors = error_count(ota);
+    let failures = tests - passed_count(ota) - errors;
     let mut xml = format!(
-        "  <testsuite name=\"ota: {suite}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n"
+        "  <testsuite name=\"ota: {suite}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n"
     );
     for c in &ota.cases {
         let open = format!(
             r#"    <testcase name="{}" classname="ota.{suite}""#,
             escape_xml(&c.name)
         );
-        if c.passed {
+        if let Some(e) = &c.infrastructure_error {
+            let _ = writeln!(
+                xml,
+                "{open}>\n      <error type=\"infrastructure\" message=\"{}\">{}</error>\n    </testcase>",
+                escape_xml(&format!("{}: {}", e.kind, e.message)),
+                escape_xml_text(&e.message)
+            );
+        } else if c.passed {
             let _ = writeln!(xml, "{open}/>");
         } else {
             let message = failure(c);
@@ -165,14 +219,14 @@ pub fn junit_suite(scenario: &str, ota: &OtaResults) -> (String, usize, usize) {
         }
     }
     xml.push_str("  </testsuite>\n");
-    (xml, tests, failures)
+    (xml, tests, failures, errors)
 }
 
 /// The OTA section of `report.html`.
 pub fn html(ota: &OtaResults) -> String {
     let passed = passed_count(ota);
     let mut html = format!(
-        "<h2>OTA cases</h2>\n<p>Radio {}; verdicts: {}. <span id=\"ota-verdict\" class=\"{}\">{passed} of {} cases ended as expected</span>.</p>\n",
+        "<h2>OTA cases</h2>\n<p>Radio {}; verdicts: {}. <span id=\"ota-verdict\" class=\"{}\">{passed} of {} cases ended as expected{}</span>.</p>\n",
         esc(&radio_name(ota)),
         esc(&ota.verified_by),
         if passed == ota.cases.len() {
@@ -180,7 +234,8 @@ pub fn html(ota: &OtaResults) -> String {
         } else {
             "fail"
         },
-        ota.cases.len()
+        ota.cases.len(),
+        esc(&errors_clause(ota))
     );
     let body: Vec<Vec<String>> = rows(ota)
         .into_iter()
@@ -215,6 +270,23 @@ pub fn html(ota: &OtaResults) -> String {
             })
         })
         .collect();
+    let errors: Vec<String> = infrastructure_lines(ota)
+        .iter()
+        .map(|(case, message)| {
+            format!(
+                "<li><code>{}</code>: infrastructure error: {}</li>",
+                esc(case),
+                esc(message)
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        let _ = writeln!(
+            html,
+            "<ul id=\"ota-infrastructure-errors\">\n{}\n</ul>",
+            errors.join("\n")
+        );
+    }
     if !unbootable.is_empty() {
         let _ = writeln!(
             html,

@@ -33,6 +33,7 @@ mod models_import;
 mod models_infer;
 mod models_integrity;
 mod ota_device_qemu;
+mod ota_faults;
 mod ota_shutdown;
 mod parsers_fuzz;
 mod qemu_binary;

@@ -54,7 +54,7 @@ async fn a_crash_during_a_text_command_is_a_trap_too() {
 }
 
 #[tokio::test]
-async fn an_emulator_that_dies_is_reported_as_exited() {
+async fn an_emulator_killed_by_a_signal_is_named_as_such() {
     let mut band = crate::support::qemu::launch("band-qemu").await;
     band.info().await.unwrap();
     let pid = band.pid().expect("QEMU is running");
@@ -66,10 +66,49 @@ async fn an_emulator_that_dies_is_reported_as_exited() {
     assert!(status.success());
     let err = band.info().await.unwrap_err();
     match &err {
-        TargetError::Exited { code, .. } => {
-            assert_eq!(*code, None, "killed by a signal: no exit code")
-        }
-        other => panic!("expected exited, got {other}"),
+        TargetError::EmulatorKilled { signal, .. } => assert_eq!(*signal, 9),
+        other => panic!("expected emulator-killed, got {other}"),
     }
-    assert!(err.to_string().contains("killed by a signal"), "{err}");
+    assert_eq!(err.kind(), "emulator-killed");
+    assert!(
+        err.is_infrastructure(),
+        "the harness's trouble, not the firmware's"
+    );
+    assert!(
+        err.to_string()
+            .contains("emulator killed by signal 9 (SIGKILL)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_emulator_is_named_stalled_at_the_deadline_and_killed() {
+    let mut config = crate::support::qemu::config("band-qemu");
+    config.exchange_timeout = Duration::from_secs(2);
+    let mut band = QemuTarget::launch(config).await.unwrap();
+    band.info().await.unwrap();
+    let pid = band.pid().expect("QEMU is running");
+    // SAFETY: stops the emulator this test started.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
+    let err = band.info().await.unwrap_err();
+    match &err {
+        TargetError::EmulatorStalled { pid: stopped, .. } => assert_eq!(*stopped, pid),
+        other => panic!("expected emulator-stalled, got {other}"),
+    }
+    assert!(err.is_infrastructure(), "{err}");
+    assert!(
+        err.to_string().contains("emulator stalled (process")
+            && err.to_string().contains("SIGSTOP"),
+        "{err}"
+    );
+    // Killed, not left stopped: SIGKILL ends a stopped process.
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+    });
+    assert!(gone, "the stopped emulator {pid} was not killed");
+    drop(band);
 }

@@ -34,7 +34,7 @@ pub async fn run(
     if info.release != job.release {
         return Err(CaseError::NotTheJobsRelease(info.release));
     }
-    let (outcome, after) = match band.verdict(&info, &d).await {
+    let (outcome, after) = match band.verdict(&info, &d).await? {
         (v, Some(mut band)) if v == "accepted" => {
             let confirmed = device::confirm(&mut band.target)
                 .await

@@ -49,10 +49,12 @@ pub async fn run(
         .into_iter()
         .map(|(b, band)| one_device(ctx, case, *self_test_fails, b, band));
     let finished = futures_util::future::join_all(runs).await;
-    let outcomes: Vec<DeviceOutcome> = finished
-        .into_iter()
-        .map(|(b, (outcome, resumes))| DeviceOutcome::of(&b, ctx.board, outcome, resumes))
-        .collect();
+    let mut outcomes = Vec::new();
+    for (b, ended) in finished {
+        // A band whose emulator stalled or was killed fails the case as infrastructure.
+        let (outcome, resumes) = ended?;
+        outcomes.push(DeviceOutcome::of(&b, ctx.board, outcome, resumes));
+    }
     let mut result = CaseResult::new(&case.name, &case.expect, outcomes);
     result.faults_hit = ctx.server.fault_log()[log_before..]
         .iter()
@@ -61,14 +63,15 @@ pub async fn run(
     Ok(result)
 }
 
-/// One device's poll, download and verdict: the outcome and the resumes it took.
+/// One device's poll, download and verdict: the outcome and the resumes it took (`Err`
+/// when its emulator stalled or was killed).
 async fn one_device(
     ctx: &CaseContext<'_>,
     case: &OtaCase,
     self_test_fails: bool,
     mut b: RadioBridge,
     band: Option<Band>,
-) -> (RadioBridge, (String, u32)) {
+) -> (RadioBridge, Result<(String, u32), CaseError>) {
     let outcome = match b.poll(case.current_version).await {
         Ok(Poll::NoUpdate) => ("no_update".to_string(), 0),
         Ok(Poll::Update(mut info)) => match b.download(&info).await {
@@ -78,7 +81,10 @@ async fn one_device(
                         self_test_fails.then(|| fail_self_test(&mut info, &mut d, ctx.signing));
                     match broken {
                         Some(Err(e)) => (format!("cannot break the self-test: {e}"), d.resumes),
-                        _ => (band.verdict_and_stop(&info, &d).await, d.resumes),
+                        _ => match band.verdict_and_stop(&info, &d).await {
+                            Ok(verdict) => (verdict, d.resumes),
+                            Err(e) => return (b, Err(e)),
+                        },
                     }
                 }
                 None => (
@@ -97,5 +103,5 @@ async fn one_device(
         },
         Err(e) => (format!("poll-failed: {e}"), 0),
     };
-    (b, outcome)
+    (b, Ok(outcome))
 }

@@ -63,6 +63,9 @@ pub enum PersonalizeError {
     /// The personalization job failed.
     #[error("personalization job: {0}")]
     Job(String),
+    /// The personalization job was still running at its deadline.
+    #[error("personalization job still running after {0:?}")]
+    JobTimeout(std::time::Duration),
     /// Inference on the band failed.
     #[error("infer: {0}")]
     Infer(#[from] TargetError),
@@ -189,13 +192,30 @@ pub async fn personalize(
         .as_str()
         .ok_or_else(|| PersonalizeError::Job("no status_url".into()))?
         .to_string();
+    await_job(client, &status_url, JOB_DEADLINE).await
+}
+
+/// How long the cloud's personalization job may run before the case gives up on it (a job
+/// takes ~15 s on two cores).
+pub const JOB_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Polls the job at `status_url` every 100 ms until it ends, for at most `deadline`.
+pub async fn await_job(
+    client: &HttpClient,
+    status_url: &str,
+    deadline: std::time::Duration,
+) -> Result<ReleaseInfo, PersonalizeError> {
+    let started = tokio::time::Instant::now();
     loop {
         let r = client
-            .get(&status_url, &[])
+            .get(status_url, &[])
             .await
             .map_err(http("job status"))?;
         let v = r.json()?;
         match v["status"].as_str() {
+            Some("running") if started.elapsed() >= deadline => {
+                return Err(PersonalizeError::JobTimeout(deadline));
+            }
             Some("running") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
             Some("succeeded") => {
                 return serde_json::from_value(v["release"].clone())

@@ -15,6 +15,7 @@ use harbor::model::Trained;
 use harbor::model::input::InputQuant;
 use harbor::model::source::load_windows;
 use harbor::model::{ClassSet, WindowSet};
+use harbor::ota::personalized::{PersonalizeError, await_job};
 use harbor::signal::WindowSpec;
 use harbor::train::personalize::split_shots;
 use harbor_core::ota::manifest::{DeviceProfile, HardwareId, Manifest};
@@ -98,6 +99,12 @@ async fn personalized_release_verifies_and_beats_the_generalized_model_for_its_u
         .as_str()
         .unwrap()
         .to_string();
+    // A job still running at its deadline is a named error, not an endless poll.
+    let early = await_job(&f.alice, &status_url, std::time::Duration::ZERO).await;
+    assert!(
+        matches!(early, Err(PersonalizeError::JobTimeout(_))),
+        "{early:?}"
+    );
     let job_release = wait_for_job(&f.alice, &status_url).await;
 
     // The band finds it through the release API and downloads the image.

@@ -58,7 +58,7 @@ fn sweep_under_way(harbor: &mut std::process::Child) {
         if let Some(p) = newest_band(pid) {
             seen.insert(p);
         }
-        (seen.len() >= 6).then_some(())
+        (seen.len() >= 4).then_some(())
     });
     if started.is_none() {
         let _ = harbor.kill();

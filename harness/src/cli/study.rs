@@ -18,6 +18,7 @@ use crate::signal::WindowSpec;
 use crate::study::cross::{self, CrossConfig, run_cross};
 use crate::study::device::DeviceTarget;
 use crate::study::personalize::{self, PersonalizeStudy, run_personalize};
+use crate::study::phases::PhaseClock;
 use crate::study::report::{
     Published, STUDY_SCHEMA_VERSION, StudyReport, StudyRow, StudySettings, summarize,
 };
@@ -260,7 +261,8 @@ fn cross_study(
         train: train_config(c),
         device: device.clone(),
     };
-    let rows = run_cross(&union, plan, &cfg, &c.out, &progress).map_err(CliError::usage)?;
+    let clock = PhaseClock::default();
+    let rows = run_cross(&union, plan, &cfg, &c.out, &progress, &clock).map_err(CliError::usage)?;
     let settings = StudySettings {
         variant: c.variant.name().into(),
         epochs: c.epochs,
@@ -275,7 +277,7 @@ fn cross_study(
         shots: None,
     };
     finish(
-        study, c, &union, rows, settings, published, command, started,
+        study, c, &union, rows, settings, published, command, started, &clock,
     )
 }
 
@@ -307,6 +309,7 @@ fn personalize_study(a: &PersonalizeArgs, command: String, started: Instant) -> 
         },
         device: device.clone(),
     };
+    let clock = PhaseClock::default();
     let rows = run_personalize(
         &union.datasets[0],
         &users.datasets[0],
@@ -314,6 +317,7 @@ fn personalize_study(a: &PersonalizeArgs, command: String, started: Instant) -> 
         &cfg,
         &c.out,
         &progress,
+        &clock,
     )
     .map_err(CliError::usage)?;
     let settings = StudySettings {
@@ -337,6 +341,7 @@ fn personalize_study(a: &PersonalizeArgs, command: String, started: Instant) -> 
         personalize::bandx_published(),
         command,
         started,
+        &clock,
     )
 }
 
@@ -350,12 +355,15 @@ fn finish(
     published: Vec<Published>,
     command: String,
     started: Instant,
+    clock: &PhaseClock,
 ) -> CliResult {
+    let wall_seconds = started.elapsed().as_secs_f64();
     let report = StudyReport {
         schema_version: STUDY_SCHEMA_VERSION,
         study: study.into(),
         command,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds,
+        phases: Some(clock.seconds(wall_seconds)),
         settings,
         classes: union.classes.classes.clone(),
         datasets: union

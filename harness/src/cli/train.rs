@@ -108,6 +108,86 @@ pub struct TrainArgs {
     /// default) or the union by one (`global`).
     #[arg(long, requires = "datasets")]
     pub normalize: Option<NormalizeMode>,
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
+}
+
+/// Regularization and refit options of a training run (all default off).
+#[derive(Debug, Args)]
+pub struct RecipeArgs {
+    /// Adam's L2 penalty on every weight.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Label smoothing of the cross-entropy target, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_unit_interval)]
+    pub label_smoothing: f64,
+    /// Dropout probability on the pooled features before the dense head, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_unit_interval)]
+    pub dropout: f64,
+    /// Weight each class's loss by the inverse of its share of the training windows.
+    #[arg(long)]
+    pub class_balanced: bool,
+    /// After early stopping, train afresh on training + validation windows for the best
+    /// epoch count (the test subjects stay unseen).
+    #[arg(long)]
+    pub refit_on_val: bool,
+}
+
+/// A probability flag that is not a number in [0, 1).
+#[derive(Debug, thiserror::Error)]
+pub enum UnitIntervalError {
+    /// Not a number.
+    #[error("not a number: {0}")]
+    NotANumber(#[from] std::num::ParseFloatError),
+    /// A number outside [0, 1).
+    #[error("{0} is outside [0, 1)")]
+    Outside(f64),
+}
+
+fn parse_unit_interval(s: &str) -> Result<f64, UnitIntervalError> {
+    let v: f64 = s.trim().parse()?;
+    if (0.0..1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(UnitIntervalError::Outside(v))
+    }
+}
+
+impl RecipeArgs {
+    /// The training recipe with these options, `max_epochs` and `seed`.
+    pub fn train_config(&self, max_epochs: usize, seed: u64) -> TrainConfig {
+        TrainConfig {
+            max_epochs,
+            seed,
+            weight_decay: self.weight_decay,
+            label_smoothing: self.label_smoothing,
+            dropout: self.dropout,
+            class_balanced: self.class_balanced,
+            refit_on_val: self.refit_on_val,
+            ..TrainConfig::default()
+        }
+    }
+
+    /// The options that differ from the defaults, as flags (for the card's command).
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        for (flag, v) in [
+            ("--weight-decay", self.weight_decay),
+            ("--label-smoothing", self.label_smoothing),
+            ("--dropout", self.dropout),
+        ] {
+            if v != 0.0 {
+                flags += &format!(" {flag} {v}");
+            }
+        }
+        if self.class_balanced {
+            flags += " --class-balanced";
+        }
+        if self.refit_on_val {
+            flags += " --refit-on-val";
+        }
+        flags
+    }
 }
 
 fn parse_classes(spec: &str) -> Result<ClassSet, ClassSpecError> {
@@ -301,11 +381,7 @@ pub fn train(args: &TrainArgs) -> CliResult {
     let opts = RunOptions {
         name,
         variant: args.variant,
-        train: TrainConfig {
-            max_epochs: args.max_epochs,
-            seed: args.seed,
-            ..TrainConfig::default()
-        },
+        train: args.recipe.train_config(args.max_epochs, args.seed),
         personalize: PersonalizeConfig {
             shots: args.shots,
             seed: args.seed,
@@ -313,7 +389,7 @@ pub fn train(args: &TrainArgs) -> CliResult {
         },
         calibration_windows: 2000,
         reproduce: format!(
-            "harbor models train --dataset {} --root <{} root> --variant {} --out {} --seed {} --max-epochs {} --held-out {} --shots {}{}",
+            "harbor models train --dataset {} --root <{} root> --variant {} --out {} --seed {} --max-epochs {} --held-out {} --shots {}{}{}",
             args.data.dataset,
             args.data.dataset,
             args.variant,
@@ -322,7 +398,8 @@ pub fn train(args: &TrainArgs) -> CliResult {
             args.max_epochs,
             args.held_out,
             args.shots,
-            args.selection_flags()
+            args.selection_flags(),
+            args.recipe.flags()
         ),
     };
     let provenance = pipeline::Provenance {

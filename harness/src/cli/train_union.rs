@@ -6,7 +6,7 @@ use super::{CliError, CliResult, Exit};
 use crate::board::BoardProfile;
 use crate::model::card::InputInfo;
 use crate::model::input::InputQuant;
-use crate::model::recipe::{PersonalizeConfig, TrainConfig};
+use crate::model::recipe::PersonalizeConfig;
 use crate::model::union::{DatasetList, load_union};
 use crate::signal::WindowSpec;
 use crate::study::sources::{DatasetParts, concat};
@@ -79,15 +79,11 @@ pub fn train_union(args: &TrainArgs, list: &DatasetList) -> CliResult {
     let opts = RunOptions {
         name,
         variant: args.variant,
-        train: TrainConfig {
-            max_epochs: args.max_epochs,
-            seed: args.seed,
-            ..TrainConfig::default()
-        },
+        train: args.recipe.train_config(args.max_epochs, args.seed),
         personalize: PersonalizeConfig::default(),
         calibration_windows: 2000,
         reproduce: format!(
-            "harbor models train --datasets {datasets} --normalize {mode} --variant {} --out {} --seed {} --max-epochs {}{}",
+            "harbor models train --datasets {datasets} --normalize {mode} --variant {} --out {} --seed {} --max-epochs {}{}{}",
             args.variant,
             args.out.display(),
             args.seed,
@@ -95,7 +91,8 @@ pub fn train_union(args: &TrainArgs, list: &DatasetList) -> CliResult {
             args.classes
                 .as_ref()
                 .map(|c| format!(" --classes {}", c.to_spec()))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            args.recipe.flags()
         ),
     };
     let provenance = Provenance {

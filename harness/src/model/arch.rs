@@ -48,19 +48,27 @@ pub enum Variant {
     Tiny,
     /// Three conv blocks (16, 24, 32 channels): the committed band model.
     Small,
+    /// Three conv blocks (20, 28, 40 channels): the most that fits a 15 KB `.tflite`.
+    Medium,
     /// Three conv blocks (32, 48, 64 channels): the largest.
     Base,
 }
 
 impl Variant {
     /// Every variant, smallest first.
-    pub const ALL: [Variant; 3] = [Variant::Tiny, Variant::Small, Variant::Base];
+    pub const ALL: [Variant; 4] = [
+        Variant::Tiny,
+        Variant::Small,
+        Variant::Medium,
+        Variant::Base,
+    ];
 
     /// The name used on the command line and in cards.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Tiny => "tiny",
             Variant::Small => "small",
+            Variant::Medium => "medium",
             Variant::Base => "base",
         }
     }
@@ -75,6 +83,7 @@ impl Variant {
         match self {
             Variant::Tiny => vec![b(8, 5, Some(2)), b(16, 5, None)],
             Variant::Small => vec![b(16, 5, Some(2)), b(24, 5, Some(2)), b(32, 3, None)],
+            Variant::Medium => vec![b(20, 5, Some(2)), b(28, 5, Some(2)), b(40, 3, None)],
             Variant::Base => vec![b(32, 5, Some(2)), b(48, 5, Some(2)), b(64, 3, None)],
         }
     }
@@ -92,7 +101,9 @@ impl FromStr for Variant {
         Variant::ALL
             .into_iter()
             .find(|v| v.name() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown model variant `{s}` (expected tiny, small or base)"))
+            .ok_or_else(|| {
+                format!("unknown model variant `{s}` (expected tiny, small, medium or base)")
+            })
     }
 }
 

@@ -16,6 +16,30 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Seed of initialization and batch order.
     pub seed: u64,
+    /// Adam's L2 penalty on every weight (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight_decay: f64,
+    /// Label smoothing of the cross-entropy target (0: one-hot).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_smoothing: f64,
+    /// Dropout probability on the pooled features before the dense head (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropout: f64,
+    /// Weight each class's loss by the inverse of its share of the training windows.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub class_balanced: bool,
+    /// After early stopping, train afresh on training + validation windows for the best
+    /// epoch count and keep that model.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refit_on_val: bool,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Default for TrainConfig {
@@ -26,6 +50,11 @@ impl Default for TrainConfig {
             learning_rate: 2e-3,
             patience: 6,
             seed: 2019,
+            weight_decay: 0.0,
+            label_smoothing: 0.0,
+            dropout: 0.0,
+            class_balanced: false,
+            refit_on_val: false,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::StudyError;
 use super::device::{DeviceTarget, score_on_device};
+use super::phases::{Phase, PhaseClock};
 use super::report::{Published, StudyRow};
 use super::score::export;
 use super::sources::{DatasetParts, concat};
@@ -62,6 +63,7 @@ pub fn run_cross(
     cfg: &CrossConfig,
     out: &Path,
     progress: &dyn Fn(&str),
+    clock: &PhaseClock,
 ) -> Result<Vec<StudyRow>, StudyError> {
     let seed = cfg.train.seed;
     let classes = union.classes.len();
@@ -110,7 +112,13 @@ pub fn run_cross(
                     .join("+"),
                 pre_train.len()
             ));
-            Some(fit::train(&arch, &pre_train, &pre_val, &cfg.train, &Quiet).0)
+            Some(
+                clock
+                    .time(Phase::Train, || {
+                        fit::train(&arch, &pre_train, &pre_val, &cfg.train, &Quiet)
+                    })
+                    .0,
+            )
         } else {
             None
         };
@@ -133,27 +141,34 @@ pub fn run_cross(
                     "{target}: {strategy} at {ratio} % ({} windows)",
                     ft.len()
                 ));
-                let model = fine_tune(
-                    strategy,
-                    pre_trained.as_ref(),
-                    &arch,
-                    &ft,
-                    &t_val,
-                    &cfg.train,
-                );
-                let exported = export(&model, &arch, &calibration, &device_norm, seed)?;
-                let host = exported.score_host(&raw_test)?;
+                let model = clock.time(Phase::Train, || {
+                    fine_tune(
+                        strategy,
+                        pre_trained.as_ref(),
+                        &arch,
+                        &ft,
+                        &t_val,
+                        &cfg.train,
+                    )
+                });
+                let (exported, host) = clock.time(Phase::Export, || {
+                    let exported = export(&model, &arch, &calibration, &device_norm, seed)?;
+                    let host = exported.score_host(&raw_test)?;
+                    Ok::<_, StudyError>((exported, host))
+                })?;
                 let device = match &cfg.device {
-                    Some(d) => Some(score_on_device(
-                        out,
-                        &out.join("device")
-                            .join(format!("{target}-{strategy}-{ratio}")),
-                        &exported,
-                        &union.classes,
-                        target.name(),
-                        &raw_test,
-                        d,
-                    )?),
+                    Some(d) => Some(clock.time(Phase::Device, || {
+                        score_on_device(
+                            out,
+                            &out.join("device")
+                                .join(format!("{target}-{strategy}-{ratio}")),
+                            &exported,
+                            &union.classes,
+                            target.name(),
+                            &raw_test,
+                            d,
+                        )
+                    })?),
                     None => None,
                 };
                 rows.push(StudyRow {

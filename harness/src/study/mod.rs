@@ -5,6 +5,7 @@
 pub mod cross;
 pub mod device;
 pub mod personalize;
+pub mod phases;
 pub mod report;
 pub mod score;
 pub mod sources;

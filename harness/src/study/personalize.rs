@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::StudyError;
 use super::device::{DeviceTarget, score_on_device};
+use super::phases::{Phase, PhaseClock};
 use super::report::{Published, StudyRow};
 use super::score::{Exported, export};
 use crate::model::export::to_tflite;
@@ -83,6 +84,7 @@ pub fn run_personalize(
     cfg: &PersonalizeStudy,
     out: &Path,
     progress: &dyn Fn(&str),
+    clock: &PhaseClock,
 ) -> Result<Vec<StudyRow>, StudyError> {
     let seed = cfg.train.seed;
     let mut subjects = d.windows.subjects();
@@ -119,19 +121,24 @@ pub fn run_personalize(
         train_subjects.len(),
         train.len()
     ));
-    let (model, _) = fit::train(&arch, &train, &val, &cfg.train, &Quiet);
-    let base = export(&model, &arch, &train, &norm, seed)?;
+    let (model, _) = clock.time(Phase::Train, || {
+        fit::train(&arch, &train, &val, &cfg.train, &Quiet)
+    });
+    let base = clock.time(Phase::Export, || export(&model, &arch, &train, &norm, seed))?;
+    let host = |m: &Exported, raw: &WindowSet| clock.time(Phase::Export, || m.score_host(raw));
     let device = |name: &str, m: &Exported, raw: &WindowSet| -> Result<_, StudyError> {
         match &cfg.device {
-            Some(t) => Ok(Some(score_on_device(
-                out,
-                &out.join("device").join(name),
-                m,
-                classes,
-                d.kind.name(),
-                raw,
-                t,
-            )?)),
+            Some(t) => Ok(Some(clock.time(Phase::Device, || {
+                score_on_device(
+                    out,
+                    &out.join("device").join(name),
+                    m,
+                    classes,
+                    d.kind.name(),
+                    raw,
+                    t,
+                )
+            })?)),
             None => Ok(None),
         }
     };
@@ -140,7 +147,7 @@ pub fn run_personalize(
         setting: "GS".into(),
         train_windows: train.len(),
         test_windows: gs_raw.len(),
-        host: base.score_host(&gs_raw)?,
+        host: host(&base, &gs_raw)?,
         device: device("GS", &base, &gs_raw)?,
         ..StudyRow::default()
     }];
@@ -161,11 +168,17 @@ pub fn run_personalize(
             shots.len(),
             rest_raw.len()
         ));
-        let tuned = personalize(&model, &arch, &shots, &cfg.personalize, &Quiet);
+        let tuned = clock.time(Phase::Train, || {
+            personalize(&model, &arch, &shots, &cfg.personalize, &Quiet)
+        });
         let net = tuned.to_float_net(&arch);
         // Only the head changes: every other tensor keeps its quantization, as on the band.
-        let quant = requantize_head(&base.quant, &net, &shots);
-        let tflite = to_tflite(&quant, "harbor personalized model").map_err(StudyError::Export)?;
+        let (quant, tflite) = clock.time(Phase::Export, || {
+            let quant = requantize_head(&base.quant, &net, &shots);
+            let tflite = to_tflite(&quant, "harbor personalized model");
+            (quant, tflite)
+        });
+        let tflite = tflite.map_err(StudyError::Export)?;
         let pm = Exported {
             net,
             quant,
@@ -178,7 +191,7 @@ pub fn run_personalize(
             setting: "PS".into(),
             train_windows: 0,
             test_windows: rest_raw.len(),
-            host: base.score_host(&rest_raw)?,
+            host: host(&base, &rest_raw)?,
             device: device(&format!("PS-{short}"), &base, &rest_raw)?,
             ..StudyRow::default()
         });
@@ -187,7 +200,7 @@ pub fn run_personalize(
             setting: "PM".into(),
             train_windows: shots.len(),
             test_windows: rest_raw.len(),
-            host: pm.score_host(&rest_raw)?,
+            host: host(&pm, &rest_raw)?,
             device: device(&format!("PM-{short}"), &pm, &rest_raw)?,
             ..StudyRow::default()
         });

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StudyError;
 use super::device::DeviceScores;
+use super::phases::PhaseSeconds;
 use super::score::HostScores;
 
 /// Version of `study.json`'s layout.
@@ -25,6 +26,9 @@ pub struct StudyReport {
     pub command: String,
     /// Wall time of the whole study, seconds.
     pub wall_seconds: f64,
+    /// The wall time by phase (absent in reports written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhaseSeconds>,
     /// The settings that shape the numbers.
     pub settings: StudySettings,
     /// The models' classes, in output order.
@@ -235,6 +239,14 @@ impl StudyReport {
         let _ = writeln!(md, "# harbor study {}\n", self.study);
         let _ = writeln!(md, "- command: `{}`", self.command);
         let _ = writeln!(md, "- wall time: {:.1} s", self.wall_seconds);
+        if let Some(p) = &self.phases {
+            let _ = writeln!(
+                md,
+                "- of which: training on burn {:.1} s, quantize + export + host scoring {:.1} s, \
+                 device replay {:.1} s, loading and the rest {:.1} s",
+                p.train, p.export, p.device, p.other
+            );
+        }
         let _ = writeln!(
             md,
             "- variant {}, up to {} epochs, seed {}, normalization {}",

@@ -2,7 +2,7 @@
 
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -23,6 +23,8 @@ pub struct Block {
 pub struct Cnn {
     /// Conv blocks, input first.
     pub blocks: Vec<Block>,
+    /// Dropout on the pooled features while training (probability 0 unless set).
+    pub dropout: Dropout,
     /// Dense head on the globally averaged features.
     pub head: Linear,
 }
@@ -41,6 +43,7 @@ impl Cnn {
             .collect();
         Cnn {
             blocks,
+            dropout: DropoutConfig::new(0.0).init(),
             head: LinearConfig::new(arch.features(), arch.classes).init(device),
         }
     }
@@ -59,7 +62,13 @@ impl Cnn {
 
     /// Logits `[batch, classes]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        self.head.forward(self.features(x))
+        self.head.forward(self.dropout.forward(self.features(x)))
+    }
+
+    /// The same network with dropout probability `prob` before the head.
+    pub fn with_dropout(mut self, prob: f64) -> Self {
+        self.dropout = DropoutConfig::new(prob).init();
+        self
     }
 
     /// The weights as plain arrays, in [`FloatNet`]'s layout.

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -56,22 +57,76 @@ pub fn train(
 ) -> (Cnn, TrainReport) {
     let device = device(cfg.seed);
     let model = Cnn::new(arch, &device);
-    fit(model, arch, train, Some(val), cfg, progress)
+    let (model, report) = fit(model, arch, train, Some(val), cfg, progress);
+    if !cfg.refit_on_val {
+        return (model, report);
+    }
+    (
+        refit(arch, train, val, cfg, report.best_epoch, progress),
+        report,
+    )
+}
+
+/// A fresh network (same seed) trained on `train` + `val` for `epochs` epochs: the epoch
+/// count early stopping chose, with more users behind it.
+pub fn refit(
+    arch: &Arch,
+    train: &WindowSet,
+    val: &WindowSet,
+    cfg: &TrainConfig,
+    epochs: usize,
+    progress: &dyn TrainProgress,
+) -> Cnn {
+    let mut all = train.clone();
+    all.extend(val);
+    let cfg = TrainConfig {
+        max_epochs: epochs,
+        ..cfg.clone()
+    };
+    let model = Cnn::new(arch, &device(cfg.seed));
+    fit(model, arch, &all, None, &cfg, progress).0
+}
+
+/// Loss weights that give every class the same total weight: `n / (classes · n_c)`.
+fn balanced_weights(set: &WindowSet, classes: usize) -> Vec<f32> {
+    let counts = set.class_counts(classes);
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                1.0
+            } else {
+                set.len() as f32 / (classes as f32 * c as f32)
+            }
+        })
+        .collect()
 }
 
 /// Runs the epoch loop on `model` (fresh or partly frozen). With `val`, it stops early and
 /// returns the best epoch's model; without, it runs every epoch and returns the last.
+/// `cfg.dropout` applies while training only: the returned model has none.
 pub fn fit(
-    mut model: Cnn,
+    model: Cnn,
     arch: &Arch,
     train: &WindowSet,
     val: Option<&WindowSet>,
     cfg: &TrainConfig,
     progress: &dyn TrainProgress,
 ) -> (Cnn, TrainReport) {
+    let mut model = model.with_dropout(cfg.dropout);
     let device = model.head.weight.val().device();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let mut optim = AdamConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new()
+        .with_smoothing((cfg.label_smoothing > 0.0).then_some(cfg.label_smoothing as f32))
+        .with_weights(
+            cfg.class_balanced
+                .then(|| balanced_weights(train, arch.classes)),
+        )
+        .init(&device);
+    let mut optim = AdamConfig::new()
+        .with_weight_decay(
+            (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
+        )
+        .init();
     let mut rng = SplitMix64::new(cfg.seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best: Option<(f64, usize, Cnn)> = None;
@@ -133,7 +188,7 @@ pub fn fit(
     }
     match best {
         Some((f1, epoch, m)) => (
-            m,
+            m.with_dropout(0.0),
             TrainReport {
                 best_epoch: epoch,
                 best_val_macro_f1: f1,
@@ -141,7 +196,7 @@ pub fn fit(
             },
         ),
         None => (
-            model,
+            model.with_dropout(0.0),
             TrainReport {
                 best_epoch: history.len(),
                 best_val_macro_f1: 0.0,

@@ -44,6 +44,7 @@ pub fn split_shots(user: &WindowSet, classes: usize, shots: usize) -> ShotSplit 
 pub fn freeze_features(model: Cnn) -> Cnn {
     Cnn {
         blocks: model.blocks.freeze(),
+        dropout: model.dropout,
         head: model.head,
     }
 }
@@ -64,6 +65,7 @@ pub fn personalize(
         learning_rate: cfg.learning_rate,
         patience: usize::MAX,
         seed: cfg.seed,
+        ..TrainConfig::default()
     };
     fit::fit(model, arch, shots, None, &train_cfg, progress).0
 }

@@ -51,6 +51,15 @@ fn check_report(out: &Path, study: &str, rows: usize) -> StudyReport {
         report.command
     );
     assert!(report.wall_seconds > 0.0);
+    // Every study trains, exports and replays here: each phase took time, and they fit
+    // in the wall time.
+    let p = report.phases.clone().expect("wall time by phase");
+    assert!(p.train > 0.0 && p.export > 0.0 && p.device > 0.0, "{p:?}");
+    assert!(
+        p.train + p.export + p.device + p.other <= report.wall_seconds + 1e-6,
+        "{p:?} vs {}",
+        report.wall_seconds
+    );
     assert_eq!(report.rows.len(), rows, "{:#?}", report.rows);
     for r in &report.rows {
         assert!(r.test_windows > 0, "{r:?}");
@@ -80,6 +89,10 @@ fn check_report(out: &Path, study: &str, rows: usize) -> StudyReport {
         "{md}"
     );
     assert!(md.contains(&report.command), "the command is in study.md");
+    assert!(
+        md.contains("device replay"),
+        "the wall time split is in study.md"
+    );
     let html = std::fs::read_to_string(out.join("study.html")).expect("study.html");
     assert!(html.contains("<table>") && html.contains("hsl("), "heatmap");
     report

@@ -37,12 +37,27 @@ fn tiny_counts_match_hand_computation() {
 }
 
 #[test]
+fn medium_counts_match_hand_computation() {
+    let a = Arch::new(Variant::Medium, 60, 6, 7).expect("valid arch");
+    // 60 -k5-> 56 -pool-> 28 -k5-> 24 -pool-> 12 -k3-> 10.
+    assert_eq!(
+        a.params(),
+        (6 * 5 * 20 + 20) + (20 * 5 * 28 + 28) + (28 * 3 * 40 + 40) + (40 * 7 + 7)
+    );
+    assert_eq!(
+        a.macs(),
+        56 * 20 * 6 * 5 + 24 * 28 * 20 * 5 + 10 * 40 * 28 * 3 + 40 * 7
+    );
+    assert_eq!("medium".parse::<Variant>(), Ok(Variant::Medium));
+}
+
+#[test]
 fn variants_grow_in_size() {
     let p: Vec<usize> = Variant::ALL
         .iter()
         .map(|&v| Arch::new(v, 60, 6, 8).expect("valid").params())
         .collect();
-    assert!(p[0] < p[1] && p[1] < p[2], "{p:?}");
+    assert!(p.windows(2).all(|w| w[0] < w[1]), "{p:?}");
 }
 
 #[test]

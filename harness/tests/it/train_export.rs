@@ -23,6 +23,7 @@ fn trained() -> (harbor::model::FloatNet, harbor::model::WindowSet) {
         learning_rate: 3e-3,
         patience: 10,
         seed: 3,
+        ..TrainConfig::default()
     };
     let (model, _) = fit::train(&arch, &data, &data, &cfg, &Quiet);
     (model.to_float_net(&arch), data)
@@ -165,6 +166,7 @@ fn personalized_export_keeps_every_frozen_tensor_bit_identical() {
         learning_rate: 3e-3,
         patience: 10,
         seed: 3,
+        ..TrainConfig::default()
     };
     let (model, _) = fit::train(&arch, &data, &data, &cfg, &Quiet);
     let base_q = quantize(&model.to_float_net(&arch), &data);

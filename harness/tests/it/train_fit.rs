@@ -18,6 +18,7 @@ fn quick_config(epochs: usize) -> TrainConfig {
         learning_rate: 3e-3,
         patience: 10,
         seed: 7,
+        ..TrainConfig::default()
     }
 }
 
@@ -117,4 +118,94 @@ fn plain_float_forward_matches_burn() {
             );
         }
     }
+}
+
+#[test]
+fn every_regularizer_changes_training_and_the_task_is_still_learned() {
+    let arch = Arch::new(Variant::Tiny, WINDOW, CHANNELS, CLASSES).expect("arch");
+    let raw = synthetic(80, 8);
+    // Drop most of class 2 so the class weights differ from 1.
+    let keep: Vec<usize> = (0..raw.len())
+        .filter(|&i| raw.y[i] != 2 || i % 4 == 0)
+        .collect();
+    let raw = raw.select(&keep);
+    let norm = Normalization::fit(&raw);
+    let train = norm.apply(&raw);
+    let val = norm.apply(&synthetic(30, 9));
+    let start = harbor::train::cnn::Cnn::new(&arch, &fit::device(13)).to_float_net(&arch);
+    let run = |cfg: &TrainConfig| {
+        let (m, _) = fit::fit(
+            fit::from_float_net(&start, &fit::device(5)),
+            &arch,
+            &train,
+            None,
+            cfg,
+            &Quiet,
+        );
+        m
+    };
+    let plain = run(&quick_config(4)).to_float_net(&arch);
+    let variants = [
+        TrainConfig {
+            weight_decay: 1e-2,
+            ..quick_config(4)
+        },
+        TrainConfig {
+            label_smoothing: 0.2,
+            ..quick_config(4)
+        },
+        TrainConfig {
+            dropout: 0.3,
+            ..quick_config(4)
+        },
+        TrainConfig {
+            class_balanced: true,
+            ..quick_config(4)
+        },
+    ];
+    for cfg in &variants {
+        let model = run(cfg);
+        assert_ne!(
+            model.to_float_net(&arch),
+            plain,
+            "{cfg:?} left training unchanged"
+        );
+        let acc = fit::evaluate(&model, &arch, &val).accuracy();
+        // Chance is 1/3; 4 epochs with a regularizer still reach ~0.9.
+        assert!(acc >= 0.85, "{cfg:?}: validation accuracy {acc}");
+        // Dropout is a training-time layer: the returned model answers the same twice.
+        assert_eq!(fit::logits(&model, &val), fit::logits(&model, &val));
+    }
+}
+
+#[test]
+fn refit_on_val_trains_afresh_on_both_parts_for_the_best_epoch_count() {
+    let arch = Arch::new(Variant::Tiny, WINDOW, CHANNELS, CLASSES).expect("arch");
+    let train = synthetic(30, 10);
+    let val = synthetic(15, 11);
+    let cfg = quick_config(4);
+    let (early, report) = fit::train(&arch, &train, &val, &cfg, &Quiet);
+    let refit_cfg = TrainConfig {
+        refit_on_val: true,
+        ..cfg.clone()
+    };
+    let (refitted, refit_report) = fit::train(&arch, &train, &val, &refit_cfg, &Quiet);
+    assert_eq!(refit_report.best_epoch, report.best_epoch);
+    assert_eq!(refit_report.best_val_macro_f1, report.best_val_macro_f1);
+    assert_ne!(refitted.to_float_net(&arch), early.to_float_net(&arch));
+    let mut both = train.clone();
+    both.extend(&val);
+    let by_hand = fit::fit(
+        harbor::train::cnn::Cnn::new(&arch, &fit::device(cfg.seed)),
+        &arch,
+        &both,
+        None,
+        &TrainConfig {
+            max_epochs: report.best_epoch,
+            ..cfg
+        },
+        &Quiet,
+    )
+    .0;
+    assert_eq!(refitted.to_float_net(&arch), by_hand.to_float_net(&arch));
 }

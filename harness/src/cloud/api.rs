@@ -78,7 +78,13 @@ async fn upload_samples(
     authorize(&state, &headers, &device)?;
     let windows = parse_upload(&body, &state.contract, state.config.max_windows_per_upload)?;
     let accepted = windows.len();
-    let total = state.store_upload(&device, windows)?;
+    // A task of its own: a client that hangs up cannot cancel it between the file and the
+    // in-memory commit.
+    let worker = state.clone();
+    let name = device.clone();
+    let total = tokio::spawn(async move { worker.store_upload(&name, windows).await })
+        .await
+        .map_err(|e| ApiError::internal(format!("upload task: {e}")))??;
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({"accepted": accepted, "total": total}),

@@ -203,6 +203,7 @@ impl CloudServer {
             inner: Mutex::new(inner),
             store,
             limiter: Default::default(),
+            upload_queues: Default::default(),
             config,
         });
         // Jobs a previous run left running are now failed: save that before serving.

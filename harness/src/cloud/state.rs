@@ -99,6 +99,8 @@ pub struct AppState {
     pub store: Option<Store>,
     /// Rate-limit buckets per token.
     pub limiter: SharedLimiter,
+    /// One queue per device: its uploads are written in the order they are numbered.
+    pub upload_queues: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppState {
@@ -132,34 +134,59 @@ impl AppState {
     }
 
     /// Stores `windows` as `device`'s next upload, on disk first: acknowledged windows are
-    /// stored exactly once, refused ones not at all. Returns the device's new total.
-    pub fn store_upload(
-        &self,
+    /// stored exactly once, refused ones not at all. Returns the device's new total. One
+    /// device's uploads queue behind each other; the file is written off the async thread,
+    /// so other devices' requests go on meanwhile.
+    pub async fn store_upload(
+        self: &Arc<Self>,
         device: &str,
         windows: Vec<LabelledWindow>,
     ) -> Result<usize, super::error::ApiError> {
         use super::error::ApiError;
+        let queue = self
+            .upload_queues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(device.to_string())
+            .or_default()
+            .clone();
+        let _turn = queue.lock().await;
+        let seq = {
+            let inner = self.lock();
+            let held = inner.samples.get(device).map_or(0, Vec::len);
+            if held + windows.len() > self.config.max_windows_per_device {
+                return Err(ApiError::field(
+                    "windows",
+                    format!(
+                        "the device holds {held} windows; {} more exceed its limit of {}",
+                        windows.len(),
+                        self.config.max_windows_per_device
+                    ),
+                ));
+            }
+            inner.uploads.get(device).copied().unwrap_or(0)
+        };
+        let windows = if self.store.is_some() {
+            let state = self.clone();
+            let name = device.to_string();
+            let (written, windows) = tokio::task::spawn_blocking(move || {
+                let written = match &state.store {
+                    Some(store) => store.write_samples(&name, seq, &windows, &state.contract),
+                    None => Ok(()),
+                };
+                (written, windows)
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("upload writer: {e}")))?;
+            written.map_err(|e| {
+                eprintln!("harbor cloud: upload for {device} refused: {e}");
+                ApiError::internal("cannot store the upload; nothing was stored")
+            })?;
+            windows
+        } else {
+            windows
+        };
         let mut inner = self.lock();
-        let held = inner.samples.get(device).map_or(0, Vec::len);
-        if held + windows.len() > self.config.max_windows_per_device {
-            return Err(ApiError::field(
-                "windows",
-                format!(
-                    "the device holds {held} windows; {} more exceed its limit of {}",
-                    windows.len(),
-                    self.config.max_windows_per_device
-                ),
-            ));
-        }
-        if let Some(store) = &self.store {
-            let seq = inner.uploads.get(device).copied().unwrap_or(0);
-            store
-                .write_samples(device, seq, &windows, &self.contract)
-                .map_err(|e| {
-                    eprintln!("harbor cloud: upload for {device} refused: {e}");
-                    ApiError::internal("cannot store the upload; nothing was stored")
-                })?;
-        }
         *inner.uploads.entry(device.to_string()).or_default() += 1;
         let stored = inner.samples.entry(device.to_string()).or_default();
         stored.extend(windows);

@@ -4,6 +4,7 @@ use core::fmt::Write;
 
 use harbor_core::input::InputQuant;
 use harbor_core::protocol::frame::{CRC_LEN, HEADER_LEN, MAX_PAYLOAD};
+use harbor_core::protocol::mailbox;
 use harbor_core::protocol::message::MAX_NAME_LEN;
 use harbor_core::protocol::message::samples;
 use harbor_core::protocol::text::{self, Command, CommandError, Line, LineAssembler, Reply};
@@ -351,6 +352,7 @@ impl Band {
                     arena_size: ARENA_SIZE as u32,
                     model_slot_size: self.slot().capacity(),
                     max_payload: MAX_PAYLOAD as u16,
+                    mailbox: board.mailbox().is_some(),
                 })
             }
             Request::LoadModelChunk { offset, data } => {
@@ -376,6 +378,7 @@ impl Band {
                     error(ty, cause, detail)
                 }
             },
+            Request::MailboxInfer { count } => self.mailbox_infer(board, ty, count),
             Request::StreamSamples {
                 first_index,
                 samples,
@@ -562,6 +565,82 @@ impl Band {
                 error(ty, ErrorCause::ModelInvalid, arena_needed as u32)
             }
             Err(_) => error(ty, ErrorCause::ModelInvalid, 0),
+        }
+    }
+
+    /// Runs the mailbox's first `count` windows in order, each InferResult into its record.
+    /// The first failure ends the batch; inference-failed then names the window in `detail`.
+    fn mailbox_infer(
+        &mut self,
+        board: &mut impl Board,
+        ty: MessageType,
+        count: u16,
+    ) -> Response<'static> {
+        let Some(region) = board.mailbox() else {
+            return error(ty, ErrorCause::UnknownMessage, ty as u32);
+        };
+        let (Some(slot), Some(arena), Some(_)) = (
+            self.model.as_ref(),
+            self.arena.as_deref_mut(),
+            self.model_arena,
+        ) else {
+            return error(ty, ErrorCause::NoModel, 0);
+        };
+        let Ok(input_len) = inference::input_len(slot.model().unwrap_or(&[]), arena) else {
+            return error(ty, ErrorCause::InferenceFailed, 0);
+        };
+        let count = usize::from(count);
+        let most = mailbox::max_windows(input_len);
+        if count == 0 || count > most {
+            return error(ty, ErrorCause::Malformed, most as u32);
+        }
+        let base = region.as_ptr() as *mut u8;
+        // The host wrote the windows before the request's bytes arrived.
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        for i in 0..count {
+            // SAFETY: the mailbox is RAM no Rust object lives in, `mailbox::LEN` long, and the
+            // host leaves it alone while a request runs; windows and records do not overlap.
+            let input = unsafe {
+                core::slice::from_raw_parts(
+                    base.add(mailbox::input_offset(i, input_len)),
+                    input_len,
+                )
+            };
+            let outcome = match self.run_model(board, Some(input)) {
+                Ok(outcome) => outcome,
+                Err(InferError::Failed) => return error(ty, ErrorCause::InferenceFailed, i as u32),
+                Err(e) => {
+                    let (cause, detail) = e.as_binary();
+                    return error(ty, cause, detail);
+                }
+            };
+            let mut logits = [0u8; MAX_LOGITS];
+            for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
+                *dst = src as u8;
+            }
+            let result = InferResult {
+                instructions: outcome.instructions,
+                stack_high_water: board.stack().high_water,
+                arena_used: outcome.arena_used,
+                predicted: outcome.predicted,
+                logits: &logits[..outcome.n_logits],
+                elapsed_us: outcome.elapsed_us,
+            };
+            // SAFETY: as above; record i lies in the results area.
+            let record = unsafe {
+                core::slice::from_raw_parts_mut(
+                    base.add(mailbox::result_offset(i)),
+                    mailbox::RESULT_STRIDE,
+                )
+            };
+            if mailbox::write_result(record, &result).is_err() {
+                return error(ty, ErrorCause::InferenceFailed, i as u32);
+            }
+        }
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        Response::Ack {
+            for_type: ty as u8,
+            value: count as u32,
         }
     }
 

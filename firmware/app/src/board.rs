@@ -38,6 +38,12 @@ pub trait Board {
         None
     }
 
+    /// The shared-RAM mailbox (`harbor_core::protocol::mailbox`): only an emulated band
+    /// whose host can write its RAM has one. The host writes it only while no request runs.
+    fn mailbox(&mut self) -> Option<core::ptr::NonNull<[u8]>> {
+        None
+    }
+
     fn out(&mut self) -> Out<'_, Self>
     where
         Self: Sized,

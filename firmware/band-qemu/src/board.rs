@@ -4,6 +4,7 @@
 use crate::flash::PFlash;
 use crate::start::STACK_PAINT;
 use band_app::{BandFlash, Board, StackUsage};
+use harbor_core::protocol::mailbox;
 
 const UART: usize = 0x1000_0000;
 const UART_RBR: usize = UART;
@@ -165,6 +166,12 @@ impl Board for QemuVirt {
 
     fn ota_flash(&mut self) -> Option<&mut dyn BandFlash> {
         Some(&mut self.flash)
+    }
+
+    fn mailbox(&mut self) -> Option<core::ptr::NonNull<[u8]>> {
+        // `virt` RAM beyond the band's linked budget; harbor maps the same RAM file.
+        let start = mailbox::ADDR as usize as *mut u8;
+        core::ptr::NonNull::new(core::ptr::slice_from_raw_parts_mut(start, mailbox::LEN))
     }
 }
 

@@ -1,10 +1,12 @@
 //! `harbor bench`: windows per second through one QEMU, exchange mode against the band's
 //! compute limit, and how much of the CPU time is the harness's rather than the emulator's.
 //!
-//! In one QEMU process: first `--windows` TensorInfer exchanges (a window in, a result out,
-//! as `harbor run` replays tensor mode), then the same number of inferences with no I/O —
-//! the window loaded once into the MLPerf `db` buffer and run with `infer N 0`. Both are
-//! timed on the host's wall clock; their ratio says how much the exchange costs.
+//! In one QEMU process: first `--windows` windows as `harbor run` replays tensor mode (in
+//! batches through the band's shared-RAM mailbox), then as many single TensorInfer
+//! exchanges (a window in, a result out over the UART: what a real board gets), then the
+//! same number of inferences with no I/O — the window loaded once into the MLPerf `db`
+//! buffer and run with `infer N 0`. All are timed on the host's wall clock; the ratio of the
+//! first to the last says how much delivering windows costs.
 //!
 //! CPU times come from `/proc/<pid>/stat` (utime + stime, in USER_HZ ticks = 1/100 s on
 //! Linux x86_64): the emulator's process and harbor's own, over the exchange loop only.
@@ -50,8 +52,13 @@ struct ModelFigures {
     model: String,
     /// Inferences in each measurement.
     windows: usize,
-    /// TensorInfer exchanges per second of wall time.
+    /// Windows per second of wall time as replay runs them (mailbox batches when the band
+    /// announces the mailbox, else one TensorInfer each).
     windows_per_s: f64,
+    /// Whether `windows_per_s` went through the shared-RAM mailbox.
+    mailbox: bool,
+    /// Single TensorInfer exchanges per second of wall time (the UART path of a real board).
+    single_windows_per_s: f64,
     /// `infer N 0` inferences per second of wall time (no I/O per window).
     compute_only_windows_per_s: f64,
     /// windows_per_s ÷ compute_only_windows_per_s.
@@ -102,12 +109,15 @@ pub fn run(args: BenchArgs) -> CliResult {
             .file_name()
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
         let windows_per_s = args.windows as f64 / m.wall.as_secs_f64().max(1e-9);
+        let single_windows_per_s = args.windows as f64 / m.single_wall.as_secs_f64().max(1e-9);
         let compute_only_windows_per_s =
             args.windows as f64 / m.compute_only_wall.as_secs_f64().max(1e-9);
         report.models.push(ModelFigures {
             model: name,
             windows: args.windows,
             windows_per_s,
+            mailbox: m.mailbox,
+            single_windows_per_s,
             compute_only_windows_per_s,
             ratio: windows_per_s / compute_only_windows_per_s,
             instructions_median: m.instructions.median,
@@ -122,10 +132,11 @@ pub fn run(args: BenchArgs) -> CliResult {
         return Ok(Exit::Ok);
     }
     outln!(
-        "{:<28} {:>8} {:>10} {:>13} {:>6} {:>12} {:>12} {:>11} {:>11}",
+        "{:<28} {:>8} {:>10} {:>10} {:>13} {:>6} {:>12} {:>12} {:>11} {:>11}",
         "model",
         "windows",
         "windows/s",
+        "single/s",
         "compute-only",
         "ratio",
         "instr. med.",
@@ -135,10 +146,11 @@ pub fn run(args: BenchArgs) -> CliResult {
     );
     for f in &report.models {
         outln!(
-            "{:<28} {:>8} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
+            "{:<28} {:>8} {:>10.0} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
             f.model,
             f.windows,
             f.windows_per_s,
+            f.single_windows_per_s,
             f.compute_only_windows_per_s,
             f.ratio,
             f.instructions_median,
@@ -148,7 +160,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         );
     }
     outln!(
-        "windows/s: TensorInfer exchanges; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only"
+        "windows/s: as replay runs them (shared-RAM mailbox batches when the band has one); single/s: one TensorInfer exchange per window over the UART; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only"
     );
     outln!(
         "harbor CPU = harness CPU / (harness + QEMU CPU) over the exchange loop; QEMU idle = share of wall time QEMU's process was not on a CPU (waiting for the socket)"
@@ -158,6 +170,8 @@ pub fn run(args: BenchArgs) -> CliResult {
 
 struct Measurement {
     wall: Duration,
+    mailbox: bool,
+    single_wall: Duration,
     compute_only_wall: Duration,
     qemu_cpu_s: f64,
     harness_cpu_s: f64,
@@ -183,6 +197,8 @@ async fn measure(
     let mut target = crate::dut::open(&DeviceConfig::Qemu(QemuConfig::new(firmware)))
         .await
         .map_err(device)?;
+    // Hello first, as replay does: it tells whether the band has the mailbox.
+    let mailbox = target.info().await.map_err(device)?.mailbox;
     target
         .load_model(model.model_bytes())
         .await
@@ -203,25 +219,35 @@ async fn measure(
         cpu_seconds("/proc/self/stat")?,
     );
     let started = Instant::now();
-    let mut counts = Vec::with_capacity(windows);
-    for i in 0..windows {
-        let inference = target
-            .infer(&inputs[i % inputs.len()])
+    let mut inferences = Vec::with_capacity(windows);
+    let all: Vec<&[i8]> = (0..windows)
+        .map(|i| inputs[i % inputs.len()].as_slice())
+        .collect();
+    for batch in all.chunks(REPLAY_BATCH) {
+        target
+            .infer_many(batch, &mut inferences)
             .await
-            .map_err(device)?;
-        // The binary protocol always reports the count.
-        counts.extend(inference.instructions);
+            .map_err(|(_, e)| device(e))?;
     }
     let wall = started.elapsed();
     let (qemu1, self1) = (
         cpu_seconds(&format!("/proc/{pid}/stat"))?,
         cpu_seconds("/proc/self/stat")?,
     );
+    // The binary protocol always reports the count.
+    let counts: Vec<u64> = inferences.iter().filter_map(|i| i.instructions).collect();
+    let started = Instant::now();
+    for window in &all {
+        target.infer(window).await.map_err(device)?;
+    }
+    let single_wall = started.elapsed();
     let compute_only_wall = compute_only(&mut target, &inputs[0], windows).await;
     target.shutdown().await;
     let compute_only_wall = compute_only_wall?;
     Ok(Measurement {
         wall,
+        mailbox,
+        single_wall,
         compute_only_wall,
         qemu_cpu_s: qemu1 - qemu0,
         harness_cpu_s: self1 - self0,
@@ -232,6 +258,9 @@ async fn measure(
         }),
     })
 }
+
+/// Windows per `infer_many` call, as replay hands them over.
+const REPLAY_BATCH: usize = 64;
 
 /// Inferences per `infer N 0` command: each command is one exchange, so it must end well
 /// within the exchange deadline (10 s) even for the largest model.

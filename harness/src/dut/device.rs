@@ -181,6 +181,8 @@ pub trait AnyBacking: Send {
     fn pid_any(&self) -> Option<u32>;
     /// [`Backing::log`].
     fn log_any(&self) -> String;
+    /// [`Backing::shared_ram`].
+    fn shared_ram_any(&self) -> Option<std::path::PathBuf>;
 }
 
 impl<B: Backing> AnyBacking for B {
@@ -201,6 +203,9 @@ impl<B: Backing> AnyBacking for B {
     }
     fn log_any(&self) -> String {
         self.log()
+    }
+    fn shared_ram_any(&self) -> Option<std::path::PathBuf> {
+        self.shared_ram()
     }
 }
 
@@ -226,6 +231,9 @@ impl<'a> Backing for Box<dyn AnyBacking + 'a> {
     }
     fn log(&self) -> String {
         (**self).log_any()
+    }
+    fn shared_ram(&self) -> Option<std::path::PathBuf> {
+        (**self).shared_ram_any()
     }
 }
 

@@ -330,6 +330,11 @@ impl Backing for EmulatorProcess {
     fn log(&self) -> String {
         EmulatorProcess::log(self)
     }
+
+    fn shared_ram(&self) -> Option<PathBuf> {
+        let file = self.dir.path().join(super::qemu::SHARED_RAM_FILE);
+        file.is_file().then_some(file)
+    }
 }
 
 impl Drop for EmulatorProcess {

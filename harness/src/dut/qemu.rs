@@ -19,6 +19,12 @@ use super::session::LinkTarget;
 
 /// The emulated CPU: RV32IMC like the ESP32-C3 (`c` is required: the image is compressed).
 pub const CPU: &str = "rv32i,m=true,c=true,zicsr=true";
+/// Guest RAM of `virt`, as `-m` gives it.
+pub const RAM_BYTES: u64 = 128 << 20;
+/// Where `virt`'s RAM starts in the guest's address space (offset 0 of the RAM file).
+pub const RAM_BASE: u32 = 0x8000_0000;
+/// The file in the run folder that backs the guest's RAM when it is shared with harbor.
+pub const SHARED_RAM_FILE: &str = "ram.bin";
 
 /// How to run the firmware.
 #[derive(Clone, Debug)]
@@ -40,6 +46,10 @@ pub struct QemuConfig {
     /// Test hook: the band powers off after this many flash operations from reset, so a
     /// cut can hit the boot decision's own writes (passed through QEMU's fw_cfg).
     pub power_cut_at_boot: Option<u32>,
+    /// Back the guest's RAM with a file in the run folder that harbor also opens, so
+    /// batches of windows go through the band's shared-RAM mailbox instead of the UART
+    /// (docs/performance.md). Off: every window crosses the UART, as on a real board.
+    pub shared_ram: bool,
 }
 
 impl QemuConfig {
@@ -53,6 +63,7 @@ impl QemuConfig {
             garbage_budget: 4 * MAX_FRAME,
             flash_image: None,
             power_cut_at_boot: None,
+            shared_ram: true,
         }
     }
 
@@ -73,7 +84,18 @@ impl QemuConfig {
     pub fn args(&self, socket: &Path) -> Vec<OsString> {
         let mut chardev = OsString::from("socket,id=uart0,server=off,path=");
         chardev.push(socket);
-        self.args_with_chardev(chardev)
+        let mut args = self.args_with_chardev(chardev);
+        if self.shared_ram {
+            let file = socket.with_file_name(SHARED_RAM_FILE);
+            let file = file.to_string_lossy().replace(',', ",,");
+            let backend = format!(
+                "memory-backend-file,id=band-ram,size={RAM_BYTES},mem-path={file},share=on"
+            );
+            args.extend(
+                ["-object", &backend, "-machine", "memory-backend=band-ram"].map(OsString::from),
+            );
+        }
+        args
     }
 
     /// QEMU's arguments with the UART on the `-chardev` described by `chardev` (its id

@@ -19,6 +19,8 @@ pub struct DeviceInfo {
     pub model_slot_size: u32,
     /// Largest frame payload the firmware accepts (bytes).
     pub max_payload: u16,
+    /// Whether the firmware runs batches from a shared-RAM mailbox (an emulated band).
+    pub mailbox: bool,
 }
 
 /// One inference as the firmware measured it.
@@ -103,7 +105,7 @@ pub enum BinaryReply {
     OtaStatus(harbor_core::protocol::OtaStatusReport),
 }
 
-fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
+pub(crate) fn inference_of(r: &harbor_core::protocol::InferResult<'_>) -> Inference {
     Inference {
         predicted: r.predicted,
         logits: r.logits.iter().map(|&b| b as i8).collect(),
@@ -126,6 +128,7 @@ impl BinaryReply {
                 arena_size: i.arena_size,
                 model_slot_size: i.model_slot_size,
                 max_payload: i.max_payload,
+                mailbox: i.mailbox,
             }),
             Response::Ack { for_type, value } => Self::Ack { for_type, value },
             Response::Error {

@@ -6,14 +6,16 @@
 use std::future::Future;
 use std::time::Duration;
 
-use harbor_core::protocol::Request;
 use harbor_core::protocol::frame::{MAX_FRAME, RESYNC_FILL, RESYNC_FILL_LEN};
 use harbor_core::protocol::text::Reply;
+use harbor_core::protocol::{ErrorCause, MessageType, Request, mailbox};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::link::{Incoming, Link, LinkFailure};
-use super::{AnyBacking, BinaryReply, ByteStream, Dut, Target, TargetError};
+use super::reply::inference_of;
+use super::target::{infer_one_by_one, rejected, unexpected};
+use super::{AnyBacking, BinaryReply, ByteStream, DeviceInfo, Dut, Inference, Target, TargetError};
 
 /// What stands behind a link: told when the link fails, and asked why it closed.
 pub trait Backing: Send {
@@ -44,6 +46,11 @@ pub trait Backing: Send {
     fn log(&self) -> String {
         String::new()
     }
+    /// The file backing the emulated band's RAM, shared with harbor (QEMU); `None` for a
+    /// board. With it and a band that announces the mailbox, batches skip the UART.
+    fn shared_ram(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A device speaking harbor's protocol over a byte stream `S`, with `B` behind it.
@@ -56,6 +63,9 @@ pub struct LinkTarget<S, B> {
     exchange_timeout: Duration,
     /// Why the target stopped working, once it has.
     failed: Option<String>,
+    /// The band's RAM file, once its Info announced the mailbox and the backing shares
+    /// its RAM (an emulator): batches of windows then skip the UART.
+    mailbox: Option<std::fs::File>,
 }
 
 impl<S, B> LinkTarget<S, B> {
@@ -87,6 +97,7 @@ impl<S: ByteStream + 'static, B: Backing + 'static> LinkTarget<S, B> {
             backing: Box::new(self.backing) as Box<dyn AnyBacking>,
             exchange_timeout: self.exchange_timeout,
             failed: self.failed,
+            mailbox: self.mailbox,
         }
     }
 }
@@ -109,6 +120,7 @@ where
             backing,
             exchange_timeout,
             failed: None,
+            mailbox: None,
         }
     }
 
@@ -259,6 +271,80 @@ where
         self.fail_with(error)
     }
 
+    /// One MailboxInfer: the windows into the shared RAM, one request over the UART, the
+    /// results out of the shared RAM. A failure names the window (index into `batch`).
+    async fn mailbox_batch(
+        &mut self,
+        batch: &[&[i8]],
+        out: &mut Vec<Inference>,
+    ) -> Result<(), (usize, TargetError)> {
+        use std::os::unix::fs::FileExt;
+        let io = |name: &str, context: &str, source| TargetError::Io {
+            target: name.to_string(),
+            context: context.to_string(),
+            source,
+        };
+        let at = u64::from(mailbox::ADDR - super::qemu::RAM_BASE);
+        let input: Vec<u8> = batch
+            .iter()
+            .flat_map(|w| w.iter().map(|&v| v as u8))
+            .collect();
+        let file = self.mailbox.as_ref().expect("checked by infer_many");
+        file.write_all_at(&input, at).map_err(|e| {
+            (
+                0,
+                io(&self.name, "writing windows into the band's shared RAM", e),
+            )
+        })?;
+        let count = batch.len() as u16;
+        let ty = MessageType::MailboxInfer;
+        let done = match self.exchange(&Request::MailboxInfer { count }).await {
+            Ok(BinaryReply::Ack { value, .. }) if value == u32::from(count) => Ok(batch.len()),
+            // The windows before the failing one have their results.
+            Ok(BinaryReply::Error {
+                cause: ErrorCause::InferenceFailed,
+                detail,
+                ..
+            }) if (detail as usize) < batch.len() => Err((
+                detail as usize,
+                rejected(&self.name, ty, ErrorCause::InferenceFailed, detail),
+            )),
+            Ok(BinaryReply::Error { cause, detail, .. }) => {
+                Err((0, rejected(&self.name, ty, cause, detail)))
+            }
+            Ok(other) => Err((0, unexpected(&self.name, "an Ack for MailboxInfer", &other))),
+            Err(e) => Err((0, e)),
+        };
+        let ran = match &done {
+            Ok(n) | Err((n, _)) => *n,
+        };
+        let mut records = vec![0u8; ran * mailbox::RESULT_STRIDE];
+        let file = self.mailbox.as_ref().expect("checked by infer_many");
+        file.read_exact_at(&mut records, at + mailbox::RESULTS_OFFSET as u64)
+            .map_err(|e| {
+                (
+                    0,
+                    io(&self.name, "reading results from the band's shared RAM", e),
+                )
+            })?;
+        for (i, record) in records.chunks_exact(mailbox::RESULT_STRIDE).enumerate() {
+            match mailbox::read_result(record) {
+                Some(result) => out.push(inference_of(&result)),
+                None => {
+                    return Err((
+                        i,
+                        TargetError::Unexpected {
+                            target: self.name.clone(),
+                            expected: "an InferResult frame in the mailbox's result record",
+                            got: "a damaged record".into(),
+                        },
+                    ));
+                }
+            }
+        }
+        done.map(|_| ())
+    }
+
     /// Records the first failure and stops the device.
     fn fail_with(&mut self, error: TargetError) -> TargetError {
         self.backing.stop();
@@ -280,6 +366,43 @@ where
         self.exchange_within(request, self.exchange_timeout).await
     }
 
+    async fn info(&mut self) -> Result<DeviceInfo, TargetError> {
+        match self.exchange(&Request::Hello).await? {
+            BinaryReply::Info(info) => {
+                self.mailbox = match (info.mailbox, self.backing.shared_ram()) {
+                    (true, Some(path)) => Some(open_shared_ram(&self.name, &path)?),
+                    _ => None,
+                };
+                Ok(info)
+            }
+            other => Err(unexpected(&self.name, "Info", &other)),
+        }
+    }
+
+    async fn infer_many(
+        &mut self,
+        windows: &[&[i8]],
+        out: &mut Vec<Inference>,
+    ) -> Result<(), (usize, TargetError)> {
+        let Some(input_len) = windows.first().map(|w| w.len()) else {
+            return Ok(());
+        };
+        let per_request = mailbox::max_windows(input_len);
+        if self.mailbox.is_none()
+            || per_request == 0
+            || windows.iter().any(|w| w.len() != input_len)
+        {
+            return infer_one_by_one(self, windows, out).await;
+        }
+        for (n, batch) in windows.chunks(per_request).enumerate() {
+            let start = n * per_request;
+            self.mailbox_batch(batch, out)
+                .await
+                .map_err(|(i, e)| (start + i, e))?;
+        }
+        Ok(())
+    }
+
     async fn receive(&mut self) -> Result<BinaryReply, TargetError> {
         self.check_alive()?;
         let timeout = self.exchange_timeout;
@@ -299,6 +422,19 @@ where
         }
         self.await_ready(timeout, &during).await
     }
+}
+
+/// Opens the emulated band's RAM file for the mailbox.
+fn open_shared_ram(name: &str, path: &std::path::Path) -> Result<std::fs::File, TargetError> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|source| TargetError::Io {
+            target: name.to_string(),
+            context: format!("opening the band's shared RAM {}", path.display()),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -120,6 +120,18 @@ pub trait Target: Send {
         }
     }
 
+    /// Runs `windows` in order, appending each inference to `out`. A failure comes with the
+    /// index (into `windows`) of the window it stopped at; `out` then holds the ones before.
+    /// One TensorInfer per window here; an emulated band with a shared-RAM mailbox runs
+    /// them in batches instead (same results, no UART bytes per window).
+    fn infer_many(
+        &mut self,
+        windows: &[&[i8]],
+        out: &mut Vec<Inference>,
+    ) -> impl Future<Output = Result<(), (usize, TargetError)>> + Send {
+        infer_one_by_one(self, windows, out)
+    }
+
     /// Streams raw 6-axis samples; returns how many the band holds in the current segment
     /// (windows the band reports on the way are dropped: see [`Target::stream`]).
     fn stream_samples(
@@ -218,6 +230,18 @@ pub trait Target: Send {
             }
         }
     }
+}
+
+/// [`Target::infer_many`] through one TensorInfer per window.
+pub(crate) async fn infer_one_by_one<T: Target + ?Sized>(
+    target: &mut T,
+    windows: &[&[i8]],
+    out: &mut Vec<Inference>,
+) -> Result<(), (usize, TargetError)> {
+    for (i, window) in windows.iter().enumerate() {
+        out.push(target.infer(window).await.map_err(|e| (i, e))?);
+    }
+    Ok(())
 }
 
 pub(crate) fn rejected(

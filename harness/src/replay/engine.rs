@@ -281,19 +281,25 @@ async fn drive<T: Target>(
         run_stream(target, stream, result, progress, fail).await;
         return;
     }
-    for i in shard.windows.clone() {
-        match target.infer(&plan.inputs[i]).await {
-            Ok(inference) => {
-                result.inferences.push((i, inference));
-                progress(1);
-            }
-            Err(e) => {
-                target_failure(result, e, "inferring", Some(i));
-                return;
-            }
+    let indices: Vec<usize> = shard.windows.clone().collect();
+    for batch in indices.chunks(WINDOWS_PER_BATCH) {
+        let windows: Vec<&[i8]> = batch.iter().map(|&i| plan.inputs[i].as_slice()).collect();
+        let mut inferences = Vec::with_capacity(batch.len());
+        let outcome = target.infer_many(&windows, &mut inferences).await;
+        progress(inferences.len() as u64);
+        result
+            .inferences
+            .extend(batch.iter().copied().zip(inferences));
+        if let Err((failed, e)) = outcome {
+            target_failure(result, e, "inferring", Some(batch[failed]));
+            return;
         }
     }
 }
+
+/// Windows handed to [`Target::infer_many`] at once: an emulated band with a shared-RAM
+/// mailbox runs them with one request; others still answer one TensorInfer per window.
+const WINDOWS_PER_BATCH: usize = 64;
 
 /// The failure kind of a shard that a stop signal cut off.
 pub const INTERRUPTED: &str = "interrupted";

@@ -56,6 +56,8 @@ pub enum MessageType {
     Reboot = 0x0D,
     /// Request: test hook that cuts power after N flash operations.
     ArmPowerCut = 0x0E,
+    /// Request: run the windows an emulator host wrote into the shared-RAM mailbox.
+    MailboxInfer = 0x0F,
     /// Response: the band's identity and memory budget.
     Info = 0x81,
     /// Response: the request succeeded.
@@ -88,6 +90,7 @@ impl MessageType {
             0x0C => Self::OtaConfirm,
             0x0D => Self::Reboot,
             0x0E => Self::ArmPowerCut,
+            0x0F => Self::MailboxInfer,
             0x81 => Self::Info,
             0x82 => Self::Ack,
             0x83 => Self::Error,
@@ -114,6 +117,7 @@ impl MessageType {
             Self::OtaChunk => len > 4,
             Self::OtaFinish | Self::OtaStatus | Self::OtaConfirm | Self::Reboot => len == 0,
             Self::ArmPowerCut => len == 4,
+            Self::MailboxInfer => len == 2,
             Self::OtaStatusReply => len == OTA_STATUS_LEN,
             Self::StreamWindow => len >= 4 + INFER_FIXED_LEN,
             Self::Info => len >= INFO_FIXED_LEN && len <= INFO_FIXED_LEN + MAX_NAME_LEN,
@@ -222,7 +226,13 @@ pub struct Info<'a> {
     pub model_slot_size: u32,
     /// Largest payload the firmware's decoder accepts.
     pub max_payload: u16,
+    /// Whether the band answers [`Request::MailboxInfer`] (an emulated band whose RAM the
+    /// host can share; [`super::mailbox`]).
+    pub mailbox: bool,
 }
+
+/// Info's flags byte: the band answers MailboxInfer.
+const INFO_FLAG_MAILBOX: u8 = 1;
 
 const INFO_FIXED_LEN: usize = 3 + 1 + 4 + 4 + 4 + 2 + 1;
 
@@ -336,6 +346,12 @@ pub enum Request<'a> {
         /// Erase/program operations until the power goes.
         after_flash_ops: u32,
     },
+    /// Runs the first `count` windows of the shared-RAM mailbox ([`super::mailbox`]) →
+    /// Ack(value = count), each window's InferResult in the mailbox's result records.
+    MailboxInfer {
+        /// Windows to run, 1 ..= [`super::mailbox::max_windows`].
+        count: u16,
+    },
 }
 
 /// Band → host.
@@ -425,6 +441,7 @@ impl<'a> Request<'a> {
             Self::OtaConfirm => MessageType::OtaConfirm,
             Self::Reboot => MessageType::Reboot,
             Self::ArmPowerCut { .. } => MessageType::ArmPowerCut,
+            Self::MailboxInfer { .. } => MessageType::MailboxInfer,
         }
     }
 
@@ -476,6 +493,7 @@ impl<'a> Request<'a> {
             }
             Self::OtaFinish | Self::OtaStatus | Self::OtaConfirm | Self::Reboot => Some(()),
             Self::ArmPowerCut { after_flash_ops } => w.u32(after_flash_ops),
+            Self::MailboxInfer { count } => w.u16(count),
         })?;
         check_len(ty, len)?;
         finish_frame(ty, len, out)
@@ -552,6 +570,9 @@ impl<'a> Request<'a> {
             MessageType::ArmPowerCut => Self::ArmPowerCut {
                 after_flash_ops: r.u32().ok_or(bad("no count"))?,
             },
+            MessageType::MailboxInfer => Self::MailboxInfer {
+                count: r.u16().ok_or(bad("no count"))?,
+            },
             other => return Err(DecodeError::WrongDirection(other)),
         };
         if !r.is_empty() {
@@ -594,7 +615,7 @@ impl<'a> Response<'a> {
         let len = write_payload(out, |w| match *self {
             Self::Info(info) => {
                 w.bytes(&info.version)?;
-                w.u8(0)?;
+                w.u8(if info.mailbox { INFO_FLAG_MAILBOX } else { 0 })?;
                 w.u32(info.stack_size)?;
                 w.u32(info.arena_size)?;
                 w.u32(info.model_slot_size)?;
@@ -645,7 +666,7 @@ impl<'a> Response<'a> {
                 let short = bad("shorter than its fixed fields");
                 let v = r.take(3).ok_or(short)?;
                 let version = [v[0], v[1], v[2]];
-                let _reserved = r.u8().ok_or(short)?;
+                let flags = r.u8().ok_or(short)?;
                 let stack_size = r.u32().ok_or(short)?;
                 let arena_size = r.u32().ok_or(short)?;
                 let model_slot_size = r.u32().ok_or(short)?;
@@ -662,6 +683,7 @@ impl<'a> Response<'a> {
                     arena_size,
                     model_slot_size,
                     max_payload,
+                    mailbox: flags & INFO_FLAG_MAILBOX != 0,
                 })
             }
             MessageType::Ack => Self::Ack {

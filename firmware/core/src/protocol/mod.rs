@@ -7,11 +7,13 @@
 //!   [`frame::SYNC`] (0xA5, never a text byte since text is 7-bit ASCII), carries a type,
 //!   a length, a payload and a CRC-32C, and the decoder resynchronises after garbage.
 //!
+//! [`mailbox`] is an emulated band's shared-RAM batch path (no UART bytes per window).
 //! [`trap`] is the one-line report the firmware's trap handler prints before exiting.
 //! Nothing here allocates: buffers are fixed-size so the firmware runs the same code.
 
 pub mod crc;
 pub mod frame;
+pub mod mailbox;
 pub mod message;
 pub mod text;
 pub mod trap;

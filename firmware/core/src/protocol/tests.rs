@@ -128,6 +128,16 @@ fn every_response_round_trips() {
             arena_size: 131072,
             model_slot_size: 262144,
             max_payload: 1024,
+            mailbox: false,
+        }),
+        Response::Info(Info {
+            name: "band-qemu",
+            version: [0, 1, 0],
+            stack_size: 32768,
+            arena_size: 131072,
+            model_slot_size: 262144,
+            max_payload: 1024,
+            mailbox: true,
         }),
         Response::Ack {
             for_type: 5,
@@ -623,6 +633,7 @@ fn ota_messages_round_trip_with_their_documented_payloads() {
             0x0E,
             vec![7, 0, 0, 0],
         ),
+        (Request::MailboxInfer { count: 300 }, 0x0F, vec![44, 1]),
     ];
     for (req, ty, payload) in requests {
         let bytes = encode_request(&req);

@@ -597,45 +597,58 @@ impl Band {
         let base = region.as_ptr() as *mut u8;
         // The host wrote the windows before the request's bytes arrived.
         core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
-        for i in 0..count {
-            // SAFETY: the mailbox is RAM no Rust object lives in, `mailbox::LEN` long, and the
-            // host leaves it alone while a request runs; windows and records do not overlap.
-            let input = unsafe {
-                core::slice::from_raw_parts(
-                    base.add(mailbox::input_offset(i, input_len)),
-                    input_len,
-                )
-            };
-            let outcome = match self.run_model(board, Some(input)) {
-                Ok(outcome) => outcome,
-                Err(InferError::Failed) => return error(ty, ErrorCause::InferenceFailed, i as u32),
-                Err(e) => {
-                    let (cause, detail) = e.as_binary();
-                    return error(ty, cause, detail);
+        // SAFETY (both closures): the mailbox is RAM no Rust object lives in, `mailbox::LEN`
+        // long, and the host leaves it alone while a request runs; windows and records do
+        // not overlap.
+        let window = |i: usize| unsafe {
+            core::slice::from_raw_parts(base.add(mailbox::input_offset(i, input_len)), input_len)
+        };
+        let mut failure = None;
+        let board = &*board;
+        let each =
+            |i: usize, outcome: Result<inference::Outcome, Failure>, out: &[i8; MAX_LOGITS]| {
+                let outcome = match outcome {
+                    Ok(outcome) => outcome,
+                    Err(Failure::InputSize { expected }) => {
+                        failure = Some(error(ty, ErrorCause::InputSizeMismatch, expected as u32));
+                        return false;
+                    }
+                    Err(_) => {
+                        failure = Some(error(ty, ErrorCause::InferenceFailed, i as u32));
+                        return false;
+                    }
+                };
+                let mut logits = [0u8; MAX_LOGITS];
+                for (dst, &src) in logits.iter_mut().zip(&out[..outcome.n_logits]) {
+                    *dst = src as u8;
                 }
+                let result = InferResult {
+                    instructions: outcome.instructions,
+                    stack_high_water: board.stack().high_water,
+                    arena_used: outcome.arena_used,
+                    predicted: outcome.predicted,
+                    logits: &logits[..outcome.n_logits],
+                    elapsed_us: outcome.elapsed_us,
+                };
+                let record = unsafe {
+                    core::slice::from_raw_parts_mut(
+                        base.add(mailbox::result_offset(i)),
+                        mailbox::RESULT_STRIDE,
+                    )
+                };
+                if mailbox::write_result(record, &result).is_err() {
+                    failure = Some(error(ty, ErrorCause::InferenceFailed, i as u32));
+                    return false;
+                }
+                true
             };
-            let mut logits = [0u8; MAX_LOGITS];
-            for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
-                *dst = src as u8;
-            }
-            let result = InferResult {
-                instructions: outcome.instructions,
-                stack_high_water: board.stack().high_water,
-                arena_used: outcome.arena_used,
-                predicted: outcome.predicted,
-                logits: &logits[..outcome.n_logits],
-                elapsed_us: outcome.elapsed_us,
-            };
-            // SAFETY: as above; record i lies in the results area.
-            let record = unsafe {
-                core::slice::from_raw_parts_mut(
-                    base.add(mailbox::result_offset(i)),
-                    mailbox::RESULT_STRIDE,
-                )
-            };
-            if mailbox::write_result(record, &result).is_err() {
-                return error(ty, ErrorCause::InferenceFailed, i as u32);
-            }
+        let model = slot.model().unwrap_or(&[]);
+        let ran = inference::run_batch(board, model, arena, count, window, &mut self.logits, each);
+        if ran.is_err() {
+            return error(ty, ErrorCause::InferenceFailed, 0);
+        }
+        if let Some(failed) = failure {
+            return failed;
         }
         core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
         Response::Ack {

@@ -100,6 +100,30 @@ pub fn run(
     .map_err(|_| Failure::Invalid { arena_needed: 0 })?
 }
 
+/// Runs windows `0..count` (`input(i)` is window i) through one preparation of `model`:
+/// a batch parses the model and plans the arena once, not per window. `done(i, outcome,
+/// logits)` gets each result and returns `false` to stop the batch.
+pub fn run_batch<'x>(
+    board: &impl Board,
+    model: &[u8],
+    arena: &mut [u8],
+    count: usize,
+    mut input: impl FnMut(usize) -> &'x [u8],
+    logits: &mut [i8; MAX_LOGITS],
+    mut done: impl FnMut(usize, Result<Outcome, Failure>, &[i8; MAX_LOGITS]) -> bool,
+) -> Result<(), Failure> {
+    let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
+    BandInterpreter::scoped(parsed, arena, |interpreter| {
+        for i in 0..count {
+            let outcome = invoke(board, interpreter, Input::Bytes(input(i)), logits);
+            if !done(i, outcome, logits) {
+                break;
+            }
+        }
+    })
+    .map_err(|_| Failure::Invalid { arena_needed: 0 })
+}
+
 fn invoke(
     board: &impl Board,
     interpreter: &mut BandInterpreter<'_, '_>,

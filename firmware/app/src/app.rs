@@ -650,6 +650,7 @@ impl Band {
             core::slice::from_raw_parts(base.add(mailbox::input_offset(i, input_len)), input_len)
         };
         let mut failure = None;
+        let mut written = 0;
         let board = &*board;
         let each =
             |i: usize, outcome: Result<inference::Outcome, Failure>, out: &[i8; MAX_LOGITS]| {
@@ -670,12 +671,14 @@ impl Band {
                 }
                 let result = InferResult {
                     instructions: outcome.instructions,
-                    stack_high_water: board.stack().high_water,
+                    // Stamped once after the batch (below).
+                    stack_high_water: 0,
                     arena_used: outcome.arena_used,
                     predicted: outcome.predicted,
                     logits: &logits[..outcome.n_logits],
                     elapsed_us: outcome.elapsed_us,
                 };
+                written = i + 1;
                 let record = unsafe {
                     core::slice::from_raw_parts_mut(
                         base.add(mailbox::result_offset(i)),
@@ -692,6 +695,21 @@ impl Band {
         let ran = inference::run_batch(board, model, arena, count, window, &mut self.logits, each);
         if ran.is_err() {
             return error(ty, ErrorCause::InferenceFailed, 0);
+        }
+        // The stack mark since boot, once per batch: scanning the painted stack per window
+        // would cost more than the window's inference.
+        let high_water = board.stack().high_water;
+        for i in 0..written {
+            // SAFETY: as for the closures above; the records were written by this batch.
+            let record = unsafe {
+                core::slice::from_raw_parts_mut(
+                    base.add(mailbox::result_offset(i)),
+                    mailbox::RESULT_STRIDE,
+                )
+            };
+            if mailbox::restamp_stack(record, high_water).is_none() {
+                return error(ty, ErrorCause::InferenceFailed, i as u32);
+            }
         }
         if let Some(failed) = failure {
             return failed;

@@ -214,26 +214,32 @@ async fn measure(
     let pid = target
         .pid()
         .ok_or_else(|| CliError::infrastructure("QEMU exited before the benchmark"))?;
-    let (qemu0, self0) = (
-        cpu_seconds(&format!("/proc/{pid}/stat"))?,
-        cpu_seconds("/proc/self/stat")?,
-    );
-    let started = Instant::now();
-    let mut inferences = Vec::with_capacity(windows);
     let all: Vec<&[i8]> = (0..windows)
         .map(|i| inputs[i % inputs.len()].as_slice())
         .collect();
+    load_db(&mut target, &inputs[0]).await?;
+    // Replay batches and compute-only runs of the same size alternate, so a change in the
+    // machine's speed during the run affects both sides of the ratio alike.
+    let mut inferences = Vec::with_capacity(windows);
+    let (mut wall, mut compute_only_wall) = (Duration::ZERO, Duration::ZERO);
+    let (mut qemu_cpu_s, mut harness_cpu_s) = (0.0, 0.0);
     for batch in all.chunks(REPLAY_BATCH) {
+        let (qemu0, self0) = (
+            cpu_seconds(&format!("/proc/{pid}/stat"))?,
+            cpu_seconds("/proc/self/stat")?,
+        );
+        let started = Instant::now();
         target
             .infer_many(batch, &mut inferences)
             .await
             .map_err(|(_, e)| device(e))?;
+        wall += started.elapsed();
+        qemu_cpu_s += cpu_seconds(&format!("/proc/{pid}/stat"))? - qemu0;
+        harness_cpu_s += cpu_seconds("/proc/self/stat")? - self0;
+        let started = Instant::now();
+        infer_db(&mut target, batch.len()).await?;
+        compute_only_wall += started.elapsed();
     }
-    let wall = started.elapsed();
-    let (qemu1, self1) = (
-        cpu_seconds(&format!("/proc/{pid}/stat"))?,
-        cpu_seconds("/proc/self/stat")?,
-    );
     // The binary protocol always reports the count.
     let counts: Vec<u64> = inferences.iter().filter_map(|i| i.instructions).collect();
     let started = Instant::now();
@@ -241,16 +247,14 @@ async fn measure(
         target.infer(window).await.map_err(device)?;
     }
     let single_wall = started.elapsed();
-    let compute_only_wall = compute_only(&mut target, &inputs[0], windows).await;
     target.shutdown().await;
-    let compute_only_wall = compute_only_wall?;
     Ok(Measurement {
         wall,
         mailbox,
         single_wall,
         compute_only_wall,
-        qemu_cpu_s: qemu1 - qemu0,
-        harness_cpu_s: self1 - self0,
+        qemu_cpu_s,
+        harness_cpu_s,
         instructions: InstructionStats::of(counts).unwrap_or(InstructionStats {
             min: 0,
             median: 0,
@@ -266,18 +270,8 @@ const REPLAY_BATCH: usize = 64;
 /// within the exchange deadline (10 s) even for the largest model.
 const COMPUTE_BATCH: usize = 200;
 
-/// Loads `window` into the `db` buffer once, then times `windows` inferences on it with
-/// `infer N 0` (no bytes cross the UART per inference).
-async fn compute_only(
-    target: &mut impl Target,
-    window: &[i8],
-    windows: usize,
-) -> Result<Duration, CliError> {
-    let refused = |command: &str, lines: &[String]| {
-        CliError::infrastructure(format!(
-            "the band answered `{command}` with {lines:?}: it needs the MLPerf text commands (band-qemu.elf has them)"
-        ))
-    };
+/// Loads `window` into the `db` buffer for `infer N 0`.
+async fn load_db(target: &mut impl Target, window: &[i8]) -> Result<(), CliError> {
     let load = format!("db load {}", window.len());
     let lines = text(target, &load).await?;
     if !lines
@@ -296,7 +290,12 @@ async fn compute_only(
             return Err(refused(&command, &lines));
         }
     }
-    let started = Instant::now();
+    Ok(())
+}
+
+/// `windows` inferences on the `db` buffer with `infer N 0`: no bytes cross the UART per
+/// inference.
+async fn infer_db(target: &mut impl Target, windows: usize) -> Result<(), CliError> {
     let mut left = windows;
     while left > 0 {
         let n = left.min(COMPUTE_BATCH);
@@ -310,7 +309,14 @@ async fn compute_only(
         }
         left -= n;
     }
-    Ok(started.elapsed())
+    Ok(())
+}
+
+/// A band that does not take the MLPerf text commands `harbor bench` needs.
+fn refused(command: &str, lines: &[String]) -> CliError {
+    CliError::infrastructure(format!(
+        "the band answered `{command}` with {lines:?}: it needs the MLPerf text commands (band-qemu.elf has them)"
+    ))
 }
 
 async fn text(target: &mut impl Target, command: &str) -> Result<Vec<String>, CliError> {

@@ -4,8 +4,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::arch::Arch;
 use super::confusion::ClassScore;
 use super::input::{InputQuant, Normalization};
+use super::quantize::ActQuant;
 use super::recipe::{EpochLog, PersonalizeConfig, TrainConfig};
 
 /// The model card: what a model is, what it was trained on, how, and how well it scores.
@@ -169,6 +171,20 @@ pub struct NormalizationInfo {
     pub board: Option<String>,
 }
 
+impl NormalizationInfo {
+    /// A model harbor trained on `board`'s raw counts: `stats` and the int8 input tensor's
+    /// quantization, with the band's conversion derived from both.
+    pub fn trained(stats: &Normalization, input: &ActQuant) -> Self {
+        Self {
+            stats: stats.clone(),
+            input_scale: input.scale,
+            input_zero_point: input.zero_point,
+            device_conversion: InputQuant::new(stats, input.scale, input.zero_point),
+            board: None,
+        }
+    }
+}
+
 /// Layers and their counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArchitectureInfo {
@@ -180,6 +196,18 @@ pub struct ArchitectureInfo {
     pub macs_per_window: usize,
     /// Bytes of int8 weights.
     pub int8_weight_bytes: usize,
+}
+
+impl ArchitectureInfo {
+    /// The card's description of `arch`.
+    pub fn of(arch: &Arch) -> Self {
+        Self {
+            layers: arch.describe(),
+            params: arch.params(),
+            macs_per_window: arch.macs(),
+            int8_weight_bytes: arch.int8_weight_bytes(),
+        }
+    }
 }
 
 /// How a model was trained.

@@ -159,19 +159,8 @@ impl Exported {
                 .to_vec(),
                 units: format!("raw int16 IMU counts of board `{board}`"),
             },
-            normalization: NormalizationInfo {
-                stats: self.norm.clone(),
-                input_scale: self.quant.input.scale,
-                input_zero_point: self.quant.input.zero_point,
-                device_conversion: self.conversion(),
-                board: None,
-            },
-            architecture: ArchitectureInfo {
-                layers: arch.describe(),
-                params: arch.params(),
-                macs_per_window: arch.macs(),
-                int8_weight_bytes: arch.int8_weight_bytes(),
-            },
+            normalization: NormalizationInfo::trained(&self.norm, &self.quant.input),
+            architecture: ArchitectureInfo::of(arch),
             file: FileInfo {
                 name: MODEL_FILE.into(),
                 bytes: self.tflite.len() as u64,

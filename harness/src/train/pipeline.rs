@@ -13,7 +13,7 @@ use crate::model::card::{
 };
 use crate::model::eval::evaluate;
 use crate::model::export::{to_tflite, to_tflite_f32};
-use crate::model::input::{InputQuant, Normalization};
+use crate::model::input::Normalization;
 use crate::model::quantize::{QuantModel, quantize, requantize_head};
 use crate::model::recipe::{PersonalizeConfig, TrainConfig};
 use crate::model::saved::{GOLDEN_WINDOWS, Trained, golden_inputs};
@@ -157,19 +157,8 @@ pub fn run(
             })
             .collect(),
         input: provenance.input.clone(),
-        normalization: NormalizationInfo {
-            stats: norm.clone(),
-            input_scale: quant.input.scale,
-            input_zero_point: quant.input.zero_point,
-            device_conversion: InputQuant::new(&norm, quant.input.scale, quant.input.zero_point),
-            board: None,
-        },
-        architecture: ArchitectureInfo {
-            layers: arch.describe(),
-            params: arch.params(),
-            macs_per_window: arch.macs(),
-            int8_weight_bytes: arch.int8_weight_bytes(),
-        },
+        normalization: NormalizationInfo::trained(&norm, &quant.input),
+        architecture: ArchitectureInfo::of(&arch),
         recipe: Recipe {
             framework: "burn 0.22.1 (flex CPU backend, f32)".into(),
             optimizer: "adam (beta1 0.9, beta2 0.999, eps 1e-5)".into(),

@@ -1,12 +1,14 @@
-//! `harbor bench`: windows per second through one QEMU, exchange mode against the band's
-//! compute limit, and how much of the CPU time is the harness's rather than the emulator's.
+//! `harbor bench`: windows per second through one QEMU, stream and tensor mode against the
+//! band's compute limit, and how much of the CPU time is the harness's rather than the
+//! emulator's.
 //!
-//! In one QEMU process: first `--windows` windows as `harbor run` replays tensor mode (in
-//! batches through the band's shared-RAM mailbox), then as many single TensorInfer
-//! exchanges (a window in, a result out over the UART: what a real board gets), then the
-//! same number of inferences with no I/O — the window loaded once into the MLPerf `db`
-//! buffer and run with `infer N 0`. All are timed on the host's wall clock; the ratio of the
-//! first to the last says how much delivering windows costs.
+//! In one QEMU process, in rounds of up to 64 windows: a recording's raw IMU samples as
+//! `harbor run` streams them (stream mode), the same windows cut on the host as `harbor run`
+//! replays tensor mode (in batches through the band's shared-RAM mailbox), and as many
+//! inferences with no I/O — one window loaded once into the MLPerf `db` buffer and run with
+//! `infer N 0`. Then single TensorInfer exchanges (a window in, a result out over the UART:
+//! what a real board gets). All are timed on the host's wall clock; the ratios to the
+//! compute-only rate say how much delivering windows costs.
 //!
 //! CPU times come from `/proc/<pid>/stat` (utime + stime, in USER_HZ ticks = 1/100 s on
 //! Linux x86_64): the emulator's process and harbor's own, over the exchange loop only.
@@ -22,8 +24,10 @@ use super::{CliError, CliResult, Exit};
 use crate::datasets::workspace_root;
 use crate::dut::{DeviceConfig, QemuConfig, Target};
 use crate::metrics::InstructionStats;
-use crate::model::{HostModel, load_checked};
-use crate::rng::SplitMix64;
+use crate::model::load_checked;
+
+mod stream;
+use stream::StreamSegment;
 
 /// Linux's USER_HZ on the platforms harbor runs on.
 const TICKS_PER_S: f64 = 100.0;
@@ -36,7 +40,7 @@ pub struct BenchArgs {
     /// The firmware ELF.
     #[arg(long, default_value = "target/firmware/elf/band-qemu.elf")]
     firmware: PathBuf,
-    /// Inferences per model, in each of the two measurements.
+    /// Windows per model, in each measurement.
     #[arg(long, default_value_t = 2000)]
     windows: usize,
     /// Print the figures as JSON (`{"models": [{"model", "windows_per_s",
@@ -63,6 +67,15 @@ struct ModelFigures {
     compute_only_windows_per_s: f64,
     /// windows_per_s ÷ compute_only_windows_per_s.
     ratio: f64,
+    /// Stream mode: the same windows' raw IMU samples sent at the band's rate, windows
+    /// answered per second of wall time.
+    stream_windows_per_s: f64,
+    /// stream_windows_per_s ÷ compute_only_windows_per_s.
+    stream_ratio: f64,
+    /// Windows (model-rate samples) between stream windows: the card's stride.
+    stream_hop: usize,
+    /// Stream windows whose logits differ from tensor mode's on the same window (0: bit-exact).
+    stream_mismatches: usize,
     /// Median instructions per inference, as the band reports them.
     instructions_median: u64,
     /// QEMU's CPU seconds over the exchange loop.
@@ -103,8 +116,14 @@ pub fn run(args: BenchArgs) -> CliResult {
         .map_err(|e| CliError::infrastructure(format!("cannot start the async runtime: {e}")))?;
     let mut report = BenchReport { models: Vec::new() };
     for dir in &args.models {
-        let model = load_checked(&resolve(dir)).map_err(CliError::usage)?.host;
-        let m = runtime.block_on(measure(&firmware, &model, args.windows))?;
+        let checked = load_checked(&resolve(dir)).map_err(CliError::usage)?;
+        let segment = StreamSegment::load(&checked)?;
+        let m = runtime.block_on(measure(
+            &firmware,
+            checked.host.model_bytes(),
+            &segment,
+            args.windows,
+        ))?;
         let name = dir
             .file_name()
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
@@ -112,6 +131,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         let single_windows_per_s = args.windows as f64 / m.single_wall.as_secs_f64().max(1e-9);
         let compute_only_windows_per_s =
             args.windows as f64 / m.compute_only_wall.as_secs_f64().max(1e-9);
+        let stream_windows_per_s = args.windows as f64 / m.stream_wall.as_secs_f64().max(1e-9);
         report.models.push(ModelFigures {
             model: name,
             windows: args.windows,
@@ -120,6 +140,10 @@ pub fn run(args: BenchArgs) -> CliResult {
             single_windows_per_s,
             compute_only_windows_per_s,
             ratio: windows_per_s / compute_only_windows_per_s,
+            stream_windows_per_s,
+            stream_ratio: stream_windows_per_s / compute_only_windows_per_s,
+            stream_hop: usize::from(segment.config.hop),
+            stream_mismatches: m.stream_mismatches,
             instructions_median: m.instructions.median,
             qemu_cpu_s: m.qemu_cpu_s,
             harbor_cpu_share: m.harness_share(),
@@ -132,10 +156,12 @@ pub fn run(args: BenchArgs) -> CliResult {
         return Ok(Exit::Ok);
     }
     outln!(
-        "{:<28} {:>8} {:>10} {:>10} {:>13} {:>6} {:>12} {:>12} {:>11} {:>11}",
+        "{:<28} {:>8} {:>10} {:>10} {:>6} {:>10} {:>13} {:>6} {:>12} {:>12} {:>11} {:>11}",
         "model",
         "windows",
+        "stream/s",
         "windows/s",
+        "ratio",
         "single/s",
         "compute-only",
         "ratio",
@@ -146,10 +172,12 @@ pub fn run(args: BenchArgs) -> CliResult {
     );
     for f in &report.models {
         outln!(
-            "{:<28} {:>8} {:>10.0} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
+            "{:<28} {:>8} {:>10.0} {:>10.0} {:>6.2} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
             f.model,
             f.windows,
+            f.stream_windows_per_s,
             f.windows_per_s,
+            f.stream_ratio,
             f.single_windows_per_s,
             f.compute_only_windows_per_s,
             f.ratio,
@@ -160,7 +188,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         );
     }
     outln!(
-        "windows/s: as replay runs them (shared-RAM mailbox batches when the band has one); single/s: one TensorInfer exchange per window over the UART; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only"
+        "stream/s: raw IMU samples of a recording streamed as replay streams them, windows answered per second (first ratio: ÷ compute-only); windows/s: the same windows as replay runs them in tensor mode (shared-RAM mailbox batches when the band has one); single/s: one TensorInfer exchange per window over the UART; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only"
     );
     outln!(
         "harbor CPU = harness CPU / (harness + QEMU CPU) over the exchange loop; QEMU idle = share of wall time QEMU's process was not on a CPU (waiting for the socket)"
@@ -170,6 +198,8 @@ pub fn run(args: BenchArgs) -> CliResult {
 
 struct Measurement {
     wall: Duration,
+    stream_wall: Duration,
+    stream_mismatches: usize,
     mailbox: bool,
     single_wall: Duration,
     compute_only_wall: Duration,
@@ -190,7 +220,8 @@ impl Measurement {
 
 async fn measure(
     firmware: &std::path::Path,
-    model: &HostModel,
+    model: &[u8],
+    segment: &StreamSegment,
     windows: usize,
 ) -> Result<Measurement, CliError> {
     let device = |e: crate::dut::TargetError| CliError::infrastructure(e);
@@ -199,46 +230,79 @@ async fn measure(
         .map_err(device)?;
     // Hello first, as replay does: it tells whether the band has the mailbox.
     let mailbox = target.info().await.map_err(device)?.mailbox;
+    target.load_model(model).await.map_err(device)?;
     target
-        .load_model(model.model_bytes())
+        .configure_input(&segment.input)
         .await
         .map_err(device)?;
-    let mut rng = SplitMix64::new(2019);
-    let inputs: Vec<Vec<i8>> = (0..64)
-        .map(|_| {
-            (0..model.input().len())
-                .map(|_| rng.next_u64() as i8)
-                .collect()
-        })
-        .collect();
+    target
+        .configure_stream(segment.config)
+        .await
+        .map_err(device)?;
     let pid = target
         .pid()
         .ok_or_else(|| CliError::infrastructure("QEMU exited before the benchmark"))?;
-    let all: Vec<&[i8]> = (0..windows)
-        .map(|i| inputs[i % inputs.len()].as_slice())
-        .collect();
-    load_db(&mut target, &inputs[0]).await?;
-    // Replay batches and compute-only runs of the same size alternate, so a change in the
-    // machine's speed during the run affects both sides of the ratio alike.
+    load_db(&mut target, &segment.windows[0]).await?;
+    // Rounds of stream, tensor and compute-only on the same windows alternate, so a change
+    // in the machine's speed during the run affects every side of the ratios alike. The
+    // stream continues the segment from round to round and starts it over at its end.
     let mut inferences = Vec::with_capacity(windows);
-    let (mut wall, mut compute_only_wall) = (Duration::ZERO, Duration::ZERO);
+    let (mut wall, mut stream_wall, mut compute_only_wall) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut qemu_cpu_s, mut harness_cpu_s) = (0.0, 0.0);
-    for batch in all.chunks(REPLAY_BATCH) {
+    let (mut done, mut next, mut stream_mismatches) = (0, 0, 0);
+    let mut all: Vec<&[i8]> = Vec::with_capacity(windows);
+    while done < windows {
+        let n = (windows - done)
+            .min(REPLAY_BATCH)
+            .min(segment.windows.len() - next);
+        let from = if next == 0 { 0 } else { segment.ends[next - 1] };
+        let to = segment.ends[next + n - 1];
+        let started = Instant::now();
+        let streamed = target
+            .stream(from as u32, &segment.imu[from..to])
+            .await
+            .map_err(device)?;
+        stream_wall += started.elapsed();
+        let indices: Vec<u32> = streamed.windows.iter().map(|w| w.index).collect();
+        if indices != (next as u32..(next + n) as u32).collect::<Vec<_>>() {
+            return Err(CliError::infrastructure(format!(
+                "stream mode answered windows {indices:?} for samples {from}..{to}, expected {next}..{}",
+                next + n
+            )));
+        }
+
+        let batch: Vec<&[i8]> = segment.windows[next..next + n]
+            .iter()
+            .map(Vec::as_slice)
+            .collect();
         let (qemu0, self0) = (
             cpu_seconds(&format!("/proc/{pid}/stat"))?,
             cpu_seconds("/proc/self/stat")?,
         );
+        let first = inferences.len();
         let started = Instant::now();
         target
-            .infer_many(batch, &mut inferences)
+            .infer_many(&batch, &mut inferences)
             .await
             .map_err(|(_, e)| device(e))?;
         wall += started.elapsed();
         qemu_cpu_s += cpu_seconds(&format!("/proc/{pid}/stat"))? - qemu0;
         harness_cpu_s += cpu_seconds("/proc/self/stat")? - self0;
+        stream_mismatches += streamed
+            .windows
+            .iter()
+            .zip(&inferences[first..])
+            .filter(|(s, t)| s.inference.logits != t.logits)
+            .count();
+
         let started = Instant::now();
-        infer_db(&mut target, batch.len()).await?;
+        infer_db(&mut target, n).await?;
         compute_only_wall += started.elapsed();
+
+        all.extend(batch);
+        done += n;
+        next = (next + n) % segment.windows.len();
     }
     // The binary protocol always reports the count.
     let counts: Vec<u64> = inferences.iter().filter_map(|i| i.instructions).collect();
@@ -250,6 +314,8 @@ async fn measure(
     target.shutdown().await;
     Ok(Measurement {
         wall,
+        stream_wall,
+        stream_mismatches,
         mailbox,
         single_wall,
         compute_only_wall,

@@ -1,5 +1,5 @@
-//! `harbor bench --json`: exchange-mode and compute-only windows/s from one QEMU, and their
-//! ratio, per model.
+//! `harbor bench --json`: stream-mode, tensor-mode and compute-only windows/s from one QEMU,
+//! and their ratios, per model; stream windows bit-exact with tensor mode's.
 
 use std::path::Path;
 
@@ -23,7 +23,7 @@ fn bench_json_reports_both_rates_and_their_ratio_per_model() {
         "bench".to_string(),
         "--json".into(),
         "--windows".into(),
-        "30".into(),
+        "100".into(),
         "--firmware".into(),
         fw.display().to_string(),
     ];
@@ -39,7 +39,7 @@ fn bench_json_reports_both_rates_and_their_ratio_per_model() {
     let names: Vec<&str> = list.iter().filter_map(|m| m["model"].as_str()).collect();
     assert_eq!(names, models, "one entry per --model, in order");
     for m in list {
-        assert_eq!(m["windows"], 30, "{m}");
+        assert_eq!(m["windows"], 100, "{m}");
         let exchange = number(m, "windows_per_s");
         let compute = number(m, "compute_only_windows_per_s");
         let ratio = number(m, "ratio");
@@ -52,6 +52,16 @@ fn bench_json_reports_both_rates_and_their_ratio_per_model() {
         // band-qemu announces the mailbox and bench shares its RAM, as replay does.
         assert_eq!(m["mailbox"], true, "{m}");
         assert!(number(m, "single_windows_per_s") > 0.0, "{m}");
+        let stream = number(m, "stream_windows_per_s");
+        assert!(stream > 0.0, "{m}");
+        assert!(
+            (number(m, "stream_ratio") - stream / compute).abs() < 1e-9 * stream.max(1.0),
+            "stream_ratio is stream_windows_per_s / compute_only_windows_per_s: {m}"
+        );
+        // The cards' stride: 30 of 60 samples.
+        assert_eq!(m["stream_hop"], 30, "{m}");
+        // The band's stream windows and the host's tensor windows of the same samples.
+        assert_eq!(m["stream_mismatches"], 0, "{m}");
     }
 }
 

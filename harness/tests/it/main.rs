@@ -39,6 +39,7 @@ mod parsers_fuzz;
 mod qemu_binary;
 mod qemu_boot;
 mod qemu_failures;
+mod qemu_kernels;
 mod qemu_mailbox;
 mod qemu_stream;
 mod qemu_stream_input_conversion;

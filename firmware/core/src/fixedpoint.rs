@@ -6,6 +6,8 @@
 //! Arithmetic that C++ leaves to wrap (or leaves undefined) is done with explicit `wrapping_*`
 //! so a hostile model cannot make the device panic.
 
+pub mod scales;
+
 /// `SaturatingRoundingDoublingHighMul`: the high 32 bits of `2·a·b`, rounded to nearest with
 /// ties away from zero; the single overflowing case (`i32::MIN · i32::MIN`) saturates.
 #[inline]
@@ -122,7 +124,8 @@ impl QuantizedMultiplier {
 /// TFLite's `QuantizeMultiplier`: frexp → Q31 significand rounded half away from zero; a
 /// significand that rounds up to 2^31 is halved (shift + 1); shifts below -31 flush to zero.
 ///
-/// Runs once per op at load (soft-float on the band); never on the inference path.
+/// The f64 reference: model preparation uses [`scales`], which gives the identical result
+/// from f32 scales with integers only (no software floating point on the band).
 pub fn quantize_multiplier(real: f64) -> QuantizedMultiplier {
     if real == 0.0 || !real.is_finite() {
         return QuantizedMultiplier::default();

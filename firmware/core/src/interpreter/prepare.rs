@@ -2,7 +2,8 @@
 //! TFLM's `Prepare` functions do and computes the integer requantization parameters (the
 //! only place float arithmetic happens).
 
-use crate::fixedpoint::{QuantizedMultiplier, quantize_multiplier};
+use crate::fixedpoint::QuantizedMultiplier;
+use crate::fixedpoint::scales;
 use crate::kernels::add::{AddParams, MAX_BROADCAST_RANK};
 use crate::kernels::conv::ConvParams;
 use crate::kernels::fully_connected::FullyConnectedParams;
@@ -268,8 +269,6 @@ impl<'m, 'p> Preparer<'m, 'p> {
         }
         let bias = cx.bias(2, out_channels)?;
         let filter_q = cx.per_channel(&filter, out_channels, if depthwise { 3 } else { 0 })?;
-        let in_scale = f64::from(in_scale);
-        let out_scale = f64::from(out_scale);
         let filter_bytes = filter.data.unwrap_or(&[]);
         let per_channel = filter_h * filter_w * filter_shape.c;
         let folded_bias = |c: usize| {
@@ -285,9 +284,8 @@ impl<'m, 'p> Preparer<'m, 'p> {
         let quant = self.channel_quant(
             out_channels,
             |c| {
-                let filter_scale =
-                    f64::from(filter_q.scale(if filter_q.len() > 1 { c } else { 0 }));
-                quantize_multiplier(in_scale * filter_scale / out_scale)
+                let filter_scale = filter_q.scale(if filter_q.len() > 1 { c } else { 0 });
+                scales::product_ratio(in_scale, filter_scale, out_scale)
             },
             folded_bias,
         );
@@ -377,13 +375,12 @@ impl<'m, 'p> Preparer<'m, 'p> {
         let quant = self.channel_quant(
             outputs,
             |c| {
-                let real = if per_channel {
-                    f64::from(in_scale) * f64::from(filter_q.scale(c)) / f64::from(out_scale)
+                if per_channel {
+                    scales::product_ratio(in_scale, filter_q.scale(c), out_scale)
                 } else {
                     // GetQuantizedConvolutionMultipler multiplies the two scales in float first.
-                    f64::from(in_scale * filter_q.scale(0)) / f64::from(out_scale)
-                };
-                quantize_multiplier(real)
+                    scales::f32_product_ratio(in_scale, filter_q.scale(0), out_scale)
+                }
             },
             |c| {
                 let row = weights.get(c * depth..(c + 1) * depth).unwrap_or(&[]);
@@ -613,7 +610,7 @@ impl<'m> Cx<'m> {
         }
         let (in_scale, in_zp) = input.scale_zero_point();
         let (out_scale, out_zp) = output.scale_zero_point();
-        let multiplier = quantize_multiplier(f64::from(in_scale) / f64::from(out_scale));
+        let multiplier = scales::ratio(in_scale, out_scale);
         Ok(Kernel::Mean {
             params: MeanParams::new(reduced, in_zp, out_zp, multiplier),
             outer,
@@ -625,14 +622,15 @@ impl<'m> Cx<'m> {
     fn softmax(&self, input: &Tensor<'m>, output: &Tensor<'m>) -> Result<Kernel<'m>, Error> {
         let (out_scale, out_zp) = output.scale_zero_point();
         // TFLM requires exactly this output quantization for int8 softmax.
-        if out_zp != -128 || (out_scale - 1.0 / 256.0).abs() > 1.0 / 256.0 * 1e-3 {
+        if out_zp != -128 || !SoftmaxParams::output_scale_ok(out_scale) {
             return Err(self.bad("int8 softmax output must have scale 1/256 and zero point -128"));
         }
         let beta = match self.op.options() {
             Some(t) => t.scalar::<f32>(0, 0.0)?,
             None => 1.0,
         };
-        if !(beta.is_finite() && beta > 0.0) {
+        // Finite and > 0, on the bit pattern (no float comparison on the band).
+        if !(1..0x7f80_0000).contains(&core::hint::black_box(beta.to_bits())) {
             return Err(self.bad("softmax beta must be positive"));
         }
         let depth = input.shape.last(0);
@@ -641,7 +639,7 @@ impl<'m> Cx<'m> {
             return Err(self.bad("output size differs from input size"));
         }
         let (in_scale, _) = input.scale_zero_point();
-        let params = SoftmaxParams::new(f64::from(beta), f64::from(in_scale));
+        let params = SoftmaxParams::new(beta, in_scale);
         if params.input_multiplier.shift < 0 {
             return Err(self.bad("input scale too small for TFLM's softmax scaling"));
         }

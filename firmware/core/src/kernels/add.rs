@@ -3,7 +3,8 @@
 //! output, each step with `MultiplyByQuantizedMultiplierSmallerThanOneExp`.
 
 use super::ActivationRange;
-use crate::fixedpoint::{QuantizedMultiplier, quantize_multiplier};
+use crate::fixedpoint::QuantizedMultiplier;
+use crate::fixedpoint::scales::add_multipliers;
 
 /// TFLM's int8 ADD left shift.
 const LEFT_SHIFT: u32 = 20;
@@ -28,30 +29,23 @@ pub struct AddParams {
 }
 
 impl AddParams {
-    /// TFLM `CalculateOpDataAdd` (load time, float); `None` when a multiplier would be ≥ 1,
-    /// which TFLM rejects too.
+    /// TFLM `CalculateOpDataAdd` (load time; TFLM's double arithmetic done in integers by
+    /// [`add_multipliers`]); `None` when a multiplier would be ≥ 1, which TFLM rejects too.
     pub fn new(
         (scale1, zero_point1): (f32, i32),
         (scale2, zero_point2): (f32, i32),
         (output_scale, output_zero_point): (f32, i32),
         activation: ActivationRange,
     ) -> Option<Self> {
-        let twice_max_input_scale = 2.0 * f64::from(scale1.max(scale2));
-        let real1 = f64::from(scale1) / twice_max_input_scale;
-        let real2 = f64::from(scale2) / twice_max_input_scale;
-        let real_out =
-            twice_max_input_scale / (f64::from(1u32 << LEFT_SHIFT) * f64::from(output_scale));
-        let smaller_than_one = |real: f64| {
-            let q = quantize_multiplier(real);
-            (real > 0.0 && real < 1.0 && q.shift <= 0).then_some(q)
-        };
+        let [input1_multiplier, input2_multiplier, output_multiplier] =
+            add_multipliers(scale1, scale2, output_scale, LEFT_SHIFT as i32)?;
         Some(AddParams {
             input1_offset: -zero_point1,
             input2_offset: -zero_point2,
             output_offset: output_zero_point,
-            input1_multiplier: smaller_than_one(real1)?,
-            input2_multiplier: smaller_than_one(real2)?,
-            output_multiplier: smaller_than_one(real_out)?,
+            input1_multiplier,
+            input2_multiplier,
+            output_multiplier,
             activation,
         })
     }

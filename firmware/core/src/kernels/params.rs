@@ -68,9 +68,7 @@ impl ActivationRange {
     /// quantized with `zero_point + round(x / scale)` in float, then intersected with int8.
     /// `activation` is the schema's `ActivationFunctionType`; `None` for unsupported ones.
     pub fn quantized(activation: i8, scale: f32, zero_point: i32) -> Option<Self> {
-        let quantize = |x: f32| {
-            zero_point + crate::fixedpoint::round_half_away_from_zero(f64::from(x / scale)) as i32
-        };
+        let quantize = |x: f32| zero_point + crate::fixedpoint::scales::rounded_quotient(x, scale);
         let (min, max) = match activation {
             0 => (-128, 127),
             1 => ((-128).max(quantize(0.0)), 127),

@@ -5,9 +5,10 @@
 //! polynomial plus a barrel shifter of constants, the sum is kept in Q12.19, and the
 //! reciprocal comes from Newton–Raphson. Output scale is 1/256, zero point -128.
 
+use crate::fixedpoint::scales::softmax_input_multiplier;
 use crate::fixedpoint::{
-    QuantizedMultiplier, quantize_multiplier, rounding_divide_by_pot,
-    saturating_rounding_doubling_high_mul as mul, saturating_shift_left,
+    QuantizedMultiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul as mul,
+    saturating_shift_left,
 };
 
 /// Integer bits of the scaled input difference (Q5.26).
@@ -25,22 +26,57 @@ pub struct SoftmaxParams {
 }
 
 impl SoftmaxParams {
-    /// TFLite's `PreprocessSoftmaxScaling` + `CalculateInputRadius` (load time, float).
-    pub fn new(beta: f64, input_scale: f64) -> Self {
-        let real = (beta * input_scale * f64::from(1u32 << (31 - SCALED_DIFF_INTEGER_BITS)))
-            .min(2_147_483_647.0);
-        let input_multiplier = quantize_multiplier(real);
-        let left_shift = input_multiplier.shift;
-        let max_input_rescaled = f64::from((1i32 << SCALED_DIFF_INTEGER_BITS) - 1)
-            * (1i64 << (31 - SCALED_DIFF_INTEGER_BITS)) as f64
-            / (1i64 << left_shift.clamp(0, 62)) as f64;
-        // floor() of a non-negative value is a truncating cast.
-        let radius = max_input_rescaled as i64 as i32;
+    /// TFLite's `PreprocessSoftmaxScaling` + `CalculateInputRadius` (load time; TFLM's
+    /// double arithmetic done in integers by [`softmax_input_multiplier`]).
+    pub fn new(beta: f32, input_scale: f32) -> Self {
+        let input_multiplier =
+            softmax_input_multiplier(beta, input_scale, 31 - SCALED_DIFF_INTEGER_BITS);
+        // floor((2^5 − 1) · 2^26 / 2^left_shift): the double quotient is exact (a power of 2).
+        let max_input_rescaled = ((1u64 << SCALED_DIFF_INTEGER_BITS) - 1)
+            << (31 - SCALED_DIFF_INTEGER_BITS)
+            >> input_multiplier.shift.clamp(0, 62);
         SoftmaxParams {
             input_multiplier,
-            diff_min: -radius,
+            diff_min: -(max_input_rescaled as i32),
         }
     }
+
+    /// TFLM's check of an int8 softmax's output scale, `|scale − 1/256| ≤ 1/256 · 10^-3` in
+    /// f32 arithmetic, as a range of bit patterns computed at compile time (NaN passes it, as
+    /// in the float comparison; the model reader rejects NaN scales before).
+    pub fn output_scale_ok(scale: f32) -> bool {
+        let bits = core::hint::black_box(scale.to_bits());
+        (OUTPUT_SCALE_BITS.0..=OUTPUT_SCALE_BITS.1).contains(&bits)
+            || bits & 0x7fff_ffff > 0x7f80_0000
+    }
+}
+
+/// Lowest and highest f32 bit patterns that pass [`SoftmaxParams::output_scale_ok`].
+const OUTPUT_SCALE_BITS: (u32, u32) = output_scale_bits();
+
+const fn output_scale_bits() -> (u32, u32) {
+    const ONE_256TH: f32 = 1.0 / 256.0;
+    const TOLERANCE: f32 = 1.0 / 256.0 * 1e-3;
+    const fn passes(bits: u32) -> bool {
+        let d = f32::from_bits(bits) - ONE_256TH;
+        // Not NaN here (the search stays below infinity), so `<=` is `!(>)`.
+        d.abs() <= TOLERANCE
+    }
+    // |x − c| is monotone on each side of c = 1/256 (f32 rounding is monotone): binary
+    // search the lowest passing pattern below c and the highest above.
+    let centre = ONE_256TH.to_bits();
+    let (mut lo, mut hi) = (0u32, centre);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    let lowest = lo;
+    let (mut lo, mut hi) = (centre, 0x7f80_0000u32);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if passes(mid) { lo = mid } else { hi = mid - 1 }
+    }
+    (lowest, lo)
 }
 
 /// exp(x) for x in [-1/4, 0), Q0.31 in and out.

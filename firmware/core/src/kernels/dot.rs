@@ -57,13 +57,18 @@ pub struct Block3x4 {
 /// a row. Panics if a row lies outside `x` or `w` (the interpreter's shapes rule it out).
 #[inline(never)]
 pub fn dot_3x4(x: &[u8], w: &[u8], b: &Block3x4, acc: &mut [i32; 12]) {
-    *acc = [0; 12];
+    if b.rows == 0 {
+        *acc = [0; 12];
+    }
     for row in 0..b.rows {
         let (x, w) = (&x[row * b.x_row_step..], &w[row * b.len..]);
+        // The first row starts the sums from zero in registers (zeroing `acc` in memory
+        // first was a `memset` call per block).
+        let first = row == 0;
         if b.positions == 2 {
-            dot_2x4_row(x, b.x_step, w, b.w_step, b.len, acc);
+            dot_2x4_row(x, b.x_step, w, b.w_step, b.len, acc, first);
         } else {
-            dot_3x4_row(x, b.x_step, w, b.w_step, b.len, acc);
+            dot_3x4_row(x, b.x_step, w, b.w_step, b.len, acc, first);
         }
     }
 }
@@ -71,7 +76,15 @@ pub fn dot_3x4(x: &[u8], w: &[u8], b: &Block3x4, acc: &mut [i32; 12]) {
 /// Two positions of [`dot_3x4`]'s row: `acc[..8]`.
 #[cfg(not(target_arch = "riscv32"))]
 #[inline(never)]
-fn dot_2x4_row(x: &[u8], x_step: usize, w: &[u8], w_step: usize, n: usize, acc: &mut [i32; 12]) {
+fn dot_2x4_row(
+    x: &[u8],
+    x_step: usize,
+    w: &[u8],
+    w_step: usize,
+    n: usize,
+    acc: &mut [i32; 12],
+    first: bool,
+) {
     let (x0, x1) = (&x[..n], &x[x_step..][..n]);
     let (w0, w1) = (&w[..n], &w[w_step..][..n]);
     let (w2, w3) = (&w[2 * w_step..][..n], &w[3 * w_step..][..n]);
@@ -85,7 +98,7 @@ fn dot_2x4_row(x: &[u8], x_step: usize, w: &[u8], w_step: usize, n: usize, acc: 
         mut b2,
         mut b3,
         ..,
-    ] = *acc;
+    ] = if first { [0; 12] } else { *acc };
     for i in 0..n {
         let (x, y) = (i32::from(x0[i] as i8), i32::from(x1[i] as i8));
         let k = i32::from(w0[i] as i8);
@@ -109,7 +122,15 @@ fn dot_2x4_row(x: &[u8], x_step: usize, w: &[u8], w_step: usize, n: usize, acc: 
 /// step) and copies no arrays of slices.
 #[cfg(not(target_arch = "riscv32"))]
 #[inline(never)]
-fn dot_3x4_row(x: &[u8], x_step: usize, w: &[u8], w_step: usize, n: usize, acc: &mut [i32; 12]) {
+fn dot_3x4_row(
+    x: &[u8],
+    x_step: usize,
+    w: &[u8],
+    w_step: usize,
+    n: usize,
+    acc: &mut [i32; 12],
+    first: bool,
+) {
     let (x0, x1, x2) = (&x[..n], &x[x_step..][..n], &x[2 * x_step..][..n]);
     let (w0, w1) = (&w[..n], &w[w_step..][..n]);
     let (w2, w3) = (&w[2 * w_step..][..n], &w[3 * w_step..][..n]);
@@ -126,7 +147,7 @@ fn dot_3x4_row(x: &[u8], x_step: usize, w: &[u8], w_step: usize, n: usize, acc: 
         mut c1,
         mut c2,
         mut c3,
-    ] = *acc;
+    ] = if first { [0; 12] } else { *acc };
     for i in 0..n {
         let (x, y, z) = (
             i32::from(x0[i] as i8),
@@ -246,6 +267,7 @@ mod rv32 {
         w_step: usize,
         n: usize,
         acc: &mut [i32; 12],
+        first: bool,
     ) {
         // The bounds the asm relies on, checked once.
         let (x0, x1, x2) = (&x[..n], &x[x_step..][..n], &x[2 * x_step..][..n]);
@@ -264,7 +286,7 @@ mod rv32 {
             mut c1,
             mut c2,
             mut c3,
-        ] = *acc;
+        ] = if first { [0; 12] } else { *acc };
         let end4 = x0.as_ptr().wrapping_add(n & !3);
         // SAFETY: every pointer walks `n` bytes of a slice of length `n` checked above; the
         // asm reads memory only and touches no stack.
@@ -339,6 +361,7 @@ mod rv32 {
         w_step: usize,
         n: usize,
         acc: &mut [i32; 12],
+        first: bool,
     ) {
         let (x0, x1) = (&x[..n], &x[x_step..][..n]);
         let (w0, w1) = (&w[..n], &w[w_step..][..n]);
@@ -353,7 +376,7 @@ mod rv32 {
             mut b2,
             mut b3,
             ..,
-        ] = *acc;
+        ] = if first { [0; 12] } else { *acc };
         let end4 = x0.as_ptr().wrapping_add(n & !3);
         // SAFETY: as in `dot_3x4_row`.
         unsafe {

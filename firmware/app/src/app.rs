@@ -399,6 +399,7 @@ impl Band {
                     model_slot_size: self.slot().capacity(),
                     max_payload: MAX_PAYLOAD as u16,
                     mailbox: board.mailbox().is_some(),
+                    mailbox_stream: board.mailbox().is_some(),
                 })
             }
             Request::LoadModelChunk { offset, data } => {
@@ -425,11 +426,14 @@ impl Band {
                 }
             },
             Request::MailboxInfer { count } => self.mailbox_infer(board, ty, count),
+            Request::MailboxStream { first_index, count } => {
+                self.mailbox_stream(board, ty, first_index, count)
+            }
             Request::StreamSamples {
                 first_index,
                 samples,
-            } => match self.stream_samples(board, first_index, samples) {
-                Ok(received) => Response::Ack {
+            } => match self.feed_stream(board, first_index, samples, WindowSink::Uart) {
+                Ok((received, _)) => Response::Ack {
                     for_type: ty as u8,
                     value: received,
                 },
@@ -508,14 +512,17 @@ impl Band {
         }
     }
 
-    /// Feeds a StreamSamples frame through the stream, sending one StreamWindow per window
-    /// completed; returns the samples held in the segment (the Ack's value).
-    fn stream_samples(
+    /// Checks the segment index and the configuration, then feeds `bytes` (12-byte samples)
+    /// through the stream and infers every window they complete, the model prepared once
+    /// for all of them; each result goes to `sink`. Returns the samples held in the segment
+    /// (StreamSamples' Ack) and the windows completed.
+    fn feed_stream(
         &mut self,
         board: &mut impl Board,
         first_index: u32,
-        payload: &[u8],
-    ) -> Result<u32, (ErrorCause, u32)> {
+        bytes: &[u8],
+        sink: WindowSink,
+    ) -> Result<(u32, u32), (ErrorCause, u32)> {
         let held = match self.stream.active() {
             Some(stream) => stream.received(),
             None => self.samples_received,
@@ -524,63 +531,106 @@ impl Band {
         if first_index != 0 && first_index != held {
             return Err((ErrorCause::StreamGap, held));
         }
-        if self.stream.active().is_some() && self.input.is_none() {
-            return Err((ErrorCause::NotConfigured, 1));
-        }
         let Some(stream) = self.stream.active_mut() else {
             // No stream configured: count only (the transport check of earlier firmware).
-            let n = (payload.len() / harbor_core::protocol::message::SAMPLE_BYTES) as u32;
+            let n = (bytes.len() / harbor_core::protocol::message::SAMPLE_BYTES) as u32;
             self.samples_received = if first_index == 0 { 0 } else { held }.wrapping_add(n);
-            return Ok(self.samples_received);
+            return Ok((self.samples_received, 0));
         };
+        let Some(quant) = self.input.as_ref() else {
+            return Err((ErrorCause::NotConfigured, 1));
+        };
+        let (Some(slot), Some(_), Some(arena)) = (
+            self.model.as_ref(),
+            self.model_arena,
+            self.arena.as_deref_mut(),
+        ) else {
+            return Err((ErrorCause::NoModel, 0));
+        };
+        let model = slot.model().unwrap_or(&[]);
         if first_index == 0 {
             stream.reset();
         }
-        for sample in samples(payload) {
-            let (model_samples, n) = match self.stream.active_mut() {
-                Some(stream) => stream.convert(sample),
-                None => return Err((ErrorCause::NotConfigured, 2)),
-            };
-            for &model_sample in &model_samples[..n] {
-                let completed = match (self.stream.active_mut(), self.input.as_ref()) {
-                    (Some(stream), Some(quant)) => stream.push_model_sample(model_sample, quant),
-                    _ => return Err((ErrorCause::NotConfigured, 1)),
-                };
-                if let Some(index) = completed {
-                    self.infer_window(board, index)?;
-                }
-            }
-        }
-        Ok(self.stream.active().map_or(0, Stream::received))
-    }
-
-    /// Runs the model on the completed (already int8) window and sends a StreamWindow.
-    fn infer_window(
-        &mut self,
-        board: &mut impl Board,
-        index: u32,
-    ) -> Result<(), (ErrorCause, u32)> {
-        let Some(stream) = self.stream.active() else {
-            return Err((ErrorCause::NotConfigured, 1));
-        };
-        let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
-        else {
-            return Err((ErrorCause::NoModel, 0));
-        };
-        let Some(model) = model_slot.model() else {
-            return Err((ErrorCause::NoModel, 0));
-        };
-        let outcome =
-            match inference::run(board, model, arena, Input::Window(stream), &mut self.logits) {
+        let tx = &mut self.tx;
+        let mut windows = 0u32;
+        let mut n_logits = self.n_logits;
+        let each = |board: &mut _,
+                    index: u32,
+                    outcome: Result<inference::Outcome, Failure>,
+                    out: &[i8; MAX_LOGITS]| {
+            let outcome = match outcome {
                 Ok(outcome) => outcome,
                 Err(Failure::InputSize { expected }) => {
                     return Err((ErrorCause::InputSizeMismatch, expected as u32));
                 }
                 Err(_) => return Err((ErrorCause::InferenceFailed, 0)),
             };
-        self.n_logits = outcome.n_logits;
-        self.send_result(board, &outcome, Some(index));
-        Ok(())
+            n_logits = outcome.n_logits;
+            sink.put(board, tx, windows, index, &outcome, out)?;
+            windows += 1;
+            Ok(())
+        };
+        let mut feed = stream.feed(quant, samples(bytes));
+        let ran = inference::run_stream(board, model, arena, &mut feed, &mut self.logits, each);
+        self.n_logits = n_logits;
+        match ran {
+            Ok(Ok(())) => Ok((stream.received(), windows)),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err((ErrorCause::InferenceFailed, 0)),
+        }
+    }
+
+    /// Streams the first `count` samples of the mailbox, continuing the segment at
+    /// `first_index` as StreamSamples does; each completed window's StreamWindow frame goes
+    /// into the next result record, and the Ack's value is the number of windows.
+    fn mailbox_stream(
+        &mut self,
+        board: &mut impl Board,
+        ty: MessageType,
+        first_index: u32,
+        count: u32,
+    ) -> Response<'static> {
+        let Some(region) = board.mailbox() else {
+            return error(ty, ErrorCause::UnknownMessage, ty as u32);
+        };
+        let most = match self.stream.active() {
+            Some(stream) => stream.max_mailbox_samples(),
+            None => (mailbox::INPUTS_LEN / harbor_core::protocol::message::SAMPLE_BYTES) as u32,
+        };
+        if count == 0 || count > most {
+            return error(ty, ErrorCause::Malformed, most);
+        }
+        let base = region.as_ptr() as *mut u8;
+        // The host wrote the samples before the request's bytes arrived.
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        let len = count as usize * harbor_core::protocol::message::SAMPLE_BYTES;
+        // SAFETY: the mailbox is RAM no Rust object lives in, `mailbox::LEN` long, and the
+        // host leaves it alone while a request runs; `len` ≤ INPUTS_LEN, below the records.
+        let bytes = unsafe { core::slice::from_raw_parts(base, len) };
+        let windows = match self.feed_stream(board, first_index, bytes, WindowSink::Mailbox(base))
+        {
+            Ok((_, windows)) => windows,
+            Err((cause, detail)) => return error(ty, cause, detail),
+        };
+        // The stack mark since boot, once per request (see mailbox_infer).
+        let high_water = board.stack().high_water;
+        for i in 0..windows as usize {
+            // SAFETY: as above; record i was written by this request.
+            let record = unsafe {
+                core::slice::from_raw_parts_mut(
+                    base.add(mailbox::result_offset(i)),
+                    mailbox::RESULT_STRIDE,
+                )
+            };
+            if mailbox::restamp_stack(record, high_water).is_none() {
+                return error(ty, ErrorCause::InferenceFailed, i as u32);
+            }
+        }
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        Response::Ack {
+            for_type: ty as u8,
+            value: windows,
+        }
     }
 
     fn slot(&mut self) -> &mut ModelSlot {
@@ -721,43 +771,20 @@ impl Band {
         }
     }
 
+    /// One inference's measurements as an InferResult.
     fn send_inference(&mut self, board: &mut impl Board, outcome: &inference::Outcome) {
-        self.send_result(board, outcome, None);
-    }
-
-    /// One inference's measurements: an InferResult, or a StreamWindow when it came from the
-    /// stream's window `stream_index`.
-    fn send_result(
-        &mut self,
-        board: &mut impl Board,
-        outcome: &inference::Outcome,
-        stream_index: Option<u32>,
-    ) {
         let mut logits = [0u8; MAX_LOGITS];
-        for (dst, &src) in logits.iter_mut().zip(&self.logits[..outcome.n_logits]) {
-            *dst = src as u8;
-        }
-        let result = InferResult {
-            instructions: outcome.instructions,
-            stack_high_water: board.stack().high_water,
-            arena_used: outcome.arena_used,
-            predicted: outcome.predicted,
-            logits: &logits[..outcome.n_logits],
-            elapsed_us: outcome.elapsed_us,
-        };
-        let response = match stream_index {
-            Some(index) => Response::StreamWindow { index, result },
-            None => Response::InferResult(result),
-        };
-        self.send(board, &response);
+        let result = result_of(
+            outcome,
+            &self.logits,
+            &mut logits,
+            board.stack().high_water,
+        );
+        send_with(board, &mut self.tx, &Response::InferResult(result));
     }
 
     fn send(&mut self, board: &mut impl Board, response: &Response<'_>) {
-        // Every response fits MAX_FRAME by construction; a failure here is a firmware bug.
-        match response.encode(&mut self.tx) {
-            Ok(n) => board.write_bytes(&self.tx[..n]),
-            Err(_) => report_error(board, CommandError::Unknown("response encoding")),
-        }
+        send_with(board, &mut self.tx, response);
     }
 
     /// Counts a command; the broken variants fail here once their budget is spent.
@@ -775,6 +802,85 @@ impl Band {
             // SAFETY: deliberately traps (illegal instruction) to test crash reporting.
             unsafe { core::arch::asm!("unimp") };
         }
+    }
+}
+
+/// Where stream mode's window results go.
+#[derive(Clone, Copy)]
+enum WindowSink {
+    /// One StreamWindow frame per window over the UART, before the request's Ack.
+    Uart,
+    /// StreamWindow frames into the mailbox (at this address) from result record 0, the
+    /// stack mark stamped once after the request.
+    Mailbox(*mut u8),
+}
+
+impl WindowSink {
+    /// Delivers window `index`'s result, the request's `nth` window.
+    fn put(
+        self,
+        board: &mut impl Board,
+        tx: &mut [u8; TX_CAPACITY],
+        nth: u32,
+        index: u32,
+        outcome: &inference::Outcome,
+        out: &[i8; MAX_LOGITS],
+    ) -> Result<(), (ErrorCause, u32)> {
+        let mut logits = [0u8; MAX_LOGITS];
+        match self {
+            Self::Uart => {
+                let result = result_of(outcome, out, &mut logits, board.stack().high_water);
+                send_with(board, tx, &Response::StreamWindow { index, result });
+                Ok(())
+            }
+            Self::Mailbox(base) => {
+                let failed = Err((ErrorCause::InferenceFailed, nth));
+                if nth as usize >= mailbox::MAX_WINDOWS {
+                    return failed;
+                }
+                let result = result_of(outcome, out, &mut logits, 0);
+                // SAFETY: the mailbox is RAM no Rust object lives in; record `nth` lies
+                // within it (nth < MAX_WINDOWS) and after the samples.
+                let record = unsafe {
+                    core::slice::from_raw_parts_mut(
+                        base.add(mailbox::result_offset(nth as usize)),
+                        mailbox::RESULT_STRIDE,
+                    )
+                };
+                match mailbox::write_window(record, index, &result) {
+                    Ok(_) => Ok(()),
+                    Err(_) => failed,
+                }
+            }
+        }
+    }
+}
+
+/// An inference's measurements as the protocol carries them; `logits` holds the bytes.
+fn result_of<'l>(
+    outcome: &inference::Outcome,
+    out: &[i8; MAX_LOGITS],
+    logits: &'l mut [u8; MAX_LOGITS],
+    stack_high_water: u32,
+) -> InferResult<'l> {
+    for (dst, &src) in logits.iter_mut().zip(&out[..outcome.n_logits]) {
+        *dst = src as u8;
+    }
+    InferResult {
+        instructions: outcome.instructions,
+        stack_high_water,
+        arena_used: outcome.arena_used,
+        predicted: outcome.predicted,
+        logits: &logits[..outcome.n_logits],
+        elapsed_us: outcome.elapsed_us,
+    }
+}
+
+fn send_with(board: &mut impl Board, tx: &mut [u8; TX_CAPACITY], response: &Response<'_>) {
+    // Every response fits TX_CAPACITY by construction; a failure here is a firmware bug.
+    match response.encode(tx) {
+        Ok(n) => board.write_bytes(&tx[..n]),
+        Err(_) => report_error(board, CommandError::Unknown("response encoding")),
     }
 }
 

@@ -124,6 +124,44 @@ pub fn run_batch<'x>(
     .map_err(|_| Failure::Invalid { arena_needed: 0 })
 }
 
+/// A stream's windows, completed one at a time as its samples are consumed.
+pub trait WindowFeed {
+    /// Consumes samples until one completes a window: that window's index; `None` once the
+    /// samples are used up.
+    fn next_window(&mut self) -> Option<u32>;
+    /// The window the last [`WindowFeed::next_window`] completed.
+    fn window(&self) -> Input<'_>;
+}
+
+/// Runs every window `feed` completes through one preparation of `model`, made when the
+/// first window completes (samples that complete none prepare nothing). `done(board, index,
+/// outcome, logits)` gets each result; its error ends the run and is returned inside `Ok`.
+pub fn run_stream<B: Board, E>(
+    board: &mut B,
+    model: &[u8],
+    arena: &mut [u8],
+    feed: &mut impl WindowFeed,
+    logits: &mut [i8; MAX_LOGITS],
+    mut done: impl FnMut(&mut B, u32, Result<Outcome, Failure>, &[i8; MAX_LOGITS]) -> Result<(), E>,
+) -> Result<Result<(), E>, Failure> {
+    let Some(first) = feed.next_window() else {
+        return Ok(Ok(()));
+    };
+    let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
+    BandInterpreter::scoped(parsed, arena, |interpreter| {
+        let mut index = first;
+        loop {
+            let outcome = invoke(&*board, interpreter, feed.window(), logits);
+            done(board, index, outcome, logits)?;
+            match feed.next_window() {
+                Some(next) => index = next,
+                None => return Ok(()),
+            }
+        }
+    })
+    .map_err(|_| Failure::Invalid { arena_needed: 0 })
+}
+
 fn invoke(
     board: &impl Board,
     interpreter: &mut BandInterpreter<'_, '_>,

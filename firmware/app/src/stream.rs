@@ -8,11 +8,13 @@
 //! copies it straight into the model's input tensor.
 
 use harbor_core::input::InputQuant;
-use harbor_core::protocol::ErrorCause;
+use harbor_core::protocol::{ErrorCause, mailbox};
 use harbor_core::rate::{
     AXES, DEFAULT_TAPS_PER_PHASE, IMU25_TO_MODEL20, ImuSample, PolyphaseFir, RateConverter,
 };
 use harbor_core::window::Windower;
+
+use crate::inference::{Input, WindowFeed};
 
 /// Longest window stream mode holds, in model-rate samples (a 60-sample window is 3 s at 20 Hz).
 pub const MAX_WINDOW: usize = 256;
@@ -23,6 +25,9 @@ static BAND_FIR: PolyphaseFir<{ 4 * DEFAULT_TAPS_PER_PHASE }> = IMU25_TO_MODEL20
 
 /// Model-rate samples one IMU sample can complete (supported ratios are 1/1 and 4/5).
 pub const MAX_OUTPUTS_PER_INPUT: usize = 1;
+// One output per input completes at most one window per input: a window is inferred before
+// the next input arrives, so the ring never moves under a pending window.
+const _: () = assert!(MAX_OUTPUTS_PER_INPUT == 1);
 
 enum Converter {
     /// Same rate: IMU samples are model samples.
@@ -45,6 +50,10 @@ pub struct Stream {
     primed: u32,
     /// Of those, still to drop in the current segment.
     to_drop: u32,
+    /// The configured ratio and hop (they bound the samples of one mailbox request).
+    up: u16,
+    down: u16,
+    hop: u16,
 }
 
 impl Stream {
@@ -61,6 +70,9 @@ impl Stream {
             received: 0,
             primed: 0,
             to_drop: 0,
+            up: 1,
+            down: 1,
+            hop: 1,
         }
     }
 
@@ -110,6 +122,7 @@ impl Stream {
             .set_geometry(usize::from(window_len), usize::from(hop))
             .map_err(|_| (ErrorCause::Malformed, u32::from(window_len)))?;
         self.primed = primed;
+        (self.up, self.down, self.hop) = (up, down, hop);
         self.reset();
         self.configured = true;
         Ok(())
@@ -118,6 +131,24 @@ impl Stream {
     /// IMU samples received in the current segment.
     pub fn received(&self) -> u32 {
         self.received
+    }
+
+    /// Most samples one MailboxStream request may carry with this configuration.
+    pub fn max_mailbox_samples(&self) -> u32 {
+        mailbox::max_stream_samples(self.up, self.down, self.hop)
+    }
+
+    /// The windows `samples` complete, one at a time, for inference.
+    pub fn feed<'a, I: Iterator<Item = ImuSample>>(
+        &'a mut self,
+        quant: &'a InputQuant,
+        samples: I,
+    ) -> Feed<'a, I> {
+        Feed {
+            stream: self,
+            quant,
+            samples,
+        }
     }
 
     /// Starts a new segment: converter history, window ring and counters are forgotten.
@@ -178,5 +209,31 @@ impl Stream {
                 *d = v as u8;
             }
         }
+    }
+}
+
+/// One request's samples on their way through the stream: each [`WindowFeed::next_window`]
+/// converts samples until one completes a window, which stays in the ring until the next.
+pub struct Feed<'a, I> {
+    stream: &'a mut Stream,
+    quant: &'a InputQuant,
+    samples: I,
+}
+
+impl<I: Iterator<Item = ImuSample>> WindowFeed for Feed<'_, I> {
+    fn next_window(&mut self) -> Option<u32> {
+        for sample in self.samples.by_ref() {
+            let (model_samples, n) = self.stream.convert(sample);
+            if n == 1
+                && let Some(index) = self.stream.push_model_sample(model_samples[0], self.quant)
+            {
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    fn window(&self) -> Input<'_> {
+        Input::Window(self.stream)
     }
 }

@@ -21,6 +21,8 @@ pub struct DeviceInfo {
     pub max_payload: u16,
     /// Whether the firmware runs batches from a shared-RAM mailbox (an emulated band).
     pub mailbox: bool,
+    /// Whether it also streams samples from that mailbox (MailboxStream).
+    pub mailbox_stream: bool,
 }
 
 /// One inference as the firmware measured it.
@@ -129,6 +131,7 @@ impl BinaryReply {
                 model_slot_size: i.model_slot_size,
                 max_payload: i.max_payload,
                 mailbox: i.mailbox,
+                mailbox_stream: i.mailbox_stream,
             }),
             Response::Ack { for_type, value } => Self::Ack { for_type, value },
             Response::Error {

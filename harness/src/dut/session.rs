@@ -14,8 +14,11 @@ use tokio::time::Instant;
 
 use super::link::{Incoming, Link, LinkFailure};
 use super::reply::inference_of;
-use super::target::{infer_one_by_one, rejected, unexpected};
-use super::{AnyBacking, BinaryReply, ByteStream, DeviceInfo, Dut, Inference, Target, TargetError};
+use super::target::{infer_one_by_one, rejected, stream_by_frames, unexpected};
+use super::{
+    AnyBacking, BinaryReply, ByteStream, DeviceInfo, Dut, Inference, StreamConfig, StreamOutcome,
+    StreamWindow, Target, TargetError,
+};
 
 /// What stands behind a link: told when the link fails, and asked why it closed.
 pub trait Backing: Send {
@@ -66,6 +69,10 @@ pub struct LinkTarget<S, B> {
     /// The band's RAM file, once its Info announced the mailbox and the backing shares
     /// its RAM (an emulator): batches of windows then skip the UART.
     mailbox: Option<std::fs::File>,
+    /// Whether the band's Info announced MailboxStream (with `mailbox`: samples skip the UART).
+    mailbox_stream: bool,
+    /// The stream geometry last acknowledged (it bounds the samples of one MailboxStream).
+    stream_config: Option<StreamConfig>,
 }
 
 impl<S, B> LinkTarget<S, B> {
@@ -98,6 +105,8 @@ impl<S: ByteStream + 'static, B: Backing + 'static> LinkTarget<S, B> {
             exchange_timeout: self.exchange_timeout,
             failed: self.failed,
             mailbox: self.mailbox,
+            mailbox_stream: self.mailbox_stream,
+            stream_config: self.stream_config,
         }
     }
 }
@@ -121,7 +130,16 @@ where
             exchange_timeout,
             failed: None,
             mailbox: None,
+            mailbox_stream: false,
+            stream_config: None,
         }
+    }
+
+    /// Whether [`Target::stream`] sends samples through the shared-RAM mailbox (an emulated
+    /// band that announced MailboxStream, after Hello and ConfigureStream); else StreamSamples
+    /// frames cross the UART, as on a real board.
+    pub fn streams_through_mailbox(&self) -> bool {
+        self.mailbox.is_some() && self.mailbox_stream && self.stream_config.is_some()
     }
 
     /// Stops the device now (an emulator is killed; also done on drop).
@@ -345,6 +363,63 @@ where
         done.map(|_| ())
     }
 
+    /// One MailboxStream: the samples into the shared RAM, one request over the UART, the
+    /// windows' StreamWindow frames out of the shared RAM.
+    async fn mailbox_stream_part(
+        &mut self,
+        first_index: u32,
+        samples: &[[i16; 6]],
+        outcome: &mut StreamOutcome,
+    ) -> Result<(), TargetError> {
+        use std::os::unix::fs::FileExt;
+        let io = |name: &str, context: &str, source| TargetError::Io {
+            target: name.to_string(),
+            context: context.to_string(),
+            source,
+        };
+        let at = u64::from(mailbox::ADDR - super::qemu::RAM_BASE);
+        let bytes: Vec<u8> = samples
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let file = self.mailbox.as_ref().expect("checked by stream");
+        file.write_all_at(&bytes, at)
+            .map_err(|e| io(&self.name, "writing samples into the band's shared RAM", e))?;
+        let ty = MessageType::MailboxStream;
+        let count = samples.len() as u32;
+        let windows = match self
+            .exchange(&Request::MailboxStream { first_index, count })
+            .await?
+        {
+            BinaryReply::Ack { value, .. } if value as usize <= mailbox::MAX_WINDOWS => value,
+            BinaryReply::Error { cause, detail, .. } => {
+                return Err(rejected(&self.name, ty, cause, detail));
+            }
+            other => return Err(unexpected(&self.name, "an Ack for MailboxStream", &other)),
+        };
+        let mut records = vec![0u8; windows as usize * mailbox::RESULT_STRIDE];
+        let file = self.mailbox.as_ref().expect("checked by stream");
+        file.read_exact_at(&mut records, at + mailbox::RESULTS_OFFSET as u64)
+            .map_err(|e| io(&self.name, "reading windows from the band's shared RAM", e))?;
+        for record in records.chunks_exact(mailbox::RESULT_STRIDE) {
+            let Some((index, result)) = mailbox::read_window(record) else {
+                return Err(self.fail_with(TargetError::Unexpected {
+                    target: self.name.clone(),
+                    expected: "a StreamWindow frame in the mailbox's result record",
+                    got: "a damaged record".into(),
+                }));
+            };
+            outcome.windows.push(StreamWindow {
+                index,
+                inference: inference_of(&result),
+            });
+        }
+        // The band checked the index: the segment now holds these samples too.
+        outcome.received = first_index.wrapping_add(count);
+        Ok(())
+    }
+
     /// Records the first failure and stops the device.
     fn fail_with(&mut self, error: TargetError) -> TargetError {
         self.backing.stop();
@@ -373,6 +448,7 @@ where
                     (true, Some(path)) => Some(open_shared_ram(&self.name, &path)?),
                     _ => None,
                 };
+                self.mailbox_stream = info.mailbox_stream;
                 Ok(info)
             }
             other => Err(unexpected(&self.name, "Info", &other)),
@@ -401,6 +477,38 @@ where
                 .map_err(|(i, e)| (start + i, e))?;
         }
         Ok(())
+    }
+
+    async fn configure_stream(&mut self, config: StreamConfig) -> Result<(), TargetError> {
+        self.stream_config = None;
+        self.expect_ack(&Request::ConfigureStream {
+            up: config.up,
+            down: config.down,
+            window_len: config.window_len,
+            hop: config.hop,
+        })
+        .await?;
+        self.stream_config = Some(config);
+        Ok(())
+    }
+
+    async fn stream(
+        &mut self,
+        first_index: u32,
+        samples: &[[i16; 6]],
+    ) -> Result<StreamOutcome, TargetError> {
+        let per_request = self.stream_config.map_or(0, |c| {
+            mailbox::max_stream_samples(c.up, c.down, c.hop) as usize
+        });
+        if !self.streams_through_mailbox() || per_request == 0 {
+            return stream_by_frames(self, first_index, samples).await;
+        }
+        let mut outcome = StreamOutcome::default();
+        for (i, part) in samples.chunks(per_request).enumerate() {
+            let index = first_index.wrapping_add((i * per_request) as u32);
+            self.mailbox_stream_part(index, part, &mut outcome).await?;
+        }
+        Ok(outcome)
     }
 
     async fn receive(&mut self) -> Result<BinaryReply, TargetError> {

@@ -172,47 +172,14 @@ pub trait Target: Send {
 
     /// Streams raw 6-axis IMU samples (band rate) and collects the windows the band infers
     /// on. `first_index` 0 starts a new segment; otherwise it must continue the current one.
+    /// StreamSamples frames here; an emulated band with a shared-RAM mailbox takes the
+    /// samples through it instead (same windows, no UART bytes per sample).
     fn stream(
         &mut self,
         first_index: u32,
         samples: &[[i16; 6]],
     ) -> impl Future<Output = Result<StreamOutcome, TargetError>> + Send {
-        async move {
-            let mut outcome = StreamOutcome::default();
-            for (i, block) in samples.chunks(SAMPLES_PER_FRAME).enumerate() {
-                let bytes: Vec<u8> = block
-                    .iter()
-                    .flatten()
-                    .flat_map(|v| v.to_le_bytes())
-                    .collect();
-                let index = first_index.wrapping_add((i * SAMPLES_PER_FRAME) as u32);
-                let request = Request::StreamSamples {
-                    first_index: index,
-                    samples: &bytes,
-                };
-                let mut reply = self.exchange(&request).await?;
-                loop {
-                    match reply {
-                        BinaryReply::Window(window) => outcome.windows.push(window),
-                        BinaryReply::Ack { value, .. } => {
-                            outcome.received = value;
-                            break;
-                        }
-                        BinaryReply::Error { cause, detail, .. } => {
-                            return Err(rejected(
-                                self.name(),
-                                MessageType::StreamSamples,
-                                cause,
-                                detail,
-                            ));
-                        }
-                        other => return Err(unexpected(self.name(), "Ack", &other)),
-                    }
-                    reply = self.receive().await?;
-                }
-            }
-            Ok(outcome)
-        }
+        stream_by_frames(self, first_index, samples)
     }
 
     /// Sends a request that must be acknowledged; returns the Ack's value.
@@ -230,6 +197,48 @@ pub trait Target: Send {
             }
         }
     }
+}
+
+/// [`Target::stream`] through StreamSamples frames over the link.
+pub(crate) async fn stream_by_frames<T: Target + ?Sized>(
+    target: &mut T,
+    first_index: u32,
+    samples: &[[i16; 6]],
+) -> Result<StreamOutcome, TargetError> {
+    let mut outcome = StreamOutcome::default();
+    for (i, block) in samples.chunks(SAMPLES_PER_FRAME).enumerate() {
+        let bytes: Vec<u8> = block
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let index = first_index.wrapping_add((i * SAMPLES_PER_FRAME) as u32);
+        let request = Request::StreamSamples {
+            first_index: index,
+            samples: &bytes,
+        };
+        let mut reply = target.exchange(&request).await?;
+        loop {
+            match reply {
+                BinaryReply::Window(window) => outcome.windows.push(window),
+                BinaryReply::Ack { value, .. } => {
+                    outcome.received = value;
+                    break;
+                }
+                BinaryReply::Error { cause, detail, .. } => {
+                    return Err(rejected(
+                        target.name(),
+                        MessageType::StreamSamples,
+                        cause,
+                        detail,
+                    ));
+                }
+                other => return Err(unexpected(target.name(), "Ack", &other)),
+            }
+            reply = target.receive().await?;
+        }
+    }
+    Ok(outcome)
 }
 
 /// [`Target::infer_many`] through one TensorInfer per window.

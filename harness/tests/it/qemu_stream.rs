@@ -1,18 +1,19 @@
 //! Stream mode in QEMU: raw IMU samples at the band's rate in, windows inferred on the
-//! device out — bit-identical to tensor mode's host-prepared windows.
+//! device out — bit-identical to tensor mode's host-prepared windows, whether the samples
+//! cross the UART in StreamSamples frames (a real board's path) or the shared-RAM mailbox.
 
 use std::path::Path;
 
 use harbor::board::BoardProfile;
 use harbor::datasets::{self, DatasetKind, LoadOptions, NoProgress, Recording};
-use harbor::dut::{StreamConfig, StreamWindow, Target, TargetError};
+use harbor::dut::{BinaryReply, QemuTarget, StreamConfig, StreamWindow, Target, TargetError};
 use harbor::model::HostModel;
 use harbor::model::card::ModelCard;
 use harbor::model::input::device_input_quant;
 use harbor::signal::model_rate::ModelRateConverter;
 use harbor::signal::resample::resample;
 use harbor::signal::{ClipCounts, ImuQuantizer, Rate, ResampleConfig, WindowSpec, prepare};
-use harbor_core::protocol::ErrorCause;
+use harbor_core::protocol::{ErrorCause, MessageType, Request, mailbox};
 
 const MODEL: &str = "small-int8-generalized";
 /// Input samples of the recording streamed: 2 minutes of 20 Hz WISDM watch data.
@@ -126,23 +127,56 @@ fn setup() -> Setup {
     }
 }
 
-async fn configured_band(s: &Setup) -> harbor::dut::QemuTarget {
-    let mut band = crate::support::qemu::launch("band-qemu").await;
+/// How the samples reach the band.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Carrier {
+    /// StreamSamples frames over the UART (QEMU's RAM not shared: a real board's path).
+    Uart,
+    /// MailboxStream through QEMU's shared RAM.
+    Mailbox,
+}
+
+async fn launch(path: Carrier) -> QemuTarget {
+    let mut config = crate::support::qemu::config("band-qemu");
+    config.shared_ram = path == Carrier::Mailbox;
+    let mut band = QemuTarget::launch(config)
+        .await
+        .unwrap_or_else(|e| panic!("launching band-qemu: {e}"));
+    let info = band.info().await.unwrap();
+    assert!(
+        info.mailbox && info.mailbox_stream,
+        "band-qemu announces both: {info:?}"
+    );
+    band
+}
+
+async fn configured_band(s: &Setup, path: Carrier) -> QemuTarget {
+    let mut band = launch(path).await;
     band.load_model(s.host.model_bytes()).await.unwrap();
     let quant = device_input_quant(&s.card.normalization.device_conversion).unwrap();
     band.configure_input(&quant).await.unwrap();
     band.configure_stream(s.stream).await.unwrap();
+    assert_eq!(band.streams_through_mailbox(), path == Carrier::Mailbox);
     band
 }
 
 #[tokio::test]
 async fn stream_mode_windows_are_bit_identical_to_tensor_mode_windows() {
+    windows_are_bit_identical_to_tensor_mode(Carrier::Mailbox).await;
+}
+
+#[tokio::test]
+async fn stream_samples_over_the_uart_are_bit_identical_to_tensor_mode_windows() {
+    windows_are_bit_identical_to_tensor_mode(Carrier::Uart).await;
+}
+
+async fn windows_are_bit_identical_to_tensor_mode(path: Carrier) {
     let s = setup();
     let rec = recording();
     let seg = first_segment(&rec, &s.board, &s.spec, &s.conv);
     let (len, hop) = (s.spec.samples().unwrap(), s.spec.hop().unwrap());
 
-    let mut band = configured_band(&s).await;
+    let mut band = configured_band(&s, path).await;
     let outcome = band.stream(0, &seg.imu).await.unwrap();
     assert_eq!(outcome.received as usize, seg.imu.len());
 
@@ -238,7 +272,7 @@ async fn stream_mode_windows_are_bit_identical_to_tensor_mode_windows() {
         .filter_map(|w| w.inference.instructions)
         .collect();
     println!(
-        "{} IMU samples → {} windows ({matched} kept by tensor mode), instructions/window {}..{}, stack {} B, arena {} B",
+        "{path:?}: {} IMU samples → {} windows ({matched} kept by tensor mode), instructions/window {}..{}, stack {} B, arena {} B",
         seg.imu.len(),
         outcome.windows.len(),
         instr.iter().min().unwrap(),
@@ -258,11 +292,20 @@ fn logits(windows: &[StreamWindow]) -> Vec<(u32, Vec<i8>)> {
 
 #[tokio::test]
 async fn index_zero_restarts_the_segment_and_a_gap_is_refused() {
+    restarts_and_gaps(Carrier::Mailbox).await;
+}
+
+#[tokio::test]
+async fn over_the_uart_index_zero_restarts_the_segment_and_a_gap_is_refused() {
+    restarts_and_gaps(Carrier::Uart).await;
+}
+
+async fn restarts_and_gaps(path: Carrier) {
     let s = setup();
     let rec = recording();
     let seg = first_segment(&rec, &s.board, &s.spec, &s.conv);
     let imu = &seg.imu[..seg.imu.len().min(600)];
-    let mut band = configured_band(&s).await;
+    let mut band = configured_band(&s, path).await;
 
     let whole = band.stream(0, imu).await.unwrap();
     assert!(whole.windows.len() >= 5, "{}", whole.windows.len());
@@ -342,4 +385,82 @@ async fn stream_configuration_is_checked_against_the_model() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn mailbox_and_uart_streams_give_the_same_windows_and_counts() {
+    let s = setup();
+    let rec = recording();
+    let seg = first_segment(&rec, &s.board, &s.spec, &s.conv);
+    let imu = &seg.imu[..seg.imu.len().min(1500)];
+    let mut shared = configured_band(&s, Carrier::Mailbox).await;
+    let mut uart = configured_band(&s, Carrier::Uart).await;
+    // Uneven parts that end mid-window: the segment continues across requests.
+    let mut through_mailbox = Vec::new();
+    for (from, to) in [(0, 97), (97, 98), (98, 1000), (1000, imu.len())] {
+        let part = shared.stream(from as u32, &imu[from..to]).await.unwrap();
+        assert_eq!(
+            part.received as usize, to,
+            "samples held after {from}..{to}"
+        );
+        through_mailbox.extend(part.windows);
+    }
+    let over_uart = uart.stream(0, imu).await.unwrap().windows;
+    assert!(over_uart.len() >= 30, "{} windows", over_uart.len());
+    assert_eq!(through_mailbox.len(), over_uart.len());
+    for (m, u) in through_mailbox.iter().zip(&over_uart) {
+        assert_eq!(m.index, u.index);
+        assert_eq!(m.inference.logits, u.inference.logits, "window {}", m.index);
+        assert_eq!(m.inference.predicted, u.inference.predicted);
+        // Counted around invoke alone: the same whatever carried the samples.
+        assert_eq!(
+            m.inference.instructions, u.inference.instructions,
+            "window {}",
+            m.index
+        );
+        assert_eq!(m.inference.arena_used, u.inference.arena_used);
+        assert!(m.inference.stack_high_water.is_some_and(|b| b > 0));
+    }
+}
+
+#[tokio::test]
+async fn mailbox_stream_requests_are_checked_like_stream_samples() {
+    let s = setup();
+    let mut band = launch(Carrier::Mailbox).await;
+    let ask = |first_index, count| Request::MailboxStream { first_index, count };
+    let refused = |reply| match reply {
+        BinaryReply::Error {
+            for_type,
+            cause,
+            detail,
+        } if for_type == MessageType::MailboxStream as u8 => (cause, detail),
+        other => panic!("expected an Error for MailboxStream, got {other:?}"),
+    };
+    band.load_model(s.host.model_bytes()).await.unwrap();
+    band.configure_stream(s.stream).await.unwrap();
+    // Configured geometry but no input conversion: samples cannot become int8 windows.
+    let reply = band.exchange(&ask(0, 10)).await.unwrap();
+    assert_eq!(refused(reply), (ErrorCause::NotConfigured, 1));
+    let quant = device_input_quant(&s.card.normalization.device_conversion).unwrap();
+    band.configure_input(&quant).await.unwrap();
+    // Zero samples, or more than the records can hold windows for: the most is the detail.
+    let most = mailbox::max_stream_samples(s.stream.up, s.stream.down, s.stream.hop);
+    for count in [0, most + 1] {
+        let reply = band.exchange(&ask(0, count)).await.unwrap();
+        assert_eq!(
+            refused(reply),
+            (ErrorCause::Malformed, most),
+            "count {count}"
+        );
+    }
+    // A gap names the sample the band expected.
+    let reply = band.exchange(&ask(0, 50)).await.unwrap();
+    assert!(matches!(reply, BinaryReply::Ack { .. }), "{reply:?}");
+    let reply = band.exchange(&ask(51, 10)).await.unwrap();
+    assert_eq!(refused(reply), (ErrorCause::StreamGap, 50));
+    // Still streaming afterwards, from where the segment stood.
+    let rec = recording();
+    let seg = first_segment(&rec, &s.board, &s.spec, &s.conv);
+    let windows = band.stream(0, &seg.imu[..400]).await.unwrap();
+    assert!(!windows.windows.is_empty());
 }

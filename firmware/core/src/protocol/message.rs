@@ -58,6 +58,8 @@ pub enum MessageType {
     ArmPowerCut = 0x0E,
     /// Request: run the windows an emulator host wrote into the shared-RAM mailbox.
     MailboxInfer = 0x0F,
+    /// Request: stream the IMU samples an emulator host wrote into the shared-RAM mailbox.
+    MailboxStream = 0x10,
     /// Response: the band's identity and memory budget.
     Info = 0x81,
     /// Response: the request succeeded.
@@ -91,6 +93,7 @@ impl MessageType {
             0x0D => Self::Reboot,
             0x0E => Self::ArmPowerCut,
             0x0F => Self::MailboxInfer,
+            0x10 => Self::MailboxStream,
             0x81 => Self::Info,
             0x82 => Self::Ack,
             0x83 => Self::Error,
@@ -118,6 +121,7 @@ impl MessageType {
             Self::OtaFinish | Self::OtaStatus | Self::OtaConfirm | Self::Reboot => len == 0,
             Self::ArmPowerCut => len == 4,
             Self::MailboxInfer => len == 2,
+            Self::MailboxStream => len == 8,
             Self::OtaStatusReply => len == OTA_STATUS_LEN,
             Self::StreamWindow => len >= 4 + INFER_FIXED_LEN,
             Self::Info => len >= INFO_FIXED_LEN && len <= INFO_FIXED_LEN + MAX_NAME_LEN,
@@ -229,10 +233,15 @@ pub struct Info<'a> {
     /// Whether the band answers [`Request::MailboxInfer`] (an emulated band whose RAM the
     /// host can share; [`super::mailbox`]).
     pub mailbox: bool,
+    /// Whether the band also answers [`Request::MailboxStream`] (stream mode through the
+    /// same mailbox); never without [`Info::mailbox`].
+    pub mailbox_stream: bool,
 }
 
 /// Info's flags byte: the band answers MailboxInfer.
 const INFO_FLAG_MAILBOX: u8 = 1;
+/// Info's flags byte: the band answers MailboxStream.
+const INFO_FLAG_MAILBOX_STREAM: u8 = 2;
 
 const INFO_FIXED_LEN: usize = 3 + 1 + 4 + 4 + 4 + 2 + 1;
 
@@ -352,6 +361,16 @@ pub enum Request<'a> {
         /// Windows to run, 1 ..= [`super::mailbox::max_windows`].
         count: u16,
     },
+    /// Stream mode through the shared-RAM mailbox: the first `count` samples written there
+    /// (StreamSamples' 12-byte layout), numbered from `first_index` as in StreamSamples →
+    /// Ack(value = windows completed), each window's StreamWindow frame in the mailbox's
+    /// result records, in order.
+    MailboxStream {
+        /// Index of the first sample in the segment (0 starts a new one).
+        first_index: u32,
+        /// Samples to stream, 1 ..= [`super::mailbox::max_stream_samples`].
+        count: u32,
+    },
 }
 
 /// Band → host.
@@ -442,6 +461,7 @@ impl<'a> Request<'a> {
             Self::Reboot => MessageType::Reboot,
             Self::ArmPowerCut { .. } => MessageType::ArmPowerCut,
             Self::MailboxInfer { .. } => MessageType::MailboxInfer,
+            Self::MailboxStream { .. } => MessageType::MailboxStream,
         }
     }
 
@@ -494,6 +514,10 @@ impl<'a> Request<'a> {
             Self::OtaFinish | Self::OtaStatus | Self::OtaConfirm | Self::Reboot => Some(()),
             Self::ArmPowerCut { after_flash_ops } => w.u32(after_flash_ops),
             Self::MailboxInfer { count } => w.u16(count),
+            Self::MailboxStream { first_index, count } => {
+                w.u32(first_index)?;
+                w.u32(count)
+            }
         })?;
         check_len(ty, len)?;
         finish_frame(ty, len, out)
@@ -573,6 +597,10 @@ impl<'a> Request<'a> {
             MessageType::MailboxInfer => Self::MailboxInfer {
                 count: r.u16().ok_or(bad("no count"))?,
             },
+            MessageType::MailboxStream => Self::MailboxStream {
+                first_index: r.u32().ok_or(bad("no first index"))?,
+                count: r.u32().ok_or(bad("no count"))?,
+            },
             other => return Err(DecodeError::WrongDirection(other)),
         };
         if !r.is_empty() {
@@ -615,7 +643,14 @@ impl<'a> Response<'a> {
         let len = write_payload(out, |w| match *self {
             Self::Info(info) => {
                 w.bytes(&info.version)?;
-                w.u8(if info.mailbox { INFO_FLAG_MAILBOX } else { 0 })?;
+                let mut flags = 0;
+                if info.mailbox {
+                    flags |= INFO_FLAG_MAILBOX;
+                }
+                if info.mailbox_stream {
+                    flags |= INFO_FLAG_MAILBOX_STREAM;
+                }
+                w.u8(flags)?;
                 w.u32(info.stack_size)?;
                 w.u32(info.arena_size)?;
                 w.u32(info.model_slot_size)?;
@@ -684,6 +719,7 @@ impl<'a> Response<'a> {
                     model_slot_size,
                     max_payload,
                     mailbox: flags & INFO_FLAG_MAILBOX != 0,
+                    mailbox_stream: flags & INFO_FLAG_MAILBOX_STREAM != 0,
                 })
             }
             MessageType::Ack => Self::Ack {

@@ -129,6 +129,7 @@ fn every_response_round_trips() {
             model_slot_size: 262144,
             max_payload: 1024,
             mailbox: false,
+            mailbox_stream: false,
         }),
         Response::Info(Info {
             name: "band-qemu",
@@ -138,6 +139,7 @@ fn every_response_round_trips() {
             model_slot_size: 262144,
             max_payload: 1024,
             mailbox: true,
+            mailbox_stream: true,
         }),
         Response::Ack {
             for_type: 5,
@@ -634,6 +636,14 @@ fn ota_messages_round_trip_with_their_documented_payloads() {
             vec![7, 0, 0, 0],
         ),
         (Request::MailboxInfer { count: 300 }, 0x0F, vec![44, 1]),
+        (
+            Request::MailboxStream {
+                first_index: 0x0102,
+                count: 2400,
+            },
+            0x10,
+            vec![2, 1, 0, 0, 0x60, 0x09, 0, 0],
+        ),
     ];
     for (req, ty, payload) in requests {
         let bytes = encode_request(&req);

@@ -607,8 +607,7 @@ impl Band {
         // SAFETY: the mailbox is RAM no Rust object lives in, `mailbox::LEN` long, and the
         // host leaves it alone while a request runs; `len` ≤ INPUTS_LEN, below the records.
         let bytes = unsafe { core::slice::from_raw_parts(base, len) };
-        let windows = match self.feed_stream(board, first_index, bytes, WindowSink::Mailbox(base))
-        {
+        let windows = match self.feed_stream(board, first_index, bytes, WindowSink::Mailbox(base)) {
             Ok((_, windows)) => windows,
             Err((cause, detail)) => return error(ty, cause, detail),
         };
@@ -774,12 +773,7 @@ impl Band {
     /// One inference's measurements as an InferResult.
     fn send_inference(&mut self, board: &mut impl Board, outcome: &inference::Outcome) {
         let mut logits = [0u8; MAX_LOGITS];
-        let result = result_of(
-            outcome,
-            &self.logits,
-            &mut logits,
-            board.stack().high_water,
-        );
+        let result = result_of(outcome, &self.logits, &mut logits, board.stack().high_water);
         send_with(board, &mut self.tx, &Response::InferResult(result));
     }
 

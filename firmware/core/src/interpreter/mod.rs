@@ -105,7 +105,8 @@ impl<'a> Int8View<'a> {
 /// alias their input and take no step), `TENSORS` the model's tensors. Built in place, never
 /// returned by value: on a band every copy of it is stack.
 struct Plan<'m, const STEPS: usize, const TENSORS: usize> {
-    steps: [Option<Step<'m>>; STEPS],
+    /// The first `n_steps` are the computing steps; the rest are `Kernel::View` fillers.
+    steps: [Step<'m>; STEPS],
     n_steps: usize,
     ranges: [Range<usize>; TENSORS],
     total: usize,
@@ -121,7 +122,11 @@ fn touch<const N: usize>(buffers: &mut [Buffer; N], root: &[usize; N], t: usize,
 impl<'m, const STEPS: usize, const TENSORS: usize> Plan<'m, STEPS, TENSORS> {
     /// A constant, so it is copied straight into place rather than built on the side.
     const EMPTY: Self = Plan {
-        steps: [None; STEPS],
+        steps: [Step {
+            kernel: Kernel::View,
+            input: 0,
+            output: 0,
+        }; STEPS],
         n_steps: 0,
         ranges: [const { 0..0 }; TENSORS],
         total: 0,
@@ -183,7 +188,7 @@ impl<'m, const STEPS: usize, const TENSORS: usize> Plan<'m, STEPS, TENSORS> {
             }
             if !matches!(step.kernel, Kernel::View) {
                 if let Some(slot) = self.steps.get_mut(compute_ops) {
-                    *slot = Some(step);
+                    *slot = step;
                 }
                 compute_ops += 1;
             }
@@ -396,7 +401,7 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
 
     /// Runs every operator once.
     pub fn invoke(&mut self) -> Result<(), Error> {
-        for step in self.plan.steps[..self.plan.n_steps].iter().flatten() {
+        for step in &self.plan.steps[..self.plan.n_steps] {
             let step = *step;
             let out_range = self.plan.ranges[step.output].clone();
             let (reader, output) = split(self.arena, out_range.clone())?;

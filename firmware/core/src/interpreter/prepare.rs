@@ -42,6 +42,9 @@ pub enum Source<'m> {
 /// The kernel call of one step, with everything precomputed.
 #[derive(Clone, Copy, Debug)]
 pub enum Kernel<'m> {
+    /// RESHAPE / EXPAND_DIMS / SQUEEZE: the output aliases the input; nothing runs. First, so
+    /// its tag is 0 and an empty plan is all zeros (set with `memset`, not copied from flash).
+    View,
     /// CONV_2D.
     Conv {
         params: ConvParams,
@@ -101,8 +104,6 @@ pub enum Kernel<'m> {
         shape2: [usize; MAX_BROADCAST_RANK],
         output_shape: [usize; MAX_BROADCAST_RANK],
     },
-    /// RESHAPE / EXPAND_DIMS / SQUEEZE: the output aliases the input; nothing runs.
-    View,
 }
 
 /// One prepared operator.

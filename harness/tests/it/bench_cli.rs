@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::cli::{code, harbor, stdout, text};
+use crate::support::cli::{code, command, harbor, stdout, text};
 use crate::support::qemu::firmware;
 
 fn number(model: &Value, field: &str) -> f64 {
@@ -78,6 +78,24 @@ fn bench_without_firmware_names_the_missing_image() {
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(
         text(&out).contains("/nonexistent/band.elf"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn bench_without_the_recording_says_what_to_fetch() {
+    let empty = tempfile::tempdir().unwrap();
+    let fw = firmware("band-qemu");
+    let out = command()
+        .env("HARBOR_DATA", empty.path())
+        .args(["bench", "--json", "--windows", "1", "--firmware"])
+        .arg(&fw)
+        .output()
+        .expect("the harbor binary runs");
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out).contains("harbor datasets fetch wisdm2019"),
         "{}",
         text(&out)
     );

@@ -2,7 +2,7 @@
 //! binary replies they arrive in.
 
 use harbor_core::protocol::text::Reply;
-use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Response};
+use harbor_core::protocol::{ErrorCause, FrameRef, MessageType, Request, Response};
 
 /// What the firmware says about itself (the Info response).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +76,18 @@ pub struct StreamConfig {
     pub window_len: u16,
     /// Samples between window starts, at the model rate.
     pub hop: u16,
+}
+
+impl StreamConfig {
+    /// The ConfigureStream request that sets this geometry on the band.
+    pub fn request(&self) -> Request<'static> {
+        Request::ConfigureStream {
+            up: self.up,
+            down: self.down,
+            window_len: self.window_len,
+            hop: self.hop,
+        }
+    }
 }
 
 /// A binary response, owned.

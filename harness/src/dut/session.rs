@@ -481,13 +481,7 @@ where
 
     async fn configure_stream(&mut self, config: StreamConfig) -> Result<(), TargetError> {
         self.stream_config = None;
-        self.expect_ack(&Request::ConfigureStream {
-            up: config.up,
-            down: config.down,
-            window_len: config.window_len,
-            hop: config.hop,
-        })
-        .await?;
+        self.expect_ack(&config.request()).await?;
         self.stream_config = Some(config);
         Ok(())
     }

@@ -159,13 +159,7 @@ pub trait Target: Send {
         config: StreamConfig,
     ) -> impl Future<Output = Result<(), TargetError>> + Send {
         async move {
-            self.expect_ack(&Request::ConfigureStream {
-                up: config.up,
-                down: config.down,
-                window_len: config.window_len,
-                hop: config.hop,
-            })
-            .await?;
+            self.expect_ack(&config.request()).await?;
             Ok(())
         }
     }

@@ -295,14 +295,7 @@ impl Band {
         if count == 0 {
             return Ok(());
         }
-        let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
-        else {
-            return Err(InferError::NoModel);
-        };
-        let model = match (self.model_arena, model_slot.model()) {
-            (Some(_), Some(model)) => model,
-            _ => return Err(InferError::NoModel),
-        };
+        let (model, arena) = accepted_model(&self.model, self.model_arena, &mut self.arena)?;
         let input = &self.db[..self.db_received];
         let mut result = Ok(());
         let mut n_logits = self.n_logits;
@@ -345,14 +338,7 @@ impl Band {
         board: &impl Board,
         input: Option<&[u8]>,
     ) -> Result<inference::Outcome, InferError> {
-        let (Some(model_slot), Some(arena)) = (self.model.as_ref(), self.arena.as_deref_mut())
-        else {
-            return Err(InferError::NoModel);
-        };
-        let model = match (self.model_arena, model_slot.model()) {
-            (Some(_), Some(model)) => model,
-            _ => return Err(InferError::NoModel),
-        };
+        let (model, arena) = accepted_model(&self.model, self.model_arena, &mut self.arena)?;
         let input = input.unwrap_or(&self.db[..self.db_received]);
         match inference::run(board, model, arena, Input::Bytes(input), &mut self.logits) {
             Ok(outcome) => {
@@ -868,6 +854,24 @@ impl InferError {
             Self::InputSize { expected, .. } => (ErrorCause::InputSizeMismatch, expected as u32),
             Self::Failed => (ErrorCause::InferenceFailed, 0),
         }
+    }
+}
+
+/// The accepted model's bytes and the arena to run it in: `NoModel` unless a model was
+/// loaded and its arena planned. Takes the fields, not `self`, so the caller may still use
+/// the others (input buffers, logits).
+fn accepted_model<'a>(
+    slot: &'a Option<ModelSlot>,
+    model_arena: Option<usize>,
+    arena: &'a mut Option<&'static mut [u8]>,
+) -> Result<(&'a [u8], &'a mut [u8]), InferError> {
+    match (
+        slot.as_ref().and_then(ModelSlot::model),
+        model_arena,
+        arena.as_deref_mut(),
+    ) {
+        (Some(model), Some(_), Some(arena)) => Ok((model, arena)),
+        _ => Err(InferError::NoModel),
     }
 }
 

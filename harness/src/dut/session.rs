@@ -289,6 +289,48 @@ where
         self.fail_with(error)
     }
 
+    /// Where the mailbox starts in QEMU's RAM file.
+    const MAILBOX_AT: u64 = (mailbox::ADDR - super::qemu::RAM_BASE) as u64;
+
+    /// Writes a request's inputs at the start of the shared-RAM mailbox.
+    fn write_mailbox_inputs(&self, bytes: &[u8], context: &str) -> Result<(), TargetError> {
+        use std::os::unix::fs::FileExt;
+        self.mailbox_file(context)?
+            .write_all_at(bytes, Self::MAILBOX_AT)
+            .map_err(|source| self.io_error(context, source))
+    }
+
+    /// Reads the first `n` result records of the shared-RAM mailbox.
+    fn read_mailbox_records(&self, n: usize, context: &str) -> Result<Vec<u8>, TargetError> {
+        use std::os::unix::fs::FileExt;
+        let mut records = vec![0u8; n * mailbox::RESULT_STRIDE];
+        self.mailbox_file(context)?
+            .read_exact_at(
+                &mut records,
+                Self::MAILBOX_AT + mailbox::RESULTS_OFFSET as u64,
+            )
+            .map_err(|source| self.io_error(context, source))?;
+        Ok(records)
+    }
+
+    /// The RAM file (the callers only take the mailbox path when there is one).
+    fn mailbox_file(&self, context: &str) -> Result<&std::fs::File, TargetError> {
+        self.mailbox.as_ref().ok_or_else(|| {
+            self.io_error(
+                context,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no shared RAM file"),
+            )
+        })
+    }
+
+    fn io_error(&self, context: &str, source: std::io::Error) -> TargetError {
+        TargetError::Io {
+            target: self.name.clone(),
+            context: context.to_string(),
+            source,
+        }
+    }
+
     /// One MailboxInfer: the windows into the shared RAM, one request over the UART, the
     /// results out of the shared RAM. A failure names the window (index into `batch`).
     async fn mailbox_batch(
@@ -296,24 +338,12 @@ where
         batch: &[&[i8]],
         out: &mut Vec<Inference>,
     ) -> Result<(), (usize, TargetError)> {
-        use std::os::unix::fs::FileExt;
-        let io = |name: &str, context: &str, source| TargetError::Io {
-            target: name.to_string(),
-            context: context.to_string(),
-            source,
-        };
-        let at = u64::from(mailbox::ADDR - super::qemu::RAM_BASE);
         let input: Vec<u8> = batch
             .iter()
             .flat_map(|w| w.iter().map(|&v| v as u8))
             .collect();
-        let file = self.mailbox.as_ref().expect("checked by infer_many");
-        file.write_all_at(&input, at).map_err(|e| {
-            (
-                0,
-                io(&self.name, "writing windows into the band's shared RAM", e),
-            )
-        })?;
+        self.write_mailbox_inputs(&input, "writing windows into the band's shared RAM")
+            .map_err(|e| (0, e))?;
         let count = batch.len() as u16;
         let ty = MessageType::MailboxInfer;
         let done = match self.exchange(&Request::MailboxInfer { count }).await {
@@ -336,15 +366,9 @@ where
         let ran = match &done {
             Ok(n) | Err((n, _)) => *n,
         };
-        let mut records = vec![0u8; ran * mailbox::RESULT_STRIDE];
-        let file = self.mailbox.as_ref().expect("checked by infer_many");
-        file.read_exact_at(&mut records, at + mailbox::RESULTS_OFFSET as u64)
-            .map_err(|e| {
-                (
-                    0,
-                    io(&self.name, "reading results from the band's shared RAM", e),
-                )
-            })?;
+        let records = self
+            .read_mailbox_records(ran, "reading results from the band's shared RAM")
+            .map_err(|e| (0, e))?;
         for (i, record) in records.chunks_exact(mailbox::RESULT_STRIDE).enumerate() {
             match mailbox::read_result(record) {
                 Some(result) => out.push(inference_of(&result)),
@@ -371,21 +395,12 @@ where
         samples: &[[i16; 6]],
         outcome: &mut StreamOutcome,
     ) -> Result<(), TargetError> {
-        use std::os::unix::fs::FileExt;
-        let io = |name: &str, context: &str, source| TargetError::Io {
-            target: name.to_string(),
-            context: context.to_string(),
-            source,
-        };
-        let at = u64::from(mailbox::ADDR - super::qemu::RAM_BASE);
         let bytes: Vec<u8> = samples
             .iter()
             .flatten()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let file = self.mailbox.as_ref().expect("checked by stream");
-        file.write_all_at(&bytes, at)
-            .map_err(|e| io(&self.name, "writing samples into the band's shared RAM", e))?;
+        self.write_mailbox_inputs(&bytes, "writing samples into the band's shared RAM")?;
         let ty = MessageType::MailboxStream;
         let count = samples.len() as u32;
         let windows = match self
@@ -398,10 +413,10 @@ where
             }
             other => return Err(unexpected(&self.name, "an Ack for MailboxStream", &other)),
         };
-        let mut records = vec![0u8; windows as usize * mailbox::RESULT_STRIDE];
-        let file = self.mailbox.as_ref().expect("checked by stream");
-        file.read_exact_at(&mut records, at + mailbox::RESULTS_OFFSET as u64)
-            .map_err(|e| io(&self.name, "reading windows from the band's shared RAM", e))?;
+        let records = self.read_mailbox_records(
+            windows as usize,
+            "reading windows from the band's shared RAM",
+        )?;
         for record in records.chunks_exact(mailbox::RESULT_STRIDE) {
             let Some((index, result)) = mailbox::read_window(record) else {
                 return Err(self.fail_with(TargetError::Unexpected {

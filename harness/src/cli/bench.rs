@@ -44,7 +44,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2000)]
     windows: usize,
     /// Print the figures as JSON (`{"models": [{"model", "windows_per_s",
-    /// "compute_only_windows_per_s", "ratio", ...}]}`) instead of a table.
+    /// "compute_only_windows_per_s", "ratio", "stream_windows_per_s", "stream_ratio",
+    /// "stream_mismatches", "instructions_median", ...}]}`) instead of a table.
     #[arg(long)]
     json: bool,
 }

@@ -144,8 +144,9 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Merge shard reports (`harbor run --shard i/n`) into one report.
     Merge(merge::MergeArgs),
-    /// Measure windows/s through QEMU: exchanged windows against compute only (their ratio),
-    /// and the harness's share of the CPU time.
+    /// Measure windows/s through QEMU, side by side in one emulator: tensor mode and stream
+    /// mode (WISDM 2019 watch subject 1617: `harbor datasets fetch wisdm2019`) against compute
+    /// only (their ratios), and the harness's share of the CPU time.
     Bench(bench::BenchArgs),
     /// Build the ESP app image (+ bootloader, partition table, merged file) for a firmware ELF.
     Image(image::ImageArgs),

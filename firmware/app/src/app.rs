@@ -374,6 +374,16 @@ impl Band {
 
     fn run_request(&mut self, board: &mut impl Board, request: Request<'_>) {
         let ty = request.message_type();
+        if matches!(
+            request,
+            Request::OtaBegin { .. }
+                | Request::OtaChunk { .. }
+                | Request::OtaFinish
+                | Request::OtaConfirm
+        ) {
+            // An update prepares its model in the arena to check it.
+            self.stream.forget_cache();
+        }
         let response = match request {
             Request::Hello => {
                 let stack = board.stack();

@@ -1,6 +1,6 @@
 //! Runs the loaded model with harbor-core's int8 interpreter, measuring only `invoke`.
 
-use harbor_core::interpreter::Interpreter;
+use harbor_core::interpreter::{Interpreter, StreamPlan};
 use harbor_core::tflite::Model;
 
 use crate::board::Board;
@@ -95,7 +95,7 @@ pub fn run(
 ) -> Result<Outcome, Failure> {
     let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
     BandInterpreter::scoped(parsed, arena, |interpreter| {
-        invoke(board, interpreter, input, logits)
+        invoke(board, interpreter, input, None, logits)
     })
     .map_err(|_| Failure::Invalid { arena_needed: 0 })?
 }
@@ -115,7 +115,7 @@ pub fn run_batch<'x>(
     let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
     BandInterpreter::scoped(parsed, arena, |interpreter| {
         for i in 0..count {
-            let outcome = invoke(board, interpreter, Input::Bytes(input(i)), logits);
+            let outcome = invoke(board, interpreter, Input::Bytes(input(i)), None, logits);
             if !done(i, outcome, logits) {
                 break;
             }
@@ -131,11 +131,17 @@ pub trait WindowFeed {
     fn next_window(&mut self) -> Option<u32>;
     /// The window the last [`WindowFeed::next_window`] completed.
     fn window(&self) -> Input<'_>;
+    /// Input bytes from one window to the next (hop × bytes per sample).
+    fn shift(&self) -> usize;
+    /// The window whose columns the arena's stream cache holds, if any.
+    fn cached(&mut self) -> &mut Option<u32>;
 }
 
 /// Runs every window `feed` completes through one preparation of `model`, made when the
-/// first window completes (samples that complete none prepare nothing). `done(board, index,
-/// outcome, logits)` gets each result; its error ends the run and is returned inside `Ok`.
+/// first window completes (samples that complete none prepare nothing). A window that
+/// follows the one the stream cache holds reuses the overlap's convolution columns
+/// (`Interpreter::invoke_stream`), across requests too. `done(board, index, outcome,
+/// logits)` gets each result; its error ends the run and is returned inside `Ok`.
 pub fn run_stream<B: Board, E>(
     board: &mut B,
     model: &[u8],
@@ -149,9 +155,18 @@ pub fn run_stream<B: Board, E>(
     };
     let parsed = Model::parse(model).map_err(|_| Failure::Invalid { arena_needed: 0 })?;
     BandInterpreter::scoped(parsed, arena, |interpreter| {
+        let plan = interpreter.stream_plan(feed.shift());
         let mut index = first;
         loop {
-            let outcome = invoke(&*board, interpreter, feed.window(), logits);
+            let cached = feed.cached();
+            let continues = index > 0 && *cached == Some(index - 1);
+            // Until this window's inference completes, the cache holds no window.
+            *cached = None;
+            let stream = Some((&plan, continues));
+            let outcome = invoke(&*board, interpreter, feed.window(), stream, logits);
+            if outcome.is_ok() {
+                *feed.cached() = Some(index);
+            }
             done(board, index, outcome, logits)?;
             match feed.next_window() {
                 Some(next) => index = next,
@@ -162,10 +177,12 @@ pub fn run_stream<B: Board, E>(
     .map_err(|_| Failure::Invalid { arena_needed: 0 })
 }
 
+/// One inference: `invoke`, or with `stream` (plan, continues) `invoke_stream`.
 fn invoke(
     board: &impl Board,
     interpreter: &mut BandInterpreter<'_, '_>,
     input: Input<'_>,
+    stream: Option<(&StreamPlan<MAX_STEPS>, bool)>,
     logits: &mut [i8; MAX_LOGITS],
 ) -> Result<Outcome, Failure> {
     let dest = interpreter
@@ -180,7 +197,14 @@ fn invoke(
     let wall_clock = board.measures_wall_time();
     let started_us = if wall_clock { board.micros() } else { 0 };
     let before = board.instructions();
-    interpreter.invoke().map_err(|_| Failure::Failed)?;
+    let (ran, cache) = match stream {
+        Some((plan, continues)) => (
+            interpreter.invoke_stream(plan, continues),
+            plan.cache_bytes(),
+        ),
+        None => (interpreter.invoke(), 0),
+    };
+    ran.map_err(|_| Failure::Failed)?;
     let instructions = board.instructions() - before;
     let elapsed_us =
         wall_clock.then(|| u32::try_from(board.micros() - started_us).unwrap_or(u32::MAX));
@@ -195,7 +219,7 @@ fn invoke(
         n_logits,
         instructions,
         elapsed_us,
-        arena_used: interpreter.arena_used() as u32,
+        arena_used: (interpreter.arena_used() + cache) as u32,
     })
 }
 

@@ -54,6 +54,9 @@ pub struct Stream {
     up: u16,
     down: u16,
     hop: u16,
+    /// The window whose convolution columns the arena's stream cache holds (see
+    /// `inference::run_stream`); forgotten whenever something else may write the arena.
+    cached: Option<u32>,
 }
 
 impl Stream {
@@ -73,6 +76,7 @@ impl Stream {
             up: 1,
             down: 1,
             hop: 1,
+            cached: None,
         }
     }
 
@@ -89,6 +93,13 @@ impl Stream {
     /// Forgets the configuration (a new model, or a failed ConfigureStream).
     pub fn disable(&mut self) {
         self.configured = false;
+        self.cached = None;
+    }
+
+    /// Forgets the stream cache: the arena beyond the model's plan may have been written
+    /// (another model prepared there, e.g. an update's check).
+    pub fn forget_cache(&mut self) {
+        self.cached = None;
     }
 
     /// Configures the IMU → model ratio `up/down` (reduced) and the window geometry, and
@@ -159,6 +170,7 @@ impl Stream {
         self.windower.reset();
         self.received = 0;
         self.to_drop = self.primed;
+        self.cached = None;
     }
 
     /// Converts one IMU sample; returns the model-rate samples it completed.
@@ -235,5 +247,13 @@ impl<I: Iterator<Item = ImuSample>> WindowFeed for Feed<'_, I> {
 
     fn window(&self) -> Input<'_> {
         Input::Window(self.stream)
+    }
+
+    fn shift(&self) -> usize {
+        usize::from(self.stream.hop) * AXES
+    }
+
+    fn cached(&mut self) -> &mut Option<u32> {
+        &mut self.stream.cached
     }
 }

@@ -26,6 +26,7 @@ mod esp_image;
 mod hardware_board;
 mod hardware_cli;
 mod hardware_target_kinds;
+mod interpreter_stream;
 mod mlperf_device;
 mod mlperf_scenario;
 mod models_eval;

@@ -13,6 +13,7 @@
 
 mod plan;
 mod prepare;
+mod stream;
 
 use core::ops::Range;
 
@@ -21,6 +22,7 @@ use crate::kernels::{add, conv, depthwise_conv, fully_connected, mean, pooling, 
 use crate::tflite::{Error, MAX_OPERATORS, MAX_TENSORS, Model, Shape};
 use plan::Buffer;
 use prepare::{Kernel, Preparer, Source, Step};
+pub use stream::StreamPlan;
 
 /// Shape and quantization of a graph input or output.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -401,8 +403,73 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
 
     /// Runs every operator once.
     pub fn invoke(&mut self) -> Result<(), Error> {
-        for step in &self.plan.steps[..self.plan.n_steps] {
-            let step = *step;
+        for index in 0..self.plan.n_steps {
+            self.run_step(index, 0..0)?;
+        }
+        Ok(())
+    }
+
+    /// Plans streaming inference ([`Interpreter::invoke_stream`]) for windows that advance
+    /// by `shift` bytes of graph input 0 (hop × bytes per sample), with the cache in the
+    /// arena beyond [`Interpreter::arena_used`]. Models with several inputs reuse nothing.
+    pub fn stream_plan(&self, shift: usize) -> StreamPlan<STEPS> {
+        let input = match (self.model.num_inputs(), self.model.input_tensor(0)) {
+            (1, Some(t)) => self.plan.ranges[t].clone(),
+            _ => return StreamPlan::NONE,
+        };
+        let capacity = self.arena.len().saturating_sub(self.plan.total);
+        stream::plan(
+            &self.plan.steps[..self.plan.n_steps],
+            &self.plan.ranges,
+            input,
+            shift,
+            capacity,
+        )
+    }
+
+    /// Runs every operator once, like [`Interpreter::invoke`], on a window of a stream.
+    /// With `continues`, the arena's cache holds the previous window's columns, made by
+    /// `invoke_stream` with this `plan` on the window `plan.shift()` bytes earlier (and the
+    /// arena beyond `arena_used` untouched since): those columns are copied, not computed.
+    /// Either way the cache is refilled for the next window. The outputs equal `invoke`'s.
+    pub fn invoke_stream(
+        &mut self,
+        plan: &StreamPlan<STEPS>,
+        continues: bool,
+    ) -> Result<(), Error> {
+        let cache = self.plan.total;
+        if cache + plan.cache_bytes() > self.arena.len() {
+            return Err(Error::ArenaTooSmall {
+                needed: cache + plan.cache_bytes(),
+                available: self.arena.len(),
+            });
+        }
+        for index in 0..self.plan.n_steps {
+            let output = self.plan.ranges[self.plan.steps[index].output].start;
+            let Some(reuse) = plan.reuse[index] else {
+                self.run_step(index, 0..0)?;
+                continue;
+            };
+            let (kept, saved) = (reuse.kept_bytes(), reuse.saved_bytes());
+            let at = cache + usize::from(reuse.cache_at);
+            let kept_columns = if continues {
+                self.arena
+                    .copy_within(at..at + kept.len(), output + kept.start);
+                reuse.kept()
+            } else {
+                0..0
+            };
+            self.run_step(index, kept_columns)?;
+            self.arena
+                .copy_within(output + saved.start..output + saved.end, at);
+        }
+        Ok(())
+    }
+
+    /// Runs computing step `index`; a convolution leaves its output columns `kept` alone.
+    fn run_step(&mut self, index: usize, kept: Range<usize>) -> Result<(), Error> {
+        {
+            let step = self.plan.steps[index];
             let out_range = self.plan.ranges[step.output].clone();
             let (reader, output) = split(self.arena, out_range.clone())?;
             let input = reader.get(self.plan.ranges[step.input].clone())?;
@@ -416,7 +483,7 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
                     bias,
                     output_shape,
                     quant,
-                } => conv::conv_per_channel(
+                } => conv::conv_per_channel_except(
                     &p,
                     &params(quant)?,
                     input_shape,
@@ -426,6 +493,7 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
                     bias,
                     output_shape,
                     output,
+                    kept.clone(),
                 ),
                 Kernel::Depthwise {
                     params: p,

@@ -93,6 +93,35 @@ pub fn conv_per_channel(
     output_shape: Shape4,
     output: &mut [u8],
 ) {
+    conv_per_channel_except(
+        p,
+        quant,
+        input_shape,
+        input,
+        filter_shape,
+        filter,
+        bias,
+        output_shape,
+        output,
+        0..0,
+    );
+}
+
+/// [`conv_per_channel`] that leaves the output columns `kept` (in every row) as they are:
+/// streaming inference fills them from the previous window ([`crate::interpreter`]).
+#[allow(clippy::too_many_arguments)]
+pub fn conv_per_channel_except(
+    p: &ConvParams,
+    quant: &ChannelQuant<'_>,
+    input_shape: Shape4,
+    input: &[u8],
+    filter_shape: Shape4,
+    filter: &[u8],
+    bias: Option<Bias<'_>>,
+    output_shape: Shape4,
+    output: &mut [u8],
+    kept: Range<usize>,
+) {
     let groups = input_shape.c / filter_shape.c.max(1);
     let fast_columns = if p.dilation_w == 1 && groups == 1 {
         interior(
@@ -125,14 +154,27 @@ pub fn conv_per_channel(
                 0..0
             };
             for out_x in (0..fast.start).chain(fast.end..output_shape.w) {
-                general.position(b, out_y, out_x, output);
+                if !kept.contains(&out_x) {
+                    general.position(b, out_y, out_x, output);
+                }
             }
-            if !fast.is_empty() {
+            // The fast columns minus the kept ones: up to two runs.
+            let (kept_start, kept_end) = if kept.is_empty() {
+                (fast.end, fast.end)
+            } else {
+                (kept.start, kept.end)
+            };
+            let before = fast.start..kept_start.clamp(fast.start, fast.end);
+            let after = kept_end.clamp(fast.start, fast.end)..fast.end;
+            for run in [before, after] {
+                if run.is_empty() {
+                    continue;
+                }
                 let in_y = in_y_origin as usize;
-                let x_at = (fast.start * p.stride_w - p.pad_w) * input_shape.c;
+                let x_at = (run.start * p.stride_w - p.pad_w) * input_shape.c;
                 let grid = Grid {
                     input: &input[input_shape.offset(b, in_y, 0, 0) + x_at..],
-                    positions: fast.len(),
+                    positions: run.len(),
                     x_step: p.stride_w * input_shape.c,
                     x_row_step: p.dilation_h * input_shape.w * input_shape.c,
                     filter,
@@ -145,7 +187,7 @@ pub fn conv_per_channel(
                     output_offset: p.output_offset,
                     activation: p.activation,
                 };
-                let at = output_shape.offset(b, out_y, fast.start, 0);
+                let at = output_shape.offset(b, out_y, run.start, 0);
                 grid.run(&mut output[at..]);
             }
         }

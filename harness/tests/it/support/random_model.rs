@@ -453,6 +453,25 @@ fn per_tensor(scale: f32, zero_point: i64) -> Quantization {
 
 /// A random model from `seed` (same seed, same bytes).
 pub fn random_model(seed: u64) -> RandomModel {
+    generate(seed, Input::Image)
+}
+
+/// A random model over a time series, `[1, 1, W, C]` like a Keras Conv1D's expanded input,
+/// with up to five layers before its head: what streaming inference reuses columns of.
+pub fn random_stream_model(seed: u64) -> RandomModel {
+    generate(seed, Input::Series)
+}
+
+/// The input a generated model takes.
+#[derive(Clone, Copy, PartialEq)]
+enum Input {
+    /// 1–3 rows, 4–32 columns, 1–6 channels, 1–4 layers.
+    Image,
+    /// One row of 12–64 samples, 1–6 channels, 1–5 layers.
+    Series,
+}
+
+fn generate(seed: u64, kind: Input) -> RandomModel {
     let mut b = Builder {
         rng: SplitMix64::new(seed),
         model: ModelDef {
@@ -466,19 +485,25 @@ pub fn random_model(seed: u64) -> RandomModel {
         ops: Vec::new(),
         acts: Vec::new(),
     };
-    let shape = [
-        1,
-        1 + b.rng.below(3),
-        4 + b.rng.below(29),
-        1 + b.rng.below(6),
-    ];
+    let shape = match kind {
+        Input::Image => [
+            1,
+            1 + b.rng.below(3),
+            4 + b.rng.below(29),
+            1 + b.rng.below(6),
+        ],
+        Input::Series => [1, 1, 12 + b.rng.below(53), 1 + b.rng.below(6)],
+    };
     let scale = b.log_uniform(0.005, 0.2);
     let zp = b.int(-40, 40);
     let input = b.activation(shape, scale, zp);
     b.model.inputs = vec![input.index];
     b.acts.push(input.clone());
     let mut x = input;
-    let layers = 1 + b.rng.below(4);
+    let layers = match kind {
+        Input::Image => 1 + b.rng.below(4),
+        Input::Series => 1 + b.rng.below(5),
+    };
     for _ in 0..layers {
         let next = match b.rng.below(6) {
             0..=1 => b.conv(&x, false),

@@ -45,7 +45,8 @@ pub struct BenchArgs {
     windows: usize,
     /// Print the figures as JSON (`{"models": [{"model", "windows_per_s",
     /// "compute_only_windows_per_s", "ratio", "stream_windows_per_s", "stream_ratio",
-    /// "stream_mismatches", "instructions_median", ...}]}`) instead of a table.
+    /// "stream_mismatches", "instructions_median", "stream_instructions_median", ...}]}`)
+    /// instead of a table.
     #[arg(long)]
     json: bool,
 }
@@ -79,6 +80,9 @@ struct ModelFigures {
     stream_mismatches: usize,
     /// Median instructions per inference, as the band reports them.
     instructions_median: u64,
+    /// Median instructions per stream window: less than tensor mode's when windows overlap,
+    /// because the band reuses the overlap's convolution columns (streaming inference).
+    stream_instructions_median: u64,
     /// QEMU's CPU seconds over the exchange loop.
     qemu_cpu_s: f64,
     /// harbor's share of the CPU time over the exchange loop.
@@ -146,6 +150,7 @@ pub fn run(args: BenchArgs) -> CliResult {
             stream_hop: usize::from(segment.config.hop),
             stream_mismatches: m.stream_mismatches,
             instructions_median: m.instructions.median,
+            stream_instructions_median: m.stream_instructions.median,
             qemu_cpu_s: m.qemu_cpu_s,
             harbor_cpu_share: m.harness_share(),
             qemu_idle_share: m.qemu_idle_share(),
@@ -157,7 +162,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         return Ok(Exit::Ok);
     }
     outln!(
-        "{:<28} {:>8} {:>10} {:>10} {:>6} {:>10} {:>13} {:>6} {:>12} {:>12} {:>11} {:>11}",
+        "{:<28} {:>8} {:>10} {:>10} {:>6} {:>10} {:>13} {:>6} {:>12} {:>13} {:>12} {:>11} {:>11}",
         "model",
         "windows",
         "stream/s",
@@ -167,13 +172,14 @@ pub fn run(args: BenchArgs) -> CliResult {
         "compute-only",
         "ratio",
         "instr. med.",
+        "stream instr.",
         "QEMU CPU s",
         "harbor CPU",
         "QEMU idle"
     );
     for f in &report.models {
         outln!(
-            "{:<28} {:>8} {:>10.0} {:>10.0} {:>6.2} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>12.2} {:>10.1}% {:>10.1}%",
+            "{:<28} {:>8} {:>10.0} {:>10.0} {:>6.2} {:>10.0} {:>13.0} {:>6.2} {:>12} {:>13} {:>12.2} {:>10.1}% {:>10.1}%",
             f.model,
             f.windows,
             f.stream_windows_per_s,
@@ -183,13 +189,14 @@ pub fn run(args: BenchArgs) -> CliResult {
             f.compute_only_windows_per_s,
             f.ratio,
             f.instructions_median,
+            f.stream_instructions_median,
             f.qemu_cpu_s,
             100.0 * f.harbor_cpu_share,
             100.0 * f.qemu_idle_share,
         );
     }
     outln!(
-        "stream/s: raw IMU samples of a recording streamed as replay streams them, windows answered per second (first ratio: ÷ compute-only); windows/s: the same windows as replay runs them in tensor mode (shared-RAM mailbox batches when the band has one); single/s: one TensorInfer exchange per window over the UART; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only"
+        "stream/s: raw IMU samples of a recording streamed as replay streams them, windows answered per second (first ratio: ÷ compute-only); windows/s: the same windows as replay runs them in tensor mode (shared-RAM mailbox batches when the band has one); single/s: one TensorInfer exchange per window over the UART; compute-only: `infer N 0` on the band (no I/O per window), same QEMU; ratio = windows/s ÷ compute-only; instr. med.: median instructions per tensor-mode inference; stream instr.: per stream window (overlapping windows reuse convolution columns)"
     );
     outln!(
         "harbor CPU = harness CPU / (harness + QEMU CPU) over the exchange loop; QEMU idle = share of wall time QEMU's process was not on a CPU (waiting for the socket)"
@@ -207,6 +214,7 @@ struct Measurement {
     qemu_cpu_s: f64,
     harness_cpu_s: f64,
     instructions: InstructionStats,
+    stream_instructions: InstructionStats,
 }
 
 impl Measurement {
@@ -253,6 +261,7 @@ async fn measure(
     let (mut qemu_cpu_s, mut harness_cpu_s) = (0.0, 0.0);
     let (mut done, mut next, mut stream_mismatches) = (0, 0, 0);
     let mut all: Vec<&[i8]> = Vec::with_capacity(windows);
+    let mut stream_counts = Vec::with_capacity(windows);
     while done < windows {
         let n = (windows - done)
             .min(REPLAY_BATCH)
@@ -266,6 +275,12 @@ async fn measure(
             .map_err(device)?;
         stream_wall += started.elapsed();
         let indices: Vec<u32> = streamed.windows.iter().map(|w| w.index).collect();
+        stream_counts.extend(
+            streamed
+                .windows
+                .iter()
+                .filter_map(|w| w.inference.instructions),
+        );
         if indices != (next as u32..(next + n) as u32).collect::<Vec<_>>() {
             return Err(CliError::infrastructure(format!(
                 "stream mode answered windows {indices:?} for samples {from}..{to}, expected {next}..{}",
@@ -307,6 +322,13 @@ async fn measure(
     }
     // The binary protocol always reports the count.
     let counts: Vec<u64> = inferences.iter().filter_map(|i| i.instructions).collect();
+    let stats = |counts: Vec<u64>| {
+        InstructionStats::of(counts).unwrap_or(InstructionStats {
+            min: 0,
+            median: 0,
+            max: 0,
+        })
+    };
     let started = Instant::now();
     for window in &all {
         target.infer(window).await.map_err(device)?;
@@ -322,11 +344,8 @@ async fn measure(
         compute_only_wall,
         qemu_cpu_s,
         harness_cpu_s,
-        instructions: InstructionStats::of(counts).unwrap_or(InstructionStats {
-            min: 0,
-            median: 0,
-            max: 0,
-        }),
+        instructions: stats(counts),
+        stream_instructions: stats(stream_counts),
     })
 }
 

@@ -135,3 +135,22 @@ fn a_small_arena_caches_what_fits_and_still_agrees() {
         .stream_plan(30 * 6);
     assert!(interpreter.invoke_stream(&other, true).is_err());
 }
+
+#[test]
+fn a_plan_for_another_model_is_an_error_not_a_panic() {
+    let (small, base) = (
+        committed("small-int8-generalized"),
+        committed("base-int8-generalized"),
+    );
+    let mut small_arena = vec![0u8; ARENA];
+    let mut base_arena = vec![0u8; ARENA];
+    let mut interpreter =
+        Interpreter::new(Model::parse(&small).unwrap(), &mut small_arena).unwrap();
+    // base's conv1 keeps 26 columns of 32 channels: more than small's conv1 output holds.
+    let foreign = Interpreter::new(Model::parse(&base).unwrap(), &mut base_arena)
+        .unwrap()
+        .stream_plan(30 * 6);
+    interpreter.set_input(0, &[0; 360]).unwrap();
+    let err = interpreter.invoke_stream(&foreign, true).unwrap_err();
+    assert!(err.to_string().contains("another model"), "{err}");
+}

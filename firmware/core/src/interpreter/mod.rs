@@ -445,13 +445,18 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
             });
         }
         for index in 0..self.plan.n_steps {
-            let output = self.plan.ranges[self.plan.steps[index].output].start;
             let Some(reuse) = plan.reuse[index] else {
                 self.run_step(index, 0..0)?;
                 continue;
             };
+            let tensor = self.plan.ranges[self.plan.steps[index].output].clone();
             let (kept, saved) = (reuse.kept_bytes(), reuse.saved_bytes());
-            let at = cache + usize::from(reuse.cache_at);
+            if saved.end.max(kept.end) > tensor.len() {
+                return Err(Error::BadIo {
+                    reason: "the stream plan was made for another model",
+                });
+            }
+            let (output, at) = (tensor.start, cache + usize::from(reuse.cache_at));
             let kept_columns = if continues {
                 self.arena
                     .copy_within(at..at + kept.len(), output + kept.start);
@@ -468,104 +473,102 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
 
     /// Runs computing step `index`; a convolution leaves its output columns `kept` alone.
     fn run_step(&mut self, index: usize, kept: Range<usize>) -> Result<(), Error> {
-        {
-            let step = self.plan.steps[index];
-            let out_range = self.plan.ranges[step.output].clone();
-            let (reader, output) = split(self.arena, out_range.clone())?;
-            let input = reader.get(self.plan.ranges[step.input].clone())?;
-            let params = |slot: prepare::QuantSlot| reader.get(slot.range()).map(ChannelQuant::new);
-            match step.kernel {
-                Kernel::Conv {
-                    params: p,
-                    input_shape,
-                    filter_shape,
-                    filter,
-                    bias,
-                    output_shape,
-                    quant,
-                } => conv::conv_per_channel_except(
-                    &p,
-                    &params(quant)?,
-                    input_shape,
-                    input,
-                    filter_shape,
-                    filter,
-                    bias,
-                    output_shape,
-                    output,
-                    kept.clone(),
-                ),
-                Kernel::Depthwise {
-                    params: p,
-                    depth_multiplier,
-                    input_shape,
-                    filter_shape,
-                    filter,
-                    bias,
-                    output_shape,
-                    quant,
-                } => depthwise_conv::depthwise_conv_per_channel(
-                    &p,
-                    depth_multiplier,
-                    &params(quant)?,
-                    input_shape,
-                    input,
-                    filter_shape,
-                    filter,
-                    bias,
-                    output_shape,
-                    output,
-                ),
-                // Its bias is folded into the per-channel constants at prepare.
-                Kernel::FullyConnected {
-                    params: p,
-                    batches,
-                    depth,
-                    outputs,
-                    filter,
-                    quant,
-                } => fully_connected::fully_connected(
-                    &p,
-                    &params(quant)?,
-                    batches,
-                    depth,
-                    outputs,
-                    input,
-                    filter,
-                    output,
-                ),
-                Kernel::Pool {
-                    kind,
-                    params: p,
-                    input_shape,
-                    output_shape,
-                } => pooling::pool(kind, &p, input_shape, input, output_shape, output),
-                Kernel::Mean {
-                    params: p,
-                    outer,
-                    reduced,
-                    inner,
-                } => mean::mean(&p, outer, reduced, inner, input, output),
-                Kernel::Softmax {
-                    params: p,
-                    rows,
-                    depth,
-                } => softmax::softmax(&p, rows, depth, input, output),
-                Kernel::Add {
-                    params: p,
-                    other,
-                    shape1,
-                    shape2,
-                    output_shape,
-                } => {
-                    let other = match other {
-                        Source::Arena(t) => reader.get(self.plan.ranges[t].clone())?,
-                        Source::Const(data) => data,
-                    };
-                    add::add(&p, &shape1, input, &shape2, other, &output_shape, output)
-                }
-                Kernel::View => {}
+        let step = self.plan.steps[index];
+        let out_range = self.plan.ranges[step.output].clone();
+        let (reader, output) = split(self.arena, out_range.clone())?;
+        let input = reader.get(self.plan.ranges[step.input].clone())?;
+        let params = |slot: prepare::QuantSlot| reader.get(slot.range()).map(ChannelQuant::new);
+        match step.kernel {
+            Kernel::Conv {
+                params: p,
+                input_shape,
+                filter_shape,
+                filter,
+                bias,
+                output_shape,
+                quant,
+            } => conv::conv_per_channel_except(
+                &p,
+                &params(quant)?,
+                input_shape,
+                input,
+                filter_shape,
+                filter,
+                bias,
+                output_shape,
+                output,
+                kept.clone(),
+            ),
+            Kernel::Depthwise {
+                params: p,
+                depth_multiplier,
+                input_shape,
+                filter_shape,
+                filter,
+                bias,
+                output_shape,
+                quant,
+            } => depthwise_conv::depthwise_conv_per_channel(
+                &p,
+                depth_multiplier,
+                &params(quant)?,
+                input_shape,
+                input,
+                filter_shape,
+                filter,
+                bias,
+                output_shape,
+                output,
+            ),
+            // Its bias is folded into the per-channel constants at prepare.
+            Kernel::FullyConnected {
+                params: p,
+                batches,
+                depth,
+                outputs,
+                filter,
+                quant,
+            } => fully_connected::fully_connected(
+                &p,
+                &params(quant)?,
+                batches,
+                depth,
+                outputs,
+                input,
+                filter,
+                output,
+            ),
+            Kernel::Pool {
+                kind,
+                params: p,
+                input_shape,
+                output_shape,
+            } => pooling::pool(kind, &p, input_shape, input, output_shape, output),
+            Kernel::Mean {
+                params: p,
+                outer,
+                reduced,
+                inner,
+            } => mean::mean(&p, outer, reduced, inner, input, output),
+            Kernel::Softmax {
+                params: p,
+                rows,
+                depth,
+            } => softmax::softmax(&p, rows, depth, input, output),
+            Kernel::Add {
+                params: p,
+                other,
+                shape1,
+                shape2,
+                output_shape,
+            } => {
+                let other = match other {
+                    Source::Arena(t) => reader.get(self.plan.ranges[t].clone())?,
+                    Source::Const(data) => data,
+                };
+                add::add(&p, &shape1, input, &shape2, other, &output_shape, output)
             }
+            Kernel::View => {}
         }
         Ok(())
     }

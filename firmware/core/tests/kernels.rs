@@ -162,6 +162,7 @@ fn optimised_conv_equals_tflm_reference_loop_on_random_geometries() {
             Some(Bias::new(&bias_bytes)),
             os,
             &mut output,
+            0..0,
         );
         let expected = reference(&p, &mults, is, &input, fs, &filter, &bias, os);
         assert_eq!(

@@ -487,7 +487,7 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
                 bias,
                 output_shape,
                 quant,
-            } => conv::conv_per_channel_except(
+            } => conv::conv_per_channel(
                 &p,
                 &params(quant)?,
                 input_shape,

@@ -80,37 +80,11 @@ fn interior(
 }
 
 /// Runs the convolution. `filter` is `[out_c, fh, fw, in_c / groups]`; shapes are validated
-/// by the interpreter's prepare step, so slices are always long enough.
+/// by the interpreter's prepare step, so slices are always long enough. The output columns
+/// `kept` (in every row) are left as they are: streaming inference has filled them from the
+/// previous window ([`crate::interpreter`]); `0..0` computes every column.
 #[allow(clippy::too_many_arguments)]
 pub fn conv_per_channel(
-    p: &ConvParams,
-    quant: &ChannelQuant<'_>,
-    input_shape: Shape4,
-    input: &[u8],
-    filter_shape: Shape4,
-    filter: &[u8],
-    bias: Option<Bias<'_>>,
-    output_shape: Shape4,
-    output: &mut [u8],
-) {
-    conv_per_channel_except(
-        p,
-        quant,
-        input_shape,
-        input,
-        filter_shape,
-        filter,
-        bias,
-        output_shape,
-        output,
-        0..0,
-    );
-}
-
-/// [`conv_per_channel`] that leaves the output columns `kept` (in every row) as they are:
-/// streaming inference fills them from the previous window ([`crate::interpreter`]).
-#[allow(clippy::too_many_arguments)]
-pub fn conv_per_channel_except(
     p: &ConvParams,
     quant: &ChannelQuant<'_>,
     input_shape: Shape4,

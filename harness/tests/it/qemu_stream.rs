@@ -316,6 +316,41 @@ async fn over_the_uart_index_zero_restarts_the_segment_and_a_gap_is_refused() {
     restarts_and_gaps(Carrier::Uart).await;
 }
 
+/// An OTA request may prepare another model in the arena, so the band forgets the reuse
+/// cache: the next window runs in full (and still gives the same logits).
+#[tokio::test]
+async fn an_ota_request_between_stream_requests_forgets_the_reuse_cache() {
+    let s = setup();
+    let rec = recording();
+    let seg = first_segment(&rec, &s.board, &s.spec, &s.conv);
+    let imu = &seg.imu[..seg.imu.len().min(600)];
+    let mut band = configured_band(&s, Carrier::Mailbox).await;
+    let whole = band.stream(0, imu).await.unwrap();
+
+    let cut = 211;
+    let mut again = band.stream(0, &imu[..cut]).await.unwrap();
+    // Refused (nothing to confirm), but an OTA request all the same.
+    let reply = band.exchange(&Request::OtaConfirm).await.unwrap();
+    assert!(matches!(reply, BinaryReply::Error { .. }), "{reply:?}");
+    let rest = band.stream(cut as u32, &imu[cut..]).await.unwrap();
+    let first = rest.windows[0].clone();
+    again.windows.extend(rest.windows);
+    let logits = |w: &[StreamWindow]| -> Vec<Vec<i8>> {
+        w.iter().map(|w| w.inference.logits.clone()).collect()
+    };
+    assert_eq!(logits(&again.windows), logits(&whole.windows));
+    let k = first.index as usize;
+    assert!(k > 0, "the cut must fall after the first window");
+    let (full, reused) = (
+        first.inference.instructions.unwrap(),
+        whole.windows[k].inference.instructions.unwrap(),
+    );
+    assert!(
+        full * 100 > reused * 120,
+        "window {k} after the OTA request took {full} instructions, {reused} when reusing"
+    );
+}
+
 async fn restarts_and_gaps(path: Carrier) {
     let s = setup();
     let rec = recording();

@@ -19,6 +19,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod compile;
 mod boards;
 mod cloud;
 mod datasets;

@@ -31,6 +31,9 @@ pub enum ModelsCommand {
     /// Make a model directory (model.tflite + a minimal card.yaml) from an int8 .tflite
     /// harbor did not train; computes the band's input conversion and prints it.
     Import(super::import::ImportArgs),
+    /// Write a model as Rust source: its prepared plan as constants and direct kernel calls,
+    /// for a firmware that runs one fixed model without the model reader and preparation.
+    Compile(super::compile::CompileArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +58,7 @@ pub fn run(cmd: ModelsCommand) -> CliResult {
         #[cfg(feature = "train")]
         ModelsCommand::Personalize(args) => super::train::personalize(&args),
         ModelsCommand::Import(args) => super::import::run(&args),
+        ModelsCommand::Compile(args) => super::compile::run(&args),
     }
 }
 

@@ -30,6 +30,7 @@ mod interpreter_stream;
 mod mlperf_device;
 mod mlperf_scenario;
 mod models_eval;
+mod models_compile;
 mod models_import;
 mod models_infer;
 mod models_integrity;

@@ -11,6 +11,8 @@
 //! let logits = interpreter.output(0)?;              // int8 + scale/zero point
 //! ```
 
+#[cfg(feature = "std")]
+mod codegen;
 mod plan;
 mod prepare;
 mod stream;
@@ -575,14 +577,15 @@ impl<'m, 'a, const STEPS: usize, const TENSORS: usize> Interpreter<'m, 'a, STEPS
 }
 
 /// Read access to the arena outside one output range.
-struct Reader<'x> {
+pub struct Reader<'x> {
     low: &'x [u8],
     high: &'x [u8],
     high_start: usize,
 }
 
 impl<'x> Reader<'x> {
-    fn get(&self, r: Range<usize>) -> Result<&'x [u8], Error> {
+    /// The bytes `r` of the arena: an error if they overlap the output range.
+    pub fn get(&self, r: Range<usize>) -> Result<&'x [u8], Error> {
         let internal = Error::BadIo {
             reason: "internal error: planned tensors overlap",
         };
@@ -598,8 +601,9 @@ impl<'x> Reader<'x> {
     }
 }
 
-/// Splits the arena into the writable output range and everything else, read-only.
-fn split(arena: &mut [u8], out: Range<usize>) -> Result<(Reader<'_>, &mut [u8]), Error> {
+/// Splits the arena into the writable output range and everything else, read-only. Code
+/// made by `Interpreter::rust_source` calls it for every step.
+pub fn split(arena: &mut [u8], out: Range<usize>) -> Result<(Reader<'_>, &mut [u8]), Error> {
     if out.end > arena.len() || out.start > out.end {
         return Err(Error::BadIo {
             reason: "internal error: tensor outside the arena",

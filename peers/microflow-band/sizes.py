@@ -22,6 +22,7 @@ import tempfile
 PARTS = [
     ("invoke (and the kernels LTO inlined into it)", r"^<peer_harbor::Harbor as microflow_band::Engine>::infer|^band_app::inference::invoke"),
     ("MicroFlow model code", r"^<peer_microflow::.* as microflow_band::Engine>::infer"),
+    ("compiled plan: weights, per-channel constants, kernel calls", r"^(<?peer_harbor_compiled::plan|<peer_harbor_compiled::Compiled as microflow_band::Engine>::infer)"),
     ("soft-float", r"^(compiler_builtins::float|__(add|sub|mul|div|neg|cmp|eq|ne|lt|le|gt|ge|unord|fix|float|extend|trunc|pow)\w*[sdt]f\w*|fminf?|fmaxf?|roundf?|expf?|libm::)"),
     ("mem functions", r"^(compiler_builtins::mem|mem(cpy|set|move|cmp)|bcmp)"),
     ("integer builtins", r"^(compiler_builtins::int|__(u?(div|mod)|mul|ashl|ashr|lshr|clz|ctz)\w*[dst]i3)"),

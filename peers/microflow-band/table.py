@@ -129,7 +129,8 @@ def main():
 
     names = ("peer-none", "peer-harbor", "peer-microflow", "peer-harbor-small", "peer-none-o3",
              "peer-harbor-o3", "peer-microflow-o3", "peer-harbor-tiny", "peer-microflow-tiny",
-             "peer-harbor-base", "peer-microflow-base")
+             "peer-harbor-base", "peer-microflow-base", "peer-harbor-compiled",
+             "peer-harbor-compiled-tiny", "peer-harbor-compiled-base")
     runs = {name: read_run(args.runs / f"{name}.txt") for name in names}
     sizes = {name: footprint(args.elf / f"{name}.elf", run) for name, run in runs.items()}
     def peer(variant):
@@ -147,6 +148,9 @@ def main():
         ("MicroFlow", '"s"', peer("base"), "peer-microflow-base", "peer-none"),
         ("harbor", '"s"', ("small-int8-generalized", small / "golden/tflm_outputs.i8", MACS["small"]),
          "peer-harbor-small", "peer-none"),
+        ("harbor compiled", '"s"', peer("small"), "peer-harbor-compiled", "peer-none"),
+        ("harbor compiled", '"s"', peer("tiny"), "peer-harbor-compiled-tiny", "peer-none"),
+        ("harbor compiled", '"s"', peer("base"), "peer-harbor-compiled-base", "peer-none"),
     ]
     crates, rustc, qemu = versions(root)
     build_error = (args.runs / "microflow-small.build.txt").read_text()
@@ -196,6 +200,11 @@ def main():
         mm, mf, mr = summary["peer-microflow" + suffix]
         lines.append(f"MicroFlow ÷ harbor on the same model ({what}): instructions "
                      f"×{mm / hm:.2f}, flash ×{mf / hf:.2f}, RAM ×{mr / hr:.2f}.")
+    for what, suffix in (('small, "s"', ""), ('tiny, "s"', "-tiny"), ('base, "s"', "-base")):
+        cm, cf, cr = summary["peer-harbor-compiled" + suffix]
+        mm, mf, mr = summary["peer-microflow" + suffix]
+        lines.append(f"MicroFlow ÷ harbor compiled ahead ({what}): instructions "
+                     f"×{mm / cm:.2f}, flash ×{mf / cf:.2f}, RAM ×{mr / cr:.2f}.")
     base = sizes["peer-none"]
     lines += [
         "",

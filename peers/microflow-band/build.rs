@@ -29,6 +29,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PEER_HARBOR_PLAN");
     if let Some(plan) = std::env::var_os("PEER_HARBOR_PLAN") {
         println!("cargo:rerun-if-changed={}", PathBuf::from(&plan).display());
-        println!("cargo:rustc-env=PEER_HARBOR_PLAN={}", PathBuf::from(plan).display());
+        println!(
+            "cargo:rustc-env=PEER_HARBOR_PLAN={}",
+            PathBuf::from(plan).display()
+        );
     }
 }

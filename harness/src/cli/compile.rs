@@ -28,16 +28,18 @@ pub fn run(args: &CompileArgs) -> CliResult {
     } else {
         args.model.clone()
     };
-    let bytes = std::fs::read(&path)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    let refused = |e: harbor_core::tflite::Error| CliError::usage(format!("{}: {e}", path.display()));
+    let bytes =
+        std::fs::read(&path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    let refused =
+        |e: harbor_core::tflite::Error| CliError::usage(format!("{}: {e}", path.display()));
     let model = Model::parse(&bytes).map_err(refused)?;
     let needed = Interpreter::arena_required(&model).map_err(refused)?;
     let mut arena = vec![0u8; needed.min(HOST_ARENA)];
     let interpreter = Interpreter::new(model, &mut arena).map_err(refused)?;
-    let origin = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let origin = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let source = interpreter.rust_source(&origin);
     write_atomically(&args.out, source.as_bytes())?;
     outln!(

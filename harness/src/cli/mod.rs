@@ -19,9 +19,9 @@ macro_rules! out {
 }
 
 mod bench;
-mod compile;
 mod boards;
 mod cloud;
+mod compile;
 mod datasets;
 mod diff;
 mod flash;

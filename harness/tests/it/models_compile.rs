@@ -77,7 +77,10 @@ impl Compiled {
             *dst = v as u8;
         }
         (self.invoke)(&mut arena).expect("a compiled plan runs");
-        arena[self.output.clone()].iter().map(|&b| b as i8).collect()
+        arena[self.output.clone()]
+            .iter()
+            .map(|&b| b as i8)
+            .collect()
     }
 }
 
@@ -117,8 +120,14 @@ fn bytes_i8(path: &str) -> Vec<i8> {
 #[test]
 fn compiled_small_is_bit_exact_with_tflite_micro_on_its_golden_windows() {
     let plan = compiled!(small);
-    let inputs = chunks(&bytes_i8("models/small-int8-generalized/golden/inputs.i8"), 360);
-    let tflm = chunks(&bytes_i8("models/small-int8-generalized/golden/tflm_outputs.i8"), 8);
+    let inputs = chunks(
+        &bytes_i8("models/small-int8-generalized/golden/inputs.i8"),
+        360,
+    );
+    let tflm = chunks(
+        &bytes_i8("models/small-int8-generalized/golden/tflm_outputs.i8"),
+        8,
+    );
     assert_eq!((inputs.len(), tflm.len()), (64, 64));
     for (i, (window, expected)) in inputs.iter().zip(&tflm).enumerate() {
         assert_eq!(&plan.run(window), expected, "golden window {i}");
@@ -145,7 +154,11 @@ fn compiled_depthwise_add_and_dilation_equal_the_interpreter() {
         let model = std::fs::read(repo(&format!("fixtures/models/{name}.tflite"))).unwrap();
         let mut rng = SplitMix64::new(0xC0DE);
         let windows: Vec<Vec<i8>> = (0..20)
-            .map(|_| (0..plan.input.len()).map(|_| rng.next_u64() as i8).collect())
+            .map(|_| {
+                (0..plan.input.len())
+                    .map(|_| rng.next_u64() as i8)
+                    .collect()
+            })
             .collect();
         let expected = interpreted(&model, &windows);
         for (i, (window, want)) in windows.iter().zip(&expected).enumerate() {
@@ -159,9 +172,18 @@ fn the_committed_sources_are_what_the_command_writes() {
     let dir = tempfile::tempdir().unwrap();
     for (model, fixture) in [
         ("models/small-int8-generalized", "small_int8_generalized.rs"),
-        ("fixtures/keras/cnn_softmax_int8.tflite", "keras_cnn_softmax.rs"),
-        ("fixtures/models/dwconv_add_avgpool.tflite", "dwconv_add_avgpool.rs"),
-        ("fixtures/models/dilated_broadcast_add.tflite", "dilated_broadcast_add.rs"),
+        (
+            "fixtures/keras/cnn_softmax_int8.tflite",
+            "keras_cnn_softmax.rs",
+        ),
+        (
+            "fixtures/models/dwconv_add_avgpool.tflite",
+            "dwconv_add_avgpool.rs",
+        ),
+        (
+            "fixtures/models/dilated_broadcast_add.tflite",
+            "dilated_broadcast_add.rs",
+        ),
     ] {
         let out = dir.path().join(fixture);
         let run = harbor(&[
@@ -171,7 +193,11 @@ fn the_committed_sources_are_what_the_command_writes() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let committed = std::fs::read_to_string(repo(&format!("fixtures/compiled/{fixture}")));
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),

@@ -79,11 +79,10 @@ impl<const STEPS: usize, const TENSORS: usize> Interpreter<'_, '_, STEPS, TENSOR
                     output_shape,
                     quant,
                 } => {
-                    bytes(&mut tables, &format!("W{i}"), filter);
-                    bytes(&mut tables, &format!("Q{i}"), &self.arena[quant.range()]);
+                    let (q, w) = weights(&mut tables, i, filter, &self.arena[quant.range()]);
                     let b = bias_table(&mut tables, i, bias, output_shape.c);
                     format!(
-                        "conv::conv_per_channel(&{}, &ChannelQuant::new(&Q{i}), {}, {x}, {}, &W{i}, {b}, {}, out, 0..0)",
+                        "conv::conv_per_channel(&{}, {q}, {}, {x}, {}, {w}, {b}, {}, out, 0..0)",
                         conv(&params),
                         shape(input_shape),
                         shape(filter_shape),
@@ -100,11 +99,10 @@ impl<const STEPS: usize, const TENSORS: usize> Interpreter<'_, '_, STEPS, TENSOR
                     output_shape,
                     quant,
                 } => {
-                    bytes(&mut tables, &format!("W{i}"), filter);
-                    bytes(&mut tables, &format!("Q{i}"), &self.arena[quant.range()]);
+                    let (q, w) = weights(&mut tables, i, filter, &self.arena[quant.range()]);
                     let b = bias_table(&mut tables, i, bias, output_shape.c);
                     format!(
-                        "depthwise_conv::depthwise_conv_per_channel(&{}, {depth_multiplier}, &ChannelQuant::new(&Q{i}), {}, {x}, {}, &W{i}, {b}, {}, out)",
+                        "depthwise_conv::depthwise_conv_per_channel(&{}, {depth_multiplier}, {q}, {}, {x}, {}, {w}, {b}, {}, out)",
                         conv(&params),
                         shape(input_shape),
                         shape(filter_shape),
@@ -119,10 +117,9 @@ impl<const STEPS: usize, const TENSORS: usize> Interpreter<'_, '_, STEPS, TENSOR
                     filter,
                     quant,
                 } => {
-                    bytes(&mut tables, &format!("W{i}"), filter);
-                    bytes(&mut tables, &format!("Q{i}"), &self.arena[quant.range()]);
+                    let (q, w) = weights(&mut tables, i, filter, &self.arena[quant.range()]);
                     format!(
-                        "fully_connected::fully_connected(&{}, &ChannelQuant::new(&Q{i}), {batches}, {depth}, {outputs}, {x}, &W{i}, out)",
+                        "fully_connected::fully_connected(&{}, {q}, {batches}, {depth}, {outputs}, {x}, {w}, out)",
                         fully_connected(&params)
                     )
                 }
@@ -234,6 +231,14 @@ fn bytes(out: &mut String, name: &str, data: &[u8]) {
         let _ = writeln!(out, "    {},", values.join(", "));
     }
     out.push_str("];\n");
+}
+
+/// Step `i`'s weight table `W{i}` and per-channel constants `Q{i}`, and the expressions that
+/// pass them to a kernel.
+fn weights(out: &mut String, i: usize, filter: &[u8], quant: &[u8]) -> (String, String) {
+    bytes(out, &format!("W{i}"), filter);
+    bytes(out, &format!("Q{i}"), quant);
+    (format!("&ChannelQuant::new(&Q{i})"), format!("&W{i}"))
 }
 
 /// The bias table of step `i` (`channels` int32 values), or `None`.

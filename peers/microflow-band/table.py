@@ -130,7 +130,7 @@ def main():
     names = ("peer-none", "peer-harbor", "peer-microflow", "peer-harbor-small", "peer-none-o3",
              "peer-harbor-o3", "peer-microflow-o3", "peer-harbor-tiny", "peer-microflow-tiny",
              "peer-harbor-base", "peer-microflow-base", "peer-harbor-compiled",
-             "peer-harbor-compiled-tiny", "peer-harbor-compiled-base")
+             "peer-harbor-compiled-tiny", "peer-harbor-compiled-base", "peer-harbor-compiled-small")
     runs = {name: read_run(args.runs / f"{name}.txt") for name in names}
     sizes = {name: footprint(args.elf / f"{name}.elf", run) for name, run in runs.items()}
     def peer(variant):
@@ -151,6 +151,8 @@ def main():
         ("harbor compiled", '"s"', peer("small"), "peer-harbor-compiled", "peer-none"),
         ("harbor compiled", '"s"', peer("tiny"), "peer-harbor-compiled-tiny", "peer-none"),
         ("harbor compiled", '"s"', peer("base"), "peer-harbor-compiled-base", "peer-none"),
+        ("harbor compiled", '"s"', ("small-int8-generalized", small / "golden/tflm_outputs.i8",
+                                    MACS["small"]), "peer-harbor-compiled-small", "peer-none"),
     ]
     crates, rustc, qemu = versions(root)
     build_error = (args.runs / "microflow-small.build.txt").read_text()

@@ -1,7 +1,7 @@
 //! `harbor models compile`: a model as Rust source for a firmware that runs one fixed model
 //! with harbor-core's kernels, without the model reader and preparation (docs/int8.md).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use harbor_core::interpreter::Interpreter;
@@ -41,31 +41,12 @@ pub fn run(args: &CompileArgs) -> CliResult {
         |n| n.to_string_lossy().into_owned(),
     );
     let source = interpreter.rust_source(&origin);
-    write_atomically(&args.out, source.as_bytes())?;
+    super::write_atomically(&args.out, source.text.as_bytes())?;
     outln!(
-        "wrote {} ({} steps' kernel calls; activations {} B of arena)",
+        "wrote {} ({} kernel calls; activations {} B of arena)",
         args.out.display(),
-        source.matches("    let (r, out) = split(").count(),
-        activation_bytes(&source)
+        source.steps,
+        source.arena
     );
     Ok(Exit::Ok)
-}
-
-/// The `ARENA` constant the source declares.
-fn activation_bytes(source: &str) -> usize {
-    source
-        .lines()
-        .find_map(|l| l.strip_prefix("pub const ARENA: usize = "))
-        .and_then(|v| v.trim_end_matches(';').parse().ok())
-        .unwrap_or(0)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let tmp = path.with_extension("rs.tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            CliError::infrastructure(format!("{}: {e}", path.display()))
-        })
 }

@@ -104,7 +104,7 @@ pub fn run(args: &InferArgs) -> CliResult {
         let path = figures_path(&args.out);
         let text = serde_json::to_string_pretty(figures)
             .map_err(|e| CliError::infrastructure(format!("{}: {e}", path.display())))?;
-        write_atomically(&path, text.as_bytes())?;
+        super::write_atomically(&path, text.as_bytes())?;
         let mut sorted: Vec<u64> = figures.instructions.iter().flatten().copied().collect();
         sorted.sort_unstable();
         outln!(
@@ -201,13 +201,6 @@ fn figures_path(out: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(|| "outputs".into(), |s| s.to_string_lossy().into_owned());
     out.with_file_name(format!("{stem}.device.json"))
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::infrastructure(format!("{}: {e}", path.display())))
 }
 
 fn print_comparison(c: &Comparison, reference: &Path) {

@@ -224,3 +224,17 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// Writes a command's output file whole or not at all: a temporary file beside it, renamed
+/// over it; the temporary file is removed on failure.
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError::infrastructure(format!("{}: {e}", path.display()))
+        })
+}

@@ -25,13 +25,24 @@ use crate::kernels::{ActivationRange, Bias, Shape4};
 /// Values per line of a byte table.
 const PER_LINE: usize = 24;
 
+/// A prepared model as Rust source, with what it declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RustSource {
+    /// The module's items (see [`Interpreter::rust_source`]).
+    pub text: String,
+    /// Kernel calls in `invoke`: the model's computing steps.
+    pub steps: usize,
+    /// `ARENA`: activation bytes (the constants are tables in flash).
+    pub arena: usize,
+}
+
 impl<const STEPS: usize, const TENSORS: usize> Interpreter<'_, '_, STEPS, TENSORS> {
     /// The prepared model as a Rust module's items: `ARENA` (activation bytes), `INPUT` and
     /// `OUTPUT` (graph input 0 and output 0 in the arena), the constant tables, and
     /// `fn invoke(arena: &mut [u8; ARENA]) -> Result<(), Error>`. `origin` names the model in
     /// the header comment. Include it in a module (`mod model { include!("model.rs"); }`);
     /// it needs harbor-core as `harbor_core`.
-    pub fn rust_source(&self, origin: &str) -> String {
+    pub fn rust_source(&self, origin: &str) -> RustSource {
         let steps = &self.plan.steps[..self.plan.n_steps];
         let graph = |t: Option<usize>| t.map(|t| self.plan.ranges[t].clone());
         let (input, output) = (
@@ -219,7 +230,14 @@ impl<const STEPS: usize, const TENSORS: usize> Interpreter<'_, '_, STEPS, TENSOR
              pub fn invoke(arena: &mut [u8; ARENA]) -> Result<(), harbor_core::tflite::Error> {{\n\
              {body}    Ok(())\n}}"
         );
-        s
+        RustSource {
+            text: s,
+            steps: steps
+                .iter()
+                .filter(|step| !matches!(step.kernel, Kernel::View))
+                .count(),
+            arena: end - base,
+        }
     }
 }
 

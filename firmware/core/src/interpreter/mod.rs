@@ -22,6 +22,8 @@ use core::ops::Range;
 use crate::kernels::ChannelQuant;
 use crate::kernels::{add, conv, depthwise_conv, fully_connected, mean, pooling, softmax};
 use crate::tflite::{Error, MAX_OPERATORS, MAX_TENSORS, Model, Shape};
+#[cfg(feature = "std")]
+pub use codegen::RustSource;
 use plan::Buffer;
 use prepare::{Kernel, Preparer, Source, Step};
 pub use stream::StreamPlan;

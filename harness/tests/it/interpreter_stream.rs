@@ -154,3 +154,22 @@ fn a_plan_for_another_model_is_an_error_not_a_panic() {
     let err = interpreter.invoke_stream(&foreign, true).unwrap_err();
     assert!(err.to_string().contains("another model"), "{err}");
 }
+
+#[test]
+fn a_keras_model_converted_by_tensorflow_reuses_its_overlap_too() {
+    // Conv1D → EXPAND_DIMS + CONV_2D over [1, 1, 60, 6], as TensorFlow's converter writes it.
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keras/cnn_softmax_int8.tflite");
+    let bytes = std::fs::read(&path).unwrap();
+    let mut arena = vec![0u8; ARENA];
+    let interpreter = Interpreter::new(Model::parse(&bytes).unwrap(), &mut arena).unwrap();
+    let plan = interpreter.stream_plan(30 * 6);
+    assert!(
+        plan.reusing_steps() >= 1 && plan.cache_bytes() > 0,
+        "no reuse planned: {plan:?}"
+    );
+    let mut rng = SplitMix64::new(SEED ^ 0x4B);
+    for hop in [1, 10, 30, 45] {
+        stream_equals_windows(&bytes, hop, 20, &mut rng);
+    }
+}
